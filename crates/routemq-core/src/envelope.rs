@@ -1,0 +1,243 @@
+//! The envelope: what a backend stores for one job.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::{Backoff, Codec, CodecError, JobId, QueueName};
+
+/// Trace context propagated from producer to worker (W3C `traceparent`,
+/// `tracestate`, or any string pairs an application wants to carry).
+pub type TraceContext = BTreeMap<String, String>;
+
+/// Everything a backend stores about one job except its mutable state (attempts,
+/// reservation, availability), which lives in the backend so that claiming never
+/// re-encodes user data.
+///
+/// Encoded form: with [`Codec::Json`] a JSON object whose `data` field holds the
+/// job's JSON inline, so `redis-cli` and SQL show it readably; with
+/// [`Codec::MsgPack`] a MessagePack map whose `data` is a binary string. The first
+/// byte tells them apart (`{` versus a MessagePack map marker), so
+/// [`Envelope::decode`] needs no hint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// Unique, time-ordered id.
+    pub id: JobId,
+    /// The job type's stable name ([`Job::NAME`](crate::Job::NAME)).
+    pub name: String,
+    /// The queue the job was dispatched to.
+    pub queue: QueueName,
+    /// Codec of [`Envelope::data`] and of the envelope itself.
+    pub codec: Codec,
+    /// The job's fields, encoded with `codec`.
+    pub data: Vec<u8>,
+    /// Attempts allowed before the job goes to the failed store (at least 1).
+    pub max_tries: u32,
+    /// Run time allowed per attempt.
+    pub timeout: Duration,
+    /// Delay policy between attempts.
+    pub backoff: Backoff,
+    /// Dispatch time, milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+    /// Trace context from the producer.
+    pub trace: TraceContext,
+}
+
+#[derive(Serialize, Deserialize)]
+struct JsonWire<'a> {
+    id: JobId,
+    name: String,
+    queue: QueueName,
+    codec: Codec,
+    #[serde(borrow)]
+    data: &'a RawValue,
+    max_tries: u32,
+    timeout_ms: u64,
+    backoff: Backoff,
+    created_at_ms: i64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    trace: TraceContext,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PackWire {
+    id: JobId,
+    name: String,
+    queue: QueueName,
+    codec: Codec,
+    #[serde(with = "serde_bytes")]
+    data: Vec<u8>,
+    max_tries: u32,
+    timeout_ms: u64,
+    backoff: Backoff,
+    created_at_ms: i64,
+    #[serde(default)]
+    trace: TraceContext,
+}
+
+impl Envelope {
+    /// Encodes the envelope with its own codec.
+    pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
+        let timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        match self.codec {
+            Codec::Json => {
+                let text = std::str::from_utf8(&self.data).map_err(|e| CodecError::Encode {
+                    what: format!("job {} data", self.id),
+                    codec: Codec::Json,
+                    message: e.to_string(),
+                })?;
+                let data: &RawValue =
+                    serde_json::from_str(text).map_err(|e| CodecError::Encode {
+                        what: format!("job {} data", self.id),
+                        codec: Codec::Json,
+                        message: e.to_string(),
+                    })?;
+                Codec::Json.encode(
+                    "envelope",
+                    &JsonWire {
+                        id: self.id.clone(),
+                        name: self.name.clone(),
+                        queue: self.queue.clone(),
+                        codec: Codec::Json,
+                        data,
+                        max_tries: self.max_tries,
+                        timeout_ms,
+                        backoff: self.backoff.clone(),
+                        created_at_ms: self.created_at_ms,
+                        trace: self.trace.clone(),
+                    },
+                )
+            }
+            Codec::MsgPack => Codec::MsgPack.encode(
+                "envelope",
+                &PackWire {
+                    id: self.id.clone(),
+                    name: self.name.clone(),
+                    queue: self.queue.clone(),
+                    codec: Codec::MsgPack,
+                    data: self.data.clone(),
+                    max_tries: self.max_tries,
+                    timeout_ms,
+                    backoff: self.backoff.clone(),
+                    created_at_ms: self.created_at_ms,
+                    trace: self.trace.clone(),
+                },
+            ),
+        }
+    }
+
+    /// Decodes an envelope of either codec (told apart by the first byte).
+    pub fn decode(bytes: &[u8]) -> Result<Envelope, CodecError> {
+        let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
+        match first {
+            Some(b'{') => {
+                let w: JsonWire<'_> =
+                    serde_json::from_slice(bytes).map_err(|e| CodecError::Decode {
+                        what: "job envelope".into(),
+                        codec: Codec::Json,
+                        message: e.to_string(),
+                    })?;
+                Ok(Envelope {
+                    id: w.id,
+                    name: w.name,
+                    queue: w.queue,
+                    codec: w.codec,
+                    data: w.data.get().as_bytes().to_vec(),
+                    max_tries: w.max_tries.max(1),
+                    timeout: Duration::from_millis(w.timeout_ms),
+                    backoff: w.backoff,
+                    created_at_ms: w.created_at_ms,
+                    trace: w.trace,
+                })
+            }
+            _ => {
+                let w: PackWire = Codec::MsgPack.decode("job envelope", bytes)?;
+                Ok(Envelope {
+                    id: w.id,
+                    name: w.name,
+                    queue: w.queue,
+                    codec: w.codec,
+                    data: w.data,
+                    max_tries: w.max_tries.max(1),
+                    timeout: Duration::from_millis(w.timeout_ms),
+                    backoff: w.backoff,
+                    created_at_ms: w.created_at_ms,
+                    trace: w.trace,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Sample {
+        to: String,
+        n: i64,
+        tags: Vec<String>,
+        blob: Option<Vec<u8>>,
+        f: f32,
+    }
+
+    fn envelope(codec: Codec, data: Vec<u8>) -> Envelope {
+        Envelope {
+            id: JobId::generate(),
+            name: "emails.send".into(),
+            queue: QueueName::new("emails").unwrap(),
+            codec,
+            data,
+            max_tries: 5,
+            timeout: Duration::from_millis(1500),
+            backoff: Backoff::list([Duration::from_secs(1)]),
+            created_at_ms: 1_700_000_000_000,
+            trace: [("traceparent".to_string(), "00-abc-def-01".to_string())].into(),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn job_data_round_trips_through_both_codecs(
+            to in ".*", n in any::<i64>(), tags in proptest::collection::vec(".*", 0..5),
+            blob in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)),
+            f in -1e6f32..1e6f32,
+        ) {
+            let sample = Sample { to, n, tags, blob, f };
+            for codec in [Codec::Json, Codec::MsgPack] {
+                let data = codec.encode("sample", &sample).unwrap();
+                let env = envelope(codec, data);
+                let bytes = env.encode().unwrap();
+                let back = Envelope::decode(&bytes).unwrap();
+                prop_assert_eq!(&back, &env);
+                let decoded: Sample = back.codec.decode("sample", &back.data).unwrap();
+                prop_assert_eq!(&decoded, &sample);
+            }
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = Envelope::decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn json_envelope_is_readable() {
+        let env = envelope(Codec::Json, br#"{"to":"a@b.c"}"#.to_vec());
+        let text = String::from_utf8(env.encode().unwrap()).unwrap();
+        assert!(text.contains(r#""data":{"to":"a@b.c"}"#), "{text}");
+        assert!(text.contains(r#""name":"emails.send""#), "{text}");
+    }
+
+    #[test]
+    fn corrupt_payload_names_the_problem() {
+        let err = Envelope::decode(b"{not json").unwrap_err().to_string();
+        assert!(err.contains("job envelope"), "{err}");
+        let err = Envelope::decode(b"").unwrap_err().to_string();
+        assert!(err.contains("job envelope"), "{err}");
+    }
+}

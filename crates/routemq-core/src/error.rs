@@ -1,0 +1,108 @@
+//! The error every [`Driver`](crate::Driver) call returns.
+
+use crate::{CodecError, JobId};
+
+/// A boxed error from a backend client (redis, mysql_async, …).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong in a driver or dispatch call. Backend failures are always
+/// returned — never turned into "no job" — so the caller can retry.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// The caller no longer owns this reservation: its lease expired and the job was
+    /// reclaimed, or it was acked, released, failed or cleared already. Nothing was
+    /// changed.
+    #[error("lease lost on job {job_id}: the reservation expired or belongs to another worker; nothing was changed")]
+    LeaseLost {
+        /// The job whose lease was lost.
+        job_id: JobId,
+    },
+
+    /// A queue name that is empty, too long or uses characters outside the safe set.
+    #[error("invalid queue name {name:?}: {reason}")]
+    InvalidQueueName {
+        /// The rejected name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The encoded job is larger than the backend accepts.
+    #[error("job payload is {size} bytes, over the {limit}-byte limit of the {driver} driver")]
+    PayloadTooLarge {
+        /// Encoded size in bytes.
+        size: usize,
+        /// The driver's limit in bytes.
+        limit: usize,
+        /// The driver's connection name.
+        driver: &'static str,
+    },
+
+    /// The job could not be encoded or decoded.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+
+    /// An argument that makes no sense (for example a batch size of 0).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// The backend could not be reached or the connection broke. Transient: retry
+    /// with backoff.
+    #[error("{driver} backend unavailable: {source}")]
+    Unavailable {
+        /// The driver's connection name.
+        driver: &'static str,
+        /// The client's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The backend answered with an error (a failing script, a SQL error, …).
+    #[error("{driver} backend error: {source}")]
+    Backend {
+        /// The driver's connection name.
+        driver: &'static str,
+        /// The client's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// Stored data that breaks the driver's own invariants (for example a
+    /// reservation record that cannot be parsed).
+    #[error("{driver} backend holds inconsistent data: {detail}")]
+    Corrupt {
+        /// The driver's connection name.
+        driver: &'static str,
+        /// What was found.
+        detail: String,
+    },
+}
+
+impl DriverError {
+    /// True for errors worth retrying after a pause (connection loss, server
+    /// restarts, backend errors); false for errors that will repeat identically
+    /// (bad names, oversize payloads, lost leases, codec errors).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            DriverError::Unavailable { .. } | DriverError::Backend { .. }
+        )
+    }
+
+    /// Shorthand for a [`DriverError::Unavailable`].
+    pub fn unavailable(driver: &'static str, source: impl Into<BoxError>) -> Self {
+        DriverError::Unavailable {
+            driver,
+            source: source.into(),
+        }
+    }
+
+    /// Shorthand for a [`DriverError::Backend`].
+    pub fn backend(driver: &'static str, source: impl Into<BoxError>) -> Self {
+        DriverError::Backend {
+            driver,
+            source: source.into(),
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The job model: the [`Job`] trait, per-type [`JobOptions`], [`JobError`] and the
+//! [`JobContext`] a handler receives.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::{Backoff, Codec, Driver, DriverError, JobId, Lease, QueueName};
+
+/// A typed background job.
+///
+/// ```
+/// use routemq_core::{Job, JobContext, JobError, JobOptions};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct SendEmail { to: String }
+///
+/// impl Job for SendEmail {
+///     const NAME: &'static str = "emails.send";
+///     fn options() -> JobOptions {
+///         JobOptions::new().queue("emails").max_tries(5)
+///     }
+///     async fn handle(&self, ctx: &JobContext) -> Result<(), JobError> {
+///         if self.to.is_empty() {
+///             return Err(JobError::fatal("no recipient"));
+///         }
+///         let _ = ctx.attempt();
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// Stable name stored with every dispatched job; workers find the handler by
+    /// it. Renaming it strands jobs already queued.
+    const NAME: &'static str;
+
+    /// Defaults for this type: queue `default`, 3 tries, 60 s timeout, exponential
+    /// backoff from 1 s capped at 10 min with 20 % jitter, JSON.
+    fn options() -> JobOptions {
+        JobOptions::new()
+    }
+
+    /// Runs the job. Returning `Err` retries it (after the backoff) until its tries
+    /// are used up; see [`JobError`] for other outcomes. The future is dropped when
+    /// the timeout passes, so the job stops at its next `.await`.
+    fn handle(&self, ctx: &JobContext) -> impl Future<Output = Result<(), JobError>> + Send;
+
+    /// Called once when the job has failed for good (out of tries, fatal error,
+    /// timeout on the last try), before it is stored as failed.
+    fn failed(&self, ctx: &JobContext, error: &JobError) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, error);
+        async {}
+    }
+}
+
+/// Dispatch settings. [`Job::options`] gives a type's defaults; every field can be
+/// overridden per dispatch with [`Queue::dispatch_with`](crate::Queue::dispatch_with).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobOptions {
+    /// Target queue.
+    pub queue: Option<String>,
+    /// Attempts allowed.
+    pub max_tries: Option<u32>,
+    /// Run time allowed per attempt.
+    pub timeout: Option<Duration>,
+    /// Delay between attempts.
+    pub backoff: Option<Backoff>,
+    /// Codec of the job's data.
+    pub codec: Option<Codec>,
+}
+
+impl JobOptions {
+    /// The default queue's name.
+    pub const DEFAULT_QUEUE: &'static str = "default";
+    /// Default attempts allowed.
+    pub const DEFAULT_MAX_TRIES: u32 = 3;
+    /// Default run time allowed per attempt.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// No overrides.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the queue.
+    pub fn queue(mut self, queue: impl Into<String>) -> Self {
+        self.queue = Some(queue.into());
+        self
+    }
+    /// Sets the attempts allowed (0 is taken as 1).
+    pub fn max_tries(mut self, tries: u32) -> Self {
+        self.max_tries = Some(tries.max(1));
+        self
+    }
+    /// Sets the per-attempt timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+    /// Sets the backoff.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = Some(backoff);
+        self
+    }
+    /// Sets the codec.
+    pub fn codec(mut self, codec: Codec) -> Self {
+        self.codec = Some(codec);
+        self
+    }
+
+    /// `self` with `over`'s set fields taking precedence.
+    pub fn merged(self, over: &JobOptions) -> JobOptions {
+        JobOptions {
+            queue: over.queue.clone().or(self.queue),
+            max_tries: over.max_tries.or(self.max_tries),
+            timeout: over.timeout.or(self.timeout),
+            backoff: over.backoff.clone().or(self.backoff),
+            codec: over.codec.or(self.codec),
+        }
+    }
+
+    /// The queue, validated (default `default`).
+    pub fn resolved_queue(&self) -> Result<QueueName, DriverError> {
+        QueueName::new(self.queue.as_deref().unwrap_or(Self::DEFAULT_QUEUE))
+    }
+    /// Attempts allowed (default 3).
+    pub fn resolved_max_tries(&self) -> u32 {
+        self.max_tries.unwrap_or(Self::DEFAULT_MAX_TRIES).max(1)
+    }
+    /// Per-attempt timeout (default 60 s).
+    pub fn resolved_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(Self::DEFAULT_TIMEOUT)
+    }
+    /// Backoff (default [`Backoff::default`]).
+    pub fn resolved_backoff(&self) -> Backoff {
+        self.backoff.clone().unwrap_or_default()
+    }
+    /// Codec (default JSON).
+    pub fn resolved_codec(&self) -> Codec {
+        self.codec.unwrap_or_default()
+    }
+}
+
+/// What the worker does after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryDirective {
+    /// Retry after the job's backoff while tries remain, else fail.
+    Backoff,
+    /// Retry after this delay while tries remain, else fail.
+    After(Duration),
+    /// Fail now, whatever tries remain.
+    Fatal,
+}
+
+/// Why a job attempt did not succeed.
+///
+/// Any error converts into a retryable `JobError` with `?`; use
+/// [`JobError::fatal`] to skip remaining tries, [`JobError::retry_after`] to pick
+/// the delay.
+pub struct JobError {
+    message: String,
+    directive: RetryDirective,
+}
+
+impl JobError {
+    /// A retryable failure.
+    pub fn retry(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            directive: RetryDirective::Backoff,
+        }
+    }
+    /// A retryable failure to retry after `delay` instead of the backoff.
+    pub fn retry_after(message: impl Into<String>, delay: Duration) -> Self {
+        JobError {
+            message: message.into(),
+            directive: RetryDirective::After(delay),
+        }
+    }
+    /// A failure that sends the job to the failed store at once.
+    pub fn fatal(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            directive: RetryDirective::Fatal,
+        }
+    }
+    /// The message stored in the failed store.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// What the worker does next.
+    pub fn directive(&self) -> RetryDirective {
+        self.directive
+    }
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JobError({:?}, {:?})", self.message, self.directive)
+    }
+}
+
+impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> From<E> for JobError {
+    fn from(e: E) -> Self {
+        let e = e.into();
+        // Include the source chain so the failed store explains the cause.
+        let mut message = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        JobError::retry(message)
+    }
+}
+
+/// What a handler knows about the attempt it runs, and its handle on the lease.
+#[derive(Clone)]
+pub struct JobContext {
+    id: JobId,
+    name: String,
+    queue: QueueName,
+    attempt: u32,
+    max_tries: u32,
+    driver: Arc<dyn Driver>,
+    lease: Arc<Mutex<Lease>>,
+}
+
+impl fmt::Debug for JobContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobContext")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("queue", &self.queue)
+            .field("attempt", &self.attempt)
+            .field("max_tries", &self.max_tries)
+            .finish()
+    }
+}
+
+impl JobContext {
+    /// Built by the worker for each attempt. `lease` is shared with the worker's
+    /// lease keeper so both see the latest deadline.
+    pub fn new(
+        name: impl Into<String>,
+        attempt: u32,
+        max_tries: u32,
+        driver: Arc<dyn Driver>,
+        lease: Arc<Mutex<Lease>>,
+    ) -> Self {
+        let (id, queue) = {
+            let l = lease.lock().unwrap_or_else(|p| p.into_inner());
+            (l.job_id.clone(), l.queue.clone())
+        };
+        JobContext {
+            id,
+            name: name.into(),
+            queue,
+            attempt,
+            max_tries,
+            driver,
+            lease,
+        }
+    }
+
+    /// The job's id.
+    pub fn id(&self) -> &JobId {
+        &self.id
+    }
+    /// The job type's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The queue it was claimed from.
+    pub fn queue(&self) -> &QueueName {
+        &self.queue
+    }
+    /// This attempt's number, from 1.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+    /// Attempts allowed.
+    pub fn max_tries(&self) -> u32 {
+        self.max_tries
+    }
+    /// True on the last allowed attempt.
+    pub fn is_last_attempt(&self) -> bool {
+        self.attempt >= self.max_tries
+    }
+    /// The current lease deadline.
+    pub fn lease_expires_at(&self) -> SystemTime {
+        self.lease
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .expires_at
+    }
+    /// Extends the lease to `now + lease_for`. The worker already extends leases
+    /// while a job runs; call this only to reserve a longer stretch ahead.
+    pub async fn extend_lease(&self, lease_for: Duration) -> Result<SystemTime, DriverError> {
+        let current = self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let deadline = self.driver.extend_lease(&current, lease_for).await?;
+        let mut l = self.lease.lock().unwrap_or_else(|p| p.into_inner());
+        if l.expires_at < deadline {
+            l.expires_at = deadline;
+        }
+        Ok(deadline)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_merge_prefers_overrides() {
+        let base = JobOptions::new().queue("emails").max_tries(5);
+        let over = JobOptions::new()
+            .max_tries(9)
+            .timeout(Duration::from_secs(2));
+        let m = base.merged(&over);
+        assert_eq!(m.queue.as_deref(), Some("emails"));
+        assert_eq!(m.resolved_max_tries(), 9);
+        assert_eq!(m.resolved_timeout(), Duration::from_secs(2));
+        assert_eq!(m.resolved_codec(), Codec::Json);
+        assert_eq!(
+            JobOptions::new().resolved_queue().unwrap().as_str(),
+            "default"
+        );
+        assert_eq!(JobOptions::new().resolved_max_tries(), 3);
+        assert_eq!(JobOptions::new().max_tries(0).resolved_max_tries(), 1);
+    }
+
+    #[test]
+    fn any_error_converts_with_its_chain() {
+        let io = std::io::Error::other("disk on fire");
+        let e: JobError = io.into();
+        assert_eq!(e.message(), "disk on fire");
+        assert_eq!(e.directive(), RetryDirective::Backoff);
+        let e: JobError = "plain".into();
+        assert_eq!(e.to_string(), "plain");
+    }
+}

@@ -1,0 +1,55 @@
+//! The core of RouteMQ for Rust: the job model, the stored envelope and its codecs,
+//! the [`Driver`] contract every storage backend implements, the dispatch API
+//! ([`Queue`]), the in-memory driver ([`MemoryDriver`]) and — behind the `testing`
+//! feature — the driver conformance suite ([`conformance`]).
+//!
+//! # What this crate must not depend on
+//! No storage client (Redis, MySQL), no worker runtime, no CLI. Drivers depend on
+//! this crate, never the other way round; the worker names only the [`Driver`]
+//! trait, never a concrete driver.
+//!
+//! # The shape of one job
+//! A [`Job`] type is serialised with a [`Codec`] into [`Envelope::data`]; the
+//! [`Envelope`] (id, name, queue, codec, `max_tries`, timeout, backoff, creation
+//! time, trace context) is encoded once at dispatch and never re-encoded: attempts
+//! and reservation state live in the backend. A [`Driver::claim`] returns
+//! [`Reservation`]s; each carries a [`Lease`] whose owner token fences every later
+//! state change ([`Driver::ack`], [`Driver::release`], [`Driver::fail`],
+//! [`Driver::extend_lease`]): a stale owner gets [`DriverError::LeaseLost`] and
+//! changes nothing.
+
+#![warn(missing_docs)]
+
+mod backoff;
+mod clock;
+mod codec;
+mod driver;
+mod envelope;
+mod error;
+mod id;
+mod job;
+mod memory;
+mod queue;
+mod queue_name;
+
+#[cfg(feature = "testing")]
+pub mod conformance;
+
+pub use backoff::Backoff;
+pub use clock::{from_unix_ms, unix_ms};
+pub use codec::{Codec, CodecError};
+pub use driver::{
+    AckOutcome, Driver, FailedJob, FailedQuery, Lease, LeaseToken, PendingJob, QueueStats,
+    ReclaimReport, Reservation,
+};
+pub use envelope::{Envelope, TraceContext};
+pub use error::DriverError;
+pub use id::JobId;
+pub use job::{Job, JobContext, JobError, JobOptions, RetryDirective};
+pub use memory::MemoryDriver;
+pub use queue::{Queue, When};
+pub use queue_name::QueueName;
+
+/// Re-exported so job types can use `#[async_trait]`-free `async fn` and drivers can
+/// implement [`Driver`] with the same macro version as this crate.
+pub use async_trait::async_trait;

@@ -1,0 +1,1 @@
+//! End-to-end tests across RouteMQ crates live in `tests/tests/`.

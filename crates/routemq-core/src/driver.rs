@@ -181,6 +181,31 @@ impl Default for FailedQuery {
     }
 }
 
+/// A live worker's heartbeat, as `routemq workers` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerInfo {
+    /// Unique per worker run (a UUIDv7).
+    pub id: String,
+    /// Host name.
+    pub host: String,
+    /// Process id.
+    pub pid: u32,
+    /// Queues it drains, in priority order.
+    pub queues: Vec<String>,
+    /// Concurrency limit.
+    pub concurrency: u32,
+    /// Jobs running now.
+    pub running: u32,
+    /// Jobs finished successfully since start.
+    pub processed: u64,
+    /// Jobs that failed for good since start.
+    pub failed: u64,
+    /// Start time, milliseconds since the Unix epoch.
+    pub started_at_ms: i64,
+    /// Time of this heartbeat, milliseconds since the Unix epoch.
+    pub last_seen_ms: i64,
+}
+
 /// A storage backend for jobs.
 ///
 /// # Contract (checked for every driver by [`conformance`](crate#conformance))
@@ -295,4 +320,14 @@ pub trait Driver: Send + Sync + fmt::Debug + 'static {
 
     /// Deletes failed jobs that failed before `cutoff`; returns how many.
     async fn failed_prune(&self, cutoff: SystemTime) -> Result<u64, DriverError>;
+
+    /// Records a worker's heartbeat, visible to [`workers`](Driver::workers) for
+    /// `ttl` unless renewed.
+    async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration) -> Result<(), DriverError>;
+
+    /// Removes a worker's heartbeat (on clean shutdown).
+    async fn remove_worker(&self, worker_id: &str) -> Result<(), DriverError>;
+
+    /// Workers whose heartbeat has not expired, sorted by id.
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, DriverError>;
 }

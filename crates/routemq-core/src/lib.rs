@@ -40,7 +40,7 @@ pub use clock::{from_unix_ms, unix_ms};
 pub use codec::{Codec, CodecError};
 pub use driver::{
     AckOutcome, Driver, FailedJob, FailedQuery, Lease, LeaseToken, PendingJob, QueueStats,
-    ReclaimReport, Reservation,
+    ReclaimReport, Reservation, WorkerInfo,
 };
 pub use envelope::{Envelope, TraceContext};
 pub use error::DriverError;

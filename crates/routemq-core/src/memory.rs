@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use crate::{
     from_unix_ms, unix_ms, AckOutcome, Driver, DriverError, FailedJob, FailedQuery, JobId, Lease,
-    LeaseToken, PendingJob, QueueName, QueueStats, ReclaimReport, Reservation,
+    LeaseToken, PendingJob, QueueName, QueueStats, ReclaimReport, Reservation, WorkerInfo,
 };
 
 const NAME: &str = "memory";
@@ -59,6 +59,8 @@ struct State {
     jobs: HashMap<JobId, StoredJob>,
     queues: BTreeMap<QueueName, QueueState>,
     failed: HashMap<JobId, FailedRecord>,
+    /// worker id → (info, expiry ms).
+    workers: BTreeMap<String, (WorkerInfo, i64)>,
 }
 
 impl Default for MemoryDriver {
@@ -152,7 +154,7 @@ impl State {
             })
     }
 
-    fn to_failed(&mut self, id: &JobId, exception: String, now: i64) {
+    fn move_to_failed(&mut self, id: &JobId, exception: String, now: i64) {
         if let Some(job) = self.jobs.remove(id) {
             let seq = self.next_seq();
             self.failed.insert(
@@ -335,7 +337,7 @@ impl Driver for MemoryDriver {
         if let Some(q) = state.queues.get_mut(&lease.queue) {
             q.reserved.remove(&lease.job_id);
         }
-        state.to_failed(&lease.job_id, error.to_owned(), unix_ms(SystemTime::now()));
+        state.move_to_failed(&lease.job_id, error.to_owned(), unix_ms(SystemTime::now()));
         Ok(())
     }
 
@@ -388,7 +390,7 @@ impl Driver for MemoryDriver {
                         None => continue,
                     };
                     if attempts >= max_tries {
-                        state.to_failed(
+                        state.move_to_failed(
                             &id,
                             format!(
                                 "lease expired on attempt {attempts} of {max_tries}: the worker stopped or hung before finishing the job"
@@ -477,7 +479,7 @@ impl Driver for MemoryDriver {
                     .is_none_or(|q| f.job.queue == q.as_str())
             })
             .collect();
-        records.sort_by(|a, b| b.seq.cmp(&a.seq));
+        records.sort_by_key(|r| std::cmp::Reverse(r.seq));
         Ok(records
             .into_iter()
             .skip(query.offset)
@@ -536,5 +538,25 @@ impl Driver for MemoryDriver {
         let before = state.failed.len();
         state.failed.retain(|_, f| f.job.failed_at >= cutoff);
         Ok((before - state.failed.len()) as u64)
+    }
+
+    async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration) -> Result<(), DriverError> {
+        let expires = unix_ms(SystemTime::now()).saturating_add(ttl.as_millis() as i64);
+        self.state()
+            .workers
+            .insert(info.id.clone(), (info.clone(), expires));
+        Ok(())
+    }
+
+    async fn remove_worker(&self, worker_id: &str) -> Result<(), DriverError> {
+        self.state().workers.remove(worker_id);
+        Ok(())
+    }
+
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, DriverError> {
+        let now = unix_ms(SystemTime::now());
+        let mut state = self.state();
+        state.workers.retain(|_, (_, expires)| *expires > now);
+        Ok(state.workers.values().map(|(w, _)| w.clone()).collect())
     }
 }

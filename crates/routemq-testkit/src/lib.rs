@@ -1,0 +1,18 @@
+//! Test infrastructure: gives each test a fresh, isolated Redis database / key space
+//! or MySQL schema on a real server, found in this order:
+//! 1. `ROUTEMQ_TEST_REDIS_URL` / `ROUTEMQ_TEST_MYSQL_URL`;
+//! 2. a local server binary (`redis-server`, `mariadbd`/`mysqld`) started by the
+//!    testkit itself on a free port (restart tests need this one);
+//! 3. testcontainers, when a Docker engine answers.
+//!
+//! If none works, the test fails with a message saying how to provide a server. It
+//! never skips silently.
+//!
+//! # What this crate must not depend on
+//! The worker and the CLI. It may depend on the driver crates it provisions for.
+
+#![warn(missing_docs)]
+
+mod free_port;
+
+pub use free_port::free_port;

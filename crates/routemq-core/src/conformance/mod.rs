@@ -1,0 +1,186 @@
+//! The driver conformance suite: one async function per rule of the [`Driver`]
+//! contract, run against every driver (memory, Redis, MySQL) so they behave alike.
+//!
+//! A driver crate runs the whole suite from one test file:
+//!
+//! ```ignore
+//! routemq_core::conformance_suite!(|| async {
+//!     std::sync::Arc::new(make_driver().await) as std::sync::Arc<dyn routemq_core::Driver>
+//! });
+//! ```
+//!
+//! Each rule takes a [`DriverFactory`], asks it for a driver over a fresh, empty,
+//! isolated store, and panics with a message naming the broken rule. Timings are
+//! tolerant of a loaded machine and of remote backends (leases of a few hundred
+//! milliseconds, generous upper bounds), yet every assertion can fail.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::Driver;
+
+mod admin;
+mod concurrency;
+mod failed;
+mod fixture;
+mod leases;
+mod order;
+mod payload;
+mod timing;
+
+pub use admin::{
+    clear_removes_jobs_and_fences_holders, queues_lists_known_queues, stats_track_each_step,
+    worker_heartbeats_expire_and_can_be_removed,
+};
+pub use concurrency::concurrent_claimers_get_each_job_once;
+pub use failed::{
+    corrupt_payload_can_be_failed, fail_records_the_error, failed_flush_all_and_per_queue,
+    failed_list_newest_first_filtered_and_paged, failed_prune_by_cutoff,
+    failed_show_retry_and_forget,
+};
+pub use leases::{
+    ack_batch_of_many, attempts_counted_at_claim, expired_lease_is_reclaimed,
+    expired_lease_without_tries_left_fails, extend_lease_prevents_reclaim,
+    stale_owner_gets_lease_lost_everywhere,
+};
+pub use order::{bulk_push_keeps_ids_and_order, fifo_within_queue, strict_priority_across_queues};
+pub use payload::{one_mib_payload_round_trips, oversize_payload_is_rejected};
+pub use timing::{
+    delay_precision, release_with_delay, wait_for_jobs_returns_around_due_time,
+    wait_for_jobs_wakes_on_push,
+};
+
+/// Gives each rule a driver over a fresh, empty, isolated store.
+#[async_trait]
+pub trait DriverFactory: Send + Sync {
+    /// A driver over a fresh, empty, isolated store.
+    async fn fresh(&self) -> Arc<dyn Driver>;
+}
+
+#[async_trait]
+impl<F, Fut> DriverFactory for F
+where
+    F: Fn() -> Fut + Send + Sync,
+    Fut: Future<Output = Arc<dyn Driver>> + Send,
+{
+    async fn fresh(&self) -> Arc<dyn Driver> {
+        (self)().await
+    }
+}
+
+/// Calls `$crate::$callback!` with the arguments given followed by every rule's
+/// name: the one list the suite macro and [`RULES`] are both built from.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __routemq_conformance_rules {
+    ($callback:ident ! ($($args:tt)*)) => {
+        $crate::$callback! { ($($args)*)
+            fifo_within_queue,
+            strict_priority_across_queues,
+            bulk_push_keeps_ids_and_order,
+            delay_precision,
+            wait_for_jobs_wakes_on_push,
+            wait_for_jobs_returns_around_due_time,
+            release_with_delay,
+            concurrent_claimers_get_each_job_once,
+            attempts_counted_at_claim,
+            expired_lease_is_reclaimed,
+            expired_lease_without_tries_left_fails,
+            stale_owner_gets_lease_lost_everywhere,
+            extend_lease_prevents_reclaim,
+            ack_batch_of_many,
+            fail_records_the_error,
+            failed_list_newest_first_filtered_and_paged,
+            failed_show_retry_and_forget,
+            failed_flush_all_and_per_queue,
+            failed_prune_by_cutoff,
+            corrupt_payload_can_be_failed,
+            one_mib_payload_round_trips,
+            oversize_payload_is_rejected,
+            stats_track_each_step,
+            clear_removes_jobs_and_fences_holders,
+            queues_lists_known_queues,
+            worker_heartbeats_expire_and_can_be_removed,
+        }
+    };
+}
+
+/// Expands to the rule names as a `&[&str]`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __routemq_conformance_names {
+    (() $($rule:ident),* $(,)?) => {
+        &[$(stringify!($rule)),*]
+    };
+}
+
+/// Expands to one test per rule (and one that checks the list against [`RULES`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __routemq_conformance_tests {
+    (($factory:expr) $($rule:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $rule() {
+                let f = $factory;
+                $crate::conformance::$rule(&f).await;
+            }
+        )*
+
+        #[test]
+        fn conformance_suite_runs_every_rule() {
+            let ran: &[&str] = &[$(stringify!($rule)),*];
+            assert_eq!(ran, $crate::conformance::RULES);
+        }
+    };
+}
+
+/// Runs the whole conformance suite against the drivers `$factory` makes: one
+/// `#[tokio::test]` per rule, named after the rule.
+///
+/// `$factory` is anything implementing [`DriverFactory`](crate::conformance::DriverFactory),
+/// typically a closure `|| async { Arc::new(driver) as Arc<dyn Driver> }`. The
+/// calling crate needs `tokio` (with `macros` and `rt-multi-thread`) as a
+/// dev-dependency.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($factory:expr) => {
+        $crate::__routemq_conformance_rules!(__routemq_conformance_tests!($factory));
+    };
+}
+
+/// The names of every rule, in the order the suite runs them.
+pub const RULES: &[&str] = __routemq_conformance_rules!(__routemq_conformance_names!());
+
+#[cfg(test)]
+mod tests {
+    use super::RULES;
+
+    /// Every `pub async fn` in the rule files is listed in [`RULES`] (and so in the
+    /// suite macro), and every listed name is such a function.
+    #[test]
+    fn every_rule_function_is_in_the_suite() {
+        let sources = [
+            include_str!("admin.rs"),
+            include_str!("concurrency.rs"),
+            include_str!("failed.rs"),
+            include_str!("leases.rs"),
+            include_str!("order.rs"),
+            include_str!("payload.rs"),
+            include_str!("timing.rs"),
+        ];
+        let mut defined: Vec<&str> = sources
+            .iter()
+            .flat_map(|s| s.lines())
+            .filter_map(|l| l.trim_start().strip_prefix("pub async fn "))
+            .map(|l| l.split('(').next().unwrap_or(l).trim())
+            .collect();
+        defined.sort_unstable();
+        let mut listed = RULES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(defined, listed);
+        assert!(RULES.len() >= 26, "the suite lost rules: {}", RULES.len());
+    }
+}

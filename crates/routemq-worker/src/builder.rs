@@ -1,0 +1,231 @@
+//! [`WorkerBuilder`]: the worker's settings, validated by [`WorkerBuilder::build`].
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use routemq_core::{Driver, Job, QueueName};
+
+use crate::registry::Registry;
+use crate::{Worker, WorkerError};
+
+/// Validated settings of one worker.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) queues: Vec<QueueName>,
+    pub(crate) concurrency: usize,
+    pub(crate) lease: Duration,
+    pub(crate) sleep: Duration,
+    pub(crate) timeout_override: Option<Duration>,
+    pub(crate) tries_override: Option<u32>,
+    pub(crate) max_jobs: Option<u64>,
+    pub(crate) max_time: Option<Duration>,
+    pub(crate) once: bool,
+    pub(crate) stop_when_empty: bool,
+    pub(crate) shutdown_grace: Duration,
+    pub(crate) heartbeat_every: Duration,
+}
+
+impl Config {
+    /// How often expired leases are reclaimed: every half lease, but never more
+    /// often than every 100 ms.
+    pub(crate) fn reclaim_every(&self) -> Duration {
+        (self.lease / 2).max(Duration::from_millis(100))
+    }
+
+    /// How often a running job's lease is extended: every third of the lease.
+    pub(crate) fn extend_every(&self) -> Duration {
+        (self.lease / 3).max(Duration::from_millis(1))
+    }
+
+    /// How many jobs may still be started: `once` means one, `max_jobs` caps it.
+    pub(crate) fn job_budget(&self) -> Option<u64> {
+        match (self.once, self.max_jobs) {
+            (true, Some(n)) => Some(n.min(1)),
+            (true, None) => Some(1),
+            (false, n) => n,
+        }
+    }
+}
+
+/// Builds a [`Worker`]; start with [`Worker::builder`].
+///
+/// ```no_run
+/// # use std::{sync::Arc, time::Duration};
+/// # use routemq_core::{Job, JobContext, JobError, MemoryDriver};
+/// # use routemq_worker::Worker;
+/// # #[derive(serde::Serialize, serde::Deserialize)] struct SendEmail;
+/// # impl Job for SendEmail { const NAME: &'static str = "emails.send";
+/// #   async fn handle(&self, _: &JobContext) -> Result<(), JobError> { Ok(()) } }
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let worker = Worker::builder(Arc::new(MemoryDriver::new()))
+///     .register::<SendEmail>()
+///     .queues(["high", "default"])
+///     .concurrency(32)
+///     .lease(Duration::from_secs(30))
+///     .build()?;
+/// let report = worker.run().await?;
+/// println!("{} processed", report.processed);
+/// # Ok(()) }
+/// ```
+#[must_use = "call build() to get a Worker"]
+pub struct WorkerBuilder {
+    driver: Arc<dyn Driver>,
+    registry: Registry,
+    queues: Vec<String>,
+    config: Config,
+}
+
+impl std::fmt::Debug for WorkerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerBuilder")
+            .field("driver", &self.driver)
+            .field("jobs", &self.registry.names())
+            .field("queues", &self.queues)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl WorkerBuilder {
+    pub(crate) fn new(driver: Arc<dyn Driver>) -> Self {
+        WorkerBuilder {
+            driver,
+            registry: Registry::default(),
+            queues: Vec::new(),
+            config: Config {
+                queues: Vec::new(),
+                concurrency: 1,
+                lease: Duration::from_secs(30),
+                sleep: Duration::from_secs(3),
+                timeout_override: None,
+                tries_override: None,
+                max_jobs: None,
+                max_time: None,
+                once: false,
+                stop_when_empty: false,
+                shutdown_grace: Duration::from_secs(30),
+                heartbeat_every: Duration::from_secs(5),
+            },
+        }
+    }
+
+    /// Registers job type `J` under [`Job::NAME`].
+    pub fn register<J: Job>(mut self) -> Self {
+        self.registry.register::<J>();
+        self
+    }
+
+    /// The queues to drain, highest priority first (all of the first before any of
+    /// the second). Replaces earlier calls. Names are checked by `build`.
+    pub fn queues<I, S>(mut self, queues: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.queues = queues.into_iter().map(|q| q.as_ref().to_owned()).collect();
+        self
+    }
+
+    /// Jobs run at once (default 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.config.concurrency = n;
+        self
+    }
+
+    /// Lease length (default 30 s). A running job's lease is extended every third
+    /// of it, so this bounds how long a crashed worker's jobs stay stuck, not how
+    /// long a job may run.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.config.lease = lease;
+        self
+    }
+
+    /// Longest idle wait between claims when no job is ready (default 3 s). The
+    /// driver wakes the worker earlier when a job arrives.
+    pub fn sleep(mut self, sleep: Duration) -> Self {
+        self.config.sleep = sleep;
+        self
+    }
+
+    /// Replaces every job's own timeout (`--timeout`).
+    pub fn timeout_override(mut self, timeout: Option<Duration>) -> Self {
+        self.config.timeout_override = timeout;
+        self
+    }
+
+    /// Replaces every job's `max_tries` (`--tries`; 0 is taken as 1).
+    pub fn tries_override(mut self, tries: Option<u32>) -> Self {
+        self.config.tries_override = tries.map(|t| t.max(1));
+        self
+    }
+
+    /// Stops after this many attempts finished (`--max-jobs`).
+    pub fn max_jobs(mut self, n: Option<u64>) -> Self {
+        self.config.max_jobs = n;
+        self
+    }
+
+    /// Stops claiming after this long (`--max-time`); running jobs finish.
+    pub fn max_time(mut self, t: Option<Duration>) -> Self {
+        self.config.max_time = t;
+        self
+    }
+
+    /// Processes at most one job, then stops; if none is ready, waits up to
+    /// `sleep` for one (`--once`).
+    pub fn once(mut self, once: bool) -> Self {
+        self.config.once = once;
+        self
+    }
+
+    /// Stops when a claim finds nothing and no job is running (`--stop-when-empty`).
+    /// Delayed jobs not yet due do not keep the worker alive.
+    pub fn stop_when_empty(mut self, yes: bool) -> Self {
+        self.config.stop_when_empty = yes;
+        self
+    }
+
+    /// After shutdown is asked for, how long running jobs may take to finish
+    /// before they are stopped and released (default 30 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.config.shutdown_grace = grace;
+        self
+    }
+
+    /// How often the worker's heartbeat is written (default 5 s; it lives three
+    /// times as long).
+    pub fn heartbeat_interval(mut self, every: Duration) -> Self {
+        self.config.heartbeat_every = every;
+        self
+    }
+
+    /// Validates the settings.
+    pub fn build(mut self) -> Result<Worker, WorkerError> {
+        if self.queues.is_empty() {
+            return Err(WorkerError::NoQueues);
+        }
+        let mut seen = HashSet::new();
+        for q in &self.queues {
+            let name = QueueName::new(q.as_str()).map_err(WorkerError::InvalidQueue)?;
+            if !seen.insert(name.clone()) {
+                return Err(WorkerError::DuplicateQueue(q.clone()));
+            }
+            self.config.queues.push(name);
+        }
+        if self.config.concurrency == 0 {
+            return Err(WorkerError::ZeroConcurrency);
+        }
+        for (value, setting) in [
+            (self.config.lease, "the lease length"),
+            (self.config.sleep, "the sleep interval"),
+            (self.config.heartbeat_every, "the heartbeat interval"),
+        ] {
+            if value.is_zero() {
+                return Err(WorkerError::ZeroDuration(setting));
+            }
+        }
+        self.registry.check()?;
+        Ok(Worker::new(self.driver, self.registry, self.config))
+    }
+}

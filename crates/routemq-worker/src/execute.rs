@@ -1,0 +1,159 @@
+//! Running one claimed job: decode, find its type, run the attempt while the lease
+//! keeper extends the lease, then hand the result to [`settle`](crate::settle).
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use routemq_core::{Driver, Envelope, JobContext, Lease, Reservation};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, Span};
+
+use crate::acker::AckSender;
+use crate::attempt::{self, AttemptEnd};
+use crate::backend_retry::GaveUp;
+use crate::builder::Config;
+use crate::lease_keeper;
+use crate::registry::{LoadedJob, Registry};
+use crate::stats::{Counter, WorkerStats};
+use crate::telemetry::{self, Outcome, RunningGauge, UNDECODABLE_JOB};
+
+/// After aborting a handler, how long to wait for its task to drop the future
+/// before moving on (a handler stuck in blocking code cannot be dropped sooner).
+const ABORT_WAIT: Duration = Duration::from_secs(1);
+
+/// Everything a job needs from its worker; shared by all running jobs.
+pub(crate) struct JobRunner {
+    pub(crate) driver: Arc<dyn Driver>,
+    pub(crate) registry: Registry,
+    pub(crate) config: Arc<Config>,
+    pub(crate) stats: Arc<WorkerStats>,
+    pub(crate) acker: AckSender,
+    /// Cancelled when the shutdown grace is over: running jobs are stopped and
+    /// released.
+    pub(crate) hard_stop: CancellationToken,
+}
+
+/// How the supervised part of an attempt ended.
+enum Ended {
+    Ran(AttemptEnd),
+    Lost(GaveUp),
+    Stopped,
+}
+
+/// One attempt's identity, for settling it.
+pub(crate) struct AttemptInfo<'a> {
+    pub(crate) queue: &'a str,
+    pub(crate) envelope: &'a Envelope,
+    pub(crate) attempt: u32,
+    pub(crate) max_tries: u32,
+    pub(crate) timeout: Duration,
+}
+
+impl JobRunner {
+    /// Runs one reservation to its end: acked, released, failed or abandoned.
+    pub(crate) async fn run(&self, reservation: Reservation) {
+        let envelope = reservation.envelope();
+        let name = envelope
+            .as_ref()
+            .map_or(UNDECODABLE_JOB, |e| e.name.as_str());
+        let span = tracing::info_span!(
+            "job",
+            id = %reservation.lease.job_id,
+            name,
+            queue = %reservation.lease.queue,
+            attempt = reservation.attempt,
+        );
+        async {
+            let lease = &reservation.lease;
+            match &envelope {
+                Err(e) => {
+                    let reason = format!("{e}; the job was not run");
+                    self.fail_unrunnable(lease, UNDECODABLE_JOB, &reason).await;
+                }
+                Ok(env) => match self.registry.load(env) {
+                    Err(e) => self.fail_unrunnable(lease, &env.name, &e.to_string()).await,
+                    Ok(job) => self.run_job(&reservation, env, job).await,
+                },
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn run_job(&self, r: &Reservation, env: &Envelope, job: Arc<dyn LoadedJob>) {
+        let info = AttemptInfo {
+            queue: r.lease.queue.as_str(),
+            envelope: env,
+            attempt: r.attempt,
+            max_tries: self.config.tries_override.unwrap_or(r.max_tries).max(1),
+            timeout: self.config.timeout_override.unwrap_or(env.timeout),
+        };
+        let lease = Arc::new(Mutex::new(r.lease.clone()));
+        let ctx = JobContext::new(
+            env.name.clone(),
+            info.attempt,
+            info.max_tries,
+            self.driver.clone(),
+            lease.clone(),
+        );
+        let (queue, name) = (r.lease.queue.as_str(), env.name.as_str());
+
+        self.stats.started();
+        let gauge = RunningGauge::enter();
+        let started = Instant::now();
+        tracing::debug!("job started");
+        let mut handle = attempt::spawn(job.clone(), ctx.clone(), info.timeout, Span::current());
+        let ended = tokio::select! {
+            biased;
+            res = &mut handle => Ended::Ran(attempt::classify(res, info.timeout)),
+            gave_up = lease_keeper::keep(&*self.driver, &lease, self.config.lease, self.config.extend_every()) => {
+                handle.abort();
+                let _ = tokio::time::timeout(ABORT_WAIT, handle).await;
+                Ended::Lost(gave_up)
+            }
+            _ = self.hard_stop.cancelled() => {
+                handle.abort();
+                let _ = tokio::time::timeout(ABORT_WAIT, handle).await;
+                Ended::Stopped
+            }
+        };
+        let took = started.elapsed();
+        drop(gauge);
+        self.stats.stopped();
+        telemetry::record_duration(queue, name, took);
+
+        let current = lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match ended {
+            Ended::Ran(AttemptEnd::Succeeded) => {
+                tracing::debug!(took_ms = took.as_millis() as u64, "job succeeded");
+                self.stats.count(Counter::Processed);
+                telemetry::record_outcome(queue, name, Outcome::Succeeded);
+                self.acker.send(current);
+            }
+            Ended::Ran(AttemptEnd::Failed { error, timed_out }) => {
+                self.settle_failure(&info, job, ctx, &lease, error, timed_out)
+                    .await;
+            }
+            Ended::Lost(gave_up) => {
+                tracing::warn!(error = %gave_up, "stopped the job: its lease is lost and another worker may own it now");
+                self.abandoned(queue, name);
+            }
+            Ended::Stopped => self.release_on_shutdown(&current, name).await,
+        }
+    }
+
+    /// Runs `fut` while the lease keeper extends `lease`; `Err` when the lease was
+    /// lost first (and `fut` was dropped).
+    pub(crate) async fn while_leased<F: Future>(
+        &self,
+        lease: &Mutex<Lease>,
+        fut: F,
+    ) -> Result<F::Output, GaveUp> {
+        tokio::select! {
+            biased;
+            out = fut => Ok(out),
+            gave_up = lease_keeper::keep(&*self.driver, lease, self.config.lease, self.config.extend_every()) => Err(gave_up),
+        }
+    }
+}

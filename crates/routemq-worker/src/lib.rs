@@ -1,0 +1,46 @@
+//! The RouteMQ worker runtime: runs registered [`Job`](routemq_core::Job) types
+//! claimed from a [`Driver`](routemq_core::Driver), with bounded concurrency, lease
+//! extension, timeouts that really stop the job, retries with backoff, a failed
+//! store for jobs that cannot succeed, graceful shutdown, heartbeats, `tracing`
+//! spans and `metrics` counters.
+//!
+//! # What this crate must not depend on
+//! Only on `routemq-core`'s [`Driver`](routemq_core::Driver) trait: it never names
+//! a concrete driver (Redis, MySQL) and never depends on the CLI.
+//!
+//! # Shape of a run
+//! [`Worker::builder`] → [`WorkerBuilder::build`] → [`Worker::run_until`] (or
+//! [`Worker::run`], until SIGTERM/SIGINT) → [`WorkerReport`]. While it runs, the
+//! [`WorkerStats`] from [`Worker::stats`] show live counts.
+//!
+//! Per job: decode the envelope (undecodable or unknown jobs go to the failed store
+//! with the reason) → run `handle` in its own task under the timeout while the
+//! lease is extended every third of its length → success: batched ack; failure
+//! with tries left: release with the job's backoff; otherwise the `failed` hook,
+//! then the failed store. A panic is a failure carrying its message.
+//!
+//! See [`telemetry`] for the metrics emitted.
+
+#![warn(missing_docs)]
+
+mod acker;
+mod attempt;
+mod backend_retry;
+mod builder;
+mod error;
+mod execute;
+mod heartbeat;
+mod lease_keeper;
+mod registry;
+mod run_loop;
+mod settle;
+mod signal;
+mod stats;
+pub mod telemetry;
+mod worker;
+
+pub use builder::WorkerBuilder;
+pub use error::WorkerError;
+pub use signal::shutdown_signal;
+pub use stats::{StatsSnapshot, StopReason, WorkerReport, WorkerStats};
+pub use worker::Worker;

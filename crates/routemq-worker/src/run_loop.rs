@@ -1,0 +1,342 @@
+//! The run loop: claim while slots are free, wait when idle, reclaim expired
+//! leases, stop on shutdown or a limit, then drain running jobs.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::future::{Fuse, FusedFuture, FutureExt};
+use routemq_core::{unix_ms, Driver, Reservation, WorkerInfo};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::backend_retry::Incident;
+use crate::builder::Config;
+use crate::execute::JobRunner;
+use crate::stats::{StopReason, WorkerReport, WorkerStats};
+use crate::{acker, heartbeat, Worker, WorkerError};
+
+/// The shortest idle wait, so a driver that returns at once cannot make a busy loop.
+const MIN_WAIT: Duration = Duration::from_millis(1);
+
+type Shutdown<'a, F> = Pin<&'a mut Fuse<F>>;
+
+impl Worker {
+    /// Runs until `shutdown` resolves (then shuts down gracefully: stops claiming,
+    /// gives running jobs up to `shutdown_grace`, releases the rest for another
+    /// worker) or a limit (`max_jobs`, `max_time`, `once`, `stop_when_empty`) is
+    /// reached. Backend errors never end the run: they are retried with backoff.
+    pub async fn run_until<F: Future<Output = ()>>(
+        self,
+        shutdown: F,
+    ) -> Result<WorkerReport, WorkerError> {
+        let start = Instant::now();
+        let Worker {
+            driver,
+            registry,
+            config,
+            stats,
+            id,
+        } = self;
+        tracing::info!(worker_id = %id, queues = ?config.queues, concurrency = config.concurrency,
+            jobs = ?registry.names(), "worker started");
+
+        let heartbeat_stop = CancellationToken::new();
+        let heartbeat = heartbeat::spawn(
+            driver.clone(),
+            worker_info(&id, &config),
+            stats.clone(),
+            config.heartbeat_every,
+            heartbeat_stop.clone(),
+        );
+        let (ack_sender, acker_task) = acker::spawn(driver.clone());
+        let runner = Arc::new(JobRunner {
+            driver: driver.clone(),
+            registry,
+            config: config.clone(),
+            stats: stats.clone(),
+            acker: ack_sender,
+            hard_stop: CancellationToken::new(),
+        });
+        let mut run = RunLoop {
+            driver,
+            slots: Arc::new(Semaphore::new(config.concurrency)),
+            deadline: config.max_time.map(|t| start + t),
+            config,
+            stats: stats.clone(),
+            runner,
+            tracker: TaskTracker::new(),
+            finished: Arc::new(Notify::new()),
+            next_reclaim: Instant::now(),
+            claimed: 0,
+            claim_incident: Incident::new("claim"),
+            wait_incident: Incident::new("wait_for_jobs"),
+            reclaim_incident: Incident::new("reclaim_expired"),
+        };
+
+        let shutdown = shutdown.fuse();
+        futures::pin_mut!(shutdown);
+        let reason = run.claim_loop(shutdown.as_mut()).await;
+        tracing::info!(reason = ?reason, running = stats.snapshot().running, "stopped claiming");
+        run.drain(reason, shutdown.as_mut()).await;
+        drop(run); // drops the last ack sender: the acker finishes and stops
+        if let Err(e) = acker_task.await {
+            tracing::error!(error = %e, "the acker task failed");
+        }
+        heartbeat_stop.cancel();
+        if let Err(e) = heartbeat.await {
+            tracing::error!(error = %e, "the heartbeat task failed");
+        }
+        let report = WorkerReport::new(id, reason, start.elapsed(), stats.snapshot());
+        tracing::info!(
+            processed = report.processed,
+            failed = report.failed,
+            retried = report.retried,
+            released = report.released_on_shutdown,
+            "worker stopped"
+        );
+        Ok(report)
+    }
+}
+
+fn worker_info(id: &str, config: &Config) -> WorkerInfo {
+    let now = unix_ms(SystemTime::now());
+    WorkerInfo {
+        id: id.to_owned(),
+        host: hostname::get()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "unknown".to_owned()),
+        pid: std::process::id(),
+        queues: config.queues.iter().map(|q| q.to_string()).collect(),
+        concurrency: u32::try_from(config.concurrency).unwrap_or(u32::MAX),
+        running: 0,
+        processed: 0,
+        failed: 0,
+        started_at_ms: now,
+        last_seen_ms: now,
+    }
+}
+
+/// Sleeps until `at`, or forever when there is no deadline.
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+struct RunLoop {
+    driver: Arc<dyn Driver>,
+    config: Arc<Config>,
+    stats: Arc<WorkerStats>,
+    runner: Arc<JobRunner>,
+    /// One permit per concurrency slot; a job holds its permit until settled.
+    slots: Arc<Semaphore>,
+    tracker: TaskTracker,
+    /// Signalled (one stored permit) whenever a job is settled.
+    finished: Arc<Notify>,
+    deadline: Option<Instant>,
+    next_reclaim: Instant,
+    claimed: u64,
+    claim_incident: Incident,
+    wait_incident: Incident,
+    reclaim_incident: Incident,
+}
+
+impl RunLoop {
+    /// Claims and starts jobs until shutdown or a limit; returns why it stopped.
+    async fn claim_loop<F: Future<Output = ()>>(
+        &mut self,
+        mut shutdown: Shutdown<'_, F>,
+    ) -> StopReason {
+        let budget = self.config.job_budget();
+        let limit_reason = if self.config.once {
+            StopReason::Once
+        } else {
+            StopReason::MaxJobs
+        };
+        let mut waited_once = false;
+        loop {
+            if budget.is_some_and(|b| self.claimed >= b) {
+                return limit_reason;
+            }
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                return StopReason::MaxTime;
+            }
+            if Instant::now() >= self.next_reclaim {
+                self.reclaim_expired().await;
+            }
+            let first = tokio::select! {
+                biased;
+                _ = &mut shutdown => return StopReason::Shutdown,
+                _ = sleep_until_opt(self.deadline) => return StopReason::MaxTime,
+                _ = tokio::time::sleep_until(self.next_reclaim.into()) => continue,
+                permit = self.slots.clone().acquire_owned() => match permit {
+                    Ok(p) => p,
+                    Err(_) => return StopReason::Shutdown,
+                },
+            };
+            let want = budget.map_or(usize::MAX, |b| {
+                usize::try_from(b - self.claimed).unwrap_or(usize::MAX)
+            });
+            let mut permits = vec![first];
+            while permits.len() < want {
+                match self.slots.clone().try_acquire_owned() {
+                    Ok(p) => permits.push(p),
+                    Err(_) => break,
+                }
+            }
+
+            let claimed = self
+                .driver
+                .claim(&self.config.queues, permits.len(), self.config.lease)
+                .await;
+            match claimed {
+                Err(e) => {
+                    drop(permits);
+                    let delay = self.claim_incident.failed(&e);
+                    tokio::select! {
+                        biased;
+                        _ = &mut shutdown => return StopReason::Shutdown,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+                Ok(reservations) if reservations.is_empty() => {
+                    self.claim_incident.recovered();
+                    drop(permits);
+                    if self.config.stop_when_empty
+                        && self.slots.available_permits() == self.config.concurrency
+                    {
+                        return StopReason::Empty;
+                    }
+                    if self.config.once {
+                        if waited_once {
+                            return StopReason::Once;
+                        }
+                        waited_once = true;
+                    }
+                    if let Some(reason) = self.idle(shutdown.as_mut()).await {
+                        return reason;
+                    }
+                }
+                Ok(reservations) => {
+                    self.claim_incident.recovered();
+                    if reservations.len() > permits.len() {
+                        tracing::error!(asked = permits.len(), got = reservations.len(),
+                            "the driver returned more jobs than asked; the extra ones run after their lease expires");
+                    }
+                    let n = reservations.len().min(permits.len());
+                    self.claimed += n as u64;
+                    self.stats.add_claimed(n as u64);
+                    for (reservation, permit) in reservations.into_iter().zip(permits) {
+                        self.start(reservation, permit);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs one job in the background; its slot is freed once it is settled.
+    fn start(&self, reservation: Reservation, permit: OwnedSemaphorePermit) {
+        let runner = self.runner.clone();
+        let finished = self.finished.clone();
+        self.tracker.spawn(async move {
+            runner.run(reservation).await;
+            drop(permit);
+            finished.notify_one();
+        });
+    }
+
+    /// Waits for work: until the driver says a job may be ready, `sleep` passes,
+    /// the next reclaim is due or the `max_time` deadline; with `stop_when_empty`
+    /// also until a running job is settled. `Some` when the worker must stop.
+    async fn idle<F: Future<Output = ()>>(
+        &mut self,
+        mut shutdown: Shutdown<'_, F>,
+    ) -> Option<StopReason> {
+        let now = Instant::now();
+        let mut wait = self
+            .config
+            .sleep
+            .min(self.next_reclaim.saturating_duration_since(now));
+        if let Some(deadline) = self.deadline {
+            wait = wait.min(deadline.saturating_duration_since(now));
+        }
+        let wait = wait.max(MIN_WAIT);
+        let finished = self.finished.clone();
+        let waited = tokio::select! {
+            biased;
+            _ = &mut shutdown => return Some(StopReason::Shutdown),
+            _ = finished.notified(), if self.config.stop_when_empty => Ok(()),
+            res = self.driver.wait_for_jobs(&self.config.queues, wait) => res,
+        };
+        match waited {
+            Ok(()) => self.wait_incident.recovered(),
+            Err(e) => {
+                let delay = self.wait_incident.failed(&e).min(wait);
+                tokio::select! {
+                    biased;
+                    _ = &mut shutdown => return Some(StopReason::Shutdown),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+        None
+    }
+
+    /// Makes expired reservations on our queues claimable again (or failed).
+    async fn reclaim_expired(&mut self) {
+        let every = self.config.reclaim_every();
+        match self.driver.reclaim_expired(&self.config.queues).await {
+            Ok(report) => {
+                self.reclaim_incident.recovered();
+                if report.released + report.failed > 0 {
+                    tracing::info!(
+                        released = report.released,
+                        failed = report.failed,
+                        "reclaimed expired leases"
+                    );
+                }
+                self.next_reclaim = Instant::now() + every;
+            }
+            Err(e) => {
+                let delay = self.reclaim_incident.failed(&e);
+                self.next_reclaim = Instant::now() + delay.min(every);
+            }
+        }
+    }
+
+    /// Waits for running jobs. After a shutdown request (before or during the
+    /// wait) they get `shutdown_grace`; then they are stopped and released. After a
+    /// limit, they run to their end.
+    async fn drain<F: Future<Output = ()>>(
+        &mut self,
+        reason: StopReason,
+        mut shutdown: Shutdown<'_, F>,
+    ) {
+        self.tracker.close();
+        let grace = self.config.shutdown_grace;
+        let mut grace_until = (reason == StopReason::Shutdown || shutdown.is_terminated())
+            .then(|| Instant::now() + grace);
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.tracker.wait() => return,
+                _ = &mut shutdown, if grace_until.is_none() => {
+                    tracing::info!("shutdown asked while finishing running jobs; they get the grace period");
+                    grace_until = Some(Instant::now() + grace);
+                }
+                _ = sleep_until_opt(grace_until) => {
+                    tracing::warn!(running = self.stats.snapshot().running,
+                        "shutdown grace is over; stopping running jobs and releasing them for another worker");
+                    self.runner.hard_stop.cancel();
+                    self.tracker.wait().await;
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Settling an attempt that did not succeed: release it with a backoff while tries
+//! remain, else run the `failed` hook and move it to the failed store; also the
+//! shutdown release and the failure of jobs that could not be run at all.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use routemq_core::{JobContext, JobError, Lease, RetryDirective};
+use tracing::Instrument;
+
+use crate::attempt::join_error_message;
+use crate::backend_retry::{round_ms, until_lease_ends};
+use crate::execute::{AttemptInfo, JobRunner};
+use crate::registry::LoadedJob;
+use crate::stats::Counter;
+use crate::telemetry::{self, Outcome};
+
+impl JobRunner {
+    /// Retries or fails an attempt that returned an error, panicked or timed out.
+    pub(crate) async fn settle_failure(
+        &self,
+        info: &AttemptInfo<'_>,
+        job: Arc<dyn LoadedJob>,
+        ctx: JobContext,
+        lease: &Mutex<Lease>,
+        error: JobError,
+        timed_out: bool,
+    ) {
+        let (queue, name) = (info.queue, info.envelope.name.as_str());
+        if timed_out {
+            self.stats.timed_out();
+        }
+        let label = |o: Outcome| if timed_out { Outcome::TimedOut } else { o };
+        let directive = error.directive();
+        let retry = info.attempt < info.max_tries && directive != RetryDirective::Fatal;
+
+        if retry {
+            let delay = match directive {
+                RetryDirective::After(d) => d,
+                _ => info.envelope.backoff.delay_for(info.attempt),
+            };
+            let current = lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let released = until_lease_ends("release", &current.job_id, current.expires_at, || {
+                self.driver.release(&current, delay)
+            })
+            .await;
+            match released {
+                Ok(()) => {
+                    tracing::info!(
+                        error = %error,
+                        retry_in = %humantime::format_duration(round_ms(delay)),
+                        "attempt {} of {} failed; retrying later",
+                        info.attempt,
+                        info.max_tries
+                    );
+                    self.stats.count(Counter::Retried);
+                    telemetry::record_outcome(queue, name, label(Outcome::Retried));
+                }
+                Err(gave_up) => {
+                    tracing::warn!(error = %gave_up, "could not release the failed attempt");
+                    self.abandoned(queue, name);
+                }
+            }
+            return;
+        }
+
+        // The hook runs while the lease is still extended, so a slow hook cannot
+        // let the job be reclaimed before it reaches the failed store.
+        let hook = self.while_leased(lease, self.failed_hook(job, ctx, &error, info.timeout));
+        if let Err(gave_up) = hook.await {
+            tracing::warn!(error = %gave_up, "lease lost while the failed hook ran");
+            self.abandoned(queue, name);
+            return;
+        }
+        let current = lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let failed = until_lease_ends("fail", &current.job_id, current.expires_at, || {
+            self.driver.fail(&current, error.message())
+        })
+        .await;
+        match failed {
+            Ok(()) => {
+                tracing::error!(error = %error, "job failed for good after attempt {} of {}", info.attempt, info.max_tries);
+                self.stats.count(Counter::Failed);
+                telemetry::record_outcome(queue, name, label(Outcome::Failed));
+            }
+            Err(gave_up) => {
+                tracing::warn!(error = %gave_up, "could not move the job to the failed store");
+                self.abandoned(queue, name);
+            }
+        }
+    }
+
+    /// Runs [`Job::failed`](routemq_core::Job::failed) in its own task, bounded by
+    /// the job's timeout; a panic or timeout there is logged and nothing more.
+    async fn failed_hook(
+        &self,
+        job: Arc<dyn LoadedJob>,
+        ctx: JobContext,
+        error: &JobError,
+        timeout: Duration,
+    ) {
+        let error = match error.directive() {
+            RetryDirective::Fatal => JobError::fatal(error.message()),
+            RetryDirective::After(d) => JobError::retry_after(error.message(), d),
+            RetryDirective::Backoff => JobError::retry(error.message()),
+        };
+        let task = tokio::spawn(
+            async move { job.failed(&ctx, &error).await }.instrument(tracing::Span::current()),
+        );
+        let abort = task.abort_handle();
+        match tokio::time::timeout(timeout, task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(join)) => {
+                tracing::error!(problem = %join_error_message(join), "the job's failed hook did not complete; storing the job as failed anyway");
+            }
+            Err(_) => {
+                abort.abort();
+                tracing::error!(
+                    "the job's failed hook timed out; storing the job as failed anyway"
+                );
+            }
+        }
+    }
+
+    /// Gives a job stopped by shutdown back to its queue, claimable at once.
+    pub(crate) async fn release_on_shutdown(&self, lease: &Lease, name: &str) {
+        let queue = lease.queue.as_str();
+        let released = until_lease_ends("release", &lease.job_id, lease.expires_at, || {
+            self.driver.release(lease, Duration::ZERO)
+        })
+        .await;
+        match released {
+            Ok(()) => {
+                tracing::info!("shutdown: stopped the job and released it for another worker");
+                self.stats.count(Counter::ReleasedOnShutdown);
+                telemetry::record_outcome(queue, name, Outcome::Released);
+            }
+            Err(gave_up) => {
+                tracing::warn!(error = %gave_up, "shutdown: could not release the stopped job");
+                self.abandoned(queue, name);
+            }
+        }
+    }
+
+    /// Sends a job that cannot run (undecodable, unknown type, bad data) to the
+    /// failed store with `reason`; never retried, never dropped.
+    pub(crate) async fn fail_unrunnable(&self, lease: &Lease, name: &str, reason: &str) {
+        let queue = lease.queue.as_str();
+        tracing::error!(reason, "cannot run the job; moving it to the failed store");
+        let failed = until_lease_ends("fail", &lease.job_id, lease.expires_at, || {
+            self.driver.fail(lease, reason)
+        })
+        .await;
+        match failed {
+            Ok(()) => {
+                self.stats.count(Counter::Failed);
+                telemetry::record_outcome(queue, name, Outcome::Failed);
+            }
+            Err(gave_up) => {
+                tracing::warn!(error = %gave_up, "could not move the unrunnable job to the failed store");
+                self.abandoned(queue, name);
+            }
+        }
+    }
+
+    /// Counts a job this worker no longer owns.
+    pub(crate) fn abandoned(&self, queue: &str, name: &str) {
+        self.stats.count(Counter::LeaseLost);
+        telemetry::record_outcome(queue, name, Outcome::LeaseLost);
+    }
+}

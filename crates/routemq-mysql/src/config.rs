@@ -1,0 +1,259 @@
+//! Driver settings: where the server is, pool size, payload limit and how idle
+//! workers wait.
+
+use std::time::Duration;
+
+use mysql_async::{Opts, OptsBuilder, PoolConstraints, SslOpts};
+
+use crate::ConfigError;
+
+/// Settings of a [`MysqlDriver`](crate::MysqlDriver).
+#[derive(Debug, Clone)]
+pub struct MysqlConfig {
+    /// Server, credentials, database and any mysql_async URL options.
+    pub opts: Opts,
+    /// Most pooled connections (default 32).
+    pub pool_max: usize,
+    /// Connections kept open when idle (default 2).
+    pub pool_min: usize,
+    /// Largest encoded job accepted, in bytes (default 16 MiB). The driver also
+    /// stays below the server's `max_allowed_packet`.
+    pub max_payload_bytes: usize,
+    /// First pause of an idle worker's poll (default 2 ms); it doubles on each
+    /// empty look up to [`poll_max`](Self::poll_max).
+    pub poll_min: Duration,
+    /// Longest pause between looks of an idle worker (default 50 ms): a job
+    /// dispatched by another process waits at most about this long.
+    pub poll_max: Duration,
+    /// Wake this process's waiting workers at once when it dispatches (default
+    /// true). Switch off to measure what producers in other processes see.
+    pub local_wakeup: bool,
+    /// Rows per multi-row INSERT of a bulk push (default 500; fewer when the
+    /// payloads are large).
+    pub bulk_chunk_rows: usize,
+    /// Times a claim, ack or fail is run again after a deadlock or lock-wait
+    /// timeout before the error reaches the caller (default 8).
+    pub lock_retries: u32,
+}
+
+impl MysqlConfig {
+    /// Default most pooled connections.
+    pub const DEFAULT_POOL_MAX: usize = 32;
+    /// Default payload limit: 16 MiB.
+    pub const DEFAULT_MAX_PAYLOAD: usize = 16 << 20;
+
+    /// Settings for `opts` with every default.
+    pub fn new(opts: Opts) -> Self {
+        MysqlConfig {
+            opts,
+            pool_max: Self::DEFAULT_POOL_MAX,
+            pool_min: 2,
+            max_payload_bytes: Self::DEFAULT_MAX_PAYLOAD,
+            poll_min: Duration::from_millis(2),
+            poll_max: Duration::from_millis(50),
+            local_wakeup: true,
+            bulk_chunk_rows: 500,
+            lock_retries: 8,
+        }
+    }
+
+    /// Settings from a `mysql://user:pass@host:port/db?opts` URL (mysql_async's
+    /// URL options apply, e.g. `require_ssl=true`).
+    pub fn from_url(url: &str) -> Result<Self, ConfigError> {
+        let opts = Opts::from_url(url).map_err(|e| ConfigError::Invalid {
+            name: "DATABASE_URL".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self::new(opts))
+    }
+
+    /// Settings from the environment, as the original RouteMQ reads them:
+    /// `DATABASE_URL`, else `DB_HOST` (default `localhost` when `DB_NAME` is set),
+    /// `DB_PORT` (3306), `DB_NAME`, `DB_USER` (`root`), `DB_PASS` (empty). Also
+    /// `DB_SSL=true` (TLS, verifying the server) with an optional `DB_SSL_CA`
+    /// certificate file, and `DB_POOL_MAX`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// [`from_env`](Self::from_env) over any variable source (for tests and for
+    /// `.env` files read by the caller).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut config = if let Some(url) = get("DATABASE_URL") {
+            Self::from_url(&url)?
+        } else {
+            let host = get("DB_HOST");
+            let name = get("DB_NAME");
+            if host.is_none() && name.is_none() {
+                return Err(ConfigError::Missing);
+            }
+            let name = name.ok_or_else(|| ConfigError::Invalid {
+                name: "DB_NAME".into(),
+                reason: "DB_HOST is set but DB_NAME is not; name the database".into(),
+            })?;
+            let port = match get("DB_PORT") {
+                Some(p) => p.parse::<u16>().map_err(|_| ConfigError::Invalid {
+                    name: "DB_PORT".into(),
+                    reason: format!("{p:?} is not a port number"),
+                })?,
+                None => 3306,
+            };
+            let builder = OptsBuilder::default()
+                .ip_or_hostname(host.unwrap_or_else(|| "localhost".into()))
+                .tcp_port(port)
+                .db_name(Some(name))
+                .user(Some(get("DB_USER").unwrap_or_else(|| "root".into())))
+                .pass(get("DB_PASS"));
+            Self::new(builder.into())
+        };
+        if let Some(ssl) = get("DB_SSL") {
+            let on = parse_bool("DB_SSL", &ssl)?;
+            if on {
+                let mut ssl_opts = SslOpts::default();
+                if let Some(ca) = get("DB_SSL_CA") {
+                    ssl_opts = ssl_opts.with_root_certs(vec![std::path::PathBuf::from(ca).into()]);
+                }
+                config.opts = OptsBuilder::from_opts(config.opts)
+                    .ssl_opts(ssl_opts)
+                    .into();
+            }
+        }
+        if let Some(max) = get("DB_POOL_MAX") {
+            config.pool_max = max
+                .parse::<usize>()
+                .ok()
+                .filter(|m| *m > 0)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "DB_POOL_MAX".into(),
+                    reason: format!("{max:?} is not a positive number"),
+                })?;
+        }
+        Ok(config)
+    }
+
+    /// The database (schema) name, if the settings name one.
+    pub fn db_name(&self) -> Option<&str> {
+        self.opts.db_name()
+    }
+
+    /// The mysql_async options the pool is built with: these settings plus what
+    /// the driver relies on (READ COMMITTED sessions so claims take no gap locks,
+    /// found-rows counts, no per-checkout connection reset, a statement cache).
+    pub(crate) fn pool_opts(&self) -> Result<Opts, ConfigError> {
+        if self.opts.db_name().is_none() {
+            return Err(ConfigError::Invalid {
+                name: "DATABASE_URL".into(),
+                reason: "the URL names no database: add /dbname".into(),
+            });
+        }
+        if self.opts.ssl_opts().is_some() && !cfg!(feature = "tls") {
+            return Err(ConfigError::TlsUnavailable);
+        }
+        let pool_min = self.pool_min.min(self.pool_max);
+        let constraints =
+            PoolConstraints::new(pool_min, self.pool_max.max(1)).ok_or_else(|| {
+                ConfigError::Invalid {
+                    name: "pool size".into(),
+                    reason: format!("min {pool_min} > max {}", self.pool_max),
+                }
+            })?;
+        let pool = self
+            .opts
+            .pool_opts()
+            .clone()
+            .with_constraints(constraints)
+            .with_reset_connection(false);
+        let mut setup: Vec<String> = self.opts.setup().to_vec();
+        setup.push("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".into());
+        Ok(OptsBuilder::from_opts(self.opts.clone())
+            .pool_opts(pool)
+            .client_found_rows(true)
+            .stmt_cache_size(128)
+            .setup(setup)
+            .into())
+    }
+}
+
+fn parse_bool(name: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            name: name.into(),
+            reason: format!("{v:?} is not true or false"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn url_wins_over_parts() {
+        let c = MysqlConfig::from_lookup(lookup(&[
+            ("DATABASE_URL", "mysql://u:p@db.example:3307/jobs"),
+            ("DB_HOST", "ignored"),
+        ]))
+        .unwrap();
+        assert_eq!(c.opts.ip_or_hostname(), "db.example");
+        assert_eq!(c.opts.tcp_port(), 3307);
+        assert_eq!(c.db_name(), Some("jobs"));
+    }
+
+    #[test]
+    fn parts_with_defaults() {
+        let c = MysqlConfig::from_lookup(lookup(&[("DB_HOST", "h"), ("DB_NAME", "q")])).unwrap();
+        assert_eq!(c.opts.ip_or_hostname(), "h");
+        assert_eq!(c.opts.tcp_port(), 3306);
+        assert_eq!(c.opts.user(), Some("root"));
+        assert_eq!(c.db_name(), Some("q"));
+    }
+
+    #[test]
+    fn bad_settings_say_what_to_fix() {
+        let e = MysqlConfig::from_lookup(lookup(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("DATABASE_URL"), "{e}");
+        let e = MysqlConfig::from_lookup(lookup(&[("DB_HOST", "h")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("DB_NAME"), "{e}");
+        let e = MysqlConfig::from_lookup(lookup(&[
+            ("DB_HOST", "h"),
+            ("DB_NAME", "q"),
+            ("DB_PORT", "x"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("DB_PORT"), "{e}");
+        let no_db = MysqlConfig::from_url("mysql://root@localhost:3306").unwrap();
+        assert!(no_db
+            .pool_opts()
+            .unwrap_err()
+            .to_string()
+            .contains("no database"));
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn tls_without_the_feature_is_a_clear_error() {
+        let c = MysqlConfig::from_lookup(lookup(&[
+            ("DB_HOST", "h"),
+            ("DB_NAME", "q"),
+            ("DB_SSL", "true"),
+        ]))
+        .unwrap();
+        assert!(matches!(c.pool_opts(), Err(ConfigError::TlsUnavailable)));
+    }
+}

@@ -1,0 +1,303 @@
+//! The driver handle: the pool, the settings and the in-process wake-up, and the
+//! [`Driver`] implementation that dispatches to the operation modules.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Pool};
+use routemq_core::{
+    AckOutcome, Driver, DriverError, FailedJob, FailedQuery, JobId, Lease, PendingJob, QueueName,
+    QueueStats, ReclaimReport, Reservation, WorkerInfo,
+};
+use tokio::sync::Notify;
+
+use crate::error::{map, NAME};
+use crate::{sql, ConfigError, MigrationError, MigrationReport, MysqlConfig};
+
+/// Headroom kept below `max_allowed_packet` for the statement around a payload.
+const PACKET_HEADROOM: usize = 64 << 10;
+
+/// Why [`MysqlDriver::connect`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The settings cannot be used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The server could not be reached or refused the connection.
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+}
+
+/// The MySQL/MariaDB driver. Cheap to clone; clones share the pool and wake
+/// each other's waiting workers.
+#[derive(Clone)]
+pub struct MysqlDriver {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) pool: Pool,
+    pub(crate) config: MysqlConfig,
+    pub(crate) max_payload: usize,
+    pub(crate) wake: Notify,
+}
+
+impl std::fmt::Debug for MysqlDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let o = &self.inner.config.opts;
+        f.debug_struct("MysqlDriver")
+            .field("host", &o.ip_or_hostname())
+            .field("port", &o.tcp_port())
+            .field("db", &o.db_name())
+            .field("max_payload", &self.inner.max_payload)
+            .finish()
+    }
+}
+
+impl MysqlDriver {
+    /// Connects (checking the server answers) without migrating.
+    pub async fn connect(config: MysqlConfig) -> Result<Self, ConnectError> {
+        let pool = Pool::new(config.pool_opts()?);
+        let mut conn = pool.get_conn().await.map_err(map)?;
+        let packet: Option<u64> = conn
+            .query_first(sql::MAX_ALLOWED_PACKET)
+            .await
+            .map_err(map)?;
+        drop(conn);
+        let packet = packet.unwrap_or(4 << 20) as usize;
+        let max_payload = config
+            .max_payload_bytes
+            .min(packet.saturating_sub(PACKET_HEADROOM));
+        Ok(MysqlDriver {
+            inner: Arc::new(Inner {
+                pool,
+                config,
+                max_payload,
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    /// Connects to `url` (`mysql://user:pass@host:port/db`) with default settings.
+    pub async fn connect_url(url: &str) -> Result<Self, ConnectError> {
+        Self::connect(MysqlConfig::from_url(url)?).await
+    }
+
+    /// Connects and applies pending migrations.
+    pub async fn connect_and_migrate(config: MysqlConfig) -> Result<Self, MigrationError> {
+        let driver = Self::connect(config).await.map_err(|e| match e {
+            ConnectError::Config(c) => {
+                MigrationError::Driver(DriverError::InvalidArgument(c.to_string()))
+            }
+            ConnectError::Driver(d) => MigrationError::Driver(d),
+        })?;
+        driver.migrate().await?;
+        Ok(driver)
+    }
+
+    /// Applies pending migrations (idempotent, safe to run concurrently).
+    pub async fn migrate(&self) -> Result<MigrationReport, MigrationError> {
+        let mut conn = self.conn().await?;
+        crate::migrate(&mut conn).await
+    }
+
+    /// The connection pool, for callers' own SQL (inspection, admin tools).
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &MysqlConfig {
+        &self.inner.config
+    }
+
+    /// Closes the pool's connections (waits for those in use to come back).
+    pub async fn disconnect(self) -> Result<(), DriverError> {
+        self.inner.pool.clone().disconnect().await.map_err(map)
+    }
+
+    pub(crate) async fn conn(&self) -> Result<Conn, DriverError> {
+        self.inner.pool.get_conn().await.map_err(map)
+    }
+
+    /// Wakes this process's waiting workers, unless switched off.
+    pub(crate) fn wake_local(&self) {
+        if self.inner.config.local_wakeup {
+            self.inner.wake.notify_waiters();
+        }
+    }
+
+    pub(crate) fn check_size(&self, job: &PendingJob) -> Result<(), DriverError> {
+        if job.payload.len() > self.inner.max_payload {
+            return Err(DriverError::PayloadTooLarge {
+                size: job.payload.len(),
+                limit: self.inner.max_payload,
+                driver: NAME,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs `op` again after a deadlock or lock-wait timeout (the server rolled
+    /// the transaction back), up to `lock_retries` times, with a short growing
+    /// pause; any other error is mapped and returned.
+    pub(crate) async fn retrying<T, F, Fut>(&self, mut op: F) -> Result<T, DriverError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, OpError>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(OpError::Sql(e))
+                    if crate::error::is_retryable(&e)
+                        && attempt < self.inner.config.lock_retries =>
+                {
+                    attempt += 1;
+                    tracing::debug!(attempt, error = %e, "lock conflict, retrying");
+                    let pause = Duration::from_micros(
+                        200 * u64::from(attempt) + rand::random::<u64>() % 500,
+                    );
+                    tokio::time::sleep(pause).await;
+                }
+                Err(OpError::Sql(e)) => return Err(map(e)),
+                Err(OpError::Driver(e)) => return Err(e),
+            }
+        }
+    }
+}
+
+/// An error inside a retried operation: raw SQL errors are inspected for
+/// deadlocks before being mapped.
+pub(crate) enum OpError {
+    Sql(mysql_async::Error),
+    Driver(DriverError),
+}
+
+impl From<mysql_async::Error> for OpError {
+    fn from(e: mysql_async::Error) -> Self {
+        OpError::Sql(e)
+    }
+}
+
+impl From<DriverError> for OpError {
+    fn from(e: DriverError) -> Self {
+        OpError::Driver(e)
+    }
+}
+
+#[async_trait]
+impl Driver for MysqlDriver {
+    fn connection_name(&self) -> &'static str {
+        NAME
+    }
+
+    fn max_payload_bytes(&self) -> usize {
+        self.inner.max_payload
+    }
+
+    async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
+        self.push_one(job).await
+    }
+
+    async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
+        self.push_many(jobs).await
+    }
+
+    async fn claim(
+        &self,
+        queues: &[QueueName],
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Reservation>, DriverError> {
+        self.claim_batch(queues, max, lease).await
+    }
+
+    async fn wait_for_jobs(
+        &self,
+        queues: &[QueueName],
+        timeout: Duration,
+    ) -> Result<(), DriverError> {
+        self.wait(queues, timeout).await
+    }
+
+    async fn ack(&self, lease: &Lease) -> Result<(), DriverError> {
+        self.ack_one(lease).await
+    }
+
+    async fn ack_batch(&self, leases: &[Lease]) -> Result<AckOutcome, DriverError> {
+        self.ack_many(leases).await
+    }
+
+    async fn release(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
+        self.release_one(lease, delay).await
+    }
+
+    async fn fail(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {
+        self.fail_one(lease, error).await
+    }
+
+    async fn extend_lease(
+        &self,
+        lease: &Lease,
+        lease_for: Duration,
+    ) -> Result<SystemTime, DriverError> {
+        self.extend(lease, lease_for).await
+    }
+
+    async fn reclaim_expired(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError> {
+        self.reclaim(queues).await
+    }
+
+    async fn stats(&self, queue: &QueueName) -> Result<QueueStats, DriverError> {
+        self.queue_stats(queue).await
+    }
+
+    async fn queues(&self) -> Result<Vec<QueueName>, DriverError> {
+        self.queue_names().await
+    }
+
+    async fn clear(&self, queue: &QueueName) -> Result<u64, DriverError> {
+        self.clear_queue(queue).await
+    }
+
+    async fn failed_list(&self, query: &FailedQuery) -> Result<Vec<FailedJob>, DriverError> {
+        self.failed_page(query).await
+    }
+
+    async fn failed_show(&self, id: &JobId) -> Result<Option<FailedJob>, DriverError> {
+        self.failed_get(id).await
+    }
+
+    async fn failed_retry(&self, id: &JobId) -> Result<bool, DriverError> {
+        self.failed_requeue(id).await
+    }
+
+    async fn failed_forget(&self, id: &JobId) -> Result<bool, DriverError> {
+        self.failed_delete(id).await
+    }
+
+    async fn failed_flush(&self, queue: Option<&QueueName>) -> Result<u64, DriverError> {
+        self.failed_delete_all(queue).await
+    }
+
+    async fn failed_prune(&self, cutoff: SystemTime) -> Result<u64, DriverError> {
+        self.failed_delete_before(cutoff).await
+    }
+
+    async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration) -> Result<(), DriverError> {
+        self.record_heartbeat(info, ttl).await
+    }
+
+    async fn remove_worker(&self, worker_id: &str) -> Result<(), DriverError> {
+        self.delete_worker(worker_id).await
+    }
+
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, DriverError> {
+        self.live_workers().await
+    }
+}

@@ -1,0 +1,157 @@
+//! The failed store: list, show, retry (atomic move back), forget, flush, prune.
+
+use std::time::SystemTime;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{TxOpts, Value};
+use routemq_core::{DriverError, FailedJob, FailedQuery, JobId, QueueName};
+
+use crate::admin::DELETE_CHUNK;
+use crate::driver::{MysqlDriver, OpError};
+use crate::error::map;
+use crate::sql;
+use crate::time::{age_of, ago};
+
+/// A failed row: id, uuid, connection, queue, payload, exception, age in µs.
+type Row = (u64, Option<String>, String, String, Vec<u8>, String, i64);
+
+fn to_failed((id, uuid, connection, queue, payload, exception, age_us): Row) -> FailedJob {
+    FailedJob {
+        id: JobId::from_string(match uuid {
+            Some(u) if !u.is_empty() => u,
+            _ => format!("failed-{id}"),
+        }),
+        connection,
+        queue,
+        payload,
+        exception,
+        failed_at: ago(age_us),
+    }
+}
+
+/// The WHERE clause and parameter selecting the failed row named `id`.
+fn by_id(id: &JobId) -> (&'static str, Value) {
+    if let Some(row) = id
+        .as_str()
+        .strip_prefix("failed-")
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        (sql::FAILED_BY_ROW, Value::from(row))
+    } else {
+        (sql::FAILED_BY_UUID, Value::from(id.as_str()))
+    }
+}
+
+impl MysqlDriver {
+    pub(crate) async fn failed_page(
+        &self,
+        query: &FailedQuery,
+    ) -> Result<Vec<FailedJob>, DriverError> {
+        let mut conn = self.conn().await?;
+        let limit = query.limit as u64;
+        let offset = query.offset as u64;
+        let rows: Vec<Row> = match &query.queue {
+            Some(q) => {
+                conn.exec(sql::failed_list(true), (q.as_str(), limit, offset))
+                    .await
+            }
+            None => conn.exec(sql::failed_list(false), (limit, offset)).await,
+        }
+        .map_err(map)?;
+        Ok(rows.into_iter().map(to_failed).collect())
+    }
+
+    pub(crate) async fn failed_get(&self, id: &JobId) -> Result<Option<FailedJob>, DriverError> {
+        let (filter, param) = by_id(id);
+        let mut conn = self.conn().await?;
+        let row: Option<Row> = conn
+            .exec_first(sql::failed_select(Some(filter), ""), (param,))
+            .await
+            .map_err(map)?;
+        Ok(row.map(to_failed))
+    }
+
+    /// One transaction: lock the failed row, insert it back into queue_jobs
+    /// (attempts 0, claimable now), delete it from the failed store.
+    pub(crate) async fn failed_requeue(&self, id: &JobId) -> Result<bool, DriverError> {
+        let (filter, param) = by_id(id);
+        let select = sql::failed_lock(filter);
+        let moved = self
+            .retrying(|| {
+                let (select, param) = (select.clone(), param.clone());
+                async move {
+                    let mut conn = self.conn().await?;
+                    let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                    let row: Option<(u64, String)> = tx.exec_first(select, (param,)).await?;
+                    let Some((row_id, queue)) = row else {
+                        tx.rollback().await?;
+                        return Ok::<_, OpError>(false);
+                    };
+                    if let Err(e) = QueueName::new(queue) {
+                        tx.rollback().await?;
+                        return Err(OpError::Driver(e));
+                    }
+                    tx.exec_drop(sql::FAILED_RETRY_COPY, (row_id,)).await?;
+                    tx.exec_drop(sql::FAILED_DELETE_ROW, (row_id,)).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+            })
+            .await?;
+        if moved {
+            self.wake_local();
+        }
+        Ok(moved)
+    }
+
+    pub(crate) async fn failed_delete(&self, id: &JobId) -> Result<bool, DriverError> {
+        let (filter, param) = by_id(id);
+        let mut conn = self.conn().await?;
+        conn.exec_drop(sql::failed_delete(filter), (param,))
+            .await
+            .map_err(map)?;
+        Ok(conn.affected_rows() > 0)
+    }
+
+    pub(crate) async fn failed_delete_all(
+        &self,
+        queue: Option<&QueueName>,
+    ) -> Result<u64, DriverError> {
+        let mut conn = self.conn().await?;
+        let mut total = 0;
+        loop {
+            match queue {
+                Some(q) => {
+                    conn.exec_drop(sql::FAILED_FLUSH_QUEUE, (q.as_str(), DELETE_CHUNK))
+                        .await
+                }
+                None => conn.exec_drop(sql::FAILED_FLUSH_ALL, (DELETE_CHUNK,)).await,
+            }
+            .map_err(map)?;
+            let n = conn.affected_rows();
+            total += n;
+            if n < DELETE_CHUNK {
+                return Ok(total);
+            }
+        }
+    }
+
+    pub(crate) async fn failed_delete_before(
+        &self,
+        cutoff: SystemTime,
+    ) -> Result<u64, DriverError> {
+        let age_us = age_of(cutoff);
+        let mut conn = self.conn().await?;
+        let mut total = 0;
+        loop {
+            conn.exec_drop(sql::FAILED_PRUNE, (age_us, DELETE_CHUNK))
+                .await
+                .map_err(map)?;
+            let n = conn.affected_rows();
+            total += n;
+            if n < DELETE_CHUNK {
+                return Ok(total);
+            }
+        }
+    }
+}

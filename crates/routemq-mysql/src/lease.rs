@@ -1,0 +1,157 @@
+//! Changes to a claimed job, each fenced by its owner token: ack (one and
+//! batch), release, fail and lease extension.
+
+use std::time::{Duration, SystemTime};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{TxOpts, Value};
+use routemq_core::{AckOutcome, DriverError, Lease};
+
+use crate::driver::{MysqlDriver, OpError};
+use crate::error::{map, NAME};
+use crate::time::micros;
+use crate::{sql, token};
+
+fn lost(lease: &Lease) -> DriverError {
+    DriverError::LeaseLost {
+        job_id: lease.job_id.clone(),
+    }
+}
+
+impl MysqlDriver {
+    /// One autocommit DELETE keyed on id and owner.
+    pub(crate) async fn ack_one(&self, lease: &Lease) -> Result<(), DriverError> {
+        let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
+        let mut conn = self.conn().await?;
+        conn.exec_drop(sql::ACK, (id, lease.token.0.as_str()))
+            .await
+            .map_err(map)?;
+        if conn.affected_rows() == 0 {
+            return Err(lost(lease));
+        }
+        Ok(())
+    }
+
+    /// One transaction: lock the rows still owned, delete them, report the rest.
+    pub(crate) async fn ack_many(&self, leases: &[Lease]) -> Result<AckOutcome, DriverError> {
+        let mut outcome = AckOutcome::default();
+        let mut valid: Vec<(u64, &Lease)> = Vec::with_capacity(leases.len());
+        for lease in leases {
+            match token::row_id(&lease.token) {
+                Some(id) => valid.push((id, lease)),
+                None => outcome.lost.push(lease.job_id.clone()),
+            }
+        }
+        if valid.is_empty() {
+            return Ok(outcome);
+        }
+        if valid.len() == 1 {
+            let (_, lease) = valid[0];
+            match self.ack_one(lease).await {
+                Ok(()) => outcome.acked += 1,
+                Err(DriverError::LeaseLost { job_id }) => outcome.lost.push(job_id),
+                Err(e) => return Err(e),
+            }
+            return Ok(outcome);
+        }
+        let owned: Vec<u64> = self
+            .retrying(|| {
+                let valid = &valid;
+                async move {
+                    let mut conn = self.conn().await?;
+                    let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                    let (stmt, padded) = sql::ack_batch_lock(valid.len());
+                    let ids: Vec<Value> = valid.iter().map(|(id, _)| Value::from(*id)).collect();
+                    let owners: Vec<Value> = valid
+                        .iter()
+                        .map(|(_, l)| Value::from(l.token.0.as_str()))
+                        .collect();
+                    let mut params = sql::pad(ids, padded);
+                    params.extend(sql::pad(owners, padded));
+                    let owned: Vec<u64> = tx.exec(stmt, params).await?;
+                    if !owned.is_empty() {
+                        let (stmt, padded) = sql::delete_ids(owned.len());
+                        let ids: Vec<Value> = owned.iter().map(|id| Value::from(*id)).collect();
+                        tx.exec_drop(stmt, sql::pad(ids, padded)).await?;
+                    }
+                    tx.commit().await?;
+                    Ok::<_, OpError>(owned)
+                }
+            })
+            .await?;
+        for (id, lease) in valid {
+            if owned.contains(&id) {
+                outcome.acked += 1;
+            } else {
+                outcome.lost.push(lease.job_id.clone());
+            }
+        }
+        Ok(outcome)
+    }
+
+    pub(crate) async fn release_one(
+        &self,
+        lease: &Lease,
+        delay: Duration,
+    ) -> Result<(), DriverError> {
+        let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
+        let mut conn = self.conn().await?;
+        conn.exec_drop(sql::RELEASE, (micros(delay), id, lease.token.0.as_str()))
+            .await
+            .map_err(map)?;
+        if conn.affected_rows() == 0 {
+            return Err(lost(lease));
+        }
+        drop(conn);
+        self.wake_local();
+        Ok(())
+    }
+
+    /// One transaction: copy to the failed store, delete; rolled back when the
+    /// lease was lost.
+    pub(crate) async fn fail_one(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {
+        let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
+        let token = lease.token.0.as_str();
+        let copied = self
+            .retrying(|| async move {
+                let mut conn = self.conn().await?;
+                let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                tx.exec_drop(sql::FAIL_COPY, (NAME, error, id, token))
+                    .await?;
+                if tx.affected_rows() == 0 {
+                    tx.rollback().await?;
+                    return Ok::<_, OpError>(false);
+                }
+                tx.exec_drop(sql::ACK, (id, token)).await?;
+                if tx.affected_rows() == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                tx.commit().await?;
+                Ok(true)
+            })
+            .await?;
+        if copied {
+            Ok(())
+        } else {
+            Err(lost(lease))
+        }
+    }
+
+    pub(crate) async fn extend(
+        &self,
+        lease: &Lease,
+        lease_for: Duration,
+    ) -> Result<SystemTime, DriverError> {
+        let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
+        let started = SystemTime::now();
+        let mut conn = self.conn().await?;
+        conn.exec_drop(sql::EXTEND, (micros(lease_for), id, lease.token.0.as_str()))
+            .await
+            .map_err(map)?;
+        if conn.affected_rows() == 0 {
+            return Err(lost(lease));
+        }
+        Ok(started + lease_for)
+    }
+}

@@ -1,0 +1,50 @@
+//! The MySQL/MariaDB storage driver of RouteMQ: a [`Driver`](routemq_core::Driver)
+//! over the `queue_jobs` / `queue_failed_jobs` tables of the original RouteMQ,
+//! created and upgraded by the versioned SQL files in `migrations/`.
+//!
+//! - **Claims** take a batch in one transaction: `SELECT … FOR UPDATE SKIP
+//!   LOCKED` per queue in priority order, then one `UPDATE` that sets each row's
+//!   owner token, `reserved_at`, lease deadline and `attempts + 1`. Deadlocks and
+//!   lock-wait timeouts are retried inside the driver.
+//! - **Leases are fenced**: ack, release, fail and extend match the row id *and*
+//!   the owner token (`<id>.<random>`); a stale owner gets
+//!   [`LeaseLost`](routemq_core::DriverError::LeaseLost) and changes nothing.
+//! - **Moves between tables** (fail, reclaim of an exhausted job, failed retry)
+//!   are one transaction each, so a crash cannot lose or duplicate a job.
+//! - **Idle workers** poll adaptively (from [`MysqlConfig::poll_min`] doubling to
+//!   [`MysqlConfig::poll_max`]) and wake at once on a dispatch from the same
+//!   process.
+//! - **Times** come from the server's clock (`NOW(6)`); only durations cross
+//!   the wire, so clock skew between hosts does not move due times or leases.
+//!   Rows keep the server session's time zone, like the original tables, so the
+//!   operator's queries with `NOW()` stay right.
+//!
+//! # What this crate must not depend on
+//! The worker runtime and the CLI: it implements `routemq-core`'s contract and
+//! nothing else depends the other way.
+
+#![warn(missing_docs)]
+
+mod admin;
+mod claim;
+mod config;
+mod driver;
+mod error;
+mod failed;
+mod lease;
+mod migrate;
+mod push;
+mod reclaim;
+mod sql;
+mod time;
+mod token;
+mod wait;
+
+pub use config::MysqlConfig;
+pub use driver::{ConnectError, MysqlDriver};
+pub use error::{ConfigError, MigrationError};
+pub use migrate::{migrate, Migration, MigrationReport, MIGRATIONS};
+
+/// The mysql_async version this driver is built on, for callers that want to run
+/// their own SQL through [`MysqlDriver::pool`].
+pub use mysql_async;

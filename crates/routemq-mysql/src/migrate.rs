@@ -1,0 +1,203 @@
+//! Applies the versioned SQL files of `migrations/` once each, recording them in
+//! `routemq_migrations`.
+//!
+//! A small runner rather than refinery: refinery-core 0.10 needs Rust 1.92 (this
+//! workspace supports 1.85) and takes no lock, while several workers starting at
+//! once against a fresh database is the normal case here. This runner holds a
+//! named server lock (`GET_LOCK`) per database while it works, verifies the
+//! checksum of every applied migration, and refuses a database migrated by a
+//! newer release.
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+
+use crate::error::map;
+use crate::MigrationError;
+
+/// One embedded migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Version, from the file name's number; applied in increasing order.
+    pub version: u32,
+    /// The file name.
+    pub name: &'static str,
+    /// The SQL text: statements separated by `;` at the end of a line.
+    pub sql: &'static str,
+}
+
+/// Every migration this build ships, in order.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_create_queue_tables.sql",
+        sql: include_str!("../../../migrations/0001_create_queue_tables.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_create_queue_workers.sql",
+        sql: include_str!("../../../migrations/0002_create_queue_workers.sql"),
+    },
+];
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Versions applied by this call.
+    pub applied: Vec<u32>,
+    /// Versions that were applied already.
+    pub already_applied: Vec<u32>,
+}
+
+const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS routemq_migrations (
+    version    INT UNSIGNED NOT NULL,
+    name       VARCHAR(255) NOT NULL,
+    checksum   CHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    PRIMARY KEY (version)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin";
+
+/// Applies every migration of [`MIGRATIONS`] not yet recorded, on the
+/// connection's current database. Safe to run concurrently and repeatedly.
+pub async fn migrate(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
+    let lock: Option<i64> = conn
+        .exec_first(
+            "SELECT GET_LOCK(CONCAT('routemq_migrate.', DATABASE()), ?)",
+            (LOCK_WAIT.as_secs(),),
+        )
+        .await
+        .map_err(map)?;
+    if lock != Some(1) {
+        return Err(MigrationError::LockTimeout);
+    }
+    let result = apply(conn).await;
+    let released = conn
+        .query_drop("DO RELEASE_LOCK(CONCAT('routemq_migrate.', DATABASE()))")
+        .await
+        .map_err(map);
+    let report = result?;
+    released?;
+    Ok(report)
+}
+
+async fn apply(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
+    conn.query_drop(CREATE_HISTORY).await.map_err(map)?;
+    let recorded: Vec<(u32, String)> = conn
+        .query("SELECT version, checksum FROM routemq_migrations ORDER BY version")
+        .await
+        .map_err(map)?;
+    let mut report = MigrationReport::default();
+    for (version, checksum) in &recorded {
+        let Some(m) = MIGRATIONS.iter().find(|m| m.version == *version) else {
+            return Err(MigrationError::Unknown { version: *version });
+        };
+        let shipped = checksum_hex(m.sql);
+        if &shipped != checksum {
+            return Err(MigrationError::Changed {
+                version: m.version,
+                name: m.name,
+                recorded: checksum.clone(),
+                shipped,
+            });
+        }
+        report.already_applied.push(*version);
+    }
+    for m in MIGRATIONS {
+        if report.already_applied.contains(&m.version) {
+            continue;
+        }
+        for statement in statements(m.sql) {
+            conn.query_drop(statement)
+                .await
+                .map_err(|e| MigrationError::Statement {
+                    version: m.version,
+                    name: m.name,
+                    source: map(e),
+                })?;
+        }
+        conn.exec_drop(
+            "INSERT INTO routemq_migrations (version, name, checksum) VALUES (?, ?, ?)",
+            (m.version, m.name, checksum_hex(m.sql)),
+        )
+        .await
+        .map_err(map)?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+        report.applied.push(m.version);
+    }
+    Ok(report)
+}
+
+/// Splits a migration into statements: a statement ends with `;` at the end of
+/// a line; `--` comment lines are dropped. (The shipped files hold no routines,
+/// so no statement contains such a line inside it.)
+pub(crate) fn statements(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in sql.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("--") || trimmed.is_empty() {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if trimmed.ends_with(';') {
+            let stmt = current.trim().trim_end_matches(';').trim().to_owned();
+            if !stmt.is_empty() {
+                out.push(stmt);
+            }
+            current.clear();
+        }
+    }
+    let rest = current.trim();
+    if !rest.is_empty() {
+        out.push(rest.to_owned());
+    }
+    out
+}
+
+/// FNV-1a (64-bit) of the file, as 16 hex digits: detects edited migrations.
+pub(crate) fn checksum_hex(sql: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in sql.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_migrations_are_ordered_and_split_into_create_statements() {
+        let mut last = 0;
+        for m in MIGRATIONS {
+            assert!(m.version > last, "{} out of order", m.name);
+            assert!(m.name.starts_with(&format!("{:04}_", m.version)));
+            last = m.version;
+            let stmts = statements(m.sql);
+            assert!(!stmts.is_empty());
+            for s in stmts {
+                assert!(s.starts_with("CREATE TABLE IF NOT EXISTS"), "{s}");
+                assert!(!s.contains(';'), "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn comments_and_blank_lines_are_dropped() {
+        let s = statements("-- c\nSELECT 1;\n\n  -- d\nSELECT\n  2;\nSELECT 3");
+        assert_eq!(s, vec!["SELECT 1", "SELECT\n  2", "SELECT 3"]);
+    }
+
+    #[test]
+    fn checksum_changes_with_the_text() {
+        assert_eq!(checksum_hex("a").len(), 16);
+        assert_ne!(checksum_hex("a"), checksum_hex("b"));
+        assert_eq!(checksum_hex("a"), checksum_hex("a"));
+    }
+}

@@ -1,0 +1,65 @@
+//! Reclaiming expired reservations: claimable again while attempts remain,
+//! otherwise moved to the failed store — one transaction per batch.
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{TxOpts, Value};
+use routemq_core::{DriverError, QueueName, ReclaimReport};
+
+use crate::driver::{MysqlDriver, OpError};
+use crate::error::NAME;
+use crate::sql;
+
+/// Expired reservations handled per transaction.
+const BATCH: u64 = 500;
+
+impl MysqlDriver {
+    pub(crate) async fn reclaim(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError> {
+        let mut report = ReclaimReport::default();
+        for queue in queues {
+            loop {
+                let (released, failed, seen) = self.reclaim_batch(queue).await?;
+                report.released += released;
+                report.failed += failed;
+                if seen < BATCH {
+                    break;
+                }
+            }
+        }
+        if report.released > 0 {
+            self.wake_local();
+        }
+        Ok(report)
+    }
+
+    /// One batch; returns (released, failed, rows seen).
+    async fn reclaim_batch(&self, queue: &QueueName) -> Result<(u64, u64, u64), DriverError> {
+        self.retrying(|| async move {
+            let mut conn = self.conn().await?;
+            let mut tx = conn.start_transaction(TxOpts::default()).await?;
+            let rows: Vec<(u64, u32, u32)> = tx
+                .exec(sql::RECLAIM_SELECT, (queue.as_str(), BATCH))
+                .await?;
+            let seen = rows.len() as u64;
+            let (exhausted, retry): (Vec<_>, Vec<_>) = rows
+                .into_iter()
+                .partition(|(_, attempts, max)| attempts >= max);
+            if !retry.is_empty() {
+                let (stmt, padded) = sql::reclaim_release(retry.len());
+                let ids: Vec<Value> = retry.iter().map(|r| Value::from(r.0)).collect();
+                tx.exec_drop(stmt, sql::pad(ids, padded)).await?;
+            }
+            if !exhausted.is_empty() {
+                let ids: Vec<Value> = exhausted.iter().map(|r| Value::from(r.0)).collect();
+                let (stmt, padded) = sql::reclaim_fail(exhausted.len());
+                let mut params = vec![Value::from(NAME)];
+                params.extend(sql::pad(ids.clone(), padded));
+                tx.exec_drop(stmt, params).await?;
+                let (stmt, padded) = sql::delete_ids(exhausted.len());
+                tx.exec_drop(stmt, sql::pad(ids, padded)).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, OpError>((retry.len() as u64, exhausted.len() as u64, seen))
+        })
+        .await
+    }
+}

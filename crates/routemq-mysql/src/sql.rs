@@ -1,0 +1,205 @@
+//! Every SQL statement the driver runs. Fixed statements live in `src/sql/*.sql`
+//! (each file's header says its parameters and what it guarantees); statements
+//! with an `IN (…)` list or a row count chosen at run time are built here from
+//! those files. Every value is a `?` parameter; only placeholders are generated.
+//!
+//! IN lists are padded to the next power of two (repeating the last value, which
+//! changes nothing in an `IN`), so a connection prepares at most a handful of
+//! shapes per statement and its statement cache stays warm.
+
+pub(crate) const PUSH: &str = include_str!("sql/push.sql");
+const PUSH_BULK_HEAD: &str = include_str!("sql/push_bulk_head.sql");
+const PUSH_BULK_ROW: &str = include_str!("sql/push_bulk_row.sql");
+pub(crate) const CLAIM_SELECT: &str = include_str!("sql/claim_select.sql");
+const CLAIM_UPDATE: &str = include_str!("sql/claim_update.sql");
+pub(crate) const ACK: &str = include_str!("sql/ack.sql");
+const ACK_BATCH_LOCK: &str = include_str!("sql/ack_batch_lock.sql");
+const DELETE_IDS: &str = include_str!("sql/delete_ids.sql");
+pub(crate) const RELEASE: &str = include_str!("sql/release.sql");
+pub(crate) const EXTEND: &str = include_str!("sql/extend.sql");
+pub(crate) const FAIL_COPY: &str = include_str!("sql/fail_copy.sql");
+pub(crate) const RECLAIM_SELECT: &str = include_str!("sql/reclaim_select.sql");
+const RECLAIM_RELEASE: &str = include_str!("sql/reclaim_release.sql");
+const RECLAIM_FAIL: &str = include_str!("sql/reclaim_fail.sql");
+const NEXT_DUE_PART: &str = include_str!("sql/next_due_part.sql");
+pub(crate) const STATS: &str = include_str!("sql/stats.sql");
+pub(crate) const QUEUES: &str = include_str!("sql/queues.sql");
+pub(crate) const CLEAR: &str = include_str!("sql/clear.sql");
+const FAILED_COLUMNS: &str = include_str!("sql/failed_columns.sql");
+pub(crate) const FAILED_RETRY_COPY: &str = include_str!("sql/failed_retry_copy.sql");
+pub(crate) const FAILED_PRUNE: &str = include_str!("sql/failed_prune.sql");
+pub(crate) const HEARTBEAT: &str = include_str!("sql/heartbeat.sql");
+pub(crate) const WORKERS: &str = include_str!("sql/workers.sql");
+
+/// Deletes expired heartbeats (before listing workers).
+pub(crate) const WORKERS_PRUNE: &str = "DELETE FROM queue_workers WHERE expires_at <= NOW(6)";
+/// Deletes one heartbeat. Params: worker id.
+pub(crate) const REMOVE_WORKER: &str = "DELETE FROM queue_workers WHERE id = ?";
+/// The server's payload ceiling, read at connect.
+pub(crate) const MAX_ALLOWED_PACKET: &str = "SELECT @@max_allowed_packet";
+/// Failed-store row selection by job id: `uuid = ?` (params: the id)…
+pub(crate) const FAILED_BY_UUID: &str = "uuid = ?";
+/// …or, for a hand-written row without uuid named `failed-<id>`: params: row id.
+pub(crate) const FAILED_BY_ROW: &str = "uuid IS NULL AND id = ?";
+/// Deletes one failed row (inside failed retry's transaction). Params: row id.
+pub(crate) const FAILED_DELETE_ROW: &str = "DELETE FROM queue_failed_jobs WHERE id = ?";
+
+/// Locks the failed row selected by `filter` ([`FAILED_BY_UUID`] /
+/// [`FAILED_BY_ROW`]) for failed retry; returns its row id and queue.
+pub(crate) fn failed_lock(filter: &str) -> String {
+    format!("SELECT id, queue FROM queue_failed_jobs WHERE {filter} FOR UPDATE")
+}
+
+/// Deletes the failed row selected by `filter` (failed forget).
+pub(crate) fn failed_delete(filter: &str) -> String {
+    format!("DELETE FROM queue_failed_jobs WHERE {filter}")
+}
+
+/// Deletes failed jobs in chunks: params: chunk size (all queues) or queue, chunk
+/// size.
+pub(crate) const FAILED_FLUSH_ALL: &str = "DELETE FROM queue_failed_jobs LIMIT ?";
+pub(crate) const FAILED_FLUSH_QUEUE: &str = "DELETE FROM queue_failed_jobs WHERE queue = ? LIMIT ?";
+
+/// `(?, ?, …)` with `n` placeholders padded to a power of two; returns the list
+/// and the padded length.
+fn in_list(n: usize) -> (String, usize) {
+    let padded = n.max(1).next_power_of_two();
+    let mut s = String::with_capacity(padded * 3 + 2);
+    s.push('(');
+    for i in 0..padded {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('?');
+    }
+    s.push(')');
+    (s, padded)
+}
+
+/// Repeats the last element until `values` has `len` elements.
+pub(crate) fn pad<T: Clone>(mut values: Vec<T>, len: usize) -> Vec<T> {
+    if let Some(last) = values.last().cloned() {
+        values.resize(len, last);
+    }
+    values
+}
+
+/// claim_update.sql for `n` ids; returns the SQL and the padded id count.
+pub(crate) fn claim_update(n: usize) -> (String, usize) {
+    let (list, padded) = in_list(n);
+    (format!("{}{list}", CLAIM_UPDATE.trim_end()), padded)
+}
+
+/// ack_batch_lock.sql for `n` leases; params: padded ids then padded tokens.
+pub(crate) fn ack_batch_lock(n: usize) -> (String, usize) {
+    let (list, padded) = in_list(n);
+    (
+        ACK_BATCH_LOCK
+            .trim_end()
+            .replace("{ids}", &list)
+            .replace("{owners}", &list),
+        padded,
+    )
+}
+
+/// delete_ids.sql for `n` ids.
+pub(crate) fn delete_ids(n: usize) -> (String, usize) {
+    let (list, padded) = in_list(n);
+    (format!("{}{list}", DELETE_IDS.trim_end()), padded)
+}
+
+/// reclaim_release.sql for `n` ids.
+pub(crate) fn reclaim_release(n: usize) -> (String, usize) {
+    let (list, padded) = in_list(n);
+    (format!("{}{list}", RECLAIM_RELEASE.trim_end()), padded)
+}
+
+/// reclaim_fail.sql for `n` ids (first param: connection name).
+pub(crate) fn reclaim_fail(n: usize) -> (String, usize) {
+    let (list, padded) = in_list(n);
+    (RECLAIM_FAIL.trim_end().replace("{ids}", &list), padded)
+}
+
+/// A multi-row INSERT of `rows` jobs: push_bulk_head.sql + push_bulk_row.sql
+/// repeated; 5 params per row as in push.sql.
+pub(crate) fn push_bulk(rows: usize) -> String {
+    let row = PUSH_BULK_ROW.trim();
+    let mut s = String::with_capacity(PUSH_BULK_HEAD.len() + rows * (row.len() + 2));
+    s.push_str(PUSH_BULK_HEAD.trim_end());
+    s.push('\n');
+    for i in 0..rows {
+        if i > 0 {
+            s.push_str(",\n");
+        }
+        s.push_str(row);
+    }
+    s
+}
+
+/// Microseconds from the server's now to the earliest due time among waiting
+/// (unreserved) jobs of `queues` — ≤ 0 when one is claimable, NULL when none
+/// waits. One index lookup per queue (next_due_part.sql); params: the queues.
+pub(crate) fn next_due(queues: usize) -> String {
+    let part = NEXT_DUE_PART.trim();
+    let mut s = String::from("SELECT TIMESTAMPDIFF(MICROSECOND, NOW(6), MIN(t)) FROM (");
+    for i in 0..queues.max(1) {
+        if i > 0 {
+            s.push_str(" UNION ALL ");
+        }
+        s.push_str("SELECT ");
+        s.push_str(part);
+        s.push_str(" AS t");
+    }
+    s.push_str(") AS due");
+    s
+}
+
+/// failed_columns.sql with a WHERE clause ([`FAILED_BY_UUID`], …) and tail.
+pub(crate) fn failed_select(filter: Option<&str>, tail: &str) -> String {
+    let mut s = FAILED_COLUMNS.trim_end().to_owned();
+    if let Some(f) = filter {
+        s.push_str("\nWHERE ");
+        s.push_str(f);
+    }
+    if !tail.is_empty() {
+        s.push('\n');
+        s.push_str(tail);
+    }
+    s
+}
+
+/// Failed jobs newest first, optionally of one queue; params: [queue,] limit,
+/// offset. Served by the (queue, failed_at) / (failed_at) indexes.
+pub(crate) fn failed_list(by_queue: bool) -> String {
+    failed_select(
+        by_queue.then_some("queue = ?"),
+        "ORDER BY failed_at DESC, id DESC LIMIT ? OFFSET ?",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_lists_are_padded_to_powers_of_two() {
+        let (s, n) = claim_update(3);
+        assert_eq!(n, 4);
+        assert!(s.ends_with("WHERE id IN(?, ?, ?, ?)"), "{s}");
+        assert_eq!(pad(vec![1, 2, 3], 4), vec![1, 2, 3, 3]);
+        let (s, n) = ack_batch_lock(1);
+        assert_eq!(n, 1);
+        assert!(s.contains("id IN (?) AND owner IN (?)"), "{s}");
+        assert_eq!(delete_ids(0).1, 1);
+    }
+
+    #[test]
+    fn built_statements_have_one_placeholder_per_param() {
+        assert_eq!(push_bulk(3).matches('?').count(), 15);
+        assert_eq!(next_due(2).matches('?').count(), 2);
+        assert_eq!(reclaim_fail(2).0.matches('?').count(), 3);
+        assert_eq!(failed_list(true).matches('?').count(), 3);
+        assert_eq!(failed_list(false).matches('?').count(), 2);
+        assert_eq!(STATS.matches('?').count(), 5);
+    }
+}

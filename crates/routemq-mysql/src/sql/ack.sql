@@ -1,0 +1,3 @@
+-- Removes a finished job. Params: id, owner token. 0 rows = the lease was lost
+-- (reclaimed, cleared or finished already) and nothing changed.
+DELETE FROM queue_jobs WHERE id = ? AND owner = ?

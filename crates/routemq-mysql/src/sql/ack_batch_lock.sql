@@ -1,0 +1,4 @@
+-- Batch ack, step 1 of 2: lock the rows still owned by these tokens. Params: the
+-- ids, then the tokens (IN lists built by sql::ack_batch_lock). A token embeds
+-- its row id, so matching id IN (...) AND owner IN (...) is exactly pairwise.
+SELECT id FROM queue_jobs WHERE id IN {ids} AND owner IN {owners} FOR UPDATE

@@ -1,0 +1,11 @@
+-- Claim, step 1 of 2 (same transaction as claim_update): lock up to N claimable
+-- jobs of one queue, oldest-available first, skipping rows other claimers hold.
+-- Params: queue, N. Served by queue_jobs_claim_index as an ordered range scan
+-- (no filesort, delayed rows never read). Sessions run READ COMMITTED, so no gap
+-- locks block producers.
+SELECT id, uuid, attempts, max_tries, payload
+FROM queue_jobs
+WHERE queue = ? AND reserved_at IS NULL AND available_at <= NOW(6)
+ORDER BY available_at, id
+LIMIT ?
+FOR UPDATE SKIP LOCKED

@@ -1,0 +1,4 @@
+-- Stores many jobs in one statement: this head is followed by one
+-- push_bulk_row.sql tuple per job, comma-separated (built by sql::push_bulk).
+-- All chunks of one bulk push run in one transaction: all or nothing.
+INSERT INTO queue_jobs (uuid, queue, payload, attempts, max_tries, available_at, created_at) VALUES

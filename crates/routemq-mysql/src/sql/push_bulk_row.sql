@@ -1,0 +1,1 @@
+(?, ?, ?, 0, ?, NOW(6) + INTERVAL ? MICROSECOND, NOW(6))

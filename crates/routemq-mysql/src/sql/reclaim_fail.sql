@@ -1,0 +1,13 @@
+-- Reclaim, step 2b: copy locked expired reservations that used every attempt
+-- into the failed store (then delete_ids.sql removes them, same transaction).
+-- Params: connection name, then the ids (IN list built by sql::reclaim_fail).
+INSERT INTO queue_failed_jobs (uuid, connection, queue, payload, exception, failed_at, max_tries)
+SELECT COALESCE(uuid, CONCAT('db-', id)), ?, queue, payload,
+       CONCAT('lease expired on attempt ', attempts, ' of ', max_tries,
+              ': the worker stopped or hung before finishing the job'),
+       NOW(6), max_tries
+FROM queue_jobs
+WHERE id IN {ids}
+ON DUPLICATE KEY UPDATE connection = VALUES(connection), queue = VALUES(queue),
+    payload = VALUES(payload), exception = VALUES(exception),
+    failed_at = VALUES(failed_at), max_tries = VALUES(max_tries)

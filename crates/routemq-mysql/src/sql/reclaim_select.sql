@@ -1,0 +1,11 @@
+-- Reclaim, step 1: lock reservations of one queue whose lease has expired (or
+-- that have no lease: rows reserved by hand or by an older driver). Params:
+-- queue, batch size. Uses queue_jobs_claim_index's reserved_at IS NOT NULL
+-- range, which holds only in-flight jobs.
+SELECT id, attempts, max_tries
+FROM queue_jobs
+WHERE queue = ? AND reserved_at IS NOT NULL
+  AND (lease_until IS NULL OR lease_until <= NOW(6))
+ORDER BY id
+LIMIT ?
+FOR UPDATE SKIP LOCKED

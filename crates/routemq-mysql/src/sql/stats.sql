@@ -1,0 +1,13 @@
+-- Counts for one queue, each an index range count on queue_jobs_claim_index or
+-- queue_failed_jobs_queue_failed_at_index (no row is read into the process, no
+-- table scan). Params: the queue five times. One statement, so one NOW(6).
+SELECT
+  (SELECT COUNT(*) FROM queue_jobs
+    WHERE queue = ? AND reserved_at IS NULL AND available_at <= NOW(6)) AS ready,
+  (SELECT COUNT(*) FROM queue_jobs
+    WHERE queue = ? AND reserved_at IS NULL AND available_at > NOW(6)) AS delayed,
+  (SELECT COUNT(*) FROM queue_jobs
+    WHERE queue = ? AND reserved_at IS NOT NULL) AS reserved,
+  (SELECT COUNT(*) FROM queue_failed_jobs WHERE queue = ?) AS failed,
+  (SELECT TIMESTAMPDIFF(MICROSECOND, MIN(available_at), NOW(6)) FROM queue_jobs
+    WHERE queue = ? AND reserved_at IS NULL AND available_at <= NOW(6)) AS oldest_us

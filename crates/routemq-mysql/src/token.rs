@@ -1,0 +1,53 @@
+//! Owner tokens: `<row id>.<random suffix>`. The row id makes every lease
+//! operation a primary-key lookup; the suffix (fresh per claim) tells this
+//! reservation from any earlier or later one of the same row.
+
+use routemq_core::{JobId, LeaseToken};
+
+/// A fresh random suffix for one claim: 64 bits as 16 hex digits.
+pub(crate) fn suffix() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// The token of row `id` claimed with `suffix` (what the claim's UPDATE wrote).
+pub(crate) fn token(id: u64, suffix: &str) -> LeaseToken {
+    LeaseToken(format!("{id}.{suffix}"))
+}
+
+/// The row id inside `token`, or `None` for a token this driver did not issue
+/// (which can own nothing).
+pub(crate) fn row_id(token: &LeaseToken) -> Option<u64> {
+    let (id, rest) = token.0.split_once('.')?;
+    if rest.is_empty() {
+        return None;
+    }
+    id.parse().ok()
+}
+
+/// The job id of a `queue_jobs` row: its uuid, or `db-<id>` for a row written
+/// by hand without one.
+pub(crate) fn job_id(id: u64, uuid: Option<String>) -> JobId {
+    match uuid {
+        Some(u) if !u.is_empty() => JobId::from_string(u),
+        _ => JobId::from_string(format!("db-{id}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_the_row_id() {
+        let s = suffix();
+        assert_eq!(s.len(), 16);
+        let t = token(42, &s);
+        assert_eq!(row_id(&t), Some(42));
+        assert_eq!(row_id(&LeaseToken("nonsense".into())), None);
+        assert_eq!(row_id(&LeaseToken("7.".into())), None);
+        assert_eq!(row_id(&LeaseToken("x.y".into())), None);
+        assert_eq!(job_id(5, None).as_str(), "db-5");
+        assert_eq!(job_id(5, Some(String::new())).as_str(), "db-5");
+        assert_eq!(job_id(5, Some("abc".into())).as_str(), "abc");
+    }
+}

@@ -1,0 +1,115 @@
+//! Key names.
+//!
+//! With prefix `routemq`, plain mode and queue `default`:
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `routemq:queue:default` | list | ready job ids, FIFO (`LLEN` = ready count) |
+//! | `routemq:queue:default:delayed` | zset | job ids scored by available-at ms (`ZCARD` = delayed count) |
+//! | `routemq:queue:default:reserved` | zset | `"{id}\|{token}"` scored by lease deadline ms |
+//! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte |
+//! | `routemq:queue:default:meta` | hash | id → `"attempts\|max_tries\|ready_at_ms"` |
+//! | `routemq:queue:default:notify` | list | wake-up tokens for idle workers (≤ 64) |
+//! | `routemq:queue:failed:default` | list | failed-job JSON records, newest first |
+//! | `routemq:queue:default:failed_index` | hash | id → the same record, for lookups by id |
+//! | `routemq:queues` | set | every queue name ever used |
+//! | `routemq:workers` / `routemq:workers:info` | zset / hash | heartbeats: id → expiry ms / JSON |
+//!
+//! In cluster mode the queue name is wrapped in a hash tag (`routemq:queue:{default}`,
+//! `routemq:queue:failed:{default}`, …), so one queue's keys share a slot.
+
+use routemq_core::QueueName;
+
+use crate::KeyMode;
+
+/// Builds key names for one prefix and mode.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    prefix: String,
+    mode: KeyMode,
+}
+
+/// The keys of one queue.
+#[derive(Debug, Clone)]
+pub(crate) struct QueueKeys {
+    pub ready: String,
+    pub delayed: String,
+    pub reserved: String,
+    pub jobs: String,
+    pub meta: String,
+    pub notify: String,
+    pub failed: String,
+    pub failed_index: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str, mode: KeyMode) -> Self {
+        Keys {
+            prefix: prefix.to_owned(),
+            mode,
+        }
+    }
+
+    pub fn queue(&self, queue: &QueueName) -> QueueKeys {
+        let name = match self.mode {
+            KeyMode::Plain => queue.as_str().to_owned(),
+            KeyMode::Cluster => format!("{{{queue}}}"),
+        };
+        let base = format!("{}:queue:{name}", self.prefix);
+        QueueKeys {
+            delayed: format!("{base}:delayed"),
+            reserved: format!("{base}:reserved"),
+            jobs: format!("{base}:jobs"),
+            meta: format!("{base}:meta"),
+            notify: format!("{base}:notify"),
+            failed_index: format!("{base}:failed_index"),
+            failed: format!("{}:queue:failed:{name}", self.prefix),
+            ready: base,
+        }
+    }
+
+    /// The set of queue names.
+    pub fn queues(&self) -> String {
+        format!("{}:queues", self.prefix)
+    }
+
+    /// Worker heartbeats: id → expiry ms.
+    pub fn workers(&self) -> String {
+        format!("{}:workers", self.prefix)
+    }
+
+    /// Worker heartbeats: id → info JSON.
+    pub fn workers_info(&self) -> String {
+        format!("{}:workers:info", self.prefix)
+    }
+
+    /// A waiter's private wake-up list.
+    pub fn waker(&self, waiter: &str) -> String {
+        format!("{}:waker:{waiter}", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_mode_gives_the_seed_names() {
+        let k = Keys::new("routemq", KeyMode::Plain).queue(&QueueName::new("default").unwrap());
+        assert_eq!(k.ready, "routemq:queue:default");
+        assert_eq!(k.delayed, "routemq:queue:default:delayed");
+        assert_eq!(k.reserved, "routemq:queue:default:reserved");
+        assert_eq!(k.failed, "routemq:queue:failed:default");
+    }
+
+    #[test]
+    fn cluster_mode_puts_the_queue_in_a_hash_tag() {
+        let k = Keys::new("routemq", KeyMode::Cluster).queue(&QueueName::new("emails").unwrap());
+        assert_eq!(k.ready, "routemq:queue:{emails}");
+        assert_eq!(k.delayed, "routemq:queue:{emails}:delayed");
+        assert_eq!(k.failed, "routemq:queue:failed:{emails}");
+        for key in [&k.reserved, &k.jobs, &k.meta, &k.notify, &k.failed_index] {
+            assert!(key.contains("{emails}"), "{key}");
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The Redis driver for RouteMQ: [`RedisDriver`] implements
+//! [`routemq_core::Driver`] over Redis 5.0+ with the seed's key names.
+//!
+//! # What this crate must not depend on
+//! The worker, the CLI, the MySQL driver and the testkit (only as a
+//! dev-dependency). It names nothing but `routemq-core` of the project.
+//!
+//! # How it stores jobs
+//! See the key table in the `keys` module docs (mirrored here):
+//! `routemq:queue:{q}` is a list of job ids (so `LLEN` is the ready count),
+//! `routemq:queue:{q}:delayed` a sorted set of ids scored by available-at ms
+//! (`ZCARD` is the delayed count), `routemq:queue:{q}:reserved` a sorted set of
+//! `"{id}|{token}"` members scored by lease deadline ms, and
+//! `routemq:queue:failed:{q}` a list of JSON failed-job records
+//! `{id, connection, queue, payload, exception, failed_at, max_tries}` (newest
+//! first; `failed_at` in ms since the epoch; `payload` is the stored envelope text,
+//! or base64 with `"payload_encoding":"base64"` when it is not UTF-8, as with
+//! MessagePack envelopes). Job bodies live in `routemq:queue:{q}:jobs`, attempts,
+//! max tries and the ready-since time in `routemq:queue:{q}:meta`, and a hash
+//! `routemq:queue:{q}:failed_index` finds a failed record by id without a scan.
+//!
+//! # Guarantees
+//! - Every state change is one Lua script (`src/lua/*.lua`, each with a header
+//!   naming its KEYS, ARGV and guarantee) run with EVALSHA, reloaded on NOSCRIPT.
+//!   Scripts use only Redis 5.0 commands (a test checks the list) and declare
+//!   every key they touch; in [`KeyMode::Cluster`] one queue's keys share a slot.
+//! - The owner token is part of the reserved member, so `ack`, `release`, `fail`
+//!   and `extend_lease` are fenced by a single `ZREM`/`ZSCORE`.
+//! - Claims take up to N jobs in one call (`LRANGE` + `LTRIM`, batched `HMGET`);
+//!   `ack_batch` is one call per queue, all pipelined; `push_bulk` is one pipeline
+//!   of 1,000-job script calls. Variadic commands inside scripts are chunked so
+//!   batches of any size stay under Lua's `unpack` limit.
+//! - A ready-list element without a body (the Python RouteMQ pushes whole JSON
+//!   payloads; a fault injector may push garbage) is adopted at claim under a fresh
+//!   UUIDv7 id with `max_tries` 1, so the worker fails it with a reason.
+//! - Idle workers block in `BLPOP` on the queues' notify lists over a dedicated
+//!   connection, bounded by the next delayed job's due time; a sub-second bound is
+//!   kept client-side and the blocked call is ended by a push to the waiter's
+//!   private key (Redis 5's `BLPOP` takes whole seconds).
+//! - Connection errors are [`DriverError::Unavailable`](routemq_core::DriverError)
+//!   (the broken connection is dropped from the pool, the next call reconnects);
+//!   script and server errors are `Backend`. Never "no job".
+//!
+//! # Limits
+//! A single-node connection (or a proxy that speaks to one): [`KeyMode::Cluster`]
+//! makes the layout slot-safe, but the driver does not route by slot itself and its
+//! multi-queue `BLPOP` needs the queues' notify keys on one node.
+
+#![warn(missing_docs)]
+
+mod admin;
+mod config;
+mod driver;
+mod error;
+mod failed;
+mod keys;
+mod lifecycle;
+mod pool;
+mod scripts;
+mod wait;
+
+pub use config::{ConfigError, KeyMode, RedisConfig};
+pub use driver::RedisDriver;
+
+/// The connection name recorded in failed jobs.
+pub(crate) const NAME: &str = "redis";

@@ -1,0 +1,86 @@
+-- claim.lua: claims up to N jobs across queues in priority order.
+-- KEYS: 5 per queue, in priority order: ready list, delayed zset, reserved zset,
+--   jobs hash, meta hash.
+-- ARGV[1] now (ms)   ARGV[2] lease deadline (ms)   ARGV[3] max jobs
+-- ARGV[4] token nonce (random; token k = nonce .. k)   ARGV[5] delayed jobs to
+-- promote per queue at most   ARGV[6..] fresh ids for adopted foreign payloads
+-- (a few; claiming stops before a foreign payload when none is left).
+-- Guarantee: atomic. Due delayed jobs move to the ready list first (oldest due
+-- first); each claimed job leaves the ready list, has its attempt counted and is
+-- recorded in the reserved zset as member "id|token" scored by the lease deadline.
+-- A ready-list element with no body in the jobs hash is a foreign payload (pushed by
+-- another producer, or corrupt): it is adopted under a fresh id (max_tries 1) and
+-- claimed like any job, so the worker can fail it with a reason.
+-- Returns a flat array, 6 values per job: queue index (1-based), id, token,
+-- attempt, max_tries, payload.
+local now, deadline, max = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local nonce, promote_limit = ARGV[4], tonumber(ARGV[5])
+local fresh = 6
+local out = {}
+local claimed = 0
+for q = 1, #KEYS / 5 do
+  if claimed >= max then break end
+  local base = (q - 1) * 5
+  local ready, delayed, reserved, jobs, meta =
+    KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4], KEYS[base + 5]
+  promote(ready, delayed, now, promote_limit)
+  local want = max - claimed
+  local ids = redis.call('LRANGE', ready, 0, want - 1)
+  if #ids > 0 then
+    local bodies, metas = {}, {}
+    for i = 1, #ids, CHUNK do
+      local j = math.min(i + CHUNK - 1, #ids)
+      local b = redis.call('HMGET', jobs, unpack(ids, i, j))
+      local m = redis.call('HMGET', meta, unpack(ids, i, j))
+      for k = 1, #b do
+        bodies[#bodies + 1] = b[k]
+        metas[#metas + 1] = m[k]
+      end
+    end
+    -- Stop before a foreign payload that no fresh id is left for.
+    local take, spare = 0, #ARGV - fresh + 1
+    for i = 1, #ids do
+      if not bodies[i] then
+        if spare == 0 then break end
+        spare = spare - 1
+      end
+      take = i
+    end
+    redis.call('LTRIM', ready, take, -1)
+    local new_meta, members, adopted = {}, {}, {}
+    for i = 1, take do
+      local id, body = ids[i], bodies[i]
+      local attempts, tries, ready_at
+      if body then
+        attempts, tries, ready_at = parse_meta(metas[i])
+      else
+        body = id
+        id = ARGV[fresh]
+        fresh = fresh + 1
+        attempts, tries, ready_at = 0, 1, now
+        adopted[#adopted + 1] = id
+        adopted[#adopted + 1] = body
+      end
+      attempts = attempts + 1
+      claimed = claimed + 1
+      local token = nonce .. claimed
+      new_meta[#new_meta + 1] = id
+      new_meta[#new_meta + 1] = pack_meta(attempts, tries, ready_at)
+      members[#members + 1] = deadline
+      members[#members + 1] = id .. '|' .. token
+      out[#out + 1] = q
+      out[#out + 1] = id
+      out[#out + 1] = token
+      out[#out + 1] = attempts
+      out[#out + 1] = tries
+      out[#out + 1] = body
+    end
+    if #adopted > 0 then chunked_pairs('HMSET', jobs, adopted) end
+    if take > 0 then
+      chunked_pairs('HMSET', meta, new_meta)
+      chunked_pairs('ZADD', reserved, members)
+    end
+    if take < #ids then break end
+  end
+end
+return out

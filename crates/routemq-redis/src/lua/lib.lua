@@ -1,0 +1,142 @@
+-- lib.lua: helpers prepended to every script that needs them (Redis 5.0 has no
+-- FUNCTION LOAD, so the driver concatenates this file in front of the script text).
+--
+-- Guarantee: pure helpers; the only writes are the ones the calling script asks for.
+-- Variadic calls go through `chunked` so a batch of any size stays under Lua's
+-- unpack() limit (LUAI_MAXCSTACK, 8000 values).
+
+local CHUNK = 1000
+
+-- Runs `cmd key v1 v2 ...` over `values` in slices of CHUNK values.
+local function chunked(cmd, key, values)
+  local n = #values
+  local i = 1
+  while i <= n do
+    local j = math.min(i + CHUNK - 1, n)
+    redis.call(cmd, key, unpack(values, i, j))
+    i = j + 1
+  end
+end
+
+-- Like `chunked`, but keeps pairs together (HMSET field value, ZADD score member).
+local function chunked_pairs(cmd, key, values)
+  local n = #values
+  local i = 1
+  while i <= n do
+    local j = math.min(i + 2 * CHUNK - 1, n)
+    redis.call(cmd, key, unpack(values, i, j))
+    i = j + 1
+  end
+end
+
+-- Job metadata packed in one hash field: "attempts|max_tries|ready_at_ms".
+local function parse_meta(meta)
+  if not meta then return 0, 1, 0 end
+  local a, m, r = string.match(meta, '^(%d+)|(%d+)|(%-?%d+)$')
+  if not a then return 0, 1, 0 end
+  return tonumber(a), tonumber(m), tonumber(r)
+end
+
+local function pack_meta(attempts, max_tries, ready_at)
+  return string.format('%d|%d|%d', attempts, max_tries, ready_at)
+end
+
+-- Wakes idle workers: one token per push, the list trimmed to 64 tokens.
+local function notify(key, n)
+  if n < 1 then return end
+  if n > 64 then n = 64 end
+  local t = {}
+  for i = 1, n do t[i] = '1' end
+  redis.call('RPUSH', key, unpack(t))
+  redis.call('LTRIM', key, -64, -1)
+end
+
+-- Moves up to `limit` due delayed jobs (score <= now) to the tail of the ready list,
+-- oldest due time first. Returns how many moved.
+local function promote(ready, delayed, now, limit)
+  local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, limit)
+  if #due > 0 then
+    chunked('ZREM', delayed, due)
+    chunked('RPUSH', ready, due)
+  end
+  return #due
+end
+
+local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+
+local function base64(s)
+  local out = {}
+  local n = #s
+  for i = 1, n, 3 do
+    local a, b, c = string.byte(s, i, i + 2)
+    local v = a * 65536 + (b or 0) * 256 + (c or 0)
+    local c1 = math.floor(v / 262144) % 64
+    local c2 = math.floor(v / 4096) % 64
+    local c3 = math.floor(v / 64) % 64
+    local c4 = v % 64
+    out[#out + 1] = string.sub(B64, c1 + 1, c1 + 1) .. string.sub(B64, c2 + 1, c2 + 1)
+      .. (b and string.sub(B64, c3 + 1, c3 + 1) or '=')
+      .. (c and string.sub(B64, c4 + 1, c4 + 1) or '=')
+  end
+  return table.concat(out)
+end
+
+-- True when `s` is valid UTF-8 (so it can sit in a JSON string as it is).
+local function is_utf8(s)
+  if not string.find(s, '[\128-\255]') then return true end
+  local i, n = 1, #s
+  while i <= n do
+    local c = string.byte(s, i)
+    local len
+    if c < 0x80 then len = 1
+    elseif c >= 0xC2 and c <= 0xDF then len = 2
+    elseif c >= 0xE0 and c <= 0xEF then len = 3
+    elseif c >= 0xF0 and c <= 0xF4 then len = 4
+    else return false end
+    if i + len - 1 > n then return false end
+    for k = i + 1, i + len - 1 do
+      local d = string.byte(s, k)
+      if d < 0x80 or d > 0xBF then return false end
+    end
+    if len == 3 then
+      local d = string.byte(s, i + 1)
+      if (c == 0xE0 and d < 0xA0) or (c == 0xED and d > 0x9F) then return false end
+    elseif len == 4 then
+      local d = string.byte(s, i + 1)
+      if (c == 0xF0 and d < 0x90) or (c == 0xF4 and d > 0x8F) then return false end
+    end
+    i = i + len
+  end
+  return true
+end
+
+-- The failed-store record: {id, connection, queue, payload, exception, failed_at}
+-- plus max_tries (so retry restores it) and, for payloads that are not UTF-8 text
+-- (MessagePack envelopes, corrupt bytes), "payload_encoding":"base64".
+local function failed_record(id, connection, queue, payload, exception, failed_at, max_tries)
+  local p, enc = payload, ''
+  if not is_utf8(payload) then
+    p = base64(payload)
+    enc = ',"payload_encoding":"base64"'
+  end
+  return '{"id":' .. cjson.encode(id)
+    .. ',"connection":' .. cjson.encode(connection)
+    .. ',"queue":' .. cjson.encode(queue)
+    .. ',"payload":' .. cjson.encode(p)
+    .. enc
+    .. ',"exception":' .. cjson.encode(exception)
+    .. ',"failed_at":' .. string.format('%d', failed_at)
+    .. ',"max_tries":' .. string.format('%d', max_tries)
+    .. '}'
+end
+
+-- Moves job `id` (already out of the ready list / reserved set) to the failed store.
+local function to_failed(jobs, meta, failed_list, failed_index, id, connection, queue, exception, now)
+  local body = redis.call('HGET', jobs, id) or ''
+  local _, max_tries = parse_meta(redis.call('HGET', meta, id))
+  local record = failed_record(id, connection, queue, body, exception, now, max_tries)
+  redis.call('LPUSH', failed_list, record)
+  redis.call('HSET', failed_index, id, record)
+  redis.call('HDEL', jobs, id)
+  redis.call('HDEL', meta, id)
+end

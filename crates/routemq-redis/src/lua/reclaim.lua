@@ -1,0 +1,37 @@
+-- reclaim.lua: handles expired reservations of one queue.
+-- KEYS[1] ready list   KEYS[2] reserved zset   KEYS[3] jobs hash   KEYS[4] meta hash
+-- KEYS[5] failed list   KEYS[6] failed index hash   KEYS[7] notify list
+-- ARGV[1] now (ms)   ARGV[2] at most this many reservations per call
+-- ARGV[3] connection name   ARGV[4] queue name
+-- Guarantee: atomic. Each reservation whose deadline is <= now leaves the reserved
+-- zset: with attempts left it goes to the tail of the ready list, otherwise to the
+-- failed store with a reason. Returns {released, failed}; a caller loops while the
+-- sum equals the limit.
+local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)
+local released, failed = 0, 0
+local back = {}
+for i = 1, #expired do
+  local member = expired[i]
+  redis.call('ZREM', KEYS[2], member)
+  local id = string.match(member, '^(.*)|[^|]*$') or member
+  local meta = redis.call('HGET', KEYS[4], id)
+  if meta then
+    local attempts, tries = parse_meta(meta)
+    if attempts >= tries then
+      to_failed(KEYS[3], KEYS[4], KEYS[5], KEYS[6], id, ARGV[3], ARGV[4],
+        string.format('lease expired on attempt %d of %d: the worker stopped or hung before finishing the job', attempts, tries),
+        now)
+      failed = failed + 1
+    else
+      redis.call('HSET', KEYS[4], id, pack_meta(attempts, tries, now))
+      back[#back + 1] = id
+      released = released + 1
+    end
+  end
+end
+if #back > 0 then
+  chunked('RPUSH', KEYS[1], back)
+  notify(KEYS[7], #back)
+end
+return {released, failed}

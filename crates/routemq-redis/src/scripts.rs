@@ -1,0 +1,104 @@
+//! The Lua scripts (`src/lua/*.lua`), loaded into Redis and run with EVALSHA.
+
+use redis::{Cmd, ToRedisArgs};
+
+/// One script: its full text (with `lib.lua` in front when it needs the helpers)
+/// and its SHA-1.
+#[derive(Debug)]
+pub(crate) struct Script {
+    pub text: String,
+    pub hash: String,
+}
+
+impl Script {
+    fn new(body: &str, with_lib: bool) -> Self {
+        let text = if with_lib {
+            format!("{LIB}\n{body}")
+        } else {
+            body.to_owned()
+        };
+        let hash = redis::Script::new(&text).get_hash().to_owned();
+        Script { text, hash }
+    }
+
+    /// `EVALSHA hash numkeys keys... args...`.
+    pub fn cmd<K: ToRedisArgs, A: ToRedisArgs>(&self, keys: &[K], args: A) -> Cmd {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(&self.hash).arg(keys.len()).arg(keys).arg(args);
+        cmd
+    }
+
+    /// `SCRIPT LOAD text`.
+    pub fn load_cmd(&self) -> Cmd {
+        let mut cmd = redis::cmd("SCRIPT");
+        cmd.arg("LOAD").arg(&self.text);
+        cmd
+    }
+}
+
+const LIB: &str = include_str!("lua/lib.lua");
+
+/// Every script the driver runs.
+#[derive(Debug)]
+pub(crate) struct Scripts {
+    pub push: Script,
+    pub claim: Script,
+    pub ack: Script,
+    pub release: Script,
+    pub fail: Script,
+    pub extend: Script,
+    pub reclaim: Script,
+    pub stats: Script,
+    pub clear: Script,
+    pub failed_retry: Script,
+    pub failed_forget: Script,
+    pub failed_flush: Script,
+    pub failed_prune: Script,
+    pub heartbeat: Script,
+    pub remove_worker: Script,
+    pub workers: Script,
+}
+
+impl Scripts {
+    pub fn new() -> Self {
+        Scripts {
+            push: Script::new(include_str!("lua/push.lua"), true),
+            claim: Script::new(include_str!("lua/claim.lua"), true),
+            ack: Script::new(include_str!("lua/ack.lua"), true),
+            release: Script::new(include_str!("lua/release.lua"), true),
+            fail: Script::new(include_str!("lua/fail.lua"), true),
+            extend: Script::new(include_str!("lua/extend.lua"), false),
+            reclaim: Script::new(include_str!("lua/reclaim.lua"), true),
+            stats: Script::new(include_str!("lua/stats.lua"), true),
+            clear: Script::new(include_str!("lua/clear.lua"), false),
+            failed_retry: Script::new(include_str!("lua/failed_retry.lua"), true),
+            failed_forget: Script::new(include_str!("lua/failed_forget.lua"), false),
+            failed_flush: Script::new(include_str!("lua/failed_flush.lua"), false),
+            failed_prune: Script::new(include_str!("lua/failed_prune.lua"), false),
+            heartbeat: Script::new(include_str!("lua/heartbeat.lua"), false),
+            remove_worker: Script::new(include_str!("lua/remove_worker.lua"), false),
+            workers: Script::new(include_str!("lua/workers.lua"), true),
+        }
+    }
+
+    pub fn all(&self) -> [&Script; 16] {
+        [
+            &self.push,
+            &self.claim,
+            &self.ack,
+            &self.release,
+            &self.fail,
+            &self.extend,
+            &self.reclaim,
+            &self.stats,
+            &self.clear,
+            &self.failed_retry,
+            &self.failed_forget,
+            &self.failed_flush,
+            &self.failed_prune,
+            &self.heartbeat,
+            &self.remove_worker,
+            &self.workers,
+        ]
+    }
+}

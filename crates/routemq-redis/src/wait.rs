@@ -1,0 +1,190 @@
+//! Idle waiting: `BLPOP` on the queues' notify lists over dedicated connections.
+//!
+//! Redis 5's `BLPOP` timeout is whole seconds, so the exact bound (the caller's
+//! timeout or the next delayed job's due time) is kept client-side; when it passes,
+//! the waiter pushes a token to its own private key (one of the keys it blocks on)
+//! so the blocked call returns at once and the connection stays usable. A wait
+//! whose future is dropped mid-`BLPOP` drops its connection with it.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, Value};
+use routemq_core::{DriverError, QueueName};
+
+use crate::error::{bad_reply, redis_error};
+use crate::lifecycle::now_ms;
+use crate::{ConfigError, RedisConfig, RedisDriver};
+
+/// Idle dedicated connections kept for reuse.
+const MAX_IDLE: usize = 8;
+/// Bound on the non-blocking steps of a wait on a dedicated connection.
+const STEP_TIMEOUT: Duration = Duration::from_secs(5);
+
+struct Dedicated {
+    conn: MultiplexedConnection,
+    /// This connection's private wake-up key.
+    waker: String,
+}
+
+/// Opens and keeps the dedicated blocking connections.
+pub(crate) struct Waiter {
+    client: Client,
+    config: AsyncConnectionConfig,
+    idle: Mutex<Vec<Dedicated>>,
+}
+
+impl fmt::Debug for Waiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let idle = self.idle.lock().map(|v| v.len()).unwrap_or(0);
+        f.debug_struct("Waiter").field("idle", &idle).finish()
+    }
+}
+
+impl Waiter {
+    pub fn new(config: &RedisConfig) -> Result<Self, ConfigError> {
+        Ok(Waiter {
+            client: Client::open(config.info.clone())
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?,
+            config: AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(config.connect_timeout))
+                .set_response_timeout(None),
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn take_idle(&self) -> Option<Dedicated> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    }
+
+    fn put_back(&self, d: Dedicated) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(d);
+        }
+    }
+}
+
+async fn bounded<T>(
+    fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, DriverError> {
+    match tokio::time::timeout(STEP_TIMEOUT, fut).await {
+        Ok(res) => res.map_err(redis_error),
+        Err(_) => Err(DriverError::unavailable(
+            crate::NAME,
+            "no reply from Redis within 5 s on the waiting connection",
+        )),
+    }
+}
+
+impl RedisDriver {
+    async fn dedicated(
+        &self,
+        prefix_waker: impl FnOnce(&str) -> String,
+    ) -> Result<Dedicated, DriverError> {
+        if let Some(d) = self.inner.waiter.take_idle() {
+            return Ok(d);
+        }
+        let w = &self.inner.waiter;
+        let conn = bounded(
+            w.client
+                .get_multiplexed_async_connection_with_config(&w.config),
+        )
+        .await?;
+        Ok(Dedicated {
+            conn,
+            waker: prefix_waker(&uuid::Uuid::new_v4().simple().to_string()),
+        })
+    }
+
+    pub(crate) async fn wait(
+        &self,
+        queues: &[QueueName],
+        timeout: Duration,
+    ) -> Result<(), DriverError> {
+        if queues.is_empty() || timeout.is_zero() {
+            tokio::time::sleep(timeout).await;
+            return Ok(());
+        }
+        let keys = &self.inner.keys;
+        let mut d = self.dedicated(|id| keys.waker(id)).await?;
+        let qkeys: Vec<_> = queues.iter().map(|q| keys.queue(q)).collect();
+
+        // Drop stale tokens first, then look: a push after this point leaves a
+        // token that ends the BLPOP below at once.
+        let mut pipe = redis::pipe();
+        let del = pipe.cmd("DEL").arg(&d.waker);
+        for k in &qkeys {
+            del.arg(&k.notify);
+        }
+        pipe.ignore();
+        for k in &qkeys {
+            pipe.cmd("LLEN").arg(&k.ready);
+            pipe.cmd("ZRANGE")
+                .arg(&k.delayed)
+                .arg(0)
+                .arg(0)
+                .arg("WITHSCORES");
+        }
+        let replies: Vec<Value> = bounded(pipe.query_async(&mut d.conn)).await?;
+        let mut wait = timeout;
+        let now = now_ms();
+        for pair in replies.chunks(2) {
+            let ready: u64 =
+                redis::from_redis_value_ref(&pair[0]).map_err(|e| bad_reply("LLEN", e))?;
+            if ready > 0 {
+                self.inner.waiter.put_back(d);
+                return Ok(());
+            }
+            let next: Vec<(String, f64)> =
+                redis::from_redis_value_ref(&pair[1]).map_err(|e| bad_reply("ZRANGE", e))?;
+            if let Some((_, due)) = next.first() {
+                // One millisecond past the due time, so the claim that follows sees it.
+                let due_in = (*due as i64 - now + 1).max(0) as u64;
+                wait = wait.min(Duration::from_millis(due_in));
+            }
+        }
+        if wait.is_zero() {
+            self.inner.waiter.put_back(d);
+            return Ok(());
+        }
+
+        let server_secs = wait.as_secs() + 2;
+        let mut blpop = redis::cmd("BLPOP");
+        for k in &qkeys {
+            blpop.arg(&k.notify);
+        }
+        blpop.arg(&d.waker).arg(server_secs);
+        let mut conn = d.conn.clone();
+        let fut = blpop.query_async::<Option<(String, String)>>(&mut conn);
+        tokio::pin!(fut);
+        let res = tokio::select! {
+            res = &mut fut => Some(res),
+            _ = tokio::time::sleep(wait) => None,
+        };
+        let res = match res {
+            Some(res) => res,
+            None => {
+                // Time is up: end our own BLPOP with a token on the private key.
+                let mut wake = redis::pipe();
+                wake.cmd("RPUSH").arg(&d.waker).arg("1").ignore();
+                wake.cmd("EXPIRE").arg(&d.waker).arg(60).ignore();
+                self.inner.pool.pipe::<()>(&wake).await?;
+                match tokio::time::timeout(Duration::from_secs(1), &mut fut).await {
+                    Ok(res) => res,
+                    // Still blocked: give the connection up rather than reuse it.
+                    Err(_) => return Ok(()),
+                }
+            }
+        };
+        match res {
+            Ok(_) => {
+                self.inner.waiter.put_back(d);
+                Ok(())
+            }
+            Err(e) => Err(redis_error(e)),
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! A fault injector over the real `MemoryDriver`: fails the next K calls of chosen
+//! operations with a transient error and counts every call.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use routemq_core::{
+    async_trait, AckOutcome, Driver, DriverError, FailedJob, FailedQuery, JobId, Lease,
+    MemoryDriver, PendingJob, QueueName, QueueStats, ReclaimReport, Reservation, WorkerInfo,
+};
+
+/// How many upcoming calls of each operation fail.
+#[derive(Debug, Default)]
+pub struct Faults {
+    pub claim: AtomicU32,
+    pub ack: AtomicU32,
+    pub release: AtomicU32,
+    pub fail: AtomicU32,
+    pub extend: AtomicU32,
+    pub wait: AtomicU32,
+}
+
+/// Calls seen, failed ones included.
+#[derive(Debug, Default)]
+pub struct Calls {
+    pub claim: AtomicU64,
+    pub ack: AtomicU64,
+    pub release: AtomicU64,
+    pub fail: AtomicU64,
+    pub extend: AtomicU64,
+    pub wait: AtomicU64,
+    pub reclaim: AtomicU64,
+    pub heartbeat: AtomicU64,
+    /// (asked, got) for every successful claim.
+    pub claim_sizes: Mutex<Vec<(usize, usize)>>,
+    /// Batch sizes of successful `ack_batch` calls.
+    pub ack_sizes: Mutex<Vec<usize>>,
+}
+
+impl Calls {
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct FaultyDriver {
+    pub inner: MemoryDriver,
+    pub faults: Faults,
+    pub calls: Calls,
+}
+
+fn hit(calls: &AtomicU64, faults: &AtomicU32) -> Result<(), DriverError> {
+    calls.fetch_add(1, Ordering::SeqCst);
+    let tripped = faults
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if tripped {
+        Err(DriverError::unavailable(
+            "memory",
+            "injected fault: connection refused",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+static NEVER: AtomicU32 = AtomicU32::new(0);
+
+#[async_trait]
+impl Driver for FaultyDriver {
+    fn connection_name(&self) -> &'static str {
+        self.inner.connection_name()
+    }
+    fn max_payload_bytes(&self) -> usize {
+        self.inner.max_payload_bytes()
+    }
+    async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
+        self.inner.push(job).await
+    }
+    async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
+        self.inner.push_bulk(jobs).await
+    }
+    async fn claim(
+        &self,
+        queues: &[QueueName],
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Reservation>, DriverError> {
+        hit(&self.calls.claim, &self.faults.claim)?;
+        let got = self.inner.claim(queues, max, lease).await?;
+        self.calls
+            .claim_sizes
+            .lock()
+            .unwrap()
+            .push((max, got.len()));
+        Ok(got)
+    }
+    async fn wait_for_jobs(
+        &self,
+        queues: &[QueueName],
+        timeout: Duration,
+    ) -> Result<(), DriverError> {
+        hit(&self.calls.wait, &self.faults.wait)?;
+        self.inner.wait_for_jobs(queues, timeout).await
+    }
+    async fn ack(&self, lease: &Lease) -> Result<(), DriverError> {
+        hit(&self.calls.ack, &self.faults.ack)?;
+        self.inner.ack(lease).await
+    }
+    async fn ack_batch(&self, leases: &[Lease]) -> Result<AckOutcome, DriverError> {
+        hit(&self.calls.ack, &self.faults.ack)?;
+        let out = self.inner.ack_batch(leases).await?;
+        self.calls.ack_sizes.lock().unwrap().push(leases.len());
+        Ok(out)
+    }
+    async fn release(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
+        hit(&self.calls.release, &self.faults.release)?;
+        self.inner.release(lease, delay).await
+    }
+    async fn fail(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {
+        hit(&self.calls.fail, &self.faults.fail)?;
+        self.inner.fail(lease, error).await
+    }
+    async fn extend_lease(
+        &self,
+        lease: &Lease,
+        lease_for: Duration,
+    ) -> Result<SystemTime, DriverError> {
+        hit(&self.calls.extend, &self.faults.extend)?;
+        self.inner.extend_lease(lease, lease_for).await
+    }
+    async fn reclaim_expired(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError> {
+        hit(&self.calls.reclaim, &NEVER)?;
+        self.inner.reclaim_expired(queues).await
+    }
+    async fn stats(&self, queue: &QueueName) -> Result<QueueStats, DriverError> {
+        self.inner.stats(queue).await
+    }
+    async fn queues(&self) -> Result<Vec<QueueName>, DriverError> {
+        self.inner.queues().await
+    }
+    async fn clear(&self, queue: &QueueName) -> Result<u64, DriverError> {
+        self.inner.clear(queue).await
+    }
+    async fn failed_list(&self, query: &FailedQuery) -> Result<Vec<FailedJob>, DriverError> {
+        self.inner.failed_list(query).await
+    }
+    async fn failed_show(&self, id: &JobId) -> Result<Option<FailedJob>, DriverError> {
+        self.inner.failed_show(id).await
+    }
+    async fn failed_retry(&self, id: &JobId) -> Result<bool, DriverError> {
+        self.inner.failed_retry(id).await
+    }
+    async fn failed_forget(&self, id: &JobId) -> Result<bool, DriverError> {
+        self.inner.failed_forget(id).await
+    }
+    async fn failed_flush(&self, queue: Option<&QueueName>) -> Result<u64, DriverError> {
+        self.inner.failed_flush(queue).await
+    }
+    async fn failed_prune(&self, cutoff: SystemTime) -> Result<u64, DriverError> {
+        self.inner.failed_prune(cutoff).await
+    }
+    async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration) -> Result<(), DriverError> {
+        hit(&self.calls.heartbeat, &NEVER)?;
+        self.inner.heartbeat(info, ttl).await
+    }
+    async fn remove_worker(&self, worker_id: &str) -> Result<(), DriverError> {
+        self.inner.remove_worker(worker_id).await
+    }
+    async fn workers(&self) -> Result<Vec<WorkerInfo>, DriverError> {
+        self.inner.workers().await
+    }
+}

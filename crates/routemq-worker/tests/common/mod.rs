@@ -1,0 +1,277 @@
+//! Shared test bed: a scriptable job type, probes it reports to, and helpers to run
+//! workers over a real `MemoryDriver`.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+pub mod faulty;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use routemq_core::{
+    Backoff, Driver, FailedJob, FailedQuery, Job, JobContext, JobError, JobId, JobOptions,
+    MemoryDriver, Queue, QueueName, QueueStats,
+};
+use routemq_worker::{Worker, WorkerBuilder, WorkerReport};
+use serde::{Deserialize, Serialize};
+
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// What a [`Scripted`] job's attempts report.
+#[derive(Default)]
+pub struct Probe {
+    /// Attempts that entered `handle`.
+    pub runs: AtomicU64,
+    /// Attempts that returned `Ok`.
+    pub done: AtomicU64,
+    /// Loop iterations of `Act::Tick`.
+    pub ticks: AtomicU64,
+    running: AtomicI64,
+    /// Highest number of attempts running at once.
+    pub max_running: AtomicI64,
+    /// Calls of the `failed` hook.
+    pub hook_calls: AtomicU64,
+    /// Error messages the `failed` hook saw.
+    pub hook_errors: Mutex<Vec<String>>,
+    /// (tag, attempt, lease deadline seen, when) per attempt, in start order.
+    pub attempts: Mutex<Vec<(String, u32, Instant)>>,
+}
+
+impl Probe {
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::SeqCst)
+    }
+    pub fn done(&self) -> u64 {
+        self.done.load(Ordering::SeqCst)
+    }
+    pub fn ticks(&self) -> u64 {
+        self.ticks.load(Ordering::SeqCst)
+    }
+    pub fn running(&self) -> i64 {
+        self.running.load(Ordering::SeqCst)
+    }
+    pub fn tags(&self) -> Vec<String> {
+        self.attempts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|a| a.0.clone())
+            .collect()
+    }
+    pub fn attempt_times(&self) -> Vec<(u32, Instant)> {
+        self.attempts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|a| (a.1, a.2))
+            .collect()
+    }
+}
+
+static PROBES: LazyLock<Mutex<HashMap<String, Arc<Probe>>>> = LazyLock::new(Default::default);
+
+/// The probe for `key` (created on first use).
+pub fn probe(key: &str) -> Arc<Probe> {
+    PROBES
+        .lock()
+        .unwrap()
+        .entry(key.to_owned())
+        .or_default()
+        .clone()
+}
+
+/// A fresh probe key, unique in the process.
+pub fn new_key() -> String {
+    JobId::generate().to_string()
+}
+
+/// What a [`Scripted`] attempt does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Act {
+    Succeed,
+    /// Sleeps this many ms, then succeeds.
+    Sleep(u64),
+    /// Fails (retryable) while `attempt <= n`, then succeeds.
+    FailUntil(u32),
+    /// Always fails with a retryable error.
+    AlwaysFail,
+    /// Fails with a fatal error.
+    Fatal,
+    /// Fails asking to be retried after this many ms.
+    RetryAfter(u64),
+    /// Panics with "boom".
+    Panic,
+    /// Increments `ticks` every this many ms, forever.
+    Tick(u64),
+    /// Fails fatally; its `failed` hook panics.
+    FatalWithPanickingHook,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Scripted {
+    pub key: String,
+    pub tag: String,
+    pub act: Act,
+}
+
+struct RunningGuard(Arc<Probe>);
+
+impl RunningGuard {
+    fn enter(p: Arc<Probe>) -> Self {
+        let now = p.running.fetch_add(1, Ordering::SeqCst) + 1;
+        p.max_running.fetch_max(now, Ordering::SeqCst);
+        RunningGuard(p)
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Job for Scripted {
+    const NAME: &'static str = "test.scripted";
+
+    fn options() -> JobOptions {
+        JobOptions::new()
+            .max_tries(3)
+            .backoff(Backoff::fixed(Duration::ZERO))
+    }
+
+    async fn handle(&self, ctx: &JobContext) -> Result<(), JobError> {
+        let p = probe(&self.key);
+        p.runs.fetch_add(1, Ordering::SeqCst);
+        p.attempts
+            .lock()
+            .unwrap()
+            .push((self.tag.clone(), ctx.attempt(), Instant::now()));
+        let _running = RunningGuard::enter(p.clone());
+        match &self.act {
+            Act::Succeed => {}
+            Act::Sleep(n) => tokio::time::sleep(ms(*n)).await,
+            Act::FailUntil(n) if ctx.attempt() <= *n => {
+                return Err(JobError::retry(format!(
+                    "flaky on attempt {}",
+                    ctx.attempt()
+                )))
+            }
+            Act::FailUntil(_) => {}
+            Act::AlwaysFail => return Err(JobError::retry("always fails")),
+            Act::Fatal => return Err(JobError::fatal("fatal problem")),
+            Act::RetryAfter(n) => return Err(JobError::retry_after("come back later", ms(*n))),
+            Act::Panic => panic!("boom"),
+            Act::Tick(n) => loop {
+                p.ticks.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(ms(*n)).await;
+            },
+            Act::FatalWithPanickingHook => return Err(JobError::fatal("fatal, hook panics")),
+        }
+        p.done.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn failed(&self, _ctx: &JobContext, error: &JobError) {
+        let p = probe(&self.key);
+        p.hook_calls.fetch_add(1, Ordering::SeqCst);
+        p.hook_errors
+            .lock()
+            .unwrap()
+            .push(error.message().to_owned());
+        if let Act::FatalWithPanickingHook = self.act {
+            panic!("hook boom");
+        }
+    }
+}
+
+/// Installs a test log subscriber once (honours `RUST_LOG`).
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// A fresh memory driver as the worker sees it.
+pub fn memory() -> Arc<dyn Driver> {
+    init_tracing();
+    Arc::new(MemoryDriver::new())
+}
+
+pub fn qn(name: &str) -> QueueName {
+    QueueName::new(name).unwrap()
+}
+
+/// A worker on queue `default` with short waits, registered for [`Scripted`].
+pub fn builder(driver: &Arc<dyn Driver>) -> WorkerBuilder {
+    Worker::builder(driver.clone())
+        .register::<Scripted>()
+        .queues(["default"])
+        .sleep(ms(50))
+        .lease(Duration::from_secs(5))
+        .shutdown_grace(Duration::from_secs(5))
+        .heartbeat_interval(ms(100))
+}
+
+pub async fn dispatch(driver: &Arc<dyn Driver>, key: &str, tag: &str, act: Act) -> JobId {
+    dispatch_with(driver, key, tag, act, JobOptions::new()).await
+}
+
+pub async fn dispatch_with(
+    driver: &Arc<dyn Driver>,
+    key: &str,
+    tag: &str,
+    act: Act,
+    options: JobOptions,
+) -> JobId {
+    let job = Scripted {
+        key: key.to_owned(),
+        tag: tag.to_owned(),
+        act,
+    };
+    Queue::from_arc(driver.clone())
+        .dispatch_with(job, &options, None)
+        .await
+        .unwrap()
+}
+
+pub async fn stats(driver: &Arc<dyn Driver>, queue: &str) -> QueueStats {
+    driver.stats(&qn(queue)).await.unwrap()
+}
+
+pub async fn failed_jobs(driver: &Arc<dyn Driver>) -> Vec<FailedJob> {
+    driver.failed_list(&FailedQuery::default()).await.unwrap()
+}
+
+/// Runs `worker` until `shutdown`, failing the test if it takes over 20 s.
+pub async fn run_until(worker: Worker, shutdown: impl Future<Output = ()>) -> WorkerReport {
+    tokio::time::timeout(Duration::from_secs(20), worker.run_until(shutdown))
+        .await
+        .expect("worker did not stop within 20 s")
+        .expect("worker run failed")
+}
+
+/// Runs `worker` for `n` ms, then asks it to shut down.
+pub async fn run_for(worker: Worker, n: u64) -> WorkerReport {
+    run_until(worker, tokio::time::sleep(ms(n))).await
+}
+
+/// Runs `worker` until a limit stops it.
+pub async fn run_to_limit(worker: Worker) -> WorkerReport {
+    run_until(worker, std::future::pending()).await
+}
+
+/// Polls `cond` every 5 ms until it holds, failing the test after `within_ms`.
+pub async fn wait_for(what: &str, within_ms: u64, mut cond: impl FnMut() -> bool) {
+    let until = Instant::now() + ms(within_ms);
+    while !cond() {
+        assert!(Instant::now() < until, "timed out waiting for: {what}");
+        tokio::time::sleep(ms(5)).await;
+    }
+}

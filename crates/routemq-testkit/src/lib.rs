@@ -14,5 +14,7 @@
 #![warn(missing_docs)]
 
 mod free_port;
+pub mod redis;
+mod redis_server;
 
 pub use free_port::free_port;

@@ -1,0 +1,144 @@
+//! Redis for tests: each test gets its own key prefix on a real server.
+//!
+//! Found in this order:
+//! 1. `ROUTEMQ_TEST_REDIS_URL` (`cargo xtask itest` sets it when the local Redis
+//!    answers): a shared server, isolated by a unique key prefix per test;
+//! 2. a `redis-server` the testkit starts on a free port (shared by the tests of
+//!    one process while any of them runs, then killed);
+//! 3. a `redis:7` container (or `ROUTEMQ_TEST_REDIS_IMAGE`, e.g. `redis:5`) via
+//!    the `docker` CLI when a Docker engine answers.
+//!
+//! Otherwise [`redis`] panics with a message saying how to provide Redis; it never
+//! skips. Tests that restart the server use [`RedisServer`] directly.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use crate::redis_server::{RedisContainer, RedisServer, RedisServerError};
+
+/// Where a test's Redis is and which key prefix is its own.
+#[derive(Debug, Clone)]
+pub struct RedisTarget {
+    /// Connection URL.
+    pub url: String,
+    /// A key prefix no other test uses (give it to the driver's config).
+    pub prefix: String,
+    /// Where the server came from: `env`, `redis-server` or `docker`.
+    pub source: &'static str,
+    _keep: Option<Arc<Keep>>,
+}
+
+#[derive(Debug)]
+enum Keep {
+    Server(#[allow(dead_code)] RedisServer),
+    Container(#[allow(dead_code)] RedisContainer),
+}
+
+static SHARED: Mutex<Weak<Keep>> = Mutex::new(Weak::new());
+
+/// A fresh key prefix: `rmqtest:{pid}:{time}:{n}`.
+pub fn unique_prefix() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "rmqtest:{}:{nanos:x}:{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A Redis for one test, with a unique key prefix. Panics with instructions when
+/// no Redis can be found or started.
+pub fn redis() -> RedisTarget {
+    match try_redis() {
+        Ok(t) => t,
+        Err(why) => panic!(
+            "no Redis for this test: {why}.\n\
+             Provide one: set ROUTEMQ_TEST_REDIS_URL=redis://127.0.0.1:6379 (a running Redis 5+), \
+             or install redis-server on PATH (apt-get install redis-server), \
+             or run a Docker engine (the testkit then starts redis:7)."
+        ),
+    }
+}
+
+/// Like [`redis`], returning why none could be provided instead of panicking.
+pub fn try_redis() -> Result<RedisTarget, String> {
+    if let Ok(url) = std::env::var("ROUTEMQ_TEST_REDIS_URL") {
+        if !url.is_empty() {
+            return Ok(RedisTarget {
+                url,
+                prefix: unique_prefix(),
+                source: "env",
+                _keep: None,
+            });
+        }
+    }
+    let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(keep) = shared.upgrade() {
+        return Ok(target(keep));
+    }
+    let server_err = match RedisServer::start_new() {
+        Ok(server) => {
+            let keep = Arc::new(Keep::Server(server));
+            *shared = Arc::downgrade(&keep);
+            return Ok(target(keep));
+        }
+        Err(e) => e.to_string(),
+    };
+    let image = std::env::var("ROUTEMQ_TEST_REDIS_IMAGE").unwrap_or_else(|_| "redis:7".into());
+    match RedisContainer::start(&image) {
+        Ok(c) => {
+            let keep = Arc::new(Keep::Container(c));
+            *shared = Arc::downgrade(&keep);
+            Ok(target(keep))
+        }
+        Err(docker_err) => Err(format!(
+            "ROUTEMQ_TEST_REDIS_URL is not set; {server_err}; docker: {docker_err}"
+        )),
+    }
+}
+
+fn target(keep: Arc<Keep>) -> RedisTarget {
+    let (url, source) = match &*keep {
+        Keep::Server(s) => (s.url(), "redis-server"),
+        Keep::Container(c) => (c.url(), "docker"),
+    };
+    RedisTarget {
+        url,
+        prefix: unique_prefix(),
+        source,
+        _keep: Some(keep),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_unique() {
+        let a = unique_prefix();
+        let b = unique_prefix();
+        assert_ne!(a, b);
+        assert!(a.starts_with("rmqtest:"));
+    }
+
+    #[test]
+    fn own_server_starts_answers_and_restarts() {
+        let server =
+            RedisServer::start_new().expect("redis-server must be installed for this test");
+        crate::redis_server::wait_ready(server.port(), std::time::Duration::from_secs(1)).unwrap();
+        server.stop();
+        assert!(
+            crate::redis_server::wait_ready(server.port(), std::time::Duration::from_millis(200))
+                .is_err(),
+            "stopped server still answers"
+        );
+        server.start().unwrap();
+        crate::redis_server::wait_ready(server.port(), std::time::Duration::from_secs(1)).unwrap();
+    }
+}

@@ -1,0 +1,265 @@
+//! A `redis-server` (or a Docker container) the testkit starts itself.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::free_port;
+
+/// Why a Redis server could not be provided.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisServerError {
+    /// The binary or Docker could not be run.
+    #[error("cannot start {what}: {source}")]
+    Spawn {
+        /// What was being started.
+        what: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server started but did not answer PING in time.
+    #[error("{0}")]
+    NotReady(String),
+}
+
+/// A `redis-server` child process on a free loopback port, with append-only
+/// persistence in a temporary directory. Killed when dropped; [`stop`] and
+/// [`start`] restart it on the same port and data directory.
+///
+/// [`stop`]: RedisServer::stop
+/// [`start`]: RedisServer::start
+#[derive(Debug)]
+pub struct RedisServer {
+    port: u16,
+    dir: tempfile::TempDir,
+    extra: Vec<String>,
+    child: Mutex<Option<Child>>,
+}
+
+impl RedisServer {
+    /// Starts `redis-server --port N --appendonly yes --dir <tempdir> --save ""`.
+    pub fn start_new() -> Result<Self, RedisServerError> {
+        Self::start_with(&[])
+    }
+
+    /// Like [`RedisServer::start_new`] with extra arguments (for example
+    /// `["--requirepass", "secret"]`).
+    pub fn start_with(extra: &[&str]) -> Result<Self, RedisServerError> {
+        let mut last = None;
+        for _ in 0..5 {
+            let port = free_port().map_err(|source| RedisServerError::Spawn {
+                what: "a free port".into(),
+                source,
+            })?;
+            let server = RedisServer {
+                port,
+                dir: tempfile::tempdir().map_err(|source| RedisServerError::Spawn {
+                    what: "a temporary directory".into(),
+                    source,
+                })?,
+                extra: extra.iter().map(|s| s.to_string()).collect(),
+                child: Mutex::new(None),
+            };
+            match server.start() {
+                Ok(()) => return Ok(server),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| RedisServerError::NotReady("no port".into())))
+    }
+
+    /// The server's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://127.0.0.1:{port}`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (again) on its port and data directory; waits until it
+    /// answers. Does nothing if it is running.
+    pub fn start(&self) -> Result<(), RedisServerError> {
+        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        if child.is_some() {
+            return Ok(());
+        }
+        *child = Some(spawn(self.port, self.dir.path(), &self.extra)?);
+        drop(child);
+        wait_ready(self.port, Duration::from_secs(10)).inspect_err(|_| self.kill())
+    }
+
+    /// Stops the server cleanly (`SHUTDOWN`, which syncs the append-only file) and
+    /// waits for the process to exit.
+    pub fn stop(&self) {
+        let taken = self.child.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut child) = taken {
+            let _ = send_raw(self.port, b"SHUTDOWN\r\n", &self.extra);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    pub fn kill(&self) {
+        let taken = self.child.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut child) = taken {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops and starts the server again.
+    pub fn restart(&self) -> Result<(), RedisServerError> {
+        self.stop();
+        self.start()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn(port: u16, dir: &Path, extra: &[String]) -> Result<Child, RedisServerError> {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--appendonly", "yes", "--save", ""])
+        .arg("--dir")
+        .arg(dir)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|source| RedisServerError::Spawn {
+            what: "redis-server (is it installed and on PATH?)".into(),
+            source,
+        })
+}
+
+/// The password given with `--requirepass`, if any.
+fn password(extra: &[String]) -> Option<&str> {
+    extra
+        .iter()
+        .position(|a| a == "--requirepass")
+        .and_then(|i| extra.get(i + 1))
+        .map(String::as_str)
+}
+
+/// Sends one inline command (after AUTH when a password is set); returns the reply.
+fn send_raw(port: u16, command: &[u8], extra: &[String]) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    if let Some(pw) = password(extra) {
+        stream.write_all(format!("AUTH {pw}\r\n").as_bytes())?;
+        let mut buf = [0u8; 64];
+        let _ = stream.read(&mut buf)?;
+    }
+    stream.write_all(command)?;
+    let mut buf = [0u8; 64];
+    let n = stream.read(&mut buf).unwrap_or(0);
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// Waits until something on `port` answers PING (`+PONG`, or `-NOAUTH` from a
+/// server with a password).
+pub(crate) fn wait_ready(port: u16, within: Duration) -> Result<(), RedisServerError> {
+    let deadline = Instant::now() + within;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        match send_raw(port, b"PING\r\n", &[]) {
+            Ok(reply) if reply.starts_with("+PONG") || reply.starts_with("-NOAUTH") => {
+                return Ok(())
+            }
+            Ok(reply) => last = reply,
+            Err(e) => last = e.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err(RedisServerError::NotReady(format!(
+        "Redis on port {port} did not answer PING within {within:?} (last: {last})"
+    )))
+}
+
+/// A Redis container started with the `docker` CLI; removed when dropped.
+#[derive(Debug)]
+pub struct RedisContainer {
+    id: String,
+    port: u16,
+}
+
+impl RedisContainer {
+    /// Runs `image` (for example `redis:5` or `redis:7`) with its port published on
+    /// a free loopback port. Errors when Docker is not available.
+    pub fn start(image: &str) -> Result<Self, RedisServerError> {
+        let docker = |args: &[&str]| {
+            Command::new("docker")
+                .args(args)
+                .stderr(Stdio::null())
+                .output()
+                .map_err(|source| RedisServerError::Spawn {
+                    what: format!("docker {}", args.join(" ")),
+                    source,
+                })
+        };
+        if !docker(&["info"])?.status.success() {
+            return Err(RedisServerError::NotReady(
+                "docker is installed but no Docker engine answers".into(),
+            ));
+        }
+        let out = docker(&["run", "-d", "--rm", "-p", "127.0.0.1::6379", image])?;
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if !out.status.success() || id.is_empty() {
+            return Err(RedisServerError::NotReady(format!(
+                "docker run {image} failed"
+            )));
+        }
+        let out = docker(&["port", &id, "6379/tcp"])?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let port = text
+            .lines()
+            .next()
+            .and_then(|l| l.rsplit(':').next())
+            .and_then(|p| p.trim().parse().ok());
+        let container = RedisContainer {
+            id,
+            port: port.unwrap_or(0),
+        };
+        if container.port == 0 {
+            return Err(RedisServerError::NotReady(format!(
+                "cannot read the published port of the {image} container: {text:?}"
+            )));
+        }
+        wait_ready(container.port, Duration::from_secs(30))?;
+        Ok(container)
+    }
+
+    /// `redis://127.0.0.1:{port}`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for RedisContainer {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", &self.id])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}

@@ -1,0 +1,278 @@
+//! Scheduling: concurrency bound, batch claims, queue priority, idle waits, limits
+//! and builder validation.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::faulty::{Calls, FaultyDriver};
+use common::*;
+use routemq_core::{Driver, JobOptions, Queue};
+use routemq_worker::{StopReason, Worker, WorkerError};
+
+fn faulty() -> (Arc<FaultyDriver>, Arc<dyn Driver>) {
+    init_tracing();
+    let f = Arc::new(FaultyDriver::default());
+    let d: Arc<dyn Driver> = f.clone();
+    (f, d)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_bounds_jobs_in_flight() {
+    let d = memory();
+    let key = new_key();
+    for i in 0..12 {
+        dispatch(&d, &key, &i.to_string(), Act::Sleep(150)).await;
+    }
+    let started = Instant::now();
+    let w = builder(&d)
+        .concurrency(4)
+        .stop_when_empty(true)
+        .build()
+        .unwrap();
+    let report = run_to_limit(w).await;
+    let took = started.elapsed();
+    assert_eq!(report.processed, 12);
+    assert_eq!(probe(&key).max_running.load(Ordering::SeqCst), 4);
+    assert!(
+        took < ms(1_200),
+        "12 jobs of 150 ms on 4 slots took {took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_slots_are_claimed_in_one_batch() {
+    let (f, d) = faulty();
+    let key = new_key();
+    for i in 0..8 {
+        dispatch(&d, &key, &i.to_string(), Act::Sleep(50)).await;
+    }
+    let w = builder(&d)
+        .concurrency(8)
+        .stop_when_empty(true)
+        .build()
+        .unwrap();
+    let report = run_to_limit(w).await;
+    assert_eq!(report.processed, 8);
+    let sizes = f.calls.claim_sizes.lock().unwrap().clone();
+    assert_eq!(
+        sizes[0],
+        (8, 8),
+        "first claim should ask for all 8 free slots: {sizes:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queues_are_drained_in_priority_order() {
+    let d = memory();
+    let key = new_key();
+    for i in 1..=3 {
+        dispatch(&d, &key, &format!("d{i}"), Act::Succeed).await;
+    }
+    for i in 1..=3 {
+        dispatch_with(
+            &d,
+            &key,
+            &format!("h{i}"),
+            Act::Succeed,
+            JobOptions::new().queue("high"),
+        )
+        .await;
+    }
+    let w = builder(&d)
+        .queues(["high", "default"])
+        .stop_when_empty(true)
+        .build()
+        .unwrap();
+    assert_eq!(run_to_limit(w).await.processed, 6);
+    assert_eq!(probe(&key).tags(), ["h1", "h2", "h3", "d1", "d2", "d3"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_worker_waits_instead_of_polling() {
+    let (f, d) = faulty();
+    let w = builder(&d).sleep(ms(100)).build().unwrap();
+    run_for(w, 600).await;
+    let claims = Calls::get(&f.calls.claim);
+    let waits = Calls::get(&f.calls.wait);
+    assert!(
+        claims <= 12,
+        "{claims} claims in 600 ms of idling with sleep 100 ms"
+    );
+    assert!(
+        waits >= 3,
+        "only {waits} waits: the worker does not wait when idle"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_worker_wakes_at_once_when_a_job_arrives() {
+    let d = memory();
+    let key = new_key();
+    let w = builder(&d).sleep(Duration::from_secs(3)).build().unwrap();
+    let run = tokio::spawn(run_for(w, 1_000));
+    tokio::time::sleep(ms(200)).await;
+    let pushed = Instant::now();
+    dispatch(&d, &key, "a", Act::Succeed).await;
+    wait_for("job ran", 2_000, || probe(&key).runs() == 1).await;
+    let latency = probe(&key).attempt_times()[0].1 - pushed;
+    assert!(
+        latency < ms(150),
+        "job started {latency:?} after dispatch, sleep is 3 s"
+    );
+    assert_eq!(run.await.unwrap().processed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_jobs_stops_after_that_many() {
+    let d = memory();
+    let key = new_key();
+    for i in 0..6 {
+        dispatch(&d, &key, &i.to_string(), Act::Sleep(20)).await;
+    }
+    let w = builder(&d)
+        .concurrency(4)
+        .max_jobs(Some(3))
+        .build()
+        .unwrap();
+    let report = run_to_limit(w).await;
+    assert_eq!(report.stop_reason, StopReason::MaxJobs);
+    assert_eq!((report.claimed, report.processed), (3, 3));
+    let s = stats(&d, "default").await;
+    assert_eq!((s.ready, s.reserved), (3, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_processes_one_job() {
+    let d = memory();
+    let key = new_key();
+    dispatch(&d, &key, "a", Act::Succeed).await;
+    dispatch(&d, &key, "b", Act::Succeed).await;
+    let w = builder(&d).concurrency(4).once(true).build().unwrap();
+    let report = run_to_limit(w).await;
+    assert_eq!(
+        (report.stop_reason, report.processed),
+        (StopReason::Once, 1)
+    );
+    assert_eq!(probe(&key).tags(), ["a"]);
+    assert_eq!(stats(&d, "default").await.ready, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_on_an_empty_queue_waits_one_sleep_then_stops() {
+    let d = memory();
+    let started = Instant::now();
+    let report = run_to_limit(builder(&d).sleep(ms(200)).once(true).build().unwrap()).await;
+    let took = started.elapsed();
+    assert_eq!(
+        (report.stop_reason, report.processed),
+        (StopReason::Once, 0)
+    );
+    assert!(
+        took >= ms(190) && took < ms(1_000),
+        "stopped after {took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_when_empty_ignores_jobs_not_yet_due() {
+    let d = memory();
+    let key = new_key();
+    let job = Scripted {
+        key: key.clone(),
+        tag: "later".into(),
+        act: Act::Succeed,
+    };
+    Queue::from_arc(d.clone())
+        .dispatch_later(Duration::from_secs(30), job)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    assert_eq!(
+        (report.stop_reason, report.processed),
+        (StopReason::Empty, 0)
+    );
+    assert!(started.elapsed() < ms(500));
+    assert_eq!(stats(&d, "default").await.delayed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_time_bounds_an_idle_worker() {
+    let d = memory();
+    let started = Instant::now();
+    let w = builder(&d)
+        .sleep(Duration::from_secs(3))
+        .max_time(Some(ms(300)))
+        .build()
+        .unwrap();
+    let report = run_to_limit(w).await;
+    let took = started.elapsed();
+    assert_eq!(report.stop_reason, StopReason::MaxTime);
+    assert!(
+        took >= ms(290) && took < ms(1_000),
+        "stopped after {took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_time_lets_the_running_job_finish() {
+    let d = memory();
+    let key = new_key();
+    dispatch(&d, &key, "a", Act::Sleep(400)).await;
+    dispatch(&d, &key, "b", Act::Sleep(400)).await;
+    let w = builder(&d).max_time(Some(ms(100))).build().unwrap();
+    let report = run_to_limit(w).await;
+    assert_eq!(
+        (report.stop_reason, report.processed),
+        (StopReason::MaxTime, 1)
+    );
+    let s = stats(&d, "default").await;
+    assert_eq!((s.ready, s.reserved), (1, 0));
+}
+
+#[test]
+fn build_rejects_bad_settings_with_reasons() {
+    let d = memory();
+    let err = |b: routemq_worker::WorkerBuilder| b.build().unwrap_err();
+    assert!(matches!(
+        err(builder(&d).queues(Vec::<String>::new())),
+        WorkerError::NoQueues
+    ));
+    let bad = err(builder(&d).queues(["ok", "not ok"]));
+    assert!(matches!(bad, WorkerError::InvalidQueue(_)));
+    assert!(bad.to_string().contains("not ok"), "{bad}");
+    assert!(
+        matches!(err(builder(&d).queues(["a", "b", "a"])), WorkerError::DuplicateQueue(q) if q == "a")
+    );
+    assert!(matches!(
+        err(builder(&d).concurrency(0)),
+        WorkerError::ZeroConcurrency
+    ));
+    assert!(matches!(
+        err(builder(&d).lease(Duration::ZERO)),
+        WorkerError::ZeroDuration(_)
+    ));
+    assert!(matches!(
+        err(builder(&d).sleep(Duration::ZERO)),
+        WorkerError::ZeroDuration(_)
+    ));
+    let none = Worker::builder(d.clone())
+        .queues(["default"])
+        .build()
+        .unwrap_err();
+    assert!(matches!(none, WorkerError::NoJobsRegistered));
+    let w = builder(&d)
+        .queues(["high", "default"])
+        .concurrency(3)
+        .build()
+        .unwrap();
+    assert_eq!(w.registered_names(), ["test.scripted"]);
+    assert_eq!(
+        w.queues().iter().map(|q| q.as_str()).collect::<Vec<_>>(),
+        ["high", "default"]
+    );
+    assert_eq!(w.concurrency(), 3);
+}

@@ -1,0 +1,263 @@
+//! The command line's grammar (clap).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::duration::parse_duration;
+
+/// RouteMQ: background jobs on Redis or MySQL.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    about = "RouteMQ: run workers, push and inspect background jobs on Redis or MySQL",
+    after_help = "Configuration: flags > environment > .env, with QUEUE_CONNECTION (redis | database | memory), \
+REDIS_URL or REDIS_HOST/REDIS_PORT/REDIS_DB/REDIS_PASSWORD, DATABASE_URL or DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASS, \
+ENABLE_REDIS, ENABLE_MYSQL.\n\nFirst run: `routemq demo` (no server needed)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every verb takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Driver to use: redis, database or memory (overrides QUEUE_CONNECTION).
+    #[arg(long, short = 'c', global = true, value_name = "C")]
+    pub connection: Option<String>,
+    /// Read this file instead of ./.env (variables already set still win).
+    #[arg(long, global = true, env = "ROUTEMQ_ENV_FILE", value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+    /// Print JSON instead of tables and text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text)
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a worker until SIGTERM/SIGINT or a limit.
+    #[command(
+        after_help = "Example:\n  routemq work --queue high,default --concurrency 16 --max-time 1h --metrics-addr 127.0.0.1:9187"
+    )]
+    Work(WorkArgs),
+    /// Enqueue one job from the command line; prints its id.
+    #[command(
+        after_help = "Example:\n  routemq push --queue default --job routemq.sleep --data '{\"ms\": 250}' --delay 10s"
+    )]
+    Push(PushArgs),
+    /// Per-queue counts: ready, delayed, reserved, failed, oldest ready age.
+    #[command(after_help = "Example:\n  routemq stats\n  routemq stats --queue emails --json")]
+    Stats(StatsArgs),
+    /// Inspect and act on the failed-job store.
+    #[command(subcommand)]
+    Failed(FailedCommand),
+    /// Delete every ready, delayed and reserved job of a queue (not its failed jobs).
+    #[command(after_help = "Example:\n  routemq clear --queue default --force")]
+    Clear(ClearArgs),
+    /// Create or update the MySQL tables (idempotent); nothing to do for Redis.
+    #[command(after_help = "Example:\n  QUEUE_CONNECTION=database routemq migrate")]
+    Migrate,
+    /// Live workers from their heartbeats.
+    #[command(after_help = "Example:\n  routemq workers --json")]
+    Workers,
+    /// Throughput and latency benchmark on the configured driver.
+    #[command(
+        after_help = "Example:\n  routemq bench --connection redis --jobs 20000 --concurrency 32 --json"
+    )]
+    Bench(BenchArgs),
+    /// Enqueue a few hundred example jobs and run a worker on them (memory driver
+    /// when no server is configured).
+    #[command(
+        after_help = "Example:\n  routemq demo\n  QUEUE_CONNECTION=redis REDIS_URL=redis://127.0.0.1:6379 routemq demo --jobs 500"
+    )]
+    Demo(DemoArgs),
+    /// Show the resolved configuration (passwords shown as ***).
+    #[command(after_help = "Example:\n  routemq config --json")]
+    Config,
+}
+
+/// `routemq work`.
+#[derive(Debug, Args)]
+pub struct WorkArgs {
+    /// Queues to drain, in priority order (all of the first before the next).
+    #[arg(
+        long,
+        short,
+        value_delimiter = ',',
+        default_value = "default",
+        value_name = "Q[,Q…]"
+    )]
+    pub queue: Vec<String>,
+    /// Jobs run at once.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub concurrency: usize,
+    /// Longest idle wait between checks for jobs (seconds or 500ms, 2m…).
+    #[arg(long, value_parser = duration, default_value = "3", value_name = "S")]
+    pub sleep: Duration,
+    /// Override every job's timeout.
+    #[arg(long, value_parser = duration, value_name = "S")]
+    pub timeout: Option<Duration>,
+    /// Override every job's allowed attempts.
+    #[arg(long, value_name = "N")]
+    pub tries: Option<u32>,
+    /// Stop after this many jobs.
+    #[arg(long, value_name = "N")]
+    pub max_jobs: Option<u64>,
+    /// Stop after running this long.
+    #[arg(long, value_parser = duration, value_name = "S")]
+    pub max_time: Option<Duration>,
+    /// Run one job, then stop.
+    #[arg(long)]
+    pub once: bool,
+    /// Stop when the queues are empty.
+    #[arg(long)]
+    pub stop_when_empty: bool,
+    /// Lease length; leases are extended while a job runs.
+    #[arg(long, value_parser = duration, default_value = "30", value_name = "S")]
+    pub lease: Duration,
+    /// On SIGTERM/SIGINT, how long running jobs may take to finish.
+    #[arg(long, value_parser = duration, default_value = "30", value_name = "S")]
+    pub shutdown_grace: Duration,
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// `routemq push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Target queue.
+    #[arg(long, short, default_value = "default", value_name = "Q")]
+    pub queue: String,
+    /// Job type name, e.g. routemq.noop or emails.send.
+    #[arg(long, short, value_name = "NAME")]
+    pub job: String,
+    /// The job's fields as JSON.
+    #[arg(long, short, default_value = "{}", value_name = "JSON")]
+    pub data: String,
+    /// Claimable only after this delay.
+    #[arg(long, value_parser = duration, value_name = "S")]
+    pub delay: Option<Duration>,
+    /// Attempts allowed (default 3).
+    #[arg(long, value_name = "N")]
+    pub tries: Option<u32>,
+    /// Run time allowed per attempt (default 60s).
+    #[arg(long, value_parser = duration, value_name = "S")]
+    pub timeout: Option<Duration>,
+}
+
+/// `routemq stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Only these queues (default: every known queue).
+    #[arg(long, short, value_delimiter = ',', value_name = "Q[,Q…]")]
+    pub queue: Vec<String>,
+}
+
+/// `routemq failed …`.
+#[derive(Debug, Subcommand)]
+pub enum FailedCommand {
+    /// Failed jobs, newest first.
+    #[command(after_help = "Example:\n  routemq failed list --queue emails --limit 20")]
+    List {
+        /// Only this queue.
+        #[arg(long, short, value_name = "Q")]
+        queue: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        limit: usize,
+        /// Skip this many (newest first).
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        offset: usize,
+    },
+    /// One failed job in full: payload and error.
+    #[command(after_help = "Example:\n  routemq failed show 0192f0c4-…")]
+    Show {
+        /// The job id.
+        id: String,
+    },
+    /// Put failed jobs back on their queue with attempts reset.
+    #[command(
+        after_help = "Example:\n  routemq failed retry 0192f0c4-… 0192f0c5-…\n  routemq failed retry --all --queue emails"
+    )]
+    Retry {
+        /// Job ids.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<String>,
+        /// Every failed job (of --queue, if given).
+        #[arg(long)]
+        all: bool,
+        /// With --all: only this queue.
+        #[arg(long, short, requires = "all", value_name = "Q")]
+        queue: Option<String>,
+    },
+    /// Delete one failed job.
+    #[command(after_help = "Example:\n  routemq failed forget 0192f0c4-…")]
+    Forget {
+        /// The job id.
+        id: String,
+    },
+    /// Delete every failed job (of --queue, if given).
+    #[command(after_help = "Example:\n  routemq failed flush --queue emails")]
+    Flush {
+        /// Only this queue.
+        #[arg(long, short, value_name = "Q")]
+        queue: Option<String>,
+    },
+    /// Delete failed jobs older than a duration.
+    #[command(after_help = "Example:\n  routemq failed prune --older-than 30d")]
+    Prune {
+        /// Age, e.g. 30d, 12h.
+        #[arg(long, value_parser = duration, value_name = "AGE")]
+        older_than: Duration,
+    },
+}
+
+/// `routemq clear`.
+#[derive(Debug, Args)]
+pub struct ClearArgs {
+    /// The queue to empty.
+    #[arg(long, short, value_name = "Q")]
+    pub queue: String,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `routemq bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Jobs in the enqueue and drain phases.
+    #[arg(long, default_value_t = 50_000, value_name = "N")]
+    pub jobs: usize,
+    /// Worker concurrency.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub concurrency: usize,
+}
+
+/// `routemq demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many example jobs to enqueue.
+    #[arg(long, default_value_t = 300, value_name = "N")]
+    pub jobs: usize,
+    /// Worker concurrency.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+    /// Queue used by the demo (cleared first).
+    #[arg(long, default_value = "routemq-demo", value_name = "Q")]
+    pub queue: String,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,136 @@
+//! `routemq clear`, `routemq workers` and `routemq config`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use routemq_core::{from_unix_ms, Driver};
+
+use crate::cli::ClearArgs;
+use crate::commands::queue_arg;
+use crate::config::shown_variables;
+use crate::duration::short;
+use crate::output::Output;
+use crate::{CliError, Config};
+
+pub(crate) async fn clear(
+    driver: Arc<dyn Driver>,
+    args: &ClearArgs,
+    out: &mut Output<'_>,
+) -> Result<(), CliError> {
+    let queue = queue_arg("--queue", &args.queue)?;
+    if !args.force
+        && !confirm(&format!(
+            "Delete every ready, delayed and reserved job of queue {queue} on {}? [y/N] ",
+            driver.connection_name()
+        ))?
+    {
+        return Err(CliError::usage(
+            "--force",
+            format!("not clearing queue {queue}: not confirmed (pass --force when stdin is not a terminal)"),
+        ));
+    }
+    let n = driver.clear(&queue).await?;
+    out.either(
+        &serde_json::json!({ "queue": queue.as_str(), "cleared": n }),
+        format!("cleared {n} job(s) from queue {queue}"),
+    )
+}
+
+fn confirm(prompt: &str) -> Result<bool, CliError> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Ok(false);
+    }
+    let mut stderr = std::io::stderr();
+    write!(stderr, "{prompt}").and_then(|()| stderr.flush())?;
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::io("reading the answer", e))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+pub(crate) async fn workers(driver: Arc<dyn Driver>, out: &mut Output<'_>) -> Result<(), CliError> {
+    let workers = driver.workers().await?;
+    if out.is_json() {
+        return out.json(&workers);
+    }
+    if workers.is_empty() {
+        return out.line("no live workers");
+    }
+    let now = std::time::SystemTime::now();
+    let ago = |ms: i64| {
+        now.duration_since(from_unix_ms(ms))
+            .map(short)
+            .unwrap_or_else(|_| short(Duration::ZERO))
+    };
+    let rows = workers
+        .iter()
+        .map(|w| {
+            vec![
+                w.host.clone(),
+                w.pid.to_string(),
+                w.queues.join(","),
+                format!("{}/{}", w.running, w.concurrency),
+                w.processed.to_string(),
+                w.failed.to_string(),
+                format!("{} ago", ago(w.started_at_ms)),
+                format!("{} ago", ago(w.last_seen_ms)),
+                w.id.clone(),
+            ]
+        })
+        .collect();
+    out.table(
+        &[
+            "host",
+            "pid",
+            "queues",
+            "running",
+            "processed",
+            "failed",
+            "started",
+            "last seen",
+            "id",
+        ],
+        rows,
+    )
+}
+
+pub(crate) fn config(config: &Config, out: &mut Output<'_>) -> Result<(), CliError> {
+    let url = config.redis_url.as_ref().or(config.database_url.as_ref());
+    let variables = shown_variables(|k| std::env::var(k).ok());
+    if out.is_json() {
+        return out.json(&serde_json::json!({
+            "connection": config.connection,
+            "chosen_by": config.chosen_by,
+            "url": url.map(|u| u.redacted()),
+            "url_from": url.map(|u| u.source),
+            "redis_prefix": config.redis_prefix,
+            "redis_key_mode": config.redis_key_mode,
+            "variables": variables.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        }));
+    }
+    let mut rows = vec![
+        vec!["connection".to_owned(), config.connection.to_string()],
+        vec!["chosen by".to_owned(), config.chosen_by.clone()],
+    ];
+    if let Some(u) = url {
+        rows.push(vec!["url".to_owned(), u.redacted()]);
+        rows.push(vec!["url from".to_owned(), u.source.to_owned()]);
+    }
+    if let Some(p) = &config.redis_prefix {
+        rows.push(vec!["redis key prefix".to_owned(), p.clone()]);
+    }
+    if let Some(m) = &config.redis_key_mode {
+        rows.push(vec!["redis key mode".to_owned(), m.clone()]);
+    }
+    for (k, v) in variables {
+        rows.push(vec![format!("${k}"), v]);
+    }
+    out.table(&["setting", "value"], rows)
+}

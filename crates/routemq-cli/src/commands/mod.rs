@@ -1,0 +1,17 @@
+//! One module per verb. Each takes the connected driver and an [`Output`].
+
+pub(crate) mod admin;
+pub(crate) mod demo;
+pub(crate) mod failed;
+pub(crate) mod push;
+pub(crate) mod stats;
+pub(crate) mod work;
+
+use routemq_core::QueueName;
+
+use crate::CliError;
+
+/// Validates a queue name given with `flag`, as a usage error (exit code 2).
+pub(crate) fn queue_arg(flag: &str, name: &str) -> Result<QueueName, CliError> {
+    QueueName::new(name).map_err(|e| CliError::usage(flag, e.to_string()))
+}

@@ -1,0 +1,68 @@
+//! `routemq stats`: per-queue counts.
+
+use std::sync::Arc;
+
+use routemq_core::{Driver, QueueStats};
+
+use crate::cli::StatsArgs;
+use crate::commands::queue_arg;
+use crate::duration::short;
+use crate::output::Output;
+use crate::CliError;
+
+pub(crate) async fn collect(
+    driver: &Arc<dyn Driver>,
+    queues: &[String],
+) -> Result<Vec<QueueStats>, CliError> {
+    let names = if queues.is_empty() {
+        driver.queues().await?
+    } else {
+        queues
+            .iter()
+            .map(|q| queue_arg("--queue", q))
+            .collect::<Result<_, _>>()?
+    };
+    let mut stats = Vec::with_capacity(names.len());
+    for q in &names {
+        stats.push(driver.stats(q).await?);
+    }
+    Ok(stats)
+}
+
+pub(crate) async fn run(
+    driver: Arc<dyn Driver>,
+    args: &StatsArgs,
+    out: &mut Output<'_>,
+) -> Result<(), CliError> {
+    let stats = collect(&driver, &args.queue).await?;
+    if out.is_json() {
+        return out.json(&stats);
+    }
+    if stats.is_empty() {
+        return out.line("no queues yet");
+    }
+    let rows = stats
+        .iter()
+        .map(|s| {
+            vec![
+                s.queue.clone(),
+                s.ready.to_string(),
+                s.delayed.to_string(),
+                s.reserved.to_string(),
+                s.failed.to_string(),
+                s.oldest_ready_age.map(short).unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    out.table(
+        &[
+            "queue",
+            "ready",
+            "delayed",
+            "reserved",
+            "failed",
+            "oldest ready",
+        ],
+        rows,
+    )
+}

@@ -1,0 +1,94 @@
+//! `routemq work`: run a worker until SIGTERM/SIGINT or a limit.
+
+use std::sync::Arc;
+
+use routemq_core::Driver;
+use routemq_worker::{WorkerError, WorkerReport};
+
+use crate::cli::WorkArgs;
+use crate::output::Output;
+use crate::{App, CliError, Config, Connection};
+
+/// Maps a worker build error to a usage error naming the flag, or a worker error.
+pub(crate) fn worker_error(e: WorkerError) -> CliError {
+    let flag = match &e {
+        WorkerError::NoQueues | WorkerError::InvalidQueue(_) | WorkerError::DuplicateQueue(_) => {
+            Some("--queue")
+        }
+        WorkerError::ZeroConcurrency => Some("--concurrency"),
+        WorkerError::ZeroDuration(_) => Some("duration"),
+        _ => None,
+    };
+    match flag {
+        Some(flag) => CliError::usage(flag, e.to_string()),
+        None => CliError::Worker(e.to_string()),
+    }
+}
+
+pub(crate) async fn run(
+    app: &App,
+    driver: Arc<dyn Driver>,
+    config: Option<&Config>,
+    args: &WorkArgs,
+    out: &mut Output<'_>,
+) -> Result<(), CliError> {
+    if let Some(addr) = args.metrics_addr {
+        crate::metrics::serve(addr)?;
+    }
+    let worker = app
+        .worker_builder(driver.clone())
+        .queues(args.queue.iter().map(String::as_str))
+        .concurrency(args.concurrency)
+        .lease(args.lease)
+        .sleep(args.sleep)
+        .timeout_override(args.timeout)
+        .tries_override(args.tries)
+        .max_jobs(args.max_jobs)
+        .max_time(args.max_time)
+        .once(args.once)
+        .stop_when_empty(args.stop_when_empty)
+        .shutdown_grace(args.shutdown_grace)
+        .build()
+        .map_err(worker_error)?;
+    let target = config
+        .and_then(Config::redacted_url)
+        .unwrap_or_else(|| driver.connection_name().to_owned());
+    if config.map(|c| c.connection) == Some(Connection::Memory) {
+        eprintln!("routemq: note: the memory driver keeps jobs in this process only; other processes cannot push to this worker");
+    }
+    eprintln!(
+        "routemq: worker on {target}, queues {}, concurrency {}, jobs: {}",
+        args.queue.join(","),
+        args.concurrency,
+        app.job_names().join(", ")
+    );
+    let report = worker.run().await.map_err(worker_error)?;
+    print_report(&report, out)
+}
+
+fn print_report(report: &WorkerReport, out: &mut Output<'_>) -> Result<(), CliError> {
+    if out.is_json() {
+        return out.json(report);
+    }
+    let rows = vec![
+        vec![
+            "stopped because".into(),
+            format!("{:?}", report.stop_reason).to_lowercase(),
+        ],
+        vec![
+            "ran for".into(),
+            crate::duration::short(std::time::Duration::from_millis(report.elapsed_ms)),
+        ],
+        vec!["claimed".into(), report.claimed.to_string()],
+        vec!["processed".into(), report.processed.to_string()],
+        vec!["retried".into(), report.retried.to_string()],
+        vec!["failed".into(), report.failed.to_string()],
+        vec!["timed out".into(), report.timed_out.to_string()],
+        vec![
+            "released on shutdown".into(),
+            report.released_on_shutdown.to_string(),
+        ],
+        vec!["lease lost".into(), report.lease_lost.to_string()],
+    ];
+    out.table(&["worker", &report.worker_id], rows)
+}

@@ -1,0 +1,181 @@
+use std::collections::HashMap;
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+fn refuse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::resolve(env(pairs), None, Unconfigured::Refuse)
+}
+
+#[test]
+fn nothing_configured_is_memory_for_the_demo_and_an_error_elsewhere() {
+    let c = Config::resolve(env(&[]), None, Unconfigured::Memory).unwrap();
+    assert_eq!(c.connection, Connection::Memory);
+    let e = refuse(&[]).unwrap_err().to_string();
+    assert!(e.starts_with("QUEUE_CONNECTION is not set"), "{e}");
+}
+
+#[test]
+fn redis_from_parts_with_password_never_shows_it() {
+    let c = refuse(&[
+        ("QUEUE_CONNECTION", "redis"),
+        ("REDIS_HOST", "cache.local"),
+        ("REDIS_PORT", "6380"),
+        ("REDIS_DB", "2"),
+        ("REDIS_PASSWORD", "p@ss:w/rd"),
+    ])
+    .unwrap();
+    let url = c.redis_url.clone().unwrap();
+    assert_eq!(url.expose(), "redis://:p%40ss%3Aw%2Frd@cache.local:6380/2");
+    assert_eq!(url.to_string(), "redis://:***@cache.local:6380/2");
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("p%40ss"), "{debug}");
+    assert!(!debug.contains("p@ss"), "{debug}");
+}
+
+#[test]
+fn database_from_parts_and_url_precedence() {
+    let c = refuse(&[
+        ("QUEUE_CONNECTION", "database"),
+        ("DB_HOST", "db"),
+        ("DB_NAME", "jobs"),
+        ("DB_USER", "app"),
+        ("DB_PASS", "secret"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.database_url.as_ref().unwrap().expose(),
+        "mysql://app:secret@db:3306/jobs"
+    );
+    assert_eq!(c.redacted_url().unwrap(), "mysql://app:***@db:3306/jobs");
+
+    let c = refuse(&[
+        ("QUEUE_CONNECTION", "database"),
+        ("DATABASE_URL", "mysql://root@127.0.0.1:3306/test"),
+        ("DB_HOST", "ignored"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.database_url.unwrap().expose(),
+        "mysql://root@127.0.0.1:3306/test"
+    );
+}
+
+#[test]
+fn the_flag_beats_the_environment() {
+    let c = Config::resolve(
+        env(&[("QUEUE_CONNECTION", "redis")]),
+        Some("memory"),
+        Unconfigured::Refuse,
+    )
+    .unwrap();
+    assert_eq!(c.connection, Connection::Memory);
+    assert_eq!(c.chosen_by, "--connection");
+}
+
+#[test]
+fn enable_flags_pick_the_driver_when_queue_connection_is_unset() {
+    let c = refuse(&[("ENABLE_MYSQL", "true"), ("DB_NAME", "jobs")]).unwrap();
+    assert_eq!(c.connection, Connection::Database);
+    let c = Config::resolve(
+        env(&[("REDIS_URL", "redis://127.0.0.1:6379")]),
+        None,
+        Unconfigured::Memory,
+    )
+    .unwrap();
+    assert_eq!(
+        c.connection,
+        Connection::Redis,
+        "a configured server beats the demo's memory default"
+    );
+    let e = refuse(&[("ENABLE_MYSQL", "yes"), ("ENABLE_REDIS", "1")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("both Redis and MySQL"), "{e}");
+}
+
+#[test]
+fn no_silent_fallback_when_the_chosen_driver_is_disabled() {
+    let e = refuse(&[
+        ("QUEUE_CONNECTION", "redis"),
+        ("ENABLE_REDIS", "false"),
+        ("ENABLE_MYSQL", "true"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "QUEUE_CONNECTION=redis but ENABLE_REDIS=false; set ENABLE_REDIS=true or choose another connection"
+    );
+}
+
+#[test]
+fn each_bad_value_is_named_in_one_line() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("QUEUE_CONNECTION", "postgres")], "QUEUE_CONNECTION=postgres must be one of redis, database, memory"),
+        (&[("QUEUE_CONNECTION", "redis"), ("REDIS_PORT", "abc")], "REDIS_PORT=abc is not a port number (1-65535)"),
+        (&[("QUEUE_CONNECTION", "redis"), ("REDIS_PORT", "70000")], "REDIS_PORT=70000 is not a port number (1-65535)"),
+        (&[("QUEUE_CONNECTION", "redis"), ("REDIS_DB", "-1")], "REDIS_DB=-1 is not a database number (0, 1, 2, …)"),
+        (&[("ENABLE_REDIS", "maybe")], "ENABLE_REDIS=maybe must be true or false"),
+        (&[("QUEUE_CONNECTION", "database"), ("DB_NAME", "q"), ("DB_PORT", "0")], "DB_PORT=0 is not a port number (1-65535)"),
+        (&[("QUEUE_CONNECTION", "database")], "DB_NAME is not set; name the database (or set DATABASE_URL=mysql://user:pass@host:3306/db)"),
+        (&[("QUEUE_CONNECTION", "redis"), ("REDIS_KEY_MODE", "sharded")], "REDIS_KEY_MODE=sharded must be plain or cluster"),
+        (&[("QUEUE_CONNECTION", "database"), ("DB_NAME", "a;drop")], "DB_NAME=a;drop contains ';'; use letters, digits, '_', '-' or '$'"),
+        (&[("QUEUE_CONNECTION", "redis"), ("REDIS_URL", "http://x:pw@h")], "REDIS_URL=http://x:***@h is not a URL of the form redis://… or rediss://… or redis+unix://… or unix://…"),
+        (&[("QUEUE_CONNECTION", "redis"), ("REDIS_HOST", "redis://h:1")], "REDIS_HOST=redis://h:1 is not a host name or address (give only the host; the port has its own variable)"),
+    ];
+    for (vars, want) in cases {
+        let got = refuse(vars).unwrap_err().to_string();
+        assert_eq!(&got, want, "for {vars:?}");
+        assert!(!got.contains('\n'));
+    }
+}
+
+#[test]
+fn redaction_handles_users_and_missing_passwords() {
+    assert_eq!(redact_url("redis://h:6379/0"), "redis://h:6379/0");
+    assert_eq!(redact_url("mysql://root@h/test"), "mysql://root@h/test");
+    assert_eq!(redact_url("mysql://u:p@w@h/test"), "mysql://u:***@h/test");
+    assert_eq!(redact_url("not a url"), "not a url");
+    assert_eq!(format!("{}", Secret::new("x")), "***");
+}
+
+#[test]
+fn env_file_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.env");
+    let e = load_env_file(Some(&missing)).unwrap_err().to_string();
+    assert!(e.starts_with(&missing.display().to_string()), "{e}");
+    let bad = dir.path().join("bad.env");
+    std::fs::write(&bad, "GOOD=1\nthis line is broken\n").unwrap();
+    let e = load_env_file(Some(&bad)).unwrap_err().to_string();
+    assert!(e.contains("bad.env") && e.contains("cannot parse"), "{e}");
+}
+
+#[test]
+fn shown_variables_mask_secrets() {
+    let shown = shown_variables(env(&[
+        ("REDIS_PASSWORD", "hunter2"),
+        ("DB_PASS", "pw"),
+        ("DATABASE_URL", "mysql://u:pw@h/db"),
+        ("REDIS_HOST", "h"),
+        ("UNRELATED", "x"),
+    ]));
+    let text: Vec<String> = shown.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    assert_eq!(
+        text,
+        [
+            "REDIS_HOST=h",
+            "REDIS_PASSWORD=***",
+            "DATABASE_URL=mysql://u:***@h/db",
+            "DB_PASS=***"
+        ]
+    );
+}

@@ -1,0 +1,137 @@
+//! Turning a [`Config`] into a driver, and `routemq migrate`. The only module that
+//! names a concrete driver crate, each behind its cargo feature.
+
+use std::sync::Arc;
+
+use routemq_core::{Driver, MemoryDriver};
+
+use crate::output::Output;
+use crate::{CliError, Config, ConfigError, Connection};
+
+/// Connects the driver `config` names and checks that the server answers. A driver
+/// whose cargo feature is off is a [`ConfigError::FeatureMissing`] (exit code 2);
+/// an unreachable server is a driver error (exit code 1). The MySQL tables are not
+/// created here: run `routemq migrate` (or [`migrate_if_database`]).
+pub async fn connect(config: &Config) -> Result<Arc<dyn Driver>, CliError> {
+    match config.connection {
+        Connection::Memory => Ok(Arc::new(MemoryDriver::new())),
+        Connection::Redis => connect_redis(config).await,
+        Connection::Database => connect_mysql(config).await,
+    }
+}
+
+#[cfg(any(feature = "redis", feature = "mysql"))]
+fn missing_url(var: &str) -> CliError {
+    CliError::Config(ConfigError::Choice(format!(
+        "{var} could not be resolved from the configuration"
+    )))
+}
+
+#[cfg(feature = "redis")]
+async fn connect_redis(config: &Config) -> Result<Arc<dyn Driver>, CliError> {
+    use routemq_redis::{RedisConfig, RedisDriver};
+
+    let url = config
+        .redis_url
+        .as_ref()
+        .ok_or_else(|| missing_url("REDIS_URL"))?;
+    let bad = |e: routemq_redis::ConfigError| {
+        CliError::Config(ConfigError::Choice(format!("{} (from {})", e, url.source)))
+    };
+    let mut redis = RedisConfig::from_url(url.expose()).map_err(bad)?;
+    if let Some(prefix) = &config.redis_prefix {
+        redis = redis.prefix(prefix.clone());
+    }
+    if let Some(mode) = &config.redis_key_mode {
+        redis = redis.key_mode(mode.parse().map_err(bad)?);
+    }
+    let driver = RedisDriver::new(redis).map_err(bad)?;
+    driver.ping().await?;
+    Ok(Arc::new(driver))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn connect_redis(_config: &Config) -> Result<Arc<dyn Driver>, CliError> {
+    Err(ConfigError::FeatureMissing {
+        connection: Connection::Redis,
+        feature: "redis",
+    }
+    .into())
+}
+
+#[cfg(feature = "mysql")]
+async fn connect_mysql(config: &Config) -> Result<Arc<dyn Driver>, CliError> {
+    Ok(Arc::new(mysql_driver(config).await?))
+}
+
+#[cfg(feature = "mysql")]
+async fn mysql_driver(config: &Config) -> Result<routemq_mysql::MysqlDriver, CliError> {
+    use routemq_mysql::{ConnectError, MysqlConfig, MysqlDriver};
+
+    let url = config
+        .database_url
+        .as_ref()
+        .ok_or_else(|| missing_url("DATABASE_URL"))?;
+    let bad = |e: routemq_mysql::ConfigError| {
+        CliError::Config(ConfigError::Choice(format!("{} (from {})", e, url.source)))
+    };
+    let mysql = MysqlConfig::from_url(url.expose()).map_err(bad)?;
+    MysqlDriver::connect(mysql).await.map_err(|e| match e {
+        ConnectError::Config(c) => bad(c),
+        ConnectError::Driver(d) => CliError::Driver(d),
+        other => CliError::Driver(routemq_core::DriverError::InvalidArgument(
+            other.to_string(),
+        )),
+    })
+}
+
+#[cfg(not(feature = "mysql"))]
+async fn connect_mysql(_config: &Config) -> Result<Arc<dyn Driver>, CliError> {
+    Err(ConfigError::FeatureMissing {
+        connection: Connection::Database,
+        feature: "mysql",
+    }
+    .into())
+}
+
+/// Applies the MySQL migrations when `config` is the database connection; returns
+/// the versions applied now and those applied before (both empty otherwise).
+pub async fn migrate_if_database(config: &Config) -> Result<(Vec<u32>, Vec<u32>), CliError> {
+    match config.connection {
+        #[cfg(feature = "mysql")]
+        Connection::Database => {
+            let report = mysql_driver(config)
+                .await?
+                .migrate()
+                .await
+                .map_err(|e| CliError::Migration(e.to_string()))?;
+            Ok((report.applied, report.already_applied))
+        }
+        _ => Ok((Vec::new(), Vec::new())),
+    }
+}
+
+/// `routemq migrate`: applies the MySQL migrations; nothing to do for Redis and
+/// memory (their layout needs no setup).
+pub(crate) async fn migrate(
+    driver: Arc<dyn Driver>,
+    config: Option<&Config>,
+    out: &mut Output<'_>,
+) -> Result<(), CliError> {
+    let (applied, already) = match config {
+        Some(c) => migrate_if_database(c).await?,
+        None => (Vec::new(), Vec::new()),
+    };
+    let name = driver.connection_name();
+    let text = if name != "database" {
+        format!("nothing to migrate for the {name} driver")
+    } else if applied.is_empty() {
+        format!("database is up to date (migrations {already:?} were applied before)")
+    } else {
+        format!("applied migrations {applied:?} (already applied: {already:?})")
+    };
+    out.either(
+        &serde_json::json!({ "connection": name, "applied": applied, "already_applied": already }),
+        text,
+    )
+}

@@ -1,0 +1,31 @@
+//! The `routemq` command line as a library: configuration (flags > environment >
+//! `.env`), driver connection, the worker and admin verbs, the demo, the benchmark
+//! verb, and the built-in job types. The `routemq` binary is
+//! `App::new().run()`; an application embeds the same verbs in its own binary with
+//! its own job types: `routemq_cli::App::new().register::<SendEmail>().run()`.
+//!
+//! # What this crate must not depend on
+//! Nothing depends on it. It may depend on every other RouteMQ crate, but names a
+//! concrete driver (`routemq-redis`, `routemq-mysql`) only in `connect.rs`, behind
+//! the `redis` and `mysql` cargo features, so the binary builds with either off.
+
+#![warn(missing_docs)]
+
+mod app;
+mod cli;
+mod commands;
+mod config;
+mod connect;
+mod duration;
+mod error;
+pub mod jobs;
+mod metrics;
+mod output;
+
+pub use app::App;
+pub use config::{
+    load_env_file, redact_url, Config, ConfigError, Connection, Secret, ServerUrl, Unconfigured,
+};
+pub use connect::connect;
+pub use duration::parse_duration;
+pub use error::CliError;

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::task::JoinSet;
+
 use super::fixture::{
     assert_counts, assert_nothing_claimable, claim, ids, job, ok, queue, LONG_LEASE,
 };
@@ -71,9 +73,10 @@ pub async fn concurrent_claimers_get_each_job_once(factory: &dyn DriverFactory) 
     ok(driver.push_bulk(first).await, "push_bulk");
 
     let done = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = (0..CLAIMERS)
-        .map(|i| tokio::spawn(claimer(driver.clone(), q.clone(), 1 + i % 8, done.clone())))
-        .collect();
+    let mut tasks = JoinSet::new();
+    for i in 0..CLAIMERS {
+        tasks.spawn(claimer(driver.clone(), q.clone(), 1 + i % 8, done.clone()));
+    }
     for chunk in chunks {
         tokio::time::sleep(Duration::from_millis(5)).await;
         ok(driver.push_bulk(chunk).await, "push_bulk");
@@ -82,8 +85,18 @@ pub async fn concurrent_claimers_get_each_job_once(factory: &dyn DriverFactory) 
     let mut seen = HashSet::new();
     let mut duplicates = Vec::new();
     let mut total = 0;
-    for task in tasks {
-        for id in task.await.expect("a claimer panicked") {
+    while let Some(joined) = tasks.join_next().await {
+        let claimed = match joined {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tasks.abort_all();
+                match e.try_into_panic() {
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    Err(e) => panic!("a claimer did not finish: {e}"),
+                }
+            }
+        };
+        for id in claimed {
             total += 1;
             if !seen.insert(id.clone()) {
                 duplicates.push(id);

@@ -160,6 +160,10 @@ pub async fn failed_show_retry_and_forget(factory: &dyn DriverFactory) {
     );
     assert_counts(d, &q, (1, 0, 0, 0), "after retry").await;
     assert!(
+        list(d, None, 0, 100).await.is_empty(),
+        "a retried job is no longer listed as failed"
+    );
+    assert!(
         !ok(d.failed_retry(&id).await, "failed_retry"),
         "a second retry finds nothing"
     );

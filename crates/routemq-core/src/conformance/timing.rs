@@ -28,6 +28,11 @@ pub async fn delay_precision(factory: &dyn DriverFactory) {
     assert_eq!(r.lease.job_id, id);
     assert_eq!(r.attempt, 1, "a delayed job's first claim is attempt 1");
     assert_counts(d, &q, (0, 0, 1, 0), "the delayed job claimed").await;
+
+    let past = push_at(d, &q, 2, SystemTime::now() - Duration::from_secs(3600)).await;
+    assert_counts(d, &q, (1, 0, 1, 0), "a job due an hour ago").await;
+    let r = claim_one(d, &q, "a job due in the past is claimable at once").await;
+    assert_eq!(r.lease.job_id, past);
 }
 
 /// What a waiting worker saw.

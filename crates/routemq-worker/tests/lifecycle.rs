@@ -1,0 +1,242 @@
+//! Leases, graceful shutdown and heartbeats.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use routemq_core::JobOptions;
+use routemq_worker::StopReason;
+use tokio::sync::oneshot;
+
+/// A shutdown future and the trigger for it.
+fn shutdown_switch() -> (oneshot::Sender<()>, impl std::future::Future<Output = ()>) {
+    let (tx, rx) = oneshot::channel::<()>();
+    (tx, async move {
+        let _ = rx.await;
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_job_keeps_its_lease_past_the_lease_length() {
+    let d = memory();
+    let key = new_key();
+    dispatch(&d, &key, "a", Act::Sleep(1_000)).await;
+    // Someone reclaims expired leases all the time: without extension the job would
+    // be reclaimed after 300 ms and run again on the second slot.
+    let reclaimer = {
+        let d = d.clone();
+        tokio::spawn(async move {
+            loop {
+                d.reclaim_expired(&[qn("default")]).await.unwrap();
+                tokio::time::sleep(ms(20)).await;
+            }
+        })
+    };
+    let w = builder(&d)
+        .lease(ms(300))
+        .concurrency(2)
+        .stop_when_empty(true)
+        .build()
+        .unwrap();
+    let report = run_to_limit(w).await;
+    reclaimer.abort();
+    assert_eq!(probe(&key).runs(), 1, "the job was reclaimed while it ran");
+    assert_eq!((report.processed, report.lease_lost), (1, 0));
+    let s = stats(&d, "default").await;
+    assert_eq!((s.ready, s.reserved, s.failed), (0, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_lease_stops_the_job() {
+    let d = memory();
+    let key = new_key();
+    let opts = JobOptions::new().timeout(Duration::from_secs(60));
+    dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
+    let w = builder(&d).lease(ms(300)).build().unwrap();
+    let stats_handle = w.stats();
+    let (stop, shutdown) = shutdown_switch();
+    let run = tokio::spawn(run_until(w, shutdown));
+    wait_for("job ticking", 2_000, || probe(&key).ticks() > 0).await;
+    // The job is taken away from this worker (an admin cleared the queue).
+    d.clear(&qn("default")).await.unwrap();
+    wait_for("lease loss noticed", 2_000, || {
+        stats_handle.snapshot().lease_lost == 1
+    })
+    .await;
+    let ticks = probe(&key).ticks();
+    tokio::time::sleep(ms(150)).await;
+    assert_eq!(
+        probe(&key).ticks(),
+        ticks,
+        "the job kept running after losing its lease"
+    );
+    stop.send(()).unwrap();
+    let report = run.await.unwrap();
+    assert_eq!(
+        (report.lease_lost, report.processed, report.failed),
+        (1, 0, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_reclaims_jobs_of_a_dead_worker() {
+    let d = memory();
+    let key = new_key();
+    dispatch(&d, &key, "a", Act::Succeed).await;
+    // A worker that claimed the job and died.
+    let dead = d.claim(&[qn("default")], 1, ms(200)).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    let w = builder(&d).lease(ms(400)).build().unwrap();
+    let stats_handle = w.stats();
+    let run = tokio::spawn(run_for(w, 2_000));
+    wait_for("job reclaimed and run", 1_500, || {
+        stats_handle.snapshot().processed == 1
+    })
+    .await;
+    assert_eq!(
+        probe(&key).attempt_times()[0].0,
+        2,
+        "the dead worker's claim was attempt 1"
+    );
+    run.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_running_jobs_finish_within_grace() {
+    let d = memory();
+    let key = new_key();
+    dispatch(&d, &key, "a", Act::Sleep(300)).await;
+    let w = builder(&d)
+        .shutdown_grace(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let (stop, shutdown) = shutdown_switch();
+    let run = tokio::spawn(run_until(w, shutdown));
+    wait_for("job running", 2_000, || probe(&key).runs() == 1).await;
+    let asked = Instant::now();
+    stop.send(()).unwrap();
+    let report = run.await.unwrap();
+    assert!(
+        asked.elapsed() < ms(1_000),
+        "shutdown took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(report.stop_reason, StopReason::Shutdown);
+    assert_eq!((report.processed, report.released_on_shutdown), (1, 0));
+    let s = stats(&d, "default").await;
+    assert_eq!(
+        (s.ready, s.reserved),
+        (0, 0),
+        "the finished job was acked before exit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_releases_jobs_still_running_after_grace() {
+    let d = memory();
+    let key = new_key();
+    let opts = JobOptions::new().timeout(Duration::from_secs(60));
+    dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
+    let w = builder(&d).shutdown_grace(ms(100)).build().unwrap();
+    let (stop, shutdown) = shutdown_switch();
+    let run = tokio::spawn(run_until(w, shutdown));
+    wait_for("job ticking", 2_000, || probe(&key).ticks() > 0).await;
+    let asked = Instant::now();
+    stop.send(()).unwrap();
+    let report = run.await.unwrap();
+    assert!(
+        asked.elapsed() < ms(1_000),
+        "shutdown took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!((report.released_on_shutdown, report.processed), (1, 0));
+    let s = stats(&d, "default").await;
+    assert_eq!(
+        (s.ready, s.reserved),
+        (1, 0),
+        "released at once for another worker"
+    );
+    let ticks = probe(&key).ticks();
+    tokio::time::sleep(ms(100)).await;
+    assert_eq!(probe(&key).ticks(), ticks, "the stopped job kept running");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_claiming_at_once() {
+    let d = memory();
+    let key = new_key();
+    for i in 0..5 {
+        dispatch(&d, &key, &i.to_string(), Act::Sleep(200)).await;
+    }
+    let w = builder(&d).build().unwrap();
+    let (stop, shutdown) = shutdown_switch();
+    let run = tokio::spawn(run_until(w, shutdown));
+    wait_for("first job running", 2_000, || probe(&key).runs() == 1).await;
+    stop.send(()).unwrap();
+    let report = run.await.unwrap();
+    assert_eq!((report.claimed, report.processed), (1, 1));
+    assert_eq!(stats(&d, "default").await.ready, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_during_a_limit_drain_applies_the_grace() {
+    let d = memory();
+    let key = new_key();
+    let opts = JobOptions::new().timeout(Duration::from_secs(60));
+    dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
+    let w = builder(&d)
+        .max_jobs(Some(1))
+        .shutdown_grace(ms(100))
+        .build()
+        .unwrap();
+    let (stop, shutdown) = shutdown_switch();
+    let run = tokio::spawn(run_until(w, shutdown));
+    wait_for("job ticking", 2_000, || probe(&key).ticks() > 0).await;
+    tokio::time::sleep(ms(50)).await;
+    stop.send(()).unwrap();
+    let report = run.await.unwrap();
+    assert_eq!(report.stop_reason, StopReason::MaxJobs);
+    assert_eq!(report.released_on_shutdown, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_is_visible_while_running_and_removed_on_exit() {
+    let d = memory();
+    let key = new_key();
+    dispatch(&d, &key, "a", Act::Sleep(400)).await;
+    let w = builder(&d)
+        .concurrency(3)
+        .heartbeat_interval(ms(50))
+        .build()
+        .unwrap();
+    let id = w.id().to_owned();
+    let (stop, shutdown) = shutdown_switch();
+    let run = tokio::spawn(run_until(w, shutdown));
+    wait_for("job running", 2_000, || probe(&key).runs() == 1).await;
+    tokio::time::sleep(ms(120)).await;
+    let workers = d.workers().await.unwrap();
+    assert_eq!(workers.len(), 1);
+    let me = &workers[0];
+    assert_eq!(me.id, id);
+    assert_eq!(
+        (me.queues.clone(), me.concurrency, me.running),
+        (vec!["default".to_owned()], 3, 1)
+    );
+    assert_eq!(me.pid, std::process::id());
+    assert!(me.last_seen_ms >= me.started_at_ms);
+    wait_for("job done", 2_000, || probe(&key).done() == 1).await;
+    tokio::time::sleep(ms(120)).await;
+    assert_eq!(
+        d.workers().await.unwrap()[0].processed,
+        1,
+        "heartbeat carries progress"
+    );
+    stop.send(()).unwrap();
+    let report = run.await.unwrap();
+    assert_eq!(report.worker_id, id);
+    assert!(
+        d.workers().await.unwrap().is_empty(),
+        "heartbeat removed on exit"
+    );
+}

@@ -1,0 +1,58 @@
+//! Every verb against a real MariaDB/MySQL (from the testkit: `ROUTEMQ_TEST_MYSQL_URL` or a
+//! `mariadbd` it starts), each test in its own schema, migrated by `routemq migrate`.
+
+mod scenarios;
+mod support;
+
+use support::Backend;
+
+#[test]
+fn push_and_stats() {
+    scenarios::push_and_stats(&Backend::mysql());
+}
+
+#[test]
+fn failed_job_round_trip() {
+    scenarios::failed_round_trip(&Backend::mysql());
+}
+
+#[test]
+fn failed_housekeeping() {
+    scenarios::failed_housekeeping(&Backend::mysql());
+}
+
+#[test]
+fn clear_needs_force() {
+    scenarios::clear_queue(&Backend::mysql());
+}
+
+#[test]
+fn workers_lists_a_live_worker() {
+    scenarios::workers_lists_a_live_worker(&Backend::mysql());
+}
+
+#[test]
+fn sigterm_lets_the_running_job_finish() {
+    scenarios::sigterm_lets_the_running_job_finish(&Backend::mysql());
+}
+
+#[test]
+fn demo_accounts_for_every_job() {
+    scenarios::demo(&Backend::mysql());
+}
+
+#[test]
+fn config_shows_no_secret() {
+    scenarios::config_shows_no_secret(&Backend::mysql());
+}
+
+#[test]
+fn migrate_is_idempotent() {
+    let b = Backend::mysql();
+    let again = b.ok(&["migrate", "--json"]);
+    assert_eq!(again["applied"], serde_json::json!([]), "{again}");
+    assert!(
+        !again["already_applied"].as_array().unwrap().is_empty(),
+        "{again}"
+    );
+}

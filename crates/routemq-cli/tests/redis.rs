@@ -1,0 +1,54 @@
+//! Every verb against a real Redis (from the testkit: `ROUTEMQ_TEST_REDIS_URL` or a
+//! `redis-server` it starts), each test under its own key prefix.
+
+mod scenarios;
+mod support;
+
+use support::Backend;
+
+#[test]
+fn push_and_stats() {
+    scenarios::push_and_stats(&Backend::redis());
+}
+
+#[test]
+fn failed_job_round_trip() {
+    scenarios::failed_round_trip(&Backend::redis());
+}
+
+#[test]
+fn failed_housekeeping() {
+    scenarios::failed_housekeeping(&Backend::redis());
+}
+
+#[test]
+fn clear_needs_force() {
+    scenarios::clear_queue(&Backend::redis());
+}
+
+#[test]
+fn workers_lists_a_live_worker() {
+    scenarios::workers_lists_a_live_worker(&Backend::redis());
+}
+
+#[test]
+fn sigterm_lets_the_running_job_finish() {
+    scenarios::sigterm_lets_the_running_job_finish(&Backend::redis());
+}
+
+#[test]
+fn demo_accounts_for_every_job() {
+    scenarios::demo(&Backend::redis());
+}
+
+#[test]
+fn config_shows_no_secret() {
+    scenarios::config_shows_no_secret(&Backend::redis());
+}
+
+#[test]
+fn migrate_is_a_no_op() {
+    let out = Backend::redis().ok(&["migrate", "--json"]);
+    assert_eq!(out["connection"], "redis");
+    assert_eq!(out["applied"], serde_json::json!([]));
+}

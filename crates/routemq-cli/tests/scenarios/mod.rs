@@ -1,0 +1,406 @@
+//! The verb scenarios, run against every real backend by `redis.rs` and `mysql.rs`.
+
+#![allow(dead_code)]
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{queue, Backend};
+
+fn id_of(pushed: &Value) -> String {
+    pushed["id"]
+        .as_str()
+        .expect("push --json prints an id")
+        .to_owned()
+}
+
+/// push → stats; push prints the id in text mode too.
+pub fn push_and_stats(b: &Backend) {
+    let q = queue("push");
+    let out = b
+        .cmd(&[
+            "push",
+            "--queue",
+            &q,
+            "--job",
+            "routemq.noop",
+            "--data",
+            "{}",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let id = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(id.trim().len(), 36, "push prints the UUID: {id:?}");
+    let pushed = b.ok(&[
+        "push",
+        "--queue",
+        &q,
+        "--job",
+        "routemq.sleep",
+        "--data",
+        r#"{"ms": 1}"#,
+        "--delay",
+        "1h",
+        "--tries",
+        "5",
+        "--timeout",
+        "10s",
+        "--json",
+    ]);
+    assert_eq!(pushed["queue"], q.as_str());
+    assert_eq!(pushed["delay_ms"], 3_600_000);
+    let s = b.stats(&q);
+    assert_eq!(
+        (s["ready"].as_u64(), s["delayed"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    assert_eq!(s["queue"], q.as_str());
+    assert!(s["oldest_ready_age"].is_u64(), "{s}");
+    // The table form names the queue too.
+    let table = b.cmd(&["stats", "--queue", &q]).output().unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.contains(&q) && text.contains("oldest ready"), "{text}");
+}
+
+/// A job that fails (its attempt times out) → `failed list` → `failed show` →
+/// `failed retry` → a worker runs it to success.
+pub fn failed_round_trip(b: &Backend) {
+    let q = queue("roundtrip");
+    let id = id_of(&b.ok(&[
+        "push",
+        "--queue",
+        &q,
+        "--job",
+        "routemq.sleep",
+        "--data",
+        r#"{"ms": 400}"#,
+        "--tries",
+        "1",
+        "--json",
+    ]));
+    let report = b.ok(&[
+        "work",
+        "--queue",
+        &q,
+        "--timeout",
+        "100ms",
+        "--stop-when-empty",
+        "--sleep",
+        "0.2",
+        "--json",
+    ]);
+    assert_eq!(
+        (report["failed"].as_u64(), report["processed"].as_u64()),
+        (Some(1), Some(0)),
+        "{report}"
+    );
+
+    let listed = b.ok(&["failed", "list", "--queue", &q, "--json"]);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["job"], "routemq.sleep");
+    let shown = b.ok(&["failed", "show", &id, "--json"]);
+    assert_eq!(shown["data"]["ms"], 400, "{shown}");
+    assert!(!shown["exception"].as_str().unwrap().is_empty(), "{shown}");
+    let text = b.cmd(&["failed", "list", "--queue", &q]).output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains(&id));
+
+    let retried = b.ok(&["failed", "retry", &id, "--json"]);
+    assert_eq!(retried["retried"][0], id.as_str(), "{retried}");
+    let s = b.stats(&q);
+    assert_eq!(
+        (s["ready"].as_u64(), s["failed"].as_u64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+
+    let report = b.ok(&[
+        "work",
+        "--queue",
+        &q,
+        "--stop-when-empty",
+        "--sleep",
+        "0.2",
+        "--json",
+    ]);
+    assert_eq!(
+        (report["processed"].as_u64(), report["failed"].as_u64()),
+        (Some(1), Some(0)),
+        "{report}"
+    );
+    let s = b.stats(&q);
+    assert_eq!(
+        (
+            s["ready"].as_u64(),
+            s["reserved"].as_u64(),
+            s["failed"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0)),
+        "{s}"
+    );
+    assert_eq!(
+        b.ok(&["failed", "list", "--queue", &q, "--json"]),
+        serde_json::json!([])
+    );
+
+    // Unknown ids are errors (exit code 1) naming the id.
+    let out = b.cmd(&["failed", "show", "no-such-id"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no failed job with id no-such-id"));
+}
+
+/// forget, flush, prune and retry --all on a store of failing jobs.
+pub fn failed_housekeeping(b: &Backend) {
+    let q = queue("housekeeping");
+    for i in 0..5 {
+        let data = format!(r#"{{"message": "boom {i}"}}"#);
+        b.ok(&[
+            "push",
+            "--queue",
+            &q,
+            "--job",
+            "routemq.fail",
+            "--data",
+            &data,
+            "--tries",
+            "1",
+            "--json",
+        ]);
+    }
+    let report = b.ok(&[
+        "work",
+        "--queue",
+        &q,
+        "--stop-when-empty",
+        "--concurrency",
+        "4",
+        "--sleep",
+        "0.2",
+        "--json",
+    ]);
+    assert_eq!(report["failed"].as_u64(), Some(5), "{report}");
+    let listed = b.ok(&["failed", "list", "--queue", &q, "--json"]);
+    let ids: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 5);
+    assert!(
+        listed[0]["exception"].as_str().unwrap().contains("boom"),
+        "{listed}"
+    );
+
+    assert_eq!(
+        b.ok(&["failed", "forget", &ids[0], "--json"])["forgotten"],
+        ids[0].as_str()
+    );
+    assert_eq!(
+        b.cmd(&["failed", "forget", &ids[0]])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        b.ok(&["failed", "prune", "--older-than", "1h", "--json"])["pruned"],
+        0
+    );
+
+    let retried = b.ok(&["failed", "retry", "--all", "--queue", &q, "--json"]);
+    assert_eq!(retried["retried"], 4, "{retried}");
+    let s = b.stats(&q);
+    assert_eq!(
+        (s["ready"].as_u64(), s["failed"].as_u64()),
+        (Some(4), Some(0)),
+        "{s}"
+    );
+    b.ok(&[
+        "work",
+        "--queue",
+        &q,
+        "--stop-when-empty",
+        "--concurrency",
+        "4",
+        "--sleep",
+        "0.2",
+        "--json",
+    ]);
+    assert_eq!(b.stats(&q)["failed"], 4);
+
+    assert_eq!(
+        b.ok(&["failed", "flush", "--queue", &q, "--json"])["flushed"],
+        4
+    );
+    assert_eq!(b.stats(&q)["failed"], 0);
+
+    b.ok(&[
+        "push",
+        "--queue",
+        &q,
+        "--job",
+        "routemq.panic",
+        "--tries",
+        "1",
+        "--json",
+    ]);
+    b.ok(&["work", "--queue", &q, "--once", "--json"]);
+    let listed = b.ok(&["failed", "list", "--queue", &q, "--json"]);
+    assert!(
+        listed[0]["exception"]
+            .as_str()
+            .unwrap()
+            .contains("routemq.panic was asked to panic"),
+        "{listed}"
+    );
+    std::thread::sleep(Duration::from_millis(1_100));
+    let pruned = b.ok(&["failed", "prune", "--older-than", "1s", "--json"]);
+    assert!(pruned["pruned"].as_u64().unwrap() >= 1, "{pruned}");
+    assert_eq!(b.stats(&q)["failed"], 0);
+}
+
+/// `clear` refuses without --force when stdin is not a terminal, then clears.
+pub fn clear_queue(b: &Backend) {
+    let q = queue("clear");
+    for _ in 0..3 {
+        b.ok(&["push", "--queue", &q, "--job", "routemq.noop", "--json"]);
+    }
+    let out = b
+        .std_cmd(&["clear", "--queue", &q])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    assert_eq!(b.stats(&q)["ready"], 3);
+    assert_eq!(
+        b.ok(&["clear", "--queue", &q, "--force", "--json"])["cleared"],
+        3
+    );
+    assert_eq!(b.stats(&q)["ready"], 0);
+}
+
+/// `workers` lists a running worker from its heartbeat, with host, pid and queues.
+pub fn workers_lists_a_live_worker(b: &Backend) {
+    let q = queue("workers");
+    let mut child = (b.std_cmd(&["work", "--queue", &q, "--concurrency", "3"]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let me = loop {
+        let all = b.ok(&["workers", "--json"]);
+        if let Some(w) = all.as_array().unwrap().iter().find(|w| w["pid"] == pid) {
+            break w.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "worker {pid} never showed up: {all}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(me["queues"], serde_json::json!([q]));
+    assert_eq!(me["concurrency"], 3);
+    assert!(!me["host"].as_str().unwrap().is_empty());
+    let table = b.cmd(&["workers"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&table.stdout).contains(&pid.to_string()));
+    terminate(&mut child);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let all = b.ok(&["workers", "--json"]);
+    assert!(
+        !all.as_array().unwrap().iter().any(|w| w["pid"] == pid),
+        "heartbeat removed on exit: {all}"
+    );
+}
+
+/// SIGTERM during `work`: the running job finishes, the rest stay queued and are
+/// claimable at once by the next worker.
+pub fn sigterm_lets_the_running_job_finish(b: &Backend) {
+    let q = queue("sigterm");
+    for _ in 0..3 {
+        b.ok(&[
+            "push",
+            "--queue",
+            &q,
+            "--job",
+            "routemq.sleep",
+            "--data",
+            r#"{"ms": 1500}"#,
+            "--json",
+        ]);
+    }
+    let child = (b.std_cmd(&["work", "--queue", &q, "--concurrency", "1", "--json"]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    b.wait_stats(&q, |s| s["reserved"] == 1);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut child = child;
+    terminate(&mut child);
+    let stopped_at = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(stopped_at.elapsed() < Duration::from_secs(10));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["stop_reason"], "shutdown", "{report}");
+    assert_eq!(report["processed"], 1, "the running job finished: {report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    let s = b.stats(&q);
+    assert_eq!(
+        (s["ready"].as_u64(), s["reserved"].as_u64()),
+        (Some(2), Some(0)),
+        "{s}"
+    );
+
+    let started = Instant::now();
+    let next = b.ok(&["work", "--queue", &q, "--once", "--json"]);
+    assert_eq!(next["processed"], 1, "{next}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "claimable at once, not after a lease"
+    );
+}
+
+/// The demo on a real server accounts for every job.
+pub fn demo(b: &Backend) {
+    let q = queue("demo");
+    let summary = b.ok(&["demo", "--jobs", "60", "--queue", &q, "--quiet", "--json"]);
+    assert_eq!(summary["complete"], true, "{summary}");
+    assert_eq!(summary["driver"], b.name);
+    assert_eq!(summary["failed"], summary["plan"]["failing"]);
+    assert_eq!(b.stats(&q)["failed"], summary["plan"]["failing"]);
+}
+
+/// `config` names the driver and never prints a password.
+pub fn config_shows_no_secret(b: &Backend) {
+    let out = b
+        .cmd(&["config", "--json"])
+        .env("REDIS_PASSWORD", "hunter2")
+        .env("DB_PASS", "hunter2")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!text.contains("hunter2"), "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["connection"], b.name);
+    assert_eq!(v["variables"]["REDIS_PASSWORD"], "***");
+}
+
+fn terminate(child: &mut std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

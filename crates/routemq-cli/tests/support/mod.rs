@@ -1,0 +1,169 @@
+//! Shared by the CLI tests: a real Redis / MariaDB from the testkit, and the
+//! `routemq` binary run against it with a clean configuration.
+
+#![allow(dead_code)]
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use routemq_testkit::mysql::MysqlSchema;
+
+/// Every variable the CLI reads; removed so the machine's settings never leak in.
+const CONFIG_VARS: [&str; 19] = [
+    "QUEUE_CONNECTION",
+    "ENABLE_REDIS",
+    "REDIS_URL",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "REDIS_DB",
+    "REDIS_USERNAME",
+    "REDIS_PASSWORD",
+    "REDIS_PREFIX",
+    "REDIS_KEY_MODE",
+    "ENABLE_MYSQL",
+    "DATABASE_URL",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_PASS",
+    "ROUTEMQ_ENV_FILE",
+    "RUST_LOG",
+];
+
+/// A store for one test: the variables that point `routemq` at it.
+pub struct Backend {
+    pub name: &'static str,
+    pub env: Vec<(String, String)>,
+    _schema: Option<MysqlSchema>,
+    _runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Backend {
+    /// Redis with a key prefix of this test's own.
+    pub fn redis() -> Backend {
+        let target = routemq_testkit::redis::redis();
+        Backend {
+            name: "redis",
+            env: vec![
+                ("QUEUE_CONNECTION".into(), "redis".into()),
+                ("REDIS_URL".into(), target.url.clone()),
+                ("REDIS_PREFIX".into(), target.prefix.clone()),
+            ],
+            _schema: None,
+            _runtime: None,
+        }
+    }
+
+    /// MariaDB/MySQL with a schema of this test's own, migrated with `routemq migrate`.
+    pub fn mysql() -> Backend {
+        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+        let schema = runtime
+            .block_on(MysqlSchema::create())
+            .unwrap_or_else(|e| panic!("no MySQL/MariaDB for this test: {e}"));
+        let backend = Backend {
+            name: "database",
+            env: vec![
+                ("QUEUE_CONNECTION".into(), "database".into()),
+                ("DATABASE_URL".into(), schema.url().to_owned()),
+            ],
+            _schema: Some(schema),
+            _runtime: Some(runtime),
+        };
+        let out = backend.ok(&["migrate", "--json"]);
+        assert!(!out["applied"].as_array().unwrap().is_empty(), "{out}");
+        backend
+    }
+
+    /// `routemq ARGS` with only this backend's configuration.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        Command::from_std(self.std_cmd(args))
+    }
+
+    /// The same as a `std::process::Command`, to spawn and signal.
+    pub fn std_cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = clean_std_cmd();
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.args(args);
+        cmd
+    }
+
+    /// Runs `routemq ARGS`, asserts success, parses stdout as JSON.
+    pub fn ok(&self, args: &[&str]) -> serde_json::Value {
+        let out = self
+            .cmd(args)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        json_of(&out, args)
+    }
+
+    /// The `stats --queue Q --json` row of `queue`.
+    pub fn stats(&self, queue: &str) -> serde_json::Value {
+        let all = self.ok(&["stats", "--queue", queue, "--json"]);
+        all[0].clone()
+    }
+
+    /// Polls `stats` until `pred` holds (10 s at most).
+    pub fn wait_stats(
+        &self,
+        queue: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.stats(queue);
+            if pred(&s) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "stats never matched: {s}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// `routemq` with every configuration variable removed and no `.env` read.
+pub fn clean_cmd() -> Command {
+    Command::from_std(clean_std_cmd())
+}
+
+fn clean_std_cmd() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_routemq"));
+    for var in CONFIG_VARS {
+        cmd.env_remove(var);
+    }
+    // No `.env` is read unless a test writes one and points at it.
+    cmd.env("ROUTEMQ_ENV_FILE", "/dev/null");
+    cmd.current_dir(std::env::temp_dir());
+    cmd
+}
+
+/// Asserts `out` succeeded and parses its stdout as JSON.
+pub fn json_of(out: &Output, args: &[&str]) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "routemq {args:?} failed with {}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "routemq {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// A queue name unique to this call.
+pub fn queue(tag: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "cli-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}

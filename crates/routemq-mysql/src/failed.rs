@@ -10,12 +10,13 @@ use crate::admin::DELETE_CHUNK;
 use crate::driver::{MysqlDriver, OpError};
 use crate::error::map;
 use crate::sql;
-use crate::time::{age_of, ago};
+use crate::time::{from_unix_text, unix_parts};
 
-/// A failed row: id, uuid, connection, queue, payload, exception, age in µs.
-type Row = (u64, Option<String>, String, String, Vec<u8>, String, i64);
+/// A failed row: id, uuid, connection, queue, payload, exception, failed_at as
+/// Unix seconds text.
+type Row = (u64, Option<String>, String, String, Vec<u8>, String, String);
 
-fn to_failed((id, uuid, connection, queue, payload, exception, age_us): Row) -> FailedJob {
+fn to_failed((id, uuid, connection, queue, payload, exception, failed_unix): Row) -> FailedJob {
     FailedJob {
         id: JobId::from_string(match uuid {
             Some(u) if !u.is_empty() => u,
@@ -25,7 +26,7 @@ fn to_failed((id, uuid, connection, queue, payload, exception, age_us): Row) -> 
         queue,
         payload,
         exception,
-        failed_at: ago(age_us),
+        failed_at: from_unix_text(&failed_unix).unwrap_or(SystemTime::UNIX_EPOCH),
     }
 }
 
@@ -140,11 +141,11 @@ impl MysqlDriver {
         &self,
         cutoff: SystemTime,
     ) -> Result<u64, DriverError> {
-        let age_us = age_of(cutoff);
+        let (secs, micros) = unix_parts(cutoff);
         let mut conn = self.conn().await?;
         let mut total = 0;
         loop {
-            conn.exec_drop(sql::FAILED_PRUNE, (age_us, DELETE_CHUNK))
+            conn.exec_drop(sql::FAILED_PRUNE, (secs, micros, DELETE_CHUNK))
                 .await
                 .map_err(map)?;
             let n = conn.affected_rows();

@@ -54,7 +54,7 @@ impl MysqlDriver {
             }
             return Ok(outcome);
         }
-        let owned: Vec<u64> = self
+        let owned: Vec<(u64, String)> = self
             .retrying(|| {
                 let valid = &valid;
                 async move {
@@ -68,10 +68,11 @@ impl MysqlDriver {
                         .collect();
                     let mut params = sql::pad(ids, padded);
                     params.extend(sql::pad(owners, padded));
-                    let owned: Vec<u64> = tx.exec(stmt, params).await?;
+                    let owned: Vec<(u64, String)> = tx.exec(stmt, params).await?;
                     if !owned.is_empty() {
                         let (stmt, padded) = sql::delete_ids(owned.len());
-                        let ids: Vec<Value> = owned.iter().map(|id| Value::from(*id)).collect();
+                        let ids: Vec<Value> =
+                            owned.iter().map(|(id, _)| Value::from(*id)).collect();
                         tx.exec_drop(stmt, sql::pad(ids, padded)).await?;
                     }
                     tx.commit().await?;
@@ -79,8 +80,8 @@ impl MysqlDriver {
                 }
             })
             .await?;
-        for (id, lease) in valid {
-            if owned.contains(&id) {
+        for (_, lease) in valid {
+            if owned.iter().any(|(_, owner)| *owner == lease.token.0) {
                 outcome.acked += 1;
             } else {
                 outcome.lost.push(lease.job_id.clone());

@@ -14,10 +14,12 @@
 //! - **Idle workers** poll adaptively (from [`MysqlConfig::poll_min`] doubling to
 //!   [`MysqlConfig::poll_max`]) and wake at once on a dispatch from the same
 //!   process.
-//! - **Times** come from the server's clock (`NOW(6)`); only durations cross
-//!   the wire, so clock skew between hosts does not move due times or leases.
-//!   Rows keep the server session's time zone, like the original tables, so the
-//!   operator's queries with `NOW()` stay right.
+//! - **Times** come from the server's clock (`NOW(6)`): leases, release delays
+//!   and "now" never depend on a worker's clock. Only a due time given to
+//!   `dispatch_later` is the producer's instant. Rows keep the server session's
+//!   time zone, like the original tables, so the operator's queries with
+//!   `NOW()` stay right (run the server in UTC to avoid the repeated hour of a
+//!   DST change).
 //!
 //! # What this crate must not depend on
 //! The worker runtime and the CLI: it implements `routemq-core`'s contract and

@@ -7,16 +7,18 @@ use routemq_core::{DriverError, JobId, PendingJob};
 use crate::driver::{MysqlDriver, OpError};
 use crate::error::map;
 use crate::sql;
-use crate::time::delay_until;
+use crate::time::unix_parts;
 
 /// Parameters of one job row, in push.sql's order.
-fn row_params(job: PendingJob) -> [Value; 5] {
+fn row_params(job: PendingJob) -> [Value; 6] {
+    let (secs, micros) = job.available_at.map_or((0, 0), unix_parts);
     [
         Value::from(job.id.as_str()),
         Value::from(job.queue.as_str()),
         Value::Bytes(job.payload),
         Value::from(job.max_tries.max(1)),
-        Value::from(delay_until(job.available_at)),
+        Value::from(secs),
+        Value::from(micros),
     ]
 }
 

@@ -121,7 +121,7 @@ pub(crate) fn reclaim_fail(n: usize) -> (String, usize) {
 }
 
 /// A multi-row INSERT of `rows` jobs: push_bulk_head.sql + push_bulk_row.sql
-/// repeated; 5 params per row as in push.sql.
+/// repeated; 6 params per row as in push.sql.
 pub(crate) fn push_bulk(rows: usize) -> String {
     let row = PUSH_BULK_ROW.trim();
     let mut s = String::with_capacity(PUSH_BULK_HEAD.len() + rows * (row.len() + 2));
@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn built_statements_have_one_placeholder_per_param() {
-        assert_eq!(push_bulk(3).matches('?').count(), 15);
+        assert_eq!(push_bulk(3).matches('?').count(), 18);
         assert_eq!(next_due(2).matches('?').count(), 2);
         assert_eq!(reclaim_fail(2).0.matches('?').count(), 3);
         assert_eq!(failed_list(true).matches('?').count(), 3);

@@ -1,34 +1,34 @@
-//! Durations as they cross the wire: every time is computed by the server from
-//! `NOW(6)` plus or minus a number of microseconds, so hosts need not agree on
-//! the clock.
+//! Times as they cross the wire. Leases, release delays and ages are durations
+//! the server adds to its own `NOW(6)`, so hosts need not agree on the clock;
+//! dispatch due times and prune cutoffs are absolute instants (whole Unix
+//! seconds plus microseconds), as the caller gave them.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// `d` in whole microseconds, saturating.
 pub(crate) fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
-/// Microseconds from now until `at` (0 when `at` is `None` or past).
-pub(crate) fn delay_until(at: Option<SystemTime>) -> i64 {
-    at.and_then(|t| t.duration_since(SystemTime::now()).ok())
-        .map_or(0, micros)
+/// `t` as whole seconds since the Unix epoch and the microseconds past them
+/// (times before the epoch clamp to it).
+pub(crate) fn unix_parts(t: SystemTime) -> (i64, i64) {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    (
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        i64::from(d.subsec_micros()),
+    )
 }
 
-/// Microseconds from `t` until now (negative when `t` is in the future).
-pub(crate) fn age_of(t: SystemTime) -> i64 {
-    match SystemTime::now().duration_since(t) {
-        Ok(d) => micros(d),
-        Err(e) => -micros(e.duration()),
+/// The instant of a `UNIX_TIMESTAMP(col)` result (`"1700000000.123456"`).
+pub(crate) fn from_unix_text(text: &str) -> Option<SystemTime> {
+    let (secs, frac) = text.split_once('.').unwrap_or((text, ""));
+    let secs: u64 = secs.parse().ok()?;
+    let mut micros: u32 = 0;
+    for (i, c) in frac.chars().take(6).enumerate() {
+        micros += c.to_digit(10)? * 10u32.pow(5 - i as u32);
     }
-}
-
-/// The instant `age_us` microseconds before now (the server measured the age).
-pub(crate) fn ago(age_us: i64) -> SystemTime {
-    let age = Duration::from_micros(age_us.max(0) as u64);
-    SystemTime::now()
-        .checked_sub(age)
-        .unwrap_or(SystemTime::UNIX_EPOCH)
+    Some(UNIX_EPOCH + Duration::new(secs, micros * 1000))
 }
 
 #[cfg(test)]
@@ -38,15 +38,20 @@ mod tests {
     #[test]
     fn conversions() {
         assert_eq!(micros(Duration::from_millis(3)), 3000);
-        assert_eq!(delay_until(None), 0);
-        assert_eq!(delay_until(Some(SystemTime::UNIX_EPOCH)), 0);
-        let d = delay_until(Some(SystemTime::now() + Duration::from_secs(10)));
-        assert!((9_000_000..=10_000_000).contains(&d), "{d}");
-        let a = age_of(SystemTime::now() - Duration::from_secs(5));
-        assert!((5_000_000..6_000_000).contains(&a), "{a}");
-        assert!(age_of(SystemTime::now() + Duration::from_secs(5)) < -4_000_000);
-        let t = ago(2_000_000);
-        let back = SystemTime::now().duration_since(t).unwrap();
-        assert!(back >= Duration::from_secs(2) && back < Duration::from_secs(3));
+        let t = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
+        assert_eq!(unix_parts(t), (1_700_000_000, 123_456));
+        assert_eq!(
+            from_unix_text("1700000000.123456"),
+            Some(UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_000))
+        );
+        assert_eq!(
+            from_unix_text("1700000000.5"),
+            Some(UNIX_EPOCH + Duration::new(1_700_000_000, 500_000_000))
+        );
+        assert_eq!(
+            from_unix_text("12"),
+            Some(UNIX_EPOCH + Duration::from_secs(12))
+        );
+        assert_eq!(from_unix_text("x"), None);
     }
 }

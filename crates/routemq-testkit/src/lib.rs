@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 mod free_port;
+pub mod mysql;
 pub mod redis;
 mod redis_server;
 

@@ -1,4 +1,5 @@
 -- Batch ack, step 1 of 2: lock the rows still owned by these tokens. Params: the
 -- ids, then the tokens (IN lists built by sql::ack_batch_lock). A token embeds
--- its row id, so matching id IN (...) AND owner IN (...) is exactly pairwise.
-SELECT id FROM queue_jobs WHERE id IN {ids} AND owner IN {owners} FOR UPDATE
+-- its row id, so matching id IN (...) AND owner IN (...) is exactly pairwise;
+-- the owners come back so two leases on one row are told apart.
+SELECT id, owner FROM queue_jobs WHERE id IN {ids} AND owner IN {owners} FOR UPDATE

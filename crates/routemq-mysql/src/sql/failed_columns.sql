@@ -1,3 +1,3 @@
 SELECT id, uuid, connection, queue, payload, exception,
-       TIMESTAMPDIFF(MICROSECOND, failed_at, NOW(6)) AS age_us
+       CAST(UNIX_TIMESTAMP(failed_at) AS CHAR) AS failed_unix
 FROM queue_failed_jobs

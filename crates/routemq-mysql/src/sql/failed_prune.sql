@@ -1,3 +1,6 @@
--- Deletes failures older than an age, in chunks. Params: age in microseconds,
--- chunk size. Served by queue_failed_jobs_failed_at_index.
-DELETE FROM queue_failed_jobs WHERE failed_at < NOW(6) - INTERVAL ? MICROSECOND LIMIT ?
+-- Deletes failures from before a cutoff, in chunks. Params: cutoff as whole Unix
+-- seconds and microseconds past them, chunk size. Served by
+-- queue_failed_jobs_failed_at_index.
+DELETE FROM queue_failed_jobs
+WHERE failed_at < FROM_UNIXTIME(?) + INTERVAL ? MICROSECOND
+LIMIT ?

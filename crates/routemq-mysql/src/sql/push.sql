@@ -1,5 +1,6 @@
--- Stores one job. Params: uuid (job id), queue, payload, max_tries, delay in
--- microseconds (0 = claimable now). Times are the server's clock, so producers
--- and workers on other hosts agree on when a job is due.
+-- Stores one job. Params: uuid (job id), queue, payload, max_tries, due time as
+-- whole Unix seconds and the microseconds past them (0, 0 = claimable now). A due
+-- time is an absolute instant (so jobs given the same instant tie exactly and
+-- keep push order); one already past means now, by the server's clock.
 INSERT INTO queue_jobs (uuid, queue, payload, attempts, max_tries, available_at, created_at)
-VALUES (?, ?, ?, 0, ?, NOW(6) + INTERVAL ? MICROSECOND, NOW(6))
+VALUES (?, ?, ?, 0, ?, GREATEST(NOW(6), FROM_UNIXTIME(?) + INTERVAL ? MICROSECOND), NOW(6))

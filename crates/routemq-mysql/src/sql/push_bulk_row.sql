@@ -1,1 +1,1 @@
-(?, ?, ?, 0, ?, NOW(6) + INTERVAL ? MICROSECOND, NOW(6))
+(?, ?, ?, 0, ?, GREATEST(NOW(6), FROM_UNIXTIME(?) + INTERVAL ? MICROSECOND), NOW(6))

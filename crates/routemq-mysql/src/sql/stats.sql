@@ -3,11 +3,11 @@
 -- table scan). Params: the queue five times. One statement, so one NOW(6).
 SELECT
   (SELECT COUNT(*) FROM queue_jobs
-    WHERE queue = ? AND reserved_at IS NULL AND available_at <= NOW(6)) AS ready,
+    WHERE queue = ? AND reserved_at IS NULL AND available_at <= NOW(6)) AS n_ready,
   (SELECT COUNT(*) FROM queue_jobs
-    WHERE queue = ? AND reserved_at IS NULL AND available_at > NOW(6)) AS delayed,
+    WHERE queue = ? AND reserved_at IS NULL AND available_at > NOW(6)) AS n_delayed,
   (SELECT COUNT(*) FROM queue_jobs
-    WHERE queue = ? AND reserved_at IS NOT NULL) AS reserved,
-  (SELECT COUNT(*) FROM queue_failed_jobs WHERE queue = ?) AS failed,
+    WHERE queue = ? AND reserved_at IS NOT NULL) AS n_reserved,
+  (SELECT COUNT(*) FROM queue_failed_jobs WHERE queue = ?) AS n_failed,
   (SELECT TIMESTAMPDIFF(MICROSECOND, MIN(available_at), NOW(6)) FROM queue_jobs
     WHERE queue = ? AND reserved_at IS NULL AND available_at <= NOW(6)) AS oldest_us

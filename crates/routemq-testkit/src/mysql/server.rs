@@ -1,0 +1,417 @@
+//! A MySQL/MariaDB server process (or a MySQL 8 container) started for tests,
+//! stopped when its handle drops or this process exits.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+
+use super::{MysqlProvisionError, MysqlSchema};
+use crate::free_port;
+
+/// How long a started server may take to answer.
+const READY_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A server this process started: a local `mariadbd`/`mysqld` over a temporary
+/// data directory, or a MySQL 8 Docker container. Local servers can be stopped
+/// (killed, as in a crash) and restarted on the same port and data.
+#[derive(Debug)]
+pub struct MysqlServer {
+    port: u16,
+    kind: Kind,
+    running: Mutex<Option<Watched>>,
+    /// Watchdogs of earlier runs (before a restart): kept open until drop, as
+    /// closing one removes the data directory.
+    retired: Mutex<Vec<Watched>>,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Local {
+        binary: PathBuf,
+        mariadb: bool,
+        datadir: tempfile::TempDir,
+    },
+    Docker,
+}
+
+/// The watchdog shell: it prints the server's pid (or container id) and, when
+/// its stdin (our pipe) closes, kills what it started.
+#[derive(Debug)]
+struct Watched {
+    shell: Child,
+    stdin: Option<ChildStdin>,
+    target: String,
+}
+
+fn err(msg: impl Into<String>) -> MysqlProvisionError {
+    MysqlProvisionError::Server(msg.into())
+}
+
+fn find_binary(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    dirs.extend(["/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin"].map(PathBuf::from));
+    names
+        .iter()
+        .flat_map(|n| dirs.iter().map(move |d| d.join(n)))
+        .find(|p| p.is_file())
+}
+
+fn current_user() -> String {
+    Command::new("id")
+        .arg("-un")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "root".into())
+}
+
+impl MysqlServer {
+    /// A local server if a binary is installed, else a Docker container.
+    pub async fn start_any() -> Result<MysqlServer, MysqlProvisionError> {
+        let local_err = match Self::start_local().await {
+            Ok(s) => return Ok(s),
+            Err(e) => e.to_string(),
+        };
+        let docker_err = match Self::start_docker().await {
+            Ok(s) => return Ok(s),
+            Err(e) => e.to_string(),
+        };
+        Err(MysqlProvisionError::NoServer {
+            tried: format!(
+                "{} unset; local server: {local_err}; docker: {docker_err}",
+                super::MYSQL_URL_VAR
+            ),
+        })
+    }
+
+    /// Initialises a temporary data directory and starts `mariadbd` (or
+    /// `mysqld`) on a free loopback port.
+    pub async fn start_local() -> Result<MysqlServer, MysqlProvisionError> {
+        let binary = find_binary(&["mariadbd", "mysqld"])
+            .ok_or_else(|| err("neither mariadbd nor mysqld is installed"))?;
+        let version = Command::new(&binary)
+            .arg("--version")
+            .output()
+            .map_err(|e| err(format!("{}: {e}", binary.display())))?;
+        let mariadb = String::from_utf8_lossy(&version.stdout)
+            .to_lowercase()
+            .contains("mariadb");
+        let datadir = tempfile::Builder::new()
+            .prefix("routemq-mysql-")
+            .tempdir()
+            .map_err(|e| err(format!("temporary data directory: {e}")))?;
+        let user = current_user();
+        let mut init = if mariadb {
+            let installer = find_binary(&["mariadb-install-db", "mysql_install_db"])
+                .ok_or_else(|| err("mariadb-install-db is not installed"))?;
+            let mut c = Command::new(installer);
+            c.arg("--no-defaults")
+                .arg(format!("--datadir={}", datadir.path().display()))
+                .arg("--auth-root-authentication-method=normal")
+                .arg("--skip-test-db")
+                .arg(format!("--user={user}"));
+            c
+        } else {
+            let mut c = Command::new(&binary);
+            c.arg("--no-defaults")
+                .arg("--initialize-insecure")
+                .arg(format!("--datadir={}", datadir.path().display()))
+                .arg(format!("--user={user}"));
+            c
+        };
+        let out = tokio::task::spawn_blocking(move || init.output())
+            .await
+            .map_err(|e| err(e.to_string()))?
+            .map_err(|e| err(format!("initialising the data directory: {e}")))?;
+        if !out.status.success() {
+            return Err(err(format!(
+                "initialising the data directory failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        let port = free_port().map_err(|e| err(format!("free port: {e}")))?;
+        let server = MysqlServer {
+            port,
+            kind: Kind::Local {
+                binary,
+                mariadb,
+                datadir,
+            },
+            running: Mutex::new(None),
+            retired: Mutex::new(Vec::new()),
+        };
+        server.launch().await?;
+        Ok(server)
+    }
+
+    /// Starts a MySQL 8 container when a Docker engine answers.
+    pub async fn start_docker() -> Result<MysqlServer, MysqlProvisionError> {
+        let ok = Command::new("docker")
+            .arg("info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            return Err(err("no Docker engine answers `docker info`"));
+        }
+        let port = free_port().map_err(|e| err(format!("free port: {e}")))?;
+        let server = MysqlServer {
+            port,
+            kind: Kind::Docker,
+            running: Mutex::new(None),
+            retired: Mutex::new(Vec::new()),
+        };
+        server.launch().await?;
+        Ok(server)
+    }
+
+    /// The port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `mysql://root@127.0.0.1:<port>/<db>`.
+    pub fn url(&self, db: &str) -> String {
+        format!("mysql://root@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// A fresh schema on this server, keeping the server alive while it lives.
+    pub async fn create_schema(self: &Arc<Self>) -> Result<MysqlSchema, MysqlProvisionError> {
+        MysqlSchema::create_at(&self.url("mysql"), Some(self.clone())).await
+    }
+
+    /// Kills the server at once (SIGKILL, like a crash); data survives for
+    /// [`start_again`](Self::start_again). Local servers only.
+    pub async fn stop(&self) -> Result<(), MysqlProvisionError> {
+        if matches!(self.kind, Kind::Docker) {
+            return Err(err(
+                "stopping and restarting needs a local server binary, not a container",
+            ));
+        }
+        self.kill();
+        // Wait until the port is free again.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if Instant::now() > deadline {
+                return Err(err("server still listening 30 s after SIGKILL"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on the same port and data (after
+    /// [`stop`](Self::stop)); returns once it answers queries.
+    pub async fn start_again(&self) -> Result<(), MysqlProvisionError> {
+        if self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+        {
+            return Err(err("the server is running; stop it first"));
+        }
+        self.launch().await
+    }
+
+    /// Kills and starts the server (a crash and recovery).
+    pub async fn restart(&self) -> Result<(), MysqlProvisionError> {
+        self.stop().await?;
+        self.start_again().await
+    }
+
+    fn command(&self) -> Command {
+        let mut sh = Command::new("sh");
+        match &self.kind {
+            Kind::Local {
+                binary,
+                mariadb,
+                datadir,
+            } => {
+                let d = datadir.path();
+                sh.arg("-c")
+                    .arg(r#"dir="$1"; bin="$2"; shift 2; "$bin" "$@" </dev/null >/dev/null 2>&1 & p=$!; echo "$p"; read -r _; kill -9 "$p" 2>/dev/null; wait "$p"; rm -rf "$dir""#)
+                    .arg("sh")
+                    .arg(d)
+                    .arg(binary)
+                    .args(server_args(d, self.port, *mariadb));
+            }
+            Kind::Docker => {
+                sh.arg("-c")
+                    .arg(r#"id=$(docker run -d --rm -p "127.0.0.1:$1:3306" -e MYSQL_ALLOW_EMPTY_PASSWORD=yes -e MYSQL_ROOT_HOST=% mysql:8.0) || exit 1; echo "$id"; read -r _; docker rm -f "$id" >/dev/null 2>&1"#)
+                    .arg("sh")
+                    .arg(self.port.to_string());
+            }
+        }
+        sh
+    }
+
+    async fn launch(&self) -> Result<(), MysqlProvisionError> {
+        let mut shell = self
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| err(format!("starting the server: {e}")))?;
+        let stdout = shell.stdout.take().ok_or_else(|| err("no stdout"))?;
+        let stdin = shell.stdin.take();
+        let target = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout)
+                .read_line(&mut line)
+                .map(|_| line.trim().to_owned())
+        })
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .map_err(|e| err(format!("reading the server's pid: {e}")))?;
+        if target.is_empty() {
+            let _ = shell.wait();
+            return Err(err("the server did not start"));
+        }
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(Watched {
+            shell,
+            stdin,
+            target,
+        });
+        if let Err(e) = self.wait_ready().await {
+            let log = self.error_log();
+            self.kill();
+            return Err(err(format!("{e}{log}")));
+        }
+        Ok(())
+    }
+
+    async fn wait_ready(&self) -> Result<(), String> {
+        let url = self.url("mysql");
+        let opts = mysql_async::Opts::from_url(&url).map_err(|e| e.to_string())?;
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            let attempt = async {
+                let mut conn = mysql_async::Conn::new(opts.clone()).await?;
+                conn.query_drop("SELECT 1").await?;
+                conn.disconnect().await
+            };
+            match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) if Instant::now() > deadline => {
+                    return Err(format!("server on port {} never answered: {e}", self.port))
+                }
+                Err(_) if Instant::now() > deadline => {
+                    return Err(format!("server on port {} never answered", self.port))
+                }
+                _ => {}
+            }
+            if self.exited() {
+                return Err(format!(
+                    "the server on port {} exited while starting",
+                    self.port
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// True when the local server process is gone.
+    fn exited(&self) -> bool {
+        let guard = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        match (&self.kind, guard.as_ref()) {
+            (Kind::Local { .. }, Some(w)) => !Command::new("kill")
+                .args(["-0", &w.target])
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false),
+            _ => false,
+        }
+    }
+
+    fn error_log(&self) -> String {
+        match &self.kind {
+            Kind::Local { datadir, .. } => {
+                std::fs::read_to_string(datadir.path().join("error.log"))
+                    .map(|log| {
+                        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                        let tail: Vec<&str> = tail.into_iter().rev().collect();
+                        format!("\nserver log:\n{}", tail.join("\n"))
+                    })
+                    .unwrap_or_default()
+            }
+            Kind::Docker => String::new(),
+        }
+    }
+
+    /// Kills the running server; its watchdog is retired (kept open) so the
+    /// data directory survives for a restart.
+    fn kill(&self) {
+        let watched = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(w) = watched {
+            match self.kind {
+                Kind::Local { .. } => {
+                    let _ = Command::new("kill")
+                        .args(["-9", &w.target])
+                        .stderr(Stdio::null())
+                        .status();
+                    self.retired
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(w);
+                }
+                Kind::Docker => close(w),
+            }
+        }
+    }
+}
+
+/// Closes the watchdog's pipe (it kills what it started and cleans up) and
+/// waits for it.
+fn close(mut w: Watched) {
+    drop(w.stdin.take());
+    let _ = w.shell.wait();
+}
+
+fn server_args(datadir: &Path, port: u16, mariadb: bool) -> Vec<String> {
+    let d = datadir.display();
+    let mut args = vec![
+        "--no-defaults".to_owned(),
+        format!("--datadir={d}"),
+        format!("--port={port}"),
+        "--bind-address=127.0.0.1".to_owned(),
+        format!("--socket={d}/mysqld.sock"),
+        format!("--pid-file={d}/mysqld.pid"),
+        format!("--log-error={d}/error.log"),
+        format!("--user={}", current_user()),
+        "--innodb-buffer-pool-size=64M".to_owned(),
+    ];
+    if mariadb {
+        // Root may connect over TCP without a matching grant; MariaDB keeps
+        // networking on with this flag (MySQL would turn it off).
+        args.push("--skip-grant-tables".to_owned());
+    } else {
+        args.push("--mysqlx=OFF".to_owned());
+    }
+    args
+}
+
+impl Drop for MysqlServer {
+    fn drop(&mut self) {
+        self.kill();
+        let retired = std::mem::take(&mut *self.retired.lock().unwrap_or_else(|p| p.into_inner()));
+        for w in retired {
+            close(w);
+        }
+    }
+}

@@ -148,7 +148,8 @@ impl WorkerBuilder {
         self
     }
 
-    /// Replaces every job's own timeout (`--timeout`).
+    /// Replaces every job's own timeout (`--timeout`). A zero timeout, here or in a
+    /// job's options, means no limit.
     pub fn timeout_override(mut self, timeout: Option<Duration>) -> Self {
         self.config.timeout_override = timeout;
         self

@@ -22,6 +22,15 @@ use crate::telemetry::{self, Outcome, RunningGauge, UNDECODABLE_JOB};
 /// before moving on (a handler stuck in blocking code cannot be dropped sooner).
 const ABORT_WAIT: Duration = Duration::from_secs(1);
 
+/// A zero timeout means "no limit" (as `--timeout 0` does in the original).
+fn effective_timeout(timeout: Duration) -> Duration {
+    if timeout.is_zero() {
+        Duration::MAX
+    } else {
+        timeout
+    }
+}
+
 /// Everything a job needs from its worker; shared by all running jobs.
 pub(crate) struct JobRunner {
     pub(crate) driver: Arc<dyn Driver>,
@@ -87,7 +96,7 @@ impl JobRunner {
             envelope: env,
             attempt: r.attempt,
             max_tries: self.config.tries_override.unwrap_or(r.max_tries).max(1),
-            timeout: self.config.timeout_override.unwrap_or(env.timeout),
+            timeout: effective_timeout(self.config.timeout_override.unwrap_or(env.timeout)),
         };
         let lease = Arc::new(Mutex::new(r.lease.clone()));
         let ctx = JobContext::new(

@@ -18,8 +18,12 @@ use crate::execute::JobRunner;
 use crate::stats::{StopReason, WorkerReport, WorkerStats};
 use crate::{acker, heartbeat, Worker, WorkerError};
 
-/// The shortest idle wait, so a driver that returns at once cannot make a busy loop.
+/// The shortest idle wait asked of the driver.
 const MIN_WAIT: Duration = Duration::from_millis(1);
+/// The shortest idle pause between two claims that found nothing, so a driver whose
+/// `wait_for_jobs` returns at once (allowed: "may return early") cannot make the
+/// worker spin: at most 200 empty claims a second.
+const MIN_IDLE_GAP: Duration = Duration::from_millis(5);
 
 type Shutdown<'a, F> = Pin<&'a mut Fuse<F>>;
 
@@ -273,15 +277,18 @@ impl RunLoop {
             _ = finished.notified(), if self.config.stop_when_empty => Ok(()),
             res = self.driver.wait_for_jobs(&self.config.queues, wait) => res,
         };
-        match waited {
-            Ok(()) => self.wait_incident.recovered(),
-            Err(e) => {
-                let delay = self.wait_incident.failed(&e).min(wait);
-                tokio::select! {
-                    biased;
-                    _ = &mut shutdown => return Some(StopReason::Shutdown),
-                    _ = tokio::time::sleep(delay) => {}
-                }
+        let pause_until = match waited {
+            Ok(()) => {
+                self.wait_incident.recovered();
+                now + MIN_IDLE_GAP
+            }
+            Err(e) => Instant::now() + self.wait_incident.failed(&e).min(wait),
+        };
+        if Instant::now() < pause_until {
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => return Some(StopReason::Shutdown),
+                _ = tokio::time::sleep_until(pause_until.into()) => {}
             }
         }
         None

@@ -282,3 +282,13 @@ async fn msgpack_jobs_run_too() {
     assert_eq!(report.processed, 1);
     assert_eq!(probe(&key).done(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_timeout_means_no_limit() {
+    let d = memory();
+    let key = new_key();
+    let opts = JobOptions::new().timeout(Duration::ZERO);
+    dispatch_with(&d, &key, "a", Act::Sleep(100), opts).await;
+    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    assert_eq!((report.processed, report.timed_out), (1, 0));
+}

@@ -234,6 +234,13 @@ impl RedisDriver {
 
     pub(crate) async fn fail_job(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {
         let k = self.inner.keys.queue(&lease.queue);
+        // The failed index lists queues from the registry; a queue only ever fed by
+        // a foreign producer is registered here.
+        let mut pipe = redis::pipe();
+        pipe.cmd("SADD")
+            .arg(self.inner.keys.queues())
+            .arg(lease.queue.as_str())
+            .ignore();
         let cmd = self.inner.pool.scripts().fail.cmd(
             &[&k.reserved, &k.jobs, &k.meta, &k.failed, &k.failed_index],
             (
@@ -245,7 +252,9 @@ impl RedisDriver {
                 lease.queue.as_str(),
             ),
         );
-        self.fenced(lease, self.inner.pool.cmd(&cmd).await?)
+        pipe.add_command(cmd);
+        let (done,): (i64,) = self.inner.pool.pipe(&pipe).await?;
+        self.fenced(lease, done)
     }
 
     pub(crate) async fn extend(
@@ -294,6 +303,17 @@ impl RedisDriver {
                 let (released, failed): (u64, u64) = self.inner.pool.cmd(&cmd).await?;
                 report.released += released;
                 report.failed += failed;
+                if failed > 0 {
+                    let _: i64 = self
+                        .inner
+                        .pool
+                        .cmd(
+                            redis::cmd("SADD")
+                                .arg(self.inner.keys.queues())
+                                .arg(queue.as_str()),
+                        )
+                        .await?;
+                }
                 if released + failed < RECLAIM_LIMIT as u64 {
                     break;
                 }

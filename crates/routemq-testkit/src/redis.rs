@@ -4,7 +4,7 @@
 //! 1. `ROUTEMQ_TEST_REDIS_URL` (`cargo xtask itest` sets it when the local Redis
 //!    answers): a shared server, isolated by a unique key prefix per test;
 //! 2. a `redis-server` the testkit starts on a free port (shared by the tests of
-//!    one process while any of them runs, then killed);
+//!    one process, killed by a watchdog once that process exits);
 //! 3. a `redis:7` container (or `ROUTEMQ_TEST_REDIS_IMAGE`, e.g. `redis:5`) via
 //!    the `docker` CLI when a Docker engine answers.
 //!
@@ -12,7 +12,7 @@
 //! skips. Tests that restart the server use [`RedisServer`] directly.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use crate::redis_server::{RedisContainer, RedisServer, RedisServerError};
@@ -31,11 +31,11 @@ pub struct RedisTarget {
 
 #[derive(Debug)]
 enum Keep {
-    Server(#[allow(dead_code)] RedisServer),
-    Container(#[allow(dead_code)] RedisContainer),
+    Server(RedisServer),
+    Container(RedisContainer),
 }
 
-static SHARED: Mutex<Weak<Keep>> = Mutex::new(Weak::new());
+static SHARED: Mutex<Option<Arc<Keep>>> = Mutex::new(None);
 
 /// A fresh key prefix: `rmqtest:{pid}:{time}:{n}`.
 pub fn unique_prefix() -> String {
@@ -78,13 +78,13 @@ pub fn try_redis() -> Result<RedisTarget, String> {
         }
     }
     let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(keep) = shared.upgrade() {
-        return Ok(target(keep));
+    if let Some(keep) = shared.as_ref() {
+        return Ok(target(keep.clone()));
     }
     let server_err = match RedisServer::start_new() {
         Ok(server) => {
             let keep = Arc::new(Keep::Server(server));
-            *shared = Arc::downgrade(&keep);
+            *shared = Some(keep.clone());
             return Ok(target(keep));
         }
         Err(e) => e.to_string(),
@@ -93,7 +93,7 @@ pub fn try_redis() -> Result<RedisTarget, String> {
     match RedisContainer::start(&image) {
         Ok(c) => {
             let keep = Arc::new(Keep::Container(c));
-            *shared = Arc::downgrade(&keep);
+            *shared = Some(keep.clone());
             Ok(target(keep))
         }
         Err(docker_err) => Err(format!(

@@ -89,7 +89,9 @@ impl RedisServer {
         if child.is_some() {
             return Ok(());
         }
-        *child = Some(spawn(self.port, self.dir.path(), &self.extra)?);
+        let spawned = spawn(self.port, self.dir.path(), &self.extra)?;
+        watchdog(&format!("kill -9 {}", spawned.id()));
+        *child = Some(spawned);
         drop(child);
         wait_ready(self.port, Duration::from_secs(10)).inspect_err(|_| self.kill())
     }
@@ -132,6 +134,21 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Runs `cleanup` (a shell command) once this test process has exited, so a
+/// server kept in a static, whose destructor never runs, does not outlive it.
+pub(crate) fn watchdog(cleanup: &str) {
+    let script = format!(
+        "while kill -0 {} 2>/dev/null; do sleep 1; done; {cleanup} >/dev/null 2>&1",
+        std::process::id()
+    );
+    let _ = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
 }
 
 fn spawn(port: u16, dir: &Path, extra: &[String]) -> Result<Child, RedisServerError> {

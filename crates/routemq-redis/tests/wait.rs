@@ -1,0 +1,135 @@
+//! Idle waiting: a push wakes a blocked waiter at once; a delayed job is claimable
+//! within 50 ms of its due time; cancelled waits leave the driver usable.
+
+mod common;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use common::{job, job_at, queue, setup};
+use routemq_core::Driver;
+use routemq_redis::KeyMode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_wakes_a_blocked_waiter_at_once() {
+    let s = setup(KeyMode::Plain).await;
+    let q = queue("default");
+    for _ in 0..5 {
+        let waiter = {
+            let d = s.driver.clone();
+            let q = q.clone();
+            tokio::spawn(async move {
+                d.wait_for_jobs(&[q], Duration::from_secs(10))
+                    .await
+                    .unwrap();
+                Instant::now()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let pushed = Instant::now();
+        s.driver.push(job("default", 1, 1)).await.unwrap();
+        let woke = waiter.await.unwrap();
+        let lag = woke.saturating_duration_since(pushed);
+        assert!(
+            lag < Duration::from_millis(50),
+            "woke {lag:?} after the push"
+        );
+        let got = s
+            .driver
+            .claim(std::slice::from_ref(&q), 10, Duration::from_secs(5))
+            .await
+            .unwrap();
+        s.driver.ack(&got[0].lease).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delayed_job_is_claimed_within_50ms_of_its_due_time() {
+    let s = setup(KeyMode::Plain).await;
+    let q = queue("default");
+    for delay_ms in [150u64, 700, 1_300] {
+        let due = SystemTime::now() + Duration::from_millis(delay_ms);
+        s.driver
+            .push(job_at("default", 1, 1, Some(due)))
+            .await
+            .unwrap();
+        let got = loop {
+            let got = s
+                .driver
+                .claim(std::slice::from_ref(&q), 1, Duration::from_secs(5))
+                .await
+                .unwrap();
+            if !got.is_empty() {
+                break got;
+            }
+            s.driver
+                .wait_for_jobs(std::slice::from_ref(&q), Duration::from_secs(10))
+                .await
+                .unwrap();
+        };
+        let late = SystemTime::now().duration_since(due).unwrap_or_default();
+        assert!(
+            late < Duration::from_millis(50),
+            "claimed {late:?} after due ({delay_ms} ms delay)"
+        );
+        s.driver.ack(&got[0].lease).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_time_out_on_time_and_cancelled_waits_do_no_harm() {
+    let s = setup(KeyMode::Plain).await;
+    let q = queue("default");
+    let start = Instant::now();
+    s.driver
+        .wait_for_jobs(std::slice::from_ref(&q), Duration::from_millis(300))
+        .await
+        .unwrap();
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(290) && took < Duration::from_millis(400),
+        "{took:?}"
+    );
+
+    // Drop several waits mid-BLPOP; the next ones still work and wake on a push.
+    for _ in 0..3 {
+        let _ = tokio::time::timeout(
+            Duration::from_millis(50),
+            s.driver
+                .wait_for_jobs(std::slice::from_ref(&q), Duration::from_secs(30)),
+        )
+        .await;
+    }
+    let waiter = {
+        let d = s.driver.clone();
+        let q = q.clone();
+        tokio::spawn(async move { d.wait_for_jobs(&[q], Duration::from_secs(10)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let pushed = Instant::now();
+    s.driver.push(job("default", 1, 1)).await.unwrap();
+    waiter.await.unwrap().unwrap();
+    assert!(pushed.elapsed() < Duration::from_millis(100));
+    // With a job ready, waiting returns at once.
+    let start = Instant::now();
+    s.driver
+        .wait_for_jobs(std::slice::from_ref(&q), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(start.elapsed() < Duration::from_millis(50));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_over_several_queues_wakes_for_any_of_them() {
+    let s = setup(KeyMode::Plain).await;
+    let qs = [queue("a"), queue("b"), queue("c")];
+    let waiter = {
+        let d = s.driver.clone();
+        let qs = qs.clone();
+        tokio::spawn(async move { d.wait_for_jobs(&qs, Duration::from_secs(10)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let pushed = Instant::now();
+    s.driver.push(job("c", 1, 1)).await.unwrap();
+    waiter.await.unwrap().unwrap();
+    assert!(pushed.elapsed() < Duration::from_millis(50));
+}

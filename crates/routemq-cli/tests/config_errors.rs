@@ -244,3 +244,17 @@ fn every_verb_has_help_with_an_example() {
         );
     }
 }
+
+#[test]
+fn env_example_is_a_valid_configuration() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.example");
+    let out = clean_cmd()
+        .env("ROUTEMQ_ENV_FILE", example)
+        .args(["config", "--json"])
+        .output()
+        .unwrap();
+    let v = support::json_of(&out, &["config"]);
+    assert_eq!(v["connection"], "redis");
+    assert_eq!(v["url"], "redis://127.0.0.1:6379/0");
+    assert_eq!(v["variables"]["DB_PASS"], "***");
+}

@@ -133,3 +133,25 @@ impl Driver for Held {
         self.driver.workers().await
     }
 }
+
+/// A pending job `n` on `queue` (JSON envelope), claimable at `at`.
+pub fn job(queue: &QueueName, n: u64, at: Option<SystemTime>) -> PendingJob {
+    let envelope = routemq_core::Envelope {
+        id: JobId::generate(),
+        name: "mysql.test".into(),
+        queue: queue.clone(),
+        codec: routemq_core::Codec::Json,
+        data: format!("{{\"n\":{n}}}").into_bytes(),
+        max_tries: 3,
+        timeout: Duration::from_secs(30),
+        backoff: routemq_core::Backoff::fixed(Duration::from_secs(1)),
+        created_at_ms: routemq_core::unix_ms(SystemTime::now()),
+        trace: Default::default(),
+    };
+    PendingJob::new(&envelope, at).unwrap()
+}
+
+/// A connection to the driver's schema for raw SQL.
+pub async fn raw(held: &Held) -> routemq_mysql::mysql_async::Conn {
+    held.driver.pool().get_conn().await.unwrap()
+}

@@ -1,0 +1,378 @@
+//! The schema as operators and the original RouteMQ see it: the seed's
+//! inspection queries, rows written by hand with only the seed's columns,
+//! migrations, column types and the payload limit.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use common::{fresh, fresh_with, job, q, raw};
+use routemq_core::{Driver, DriverError, FailedQuery, JobId};
+use routemq_mysql::mysql_async::prelude::Queryable;
+use routemq_mysql::{MigrationError, MIGRATIONS};
+
+const LEASE: Duration = Duration::from_secs(60);
+
+/// The original RouteMQ documentation's monitoring queries, verbatim.
+const PENDING_BY_QUEUE: &str = "SELECT queue, COUNT(*) as pending_jobs
+FROM queue_jobs
+WHERE reserved_at IS NULL
+GROUP BY queue";
+const PROCESSING_BY_QUEUE: &str = "SELECT queue, COUNT(*) as processing_jobs
+FROM queue_jobs
+WHERE reserved_at IS NOT NULL
+GROUP BY queue";
+const JOB_AGE: &str = "SELECT queue,
+       MIN(created_at) as oldest_job,
+       MAX(created_at) as newest_job,
+       COUNT(*) as total_jobs
+FROM queue_jobs
+GROUP BY queue";
+const FAILED_BY_QUEUE: &str = "SELECT queue, COUNT(*) as failed_jobs
+FROM queue_failed_jobs
+GROUP BY queue";
+const STUCK: &str = "SELECT * FROM queue_jobs
+WHERE reserved_at < DATE_SUB(NOW(), INTERVAL 1 HOUR)";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seed_inspection_queries_give_correct_numbers() {
+    let d = fresh().await;
+    let (default, emails) = (q("default"), q("emails"));
+    let later = Some(SystemTime::now() + Duration::from_secs(3600));
+    for n in 0..5 {
+        d.push(job(&default, n, None)).await.unwrap();
+    }
+    for n in 5..7 {
+        d.push(job(&default, n, later)).await.unwrap();
+    }
+    for n in 0..3 {
+        d.push(job(&emails, n, None)).await.unwrap();
+    }
+    let claimed = d
+        .claim(std::slice::from_ref(&default), 2, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let failing = d
+        .claim(std::slice::from_ref(&emails), 1, LEASE)
+        .await
+        .unwrap();
+    d.fail(&failing[0].lease, "boom").await.unwrap();
+
+    let mut c = raw(&d).await;
+    let pending: Vec<(String, u64)> = c.query(PENDING_BY_QUEUE).await.unwrap();
+    let mut pending = pending;
+    pending.sort();
+    assert_eq!(pending, vec![("default".into(), 5), ("emails".into(), 2)]);
+    let processing: Vec<(String, u64)> = c.query(PROCESSING_BY_QUEUE).await.unwrap();
+    assert_eq!(processing, vec![("default".into(), 2)]);
+    let mut ages: Vec<(String, String, String, u64)> = c
+        .query(format!(
+            "SELECT queue, CAST(oldest_job AS CHAR), CAST(newest_job AS CHAR), total_jobs FROM ({JOB_AGE}) a"
+        ))
+        .await
+        .unwrap();
+    ages.sort();
+    assert_eq!(ages.len(), 2);
+    assert_eq!((ages[0].0.as_str(), ages[0].3), ("default", 7));
+    assert_eq!((ages[1].0.as_str(), ages[1].3), ("emails", 2));
+    for (queue, oldest, newest, _) in &ages {
+        assert!(oldest <= newest, "{queue}: {oldest} > {newest}");
+        let recent: Option<i64> = c
+            .exec_first("SELECT TIMESTAMPDIFF(SECOND, ?, NOW())", (oldest.as_str(),))
+            .await
+            .unwrap();
+        assert!(
+            (0..60).contains(&recent.unwrap()),
+            "{queue}: oldest job is {recent:?} s old by NOW()"
+        );
+    }
+    let failed: Vec<(String, u64)> = c.query(FAILED_BY_QUEUE).await.unwrap();
+    assert_eq!(failed, vec![("emails".into(), 1)]);
+
+    let stuck: Vec<routemq_mysql::mysql_async::Row> = c.query(STUCK).await.unwrap();
+    assert!(stuck.is_empty(), "nothing was reserved an hour ago yet");
+    let id = claimed[0]
+        .lease
+        .token
+        .0
+        .split('.')
+        .next()
+        .unwrap()
+        .to_owned();
+    c.exec_drop(
+        "UPDATE queue_jobs SET reserved_at = NOW(6) - INTERVAL 2 HOUR WHERE id = ?",
+        (id.as_str(),),
+    )
+    .await
+    .unwrap();
+    let stuck: Vec<routemq_mysql::mysql_async::Row> = c.query(STUCK).await.unwrap();
+    assert_eq!(stuck.len(), 1, "the job reserved two hours ago is stuck");
+    let stuck_id: u64 = stuck[0].get("id").unwrap();
+    assert_eq!(stuck_id.to_string(), id);
+
+    let s = d.stats(&default).await.unwrap();
+    assert_eq!((s.ready, s.delayed, s.reserved, s.failed), (3, 2, 2, 0));
+    let s = d.stats(&emails).await.unwrap();
+    assert_eq!((s.ready, s.delayed, s.reserved, s.failed), (2, 0, 0, 1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_written_with_only_the_seed_columns_are_jobs() {
+    let d = fresh().await;
+    let mut c = raw(&d).await;
+    // The original driver's INSERT, verbatim but for the values.
+    c.exec_drop(
+        "INSERT INTO queue_jobs (queue, payload, attempts, available_at, created_at) VALUES (?, ?, 0, NOW(), NOW())",
+        ("default", "{\"legacy\":true}"),
+    )
+    .await
+    .unwrap();
+    c.exec_drop(
+        "INSERT INTO queue_jobs (queue, payload, attempts, available_at, created_at) VALUES (?, ?, 0, NOW(), NOW())",
+        ("default", vec![0xffu8, 0x00, 0xc1, 0x13]),
+    )
+    .await
+    .unwrap();
+    let rows: Vec<u64> = c
+        .query("SELECT id FROM queue_jobs ORDER BY id")
+        .await
+        .unwrap();
+
+    let got = d.claim(&[q("default")], 10, LEASE).await.unwrap();
+    assert_eq!(got.len(), 2);
+    for (r, id) in got.iter().zip(&rows) {
+        assert_eq!(r.lease.job_id.as_str(), format!("db-{id}"));
+        assert_eq!(r.attempt, 1);
+        assert_eq!(r.max_tries, 3, "column default");
+        assert!(r.envelope().is_err(), "neither payload is an envelope");
+    }
+    assert_eq!(got[0].payload, b"{\"legacy\":true}");
+    assert_eq!(got[1].payload, vec![0xffu8, 0x00, 0xc1, 0x13]);
+
+    for r in &got {
+        d.fail(&r.lease, "undecodable payload").await.unwrap();
+    }
+    let first = JobId::from_string(format!("db-{}", rows[0]));
+    let shown = d
+        .failed_show(&first)
+        .await
+        .unwrap()
+        .expect("in the failed store");
+    assert_eq!(shown.payload, b"{\"legacy\":true}");
+    assert_eq!(shown.exception, "undecodable payload");
+    assert!(d.failed_retry(&first).await.unwrap());
+    let again = d.claim(&[q("default")], 10, LEASE).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        again[0].lease.job_id, first,
+        "the job keeps its name across a retry"
+    );
+    assert_eq!(again[0].attempt, 1, "attempts reset by the retry");
+
+    // A failed row written by hand (no uuid) is listed, shown and retried too.
+    c.exec_drop(
+        "INSERT INTO queue_failed_jobs (connection, queue, payload, exception, failed_at) VALUES ('database', 'old', 'x', 'legacy', NOW())",
+        (),
+    )
+    .await
+    .unwrap();
+    let listed = d
+        .failed_list(&FailedQuery {
+            queue: Some(q("old")),
+            ..FailedQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(
+        listed[0].id.as_str().starts_with("failed-"),
+        "{:?}",
+        listed[0].id
+    );
+    assert!(d.failed_retry(&listed[0].id).await.unwrap());
+    let back = d.claim(&[q("old")], 1, LEASE).await.unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].lease.job_id, listed[0].id);
+    assert_eq!(back[0].payload, b"x");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reservation_without_lease_deadline_is_reclaimed() {
+    let d = fresh().await;
+    let mut c = raw(&d).await;
+    // Reserved by the original driver: reserved_at set, no owner or lease.
+    c.query_drop(
+        "INSERT INTO queue_jobs (queue, payload, attempts, reserved_at, available_at, created_at) VALUES ('default', 'p', 1, NOW(), NOW(), NOW())",
+    )
+    .await
+    .unwrap();
+    let report = d.reclaim_expired(&[q("default")]).await.unwrap();
+    assert_eq!((report.released, report.failed), (1, 0));
+    let got = d.claim(&[q("default")], 1, LEASE).await.unwrap();
+    assert_eq!(got[0].attempt, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_are_idempotent_recorded_and_guarded() {
+    let d = fresh().await;
+    let again = d.driver.migrate().await.unwrap();
+    assert!(again.applied.is_empty());
+    let all: Vec<u32> = MIGRATIONS.iter().map(|m| m.version).collect();
+    assert_eq!(again.already_applied, all);
+
+    let mut c = raw(&d).await;
+    let recorded: Vec<(u32, String)> = c
+        .query("SELECT version, name FROM routemq_migrations ORDER BY version")
+        .await
+        .unwrap();
+    let expected: Vec<(u32, String)> = MIGRATIONS
+        .iter()
+        .map(|m| (m.version, m.name.to_owned()))
+        .collect();
+    assert_eq!(recorded, expected);
+
+    // Several processes migrating one fresh database at once.
+    let fresh_db = fresh_with(|_| {}).await;
+    let mut c2 = raw(&fresh_db).await;
+    c2.query_drop("DROP TABLE queue_jobs, queue_failed_jobs, queue_workers, routemq_migrations")
+        .await
+        .unwrap();
+    let results = futures::future::join_all((0..4).map(|_| {
+        let driver = fresh_db.driver.clone();
+        async move { driver.migrate().await }
+    }))
+    .await;
+    let applied: usize = results
+        .iter()
+        .map(|r| r.as_ref().unwrap().applied.len())
+        .sum();
+    assert_eq!(
+        applied,
+        MIGRATIONS.len(),
+        "each migration applied exactly once"
+    );
+
+    c.query_drop("UPDATE routemq_migrations SET checksum = '0000000000000000' WHERE version = 1")
+        .await
+        .unwrap();
+    let err = d.driver.migrate().await.unwrap_err();
+    assert!(
+        matches!(err, MigrationError::Changed { version: 1, .. }),
+        "{err}"
+    );
+    c.query_drop("DELETE FROM routemq_migrations WHERE version = 1")
+        .await
+        .unwrap();
+    c.query_drop(
+        "INSERT INTO routemq_migrations (version, name, checksum) VALUES (999, 'future', 'x')",
+    )
+    .await
+    .unwrap();
+    let err = d.driver.migrate().await.unwrap_err();
+    assert!(
+        matches!(err, MigrationError::Unknown { version: 999 }),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn columns_have_the_promised_types_and_indexes() {
+    let d = fresh().await;
+    let mut c = raw(&d).await;
+    let cols: Vec<(String, String, String)> = c
+        .query(
+            "SELECT table_name, column_name, column_type FROM information_schema.columns
+             WHERE table_schema = DATABASE() AND table_name IN ('queue_jobs', 'queue_failed_jobs')",
+        )
+        .await
+        .unwrap();
+    let ty = |t: &str, col: &str| {
+        cols.iter()
+            .find(|(tt, cc, _)| tt == t && cc == col)
+            .map(|(_, _, ty)| ty.to_lowercase())
+            .unwrap_or_else(|| panic!("{t}.{col} missing"))
+    };
+    for t in ["queue_jobs", "queue_failed_jobs"] {
+        let id = ty(t, "id");
+        assert!(
+            id.starts_with("bigint") && id.ends_with("unsigned"),
+            "{t}.id is {id}"
+        );
+        assert_eq!(ty(t, "payload"), "longblob");
+    }
+    for (t, col) in [
+        ("queue_jobs", "reserved_at"),
+        ("queue_jobs", "available_at"),
+        ("queue_jobs", "created_at"),
+        ("queue_jobs", "lease_until"),
+        ("queue_failed_jobs", "failed_at"),
+    ] {
+        assert_eq!(ty(t, col), "datetime(6)", "{t}.{col}");
+    }
+    let unique: Vec<(String, u8)> = c
+        .query(
+            "SELECT DISTINCT index_name, non_unique FROM information_schema.statistics
+             WHERE table_schema = DATABASE() AND table_name = 'queue_failed_jobs' AND column_name = 'uuid'",
+        )
+        .await
+        .unwrap();
+    assert_eq!(unique, vec![("queue_failed_jobs_uuid_unique".into(), 0)]);
+    let plan: Vec<routemq_mysql::mysql_async::Row> = c
+        .query(
+            "EXPLAIN SELECT id FROM queue_jobs WHERE queue = 'default' AND reserved_at IS NULL
+             AND available_at <= NOW(6) ORDER BY available_at, id LIMIT 10 FOR UPDATE SKIP LOCKED",
+        )
+        .await
+        .unwrap();
+    let key: Option<String> = plan[0].get("key").flatten();
+    let extra: Option<String> = plan[0].get("Extra").flatten();
+    assert_eq!(key.as_deref(), Some("queue_jobs_claim_index"));
+    assert!(
+        !extra.unwrap_or_default().contains("filesort"),
+        "claim must not sort"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn payload_limit_is_a_clear_error_at_dispatch() {
+    let d = fresh_with(|c| c.max_payload_bytes = 1000).await;
+    assert_eq!(d.max_payload_bytes(), 1000);
+    let queue = q("big");
+    let mut big = job(&queue, 1, None);
+    big.payload = vec![b'x'; 1001];
+    let err = d.push(big.clone()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DriverError::PayloadTooLarge {
+                size: 1001,
+                limit: 1000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("1000-byte limit"), "{err}");
+    let err = d
+        .push_bulk(vec![job(&queue, 2, None), big])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DriverError::PayloadTooLarge { .. }));
+    assert_eq!(
+        d.stats(&queue).await.unwrap().ready,
+        0,
+        "a rejected bulk stores nothing"
+    );
+
+    let mut fits = job(&queue, 3, None);
+    fits.payload = vec![b'y'; 1000];
+    d.push(fits).await.unwrap();
+    assert_eq!(d.stats(&queue).await.unwrap().ready, 1);
+
+    // The default limit stays below the server's max_allowed_packet.
+    let plain = fresh().await;
+    let mut c = raw(&plain).await;
+    let packet: Option<u64> = c.query_first("SELECT @@max_allowed_packet").await.unwrap();
+    assert!((plain.max_payload_bytes() as u64) < packet.unwrap());
+}

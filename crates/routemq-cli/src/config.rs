@@ -244,6 +244,10 @@ pub struct Config {
     pub redis_prefix: Option<String>,
     /// `REDIS_KEY_MODE`: `plain` (default) or `cluster` (queue names in hash tags).
     pub redis_key_mode: Option<String>,
+    /// `REDIS_USERNAME` given beside `REDIS_URL`: overrides the URL's user.
+    pub redis_username: Option<String>,
+    /// `REDIS_PASSWORD` given beside `REDIS_URL`: overrides the URL's password.
+    pub redis_password: Option<Secret>,
     /// Why this connection was chosen (for `routemq config`).
     pub chosen_by: String,
 }
@@ -299,6 +303,8 @@ impl Config {
             database_url: None,
             redis_prefix: None,
             redis_key_mode: None,
+            redis_username: None,
+            redis_password: None,
             chosen_by,
         };
         match connection {
@@ -310,6 +316,11 @@ impl Config {
                     )));
                 }
                 config.redis_url = Some(redis_url(&get)?);
+                if get("REDIS_URL").is_some() {
+                    // As the Redis driver reads them: these override the URL's.
+                    config.redis_username = get("REDIS_USERNAME");
+                    config.redis_password = get("REDIS_PASSWORD").map(Secret::new);
+                }
                 config.redis_prefix = match get("REDIS_PREFIX") {
                     Some(p) if p.contains(['{', '}', ' ']) => {
                         return Err(ConfigError::invalid(

@@ -179,3 +179,24 @@ fn shown_variables_mask_secrets() {
         ]
     );
 }
+
+#[test]
+fn password_beside_a_url_overrides_it_like_the_redis_driver() {
+    let c = refuse(&[
+        ("QUEUE_CONNECTION", "redis"),
+        ("REDIS_URL", "redis://h:6379/1"),
+        ("REDIS_PASSWORD", "pw"),
+    ])
+    .unwrap();
+    assert_eq!(c.redis_password.as_ref().map(Secret::expose), Some("pw"));
+    assert_eq!(c.redis_url.unwrap().expose(), "redis://h:6379/1");
+    let c = refuse(&[("QUEUE_CONNECTION", "redis"), ("REDIS_PASSWORD", "pw")]).unwrap();
+    assert!(
+        c.redis_password.is_none(),
+        "built into the URL from parts instead"
+    );
+    assert_eq!(
+        c.redis_url.unwrap().expose(),
+        "redis://:pw@127.0.0.1:6379/0"
+    );
+}

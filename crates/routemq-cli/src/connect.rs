@@ -39,6 +39,12 @@ async fn connect_redis(config: &Config) -> Result<Arc<dyn Driver>, CliError> {
         CliError::Config(ConfigError::Choice(format!("{} (from {})", e, url.source)))
     };
     let mut redis = RedisConfig::from_url(url.expose()).map_err(bad)?;
+    if let Some(user) = &config.redis_username {
+        redis = redis.username(user);
+    }
+    if let Some(password) = &config.redis_password {
+        redis = redis.password(password.expose());
+    }
     if let Some(prefix) = &config.redis_prefix {
         redis = redis.prefix(prefix.clone());
     }

@@ -79,6 +79,7 @@ fn disabled_driver_is_not_silently_replaced() {
     assert!(err.contains("ENABLE_REDIS=false"), "{err}");
 }
 
+#[cfg(feature = "redis")]
 #[test]
 fn unreachable_server_is_a_runtime_error() {
     let err = fails_with(

@@ -48,6 +48,16 @@ fn password_from_parts_reaches_a_protected_server_and_is_never_printed() {
     );
     assert!(!text.contains("p@ss") && !text.contains("p%40ss"), "{text}");
 
+    // REDIS_PASSWORD beside REDIS_URL is used too (as the Redis driver reads it).
+    let out = clean_cmd()
+        .env("QUEUE_CONNECTION", "redis")
+        .env("REDIS_URL", format!("{}/3", server.url()))
+        .env("REDIS_PASSWORD", PASSWORD)
+        .args(["stats", "--queue", &q, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json_of(&out, &["stats"])[0]["ready"], 1);
+
     // A wrong password is a runtime error that does not echo the password.
     let out = on_server(&server, &["stats"])
         .env("REDIS_PASSWORD", "wrong-secret")

@@ -123,6 +123,12 @@ pub(crate) fn config(config: &Config, out: &mut Output<'_>) -> Result<(), CliErr
         rows.push(vec!["url".to_owned(), u.redacted()]);
         rows.push(vec!["url from".to_owned(), u.source.to_owned()]);
     }
+    if config.redis_password.is_some() {
+        rows.push(vec![
+            "redis password".to_owned(),
+            "*** (REDIS_PASSWORD, overrides the URL's)".to_owned(),
+        ]);
+    }
     if let Some(p) = &config.redis_prefix {
         rows.push(vec!["redis key prefix".to_owned(), p.clone()]);
     }

@@ -1,5 +1,7 @@
 //! Dispatch: single INSERTs and chunked multi-row INSERTs in one transaction.
 
+use std::time::SystemTime;
+
 use mysql_async::prelude::Queryable;
 use mysql_async::{TxOpts, Value};
 use routemq_core::{DriverError, JobId, PendingJob};
@@ -9,27 +11,35 @@ use crate::error::map;
 use crate::sql;
 use crate::time::unix_parts;
 
-/// Parameters of one job row, in push.sql's order.
-fn row_params(job: PendingJob) -> [Value; 6] {
-    let (secs, micros) = job.available_at.map_or((0, 0), unix_parts);
-    [
-        Value::from(job.id.as_str()),
-        Value::from(job.queue.as_str()),
-        Value::Bytes(job.payload),
-        Value::from(job.max_tries.max(1)),
-        Value::from(secs),
-        Value::from(micros),
-    ]
+/// True when `job` is claimable now (no due time, or one already past).
+fn due_now(job: &PendingJob) -> bool {
+    job.available_at.is_none_or(|t| t <= SystemTime::now())
+}
+
+/// Parameters of one job row: push_now.sql's four, plus push.sql's due time
+/// unless `now`.
+fn row_params(job: PendingJob, now: bool, out: &mut Vec<Value>) {
+    let due = job.available_at.map_or((0, 0), unix_parts);
+    out.push(Value::from(job.id.as_str()));
+    out.push(Value::from(job.queue.as_str()));
+    out.push(Value::Bytes(job.payload));
+    out.push(Value::from(job.max_tries.max(1)));
+    if !now {
+        out.push(Value::from(due.0));
+        out.push(Value::from(due.1));
+    }
 }
 
 impl MysqlDriver {
     pub(crate) async fn push_one(&self, job: PendingJob) -> Result<JobId, DriverError> {
         self.check_size(&job)?;
         let id = job.id.clone();
+        let now = due_now(&job);
+        let mut params = Vec::with_capacity(6);
+        row_params(job, now, &mut params);
+        let stmt = if now { sql::PUSH_NOW } else { sql::PUSH };
         let mut conn = self.conn().await?;
-        conn.exec_drop(sql::PUSH, row_params(job).to_vec())
-            .await
-            .map_err(map)?;
+        conn.exec_drop(stmt, params).await.map_err(map)?;
         drop(conn);
         self.wake_local();
         Ok(id)
@@ -70,8 +80,12 @@ impl MysqlDriver {
                 let mut conn = self.conn().await?;
                 let mut tx = conn.start_transaction(TxOpts::default()).await?;
                 for chunk in chunks {
-                    let stmt = sql::push_bulk(chunk.len());
-                    let params: Vec<Value> = chunk.into_iter().flat_map(row_params).collect();
+                    let now = chunk.iter().all(due_now);
+                    let stmt = sql::push_bulk(chunk.len(), now);
+                    let mut params = Vec::with_capacity(chunk.len() * 6);
+                    for job in chunk {
+                        row_params(job, now, &mut params);
+                    }
                     tx.exec_drop(stmt, params).await?;
                 }
                 tx.commit().await?;

@@ -8,8 +8,10 @@
 //! shapes per statement and its statement cache stays warm.
 
 pub(crate) const PUSH: &str = include_str!("sql/push.sql");
+pub(crate) const PUSH_NOW: &str = include_str!("sql/push_now.sql");
 const PUSH_BULK_HEAD: &str = include_str!("sql/push_bulk_head.sql");
 const PUSH_BULK_ROW: &str = include_str!("sql/push_bulk_row.sql");
+const PUSH_BULK_ROW_NOW: &str = include_str!("sql/push_bulk_row_now.sql");
 pub(crate) const CLAIM_SELECT: &str = include_str!("sql/claim_select.sql");
 const CLAIM_UPDATE: &str = include_str!("sql/claim_update.sql");
 pub(crate) const ACK: &str = include_str!("sql/ack.sql");
@@ -121,9 +123,15 @@ pub(crate) fn reclaim_fail(n: usize) -> (String, usize) {
 }
 
 /// A multi-row INSERT of `rows` jobs: push_bulk_head.sql + push_bulk_row.sql
-/// repeated; 6 params per row as in push.sql.
-pub(crate) fn push_bulk(rows: usize) -> String {
-    let row = PUSH_BULK_ROW.trim();
+/// repeated (6 params per row as in push.sql), or push_bulk_row_now.sql when
+/// every job is claimable now (4 params per row as in push_now.sql).
+pub(crate) fn push_bulk(rows: usize, now: bool) -> String {
+    let row = if now {
+        PUSH_BULK_ROW_NOW
+    } else {
+        PUSH_BULK_ROW
+    }
+    .trim();
     let mut s = String::with_capacity(PUSH_BULK_HEAD.len() + rows * (row.len() + 2));
     s.push_str(PUSH_BULK_HEAD.trim_end());
     s.push('\n');
@@ -195,7 +203,9 @@ mod tests {
 
     #[test]
     fn built_statements_have_one_placeholder_per_param() {
-        assert_eq!(push_bulk(3).matches('?').count(), 18);
+        assert_eq!(push_bulk(3, false).matches('?').count(), 18);
+        assert_eq!(push_bulk(3, true).matches('?').count(), 12);
+        assert_eq!(PUSH_NOW.matches('?').count(), 4);
         assert_eq!(next_due(2).matches('?').count(), 2);
         assert_eq!(reclaim_fail(2).0.matches('?').count(), 3);
         assert_eq!(failed_list(true).matches('?').count(), 3);

@@ -171,6 +171,26 @@ impl MysqlDriver {
     }
 }
 
+impl MysqlDriver {
+    /// Runs one autocommit statement (retried after a deadlock, which rolled it
+    /// back); returns the rows it changed.
+    pub(crate) async fn single(
+        &self,
+        stmt: &str,
+        params: Vec<mysql_async::Value>,
+    ) -> Result<u64, DriverError> {
+        self.retrying(|| {
+            let params = params.clone();
+            async move {
+                let mut conn = self.conn().await?;
+                conn.exec_drop(stmt, params).await?;
+                Ok::<_, OpError>(conn.affected_rows())
+            }
+        })
+        .await
+    }
+}
+
 /// An error inside a retried operation: raw SQL errors are inspected for
 /// deadlocks before being mapped.
 pub(crate) enum OpError {
@@ -299,5 +319,80 @@ impl Driver for MysqlDriver {
 
     async fn workers(&self) -> Result<Vec<WorkerInfo>, DriverError> {
         self.live_workers().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    fn server_error(code: u16) -> mysql_async::Error {
+        mysql_async::Error::Server(mysql_async::ServerError {
+            code,
+            message: "test".into(),
+            state: "40001".into(),
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn lock_conflicts_are_retried_then_surface() {
+        let schema = routemq_testkit::mysql::MysqlSchema::create().await.unwrap();
+        let mut config = MysqlConfig::from_url(schema.url()).unwrap();
+        config.lock_retries = 3;
+        let driver = MysqlDriver::connect(config).await.unwrap();
+
+        // Two deadlocks, then success: the caller sees only the success.
+        let calls = AtomicU32::new(0);
+        let v = driver
+            .retrying(|| async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0 => Err(OpError::Sql(server_error(1213))),
+                    1 => Err(OpError::Sql(server_error(1205))),
+                    _ => Ok(7),
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!((v, calls.load(Ordering::SeqCst)), (7, 3));
+
+        // Conflicts beyond the budget surface as a (transient) backend error.
+        let calls = AtomicU32::new(0);
+        let err = driver
+            .retrying(|| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(OpError::Sql(server_error(1213)))
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DriverError::Backend { .. }), "{err}");
+        assert!(err.is_transient());
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "first try + 3 retries");
+
+        // Other SQL errors are not retried.
+        let calls = AtomicU32::new(0);
+        let err = driver
+            .retrying(|| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(OpError::Sql(server_error(1064)))
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DriverError::Backend { .. }));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        driver.disconnect().await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_unreachable_server_is_unavailable() {
+        let port = routemq_testkit::free_port().unwrap();
+        let err = MysqlDriver::connect_url(&format!("mysql://root@127.0.0.1:{port}/x"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ConnectError::Driver(DriverError::Unavailable { .. })),
+            "{err}"
+        );
     }
 }

@@ -8,7 +8,7 @@ use mysql_async::{TxOpts, Value};
 use routemq_core::{AckOutcome, DriverError, Lease};
 
 use crate::driver::{MysqlDriver, OpError};
-use crate::error::{map, NAME};
+use crate::error::NAME;
 use crate::time::micros;
 use crate::{sql, token};
 
@@ -22,11 +22,13 @@ impl MysqlDriver {
     /// One autocommit DELETE keyed on id and owner.
     pub(crate) async fn ack_one(&self, lease: &Lease) -> Result<(), DriverError> {
         let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
-        let mut conn = self.conn().await?;
-        conn.exec_drop(sql::ACK, (id, lease.token.0.as_str()))
-            .await
-            .map_err(map)?;
-        if conn.affected_rows() == 0 {
+        let changed = self
+            .single(
+                sql::ACK,
+                vec![Value::from(id), Value::from(lease.token.0.as_str())],
+            )
+            .await?;
+        if changed == 0 {
             return Err(lost(lease));
         }
         Ok(())
@@ -96,14 +98,14 @@ impl MysqlDriver {
         delay: Duration,
     ) -> Result<(), DriverError> {
         let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
-        let mut conn = self.conn().await?;
-        conn.exec_drop(sql::RELEASE, (micros(delay), id, lease.token.0.as_str()))
-            .await
-            .map_err(map)?;
-        if conn.affected_rows() == 0 {
+        let params = vec![
+            Value::from(micros(delay)),
+            Value::from(id),
+            Value::from(lease.token.0.as_str()),
+        ];
+        if self.single(sql::RELEASE, params).await? == 0 {
             return Err(lost(lease));
         }
-        drop(conn);
         self.wake_local();
         Ok(())
     }
@@ -146,11 +148,12 @@ impl MysqlDriver {
     ) -> Result<SystemTime, DriverError> {
         let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
         let started = SystemTime::now();
-        let mut conn = self.conn().await?;
-        conn.exec_drop(sql::EXTEND, (micros(lease_for), id, lease.token.0.as_str()))
-            .await
-            .map_err(map)?;
-        if conn.affected_rows() == 0 {
+        let params = vec![
+            Value::from(micros(lease_for)),
+            Value::from(id),
+            Value::from(lease.token.0.as_str()),
+        ];
+        if self.single(sql::EXTEND, params).await? == 0 {
             return Err(lost(lease));
         }
         Ok(started + lease_for)

@@ -415,3 +415,54 @@ impl Drop for MysqlServer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn count(url: &str) -> Result<u64, mysql_async::Error> {
+        let mut conn = mysql_async::Conn::new(mysql_async::Opts::from_url(url)?).await?;
+        let n: Option<u64> = conn.query_first("SELECT COUNT(*) FROM t").await?;
+        conn.disconnect().await?;
+        Ok(n.unwrap_or(0))
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_local_server_restarts_with_its_data_and_dies_with_its_handle() {
+        let server = Arc::new(
+            MysqlServer::start_local()
+                .await
+                .expect("mariadbd or mysqld"),
+        );
+        let port = server.port();
+        let schema = server.create_schema().await.unwrap();
+        let mut conn = mysql_async::Conn::new(mysql_async::Opts::from_url(schema.url()).unwrap())
+            .await
+            .unwrap();
+        conn.query_drop("CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB")
+            .await
+            .unwrap();
+        conn.query_drop("INSERT INTO t VALUES (1), (2)")
+            .await
+            .unwrap();
+        conn.disconnect().await.unwrap();
+
+        server.stop().await.unwrap();
+        assert!(count(schema.url()).await.is_err(), "the server is down");
+        server.start_again().await.unwrap();
+        assert_eq!(
+            count(schema.url()).await.unwrap(),
+            2,
+            "committed rows survive a crash"
+        );
+        server.restart().await.unwrap();
+        assert_eq!(count(schema.url()).await.unwrap(), 2);
+
+        drop(schema);
+        drop(server);
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "the server dies with its handle"
+        );
+    }
+}

@@ -6,7 +6,11 @@ mod support;
 use support::clean_cmd;
 
 fn fails_with(cmd: &mut assert_cmd::Command, code: i32) -> String {
-    let out = cmd.output().unwrap();
+    // A regression here could start a worker: never wait on it for long.
+    let out = cmd
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(code), "{out:?}");
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "one line: {err:?}");
@@ -104,6 +108,15 @@ fn bad_flags_are_usage_errors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"soon\" is not a duration"));
+    for (args, want) in [
+        (&["work", "--concurrency", "0"][..], "routemq: --concurrency: concurrency must be at least 1\n"),
+        (&["work", "--sleep", "0"], "routemq: --sleep: the sleep interval must be longer than zero\n"),
+        (&["work", "--tries", "0"], "routemq: --tries: must be at least 1\n"),
+        (&["work", "--queue", "a,a"], "routemq: --queue: queue \"a\" is listed twice; list each queue once, in priority order\n"),
+    ] {
+        let err = fails_with(clean_cmd().args(["--connection", "memory"]).args(args), 2);
+        assert_eq!(err, want);
+    }
     let err = fails_with(
         clean_cmd().args([
             "--connection",

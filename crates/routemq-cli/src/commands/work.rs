@@ -16,7 +16,15 @@ pub(crate) fn worker_error(e: WorkerError) -> CliError {
             Some("--queue")
         }
         WorkerError::ZeroConcurrency => Some("--concurrency"),
-        WorkerError::ZeroDuration(_) => Some("duration"),
+        WorkerError::ZeroDuration(what) => Some(if what.contains("lease") {
+            "--lease"
+        } else if what.contains("sleep") || what.contains("idle") {
+            "--sleep"
+        } else if what.contains("grace") {
+            "--shutdown-grace"
+        } else {
+            "duration"
+        }),
         _ => None,
     };
     match flag {
@@ -32,6 +40,9 @@ pub(crate) async fn run(
     args: &WorkArgs,
     out: &mut Output<'_>,
 ) -> Result<(), CliError> {
+    if args.tries == Some(0) {
+        return Err(CliError::usage("--tries", "must be at least 1"));
+    }
     if let Some(addr) = args.metrics_addr {
         crate::metrics::serve(addr)?;
     }

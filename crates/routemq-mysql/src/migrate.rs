@@ -4,7 +4,8 @@
 //! A small runner rather than refinery: refinery-core 0.10 needs Rust 1.92 (this
 //! workspace supports 1.85) and takes no lock, while several workers starting at
 //! once against a fresh database is the normal case here. This runner holds a
-//! named server lock (`GET_LOCK`) per database while it works, verifies the
+//! named server lock (`GET_LOCK`, named after a hash of the database name so it
+//! stays within MySQL's 64-character limit) while it works, verifies the
 //! checksum of every applied migration, and refuses a database migrated by a
 //! newer release.
 
@@ -65,7 +66,7 @@ const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS routemq_migrations (
 pub async fn migrate(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
     let lock: Option<i64> = conn
         .exec_first(
-            "SELECT GET_LOCK(CONCAT('routemq_migrate.', DATABASE()), ?)",
+            "SELECT GET_LOCK(CONCAT('routemq_migrate.', SHA1(DATABASE())), ?)",
             (LOCK_WAIT.as_secs(),),
         )
         .await
@@ -75,7 +76,7 @@ pub async fn migrate(conn: &mut Conn) -> Result<MigrationReport, MigrationError>
     }
     let result = apply(conn).await;
     let released = conn
-        .query_drop("DO RELEASE_LOCK(CONCAT('routemq_migrate.', DATABASE()))")
+        .query_drop("DO RELEASE_LOCK(CONCAT('routemq_migrate.', SHA1(DATABASE())))")
         .await
         .map_err(map);
     let report = result?;
@@ -185,6 +186,26 @@ mod tests {
                 assert!(s.starts_with("CREATE TABLE IF NOT EXISTS"), "{s}");
                 assert!(!s.contains(';'), "{s}");
             }
+        }
+    }
+
+    #[test]
+    fn every_file_in_migrations_is_shipped() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let shipped: Vec<&str> = MIGRATIONS.iter().map(|m| m.name).collect();
+        assert_eq!(
+            files, shipped,
+            "add new migrations/*.sql files to MIGRATIONS"
+        );
+        for m in MIGRATIONS {
+            let on_disk = std::fs::read_to_string(format!("{dir}/{}", m.name)).unwrap();
+            assert_eq!(on_disk, m.sql);
         }
     }
 

@@ -376,3 +376,26 @@ async fn payload_limit_is_a_clear_error_at_dispatch() {
     let packet: Option<u64> = c.query_first("SELECT @@max_allowed_packet").await.unwrap();
     assert!((plain.max_payload_bytes() as u64) < packet.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failing_a_job_id_twice_keeps_the_newest_failure() {
+    let d = fresh().await;
+    let queue = q("twice");
+    let pending = job(&queue, 1, None);
+    // The same job stored twice (a producer retrying a push it thought failed).
+    d.push(pending.clone()).await.unwrap();
+    d.push(pending.clone()).await.unwrap();
+    let got = d
+        .claim(std::slice::from_ref(&queue), 2, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 2);
+    d.fail(&got[0].lease, "first").await.unwrap();
+    d.fail(&got[1].lease, "second").await.unwrap();
+    let failed = d.failed_list(&FailedQuery::default()).await.unwrap();
+    assert_eq!(failed.len(), 1, "one record per job id");
+    assert_eq!(failed[0].id, pending.id);
+    assert_eq!(failed[0].exception, "second");
+    let s = d.stats(&queue).await.unwrap();
+    assert_eq!((s.ready, s.reserved, s.failed), (0, 0, 1));
+}

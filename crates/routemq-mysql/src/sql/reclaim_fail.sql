@@ -8,6 +8,8 @@ SELECT COALESCE(uuid, CONCAT('db-', id)), ?, queue, payload,
        NOW(6), max_tries
 FROM queue_jobs
 WHERE id IN {ids}
-ON DUPLICATE KEY UPDATE connection = VALUES(connection), queue = VALUES(queue),
-    payload = VALUES(payload), exception = VALUES(exception),
-    failed_at = VALUES(failed_at), max_tries = VALUES(max_tries)
+ON DUPLICATE KEY UPDATE queue_failed_jobs.connection = VALUES(connection),
+    queue_failed_jobs.queue = VALUES(queue), queue_failed_jobs.payload = VALUES(payload),
+    queue_failed_jobs.exception = VALUES(exception),
+    queue_failed_jobs.failed_at = VALUES(failed_at),
+    queue_failed_jobs.max_tries = VALUES(max_tries)

@@ -8,6 +8,7 @@ use mysql_async::{TxOpts, Value};
 use routemq_core::{DriverError, Lease, QueueName, Reservation};
 
 use crate::driver::{MysqlDriver, OpError};
+use crate::lease::MAX_BATCH;
 use crate::time::micros;
 use crate::{sql, token};
 
@@ -24,6 +25,8 @@ impl MysqlDriver {
         if max == 0 || queues.is_empty() {
             return Ok(Vec::new());
         }
+        // Fewer than asked is allowed; one transaction stays bounded.
+        let max = max.min(MAX_BATCH);
         let lease_us = micros(lease);
         self.retrying(|| async move {
             // Measured before the server reserves, so the deadline we report is

@@ -1,6 +1,7 @@
 //! Changes to a claimed job, each fenced by its owner token: ack (one and
 //! batch), release, fail and lease extension.
 
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use mysql_async::prelude::Queryable;
@@ -11,6 +12,10 @@ use crate::driver::{MysqlDriver, OpError};
 use crate::error::NAME;
 use crate::time::micros;
 use crate::{sql, token};
+
+/// Most rows one claim or batch-ack transaction touches (IN lists stay at most
+/// 1024 placeholders long); larger requests are served in several.
+pub(crate) const MAX_BATCH: usize = 1000;
 
 fn lost(lease: &Lease) -> DriverError {
     DriverError::LeaseLost {
@@ -56,40 +61,43 @@ impl MysqlDriver {
             }
             return Ok(outcome);
         }
-        let owned: Vec<(u64, String)> = self
-            .retrying(|| {
-                let valid = &valid;
-                async move {
-                    let mut conn = self.conn().await?;
-                    let mut tx = conn.start_transaction(TxOpts::default()).await?;
-                    let (stmt, padded) = sql::ack_batch_lock(valid.len());
-                    let ids: Vec<Value> = valid.iter().map(|(id, _)| Value::from(*id)).collect();
-                    let owners: Vec<Value> = valid
-                        .iter()
-                        .map(|(_, l)| Value::from(l.token.0.as_str()))
-                        .collect();
-                    let mut params = sql::pad(ids, padded);
-                    params.extend(sql::pad(owners, padded));
-                    let owned: Vec<(u64, String)> = tx.exec(stmt, params).await?;
-                    if !owned.is_empty() {
-                        let (stmt, padded) = sql::delete_ids(owned.len());
-                        let ids: Vec<Value> =
-                            owned.iter().map(|(id, _)| Value::from(*id)).collect();
-                        tx.exec_drop(stmt, sql::pad(ids, padded)).await?;
-                    }
-                    tx.commit().await?;
-                    Ok::<_, OpError>(owned)
+        for chunk in valid.chunks(MAX_BATCH) {
+            let owned = self.ack_chunk(chunk).await?;
+            for (_, lease) in chunk {
+                if owned.contains(lease.token.0.as_str()) {
+                    outcome.acked += 1;
+                } else {
+                    outcome.lost.push(lease.job_id.clone());
                 }
-            })
-            .await?;
-        for (_, lease) in valid {
-            if owned.iter().any(|(_, owner)| *owner == lease.token.0) {
-                outcome.acked += 1;
-            } else {
-                outcome.lost.push(lease.job_id.clone());
             }
         }
         Ok(outcome)
+    }
+
+    /// One transaction over at most [`MAX_BATCH`] leases; returns the owner
+    /// tokens whose rows it deleted.
+    async fn ack_chunk(&self, chunk: &[(u64, &Lease)]) -> Result<HashSet<String>, DriverError> {
+        self.retrying(|| async move {
+            let mut conn = self.conn().await?;
+            let mut tx = conn.start_transaction(TxOpts::default()).await?;
+            let (stmt, padded) = sql::ack_batch_lock(chunk.len());
+            let ids: Vec<Value> = chunk.iter().map(|(id, _)| Value::from(*id)).collect();
+            let owners: Vec<Value> = chunk
+                .iter()
+                .map(|(_, l)| Value::from(l.token.0.as_str()))
+                .collect();
+            let mut params = sql::pad(ids, padded);
+            params.extend(sql::pad(owners, padded));
+            let owned: Vec<(u64, String)> = tx.exec(stmt, params).await?;
+            if !owned.is_empty() {
+                let (stmt, padded) = sql::delete_ids(owned.len());
+                let ids: Vec<Value> = owned.iter().map(|(id, _)| Value::from(*id)).collect();
+                tx.exec_drop(stmt, sql::pad(ids, padded)).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, OpError>(owned.into_iter().map(|(_, owner)| owner).collect())
+        })
+        .await
     }
 
     pub(crate) async fn release_one(

@@ -399,3 +399,27 @@ async fn failing_a_job_id_twice_keeps_the_newest_failure() {
     let s = d.stats(&queue).await.unwrap();
     assert_eq!((s.ready, s.reserved, s.failed), (0, 0, 1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn huge_claims_and_acks_are_bounded_per_transaction() {
+    let d = fresh().await;
+    let queue = q("huge");
+    let jobs: Vec<_> = (0..2500).map(|n| job(&queue, n, None)).collect();
+    d.push_bulk(jobs).await.unwrap();
+    let mut leases = Vec::new();
+    loop {
+        let got = d
+            .claim(std::slice::from_ref(&queue), 100_000, LEASE)
+            .await
+            .unwrap();
+        if got.is_empty() {
+            break;
+        }
+        assert!(got.len() <= 1000, "one claim takes at most 1000");
+        leases.extend(got.into_iter().map(|r| r.lease));
+    }
+    assert_eq!(leases.len(), 2500);
+    let outcome = d.ack_batch(&leases).await.unwrap();
+    assert_eq!((outcome.acked, outcome.lost.len()), (2500, 0));
+    assert_eq!(d.stats(&queue).await.unwrap().reserved, 0);
+}

@@ -9,7 +9,8 @@
 //! ```
 //! Uses (and empties) the queue `throughput` of that database; migrates first.
 //! Knobs: `DRAIN=workers:batch,…` (drain shapes), `BULK_CHUNK=rows` (rows per
-//! multi-row INSERT), `TIMING=1` (time spent in claim versus ack per drainer).
+//! multi-row INSERT), `TIMING=1` (time spent in claim versus ack per drainer),
+//! `RUST_LOG=routemq_mysql=debug` (shows lock-conflict retries).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -81,6 +82,12 @@ async fn drain(d: &Arc<MysqlDriver>, queue: &QueueName, workers: usize, batch: u
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let jobs: u64 = std::env::args()
         .nth(1)
         .map(|s| s.parse())

@@ -292,3 +292,27 @@ async fn zero_timeout_means_no_limit() {
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
     assert_eq!((report.processed, report.timed_out), (1, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ack_follows_success_within_milliseconds() {
+    let d = memory();
+    let key = new_key();
+    dispatch(&d, &key, "a", Act::Succeed).await;
+    let w = builder(&d).sleep(Duration::from_secs(3)).build().unwrap();
+    let run = tokio::spawn(run_for(w, 500));
+    wait_for("job done", 2_000, || probe(&key).done() == 1).await;
+    let done = std::time::Instant::now();
+    loop {
+        let s = stats(&d, "default").await;
+        if s.reserved == 0 {
+            break;
+        }
+        assert!(
+            done.elapsed() < ms(50),
+            "ack still pending {:?} after success",
+            done.elapsed()
+        );
+        tokio::time::sleep(ms(1)).await;
+    }
+    assert_eq!(run.await.unwrap().processed, 1);
+}

@@ -1,8 +1,9 @@
 //! [`RedisDriver`] and its [`Driver`] implementation (the work is done in the
 //! `lifecycle`, `admin`, `failed` and `wait` modules).
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use routemq_core::{
@@ -28,6 +29,28 @@ pub(crate) struct Inner {
     pub mode: KeyMode,
     pub max_payload: usize,
     pub waiter: Waiter,
+    /// Queues this driver added to the registry lately (re-added after
+    /// [`REGISTER_EVERY`], so a flushed registry heals), to keep `SADD` off the
+    /// single-push path.
+    pub registered: Mutex<HashMap<QueueName, Instant>>,
+}
+
+/// How long a queue counts as registered before a push adds it again.
+const REGISTER_EVERY: Duration = Duration::from_secs(30);
+
+impl Inner {
+    /// True when a push to `queue` should add it to the registry too.
+    pub fn needs_register(&self, queue: &QueueName) -> bool {
+        let map = self.registered.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(queue)
+            .is_none_or(|at| at.elapsed() > REGISTER_EVERY)
+    }
+
+    /// Records that `queue` was just added to the registry.
+    pub fn mark_registered(&self, queue: &QueueName) {
+        let mut map = self.registered.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(queue.clone(), Instant::now());
+    }
 }
 
 impl RedisDriver {
@@ -43,6 +66,7 @@ impl RedisDriver {
                 mode: config.key_mode,
                 max_payload: config.max_payload,
                 waiter,
+                registered: Mutex::new(HashMap::new()),
             }),
         })
     }

@@ -54,14 +54,19 @@ impl RedisDriver {
 
     pub(crate) async fn push_one(&self, job: PendingJob) -> Result<JobId, DriverError> {
         self.check_size(&job)?;
-        let mut pipe = redis::pipe();
-        pipe.cmd("SADD")
-            .arg(self.inner.keys.queues())
-            .arg(job.queue.as_str())
-            .ignore();
-        pipe.add_command(self.push_cmd(&job.queue, &[&job], now_ms()))
-            .ignore();
-        self.inner.pool.pipe::<()>(&pipe).await?;
+        let cmd = self.push_cmd(&job.queue, &[&job], now_ms());
+        if self.inner.needs_register(&job.queue) {
+            let mut pipe = redis::pipe();
+            pipe.cmd("SADD")
+                .arg(self.inner.keys.queues())
+                .arg(job.queue.as_str())
+                .ignore();
+            pipe.add_command(cmd).ignore();
+            self.inner.pool.pipe::<()>(&pipe).await?;
+            self.inner.mark_registered(&job.queue);
+        } else {
+            self.inner.pool.cmd::<i64>(&cmd).await?;
+        }
         Ok(job.id)
     }
 

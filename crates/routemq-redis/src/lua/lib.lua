@@ -47,8 +47,9 @@ local function notify(key, n)
   if n > 64 then n = 64 end
   local t = {}
   for i = 1, n do t[i] = '1' end
-  redis.call('RPUSH', key, unpack(t))
-  redis.call('LTRIM', key, -64, -1)
+  if redis.call('RPUSH', key, unpack(t)) > 64 then
+    redis.call('LTRIM', key, -64, -1)
+  end
 end
 
 -- Moves up to `limit` due delayed jobs (score <= now) to the tail of the ready list,

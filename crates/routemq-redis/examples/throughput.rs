@@ -1,0 +1,166 @@
+//! Measures the driver alone (no worker): single enqueue, bulk enqueue,
+//! claim + ack_batch drain, and idle wake-up latency.
+//!
+//! ```text
+//! cargo run --release -p routemq-redis --example redis-throughput -- [redis://127.0.0.1:6379] [jobs] [concurrency]
+//! ```
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use routemq_core::{Codec, Driver, Envelope, JobId, PendingJob, QueueName};
+use routemq_redis::{RedisConfig, RedisDriver};
+
+fn job(queue: &QueueName, data: Vec<u8>) -> PendingJob {
+    let envelope = Envelope {
+        id: JobId::generate(),
+        name: "bench.noop".into(),
+        queue: queue.clone(),
+        codec: Codec::Json,
+        data,
+        max_tries: 3,
+        timeout: Duration::from_secs(60),
+        backoff: Default::default(),
+        created_at_ms: 0,
+        trace: Default::default(),
+    };
+    PendingJob::new(&envelope, None).expect("encode")
+}
+
+fn now_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let url = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+    let jobs: usize = args.get(2).map_or(Ok(50_000), |s| s.parse())?;
+    let concurrency: usize = args.get(3).map_or(Ok(32), |s| s.parse())?;
+    let prefix = format!("routemq-bench:{:x}", rand::random::<u32>());
+    let driver = RedisDriver::new(RedisConfig::from_url(&url)?.prefix(prefix))?;
+    driver.ping().await?;
+    let q = QueueName::new("bench")?;
+    let data = br#"{"n":1}"#.to_vec();
+
+    // Round trip floor: one awaited PING at a time through the pool.
+    let start = Instant::now();
+    for _ in 0..5_000 {
+        driver.ping().await?;
+    }
+    let ping_rate = 5_000.0 / start.elapsed().as_secs_f64();
+
+    // Single enqueue: one awaited push at a time.
+    let single = jobs.min(20_000);
+    let start = Instant::now();
+    for _ in 0..single {
+        driver.push(job(&q, data.clone())).await?;
+    }
+    let single_rate = single as f64 / start.elapsed().as_secs_f64();
+    driver.clear(&q).await?;
+    if std::env::var("ROUTEMQ_BENCH_ONLY").as_deref() == Ok("single") {
+        // For profiling the single-push path alone.
+        println!("ping (floor)        {ping_rate:>10.0} calls/s");
+        println!("single enqueue      {single_rate:>10.0} jobs/s  ({single} awaited pushes)");
+        return Ok(());
+    }
+
+    // Bulk enqueue: batches of 1,000, then the drain's 50,000 in one call.
+    let start = Instant::now();
+    for _ in 0..jobs / 1_000 {
+        let batch = (0..1_000).map(|_| job(&q, data.clone())).collect();
+        driver.push_bulk(batch).await?;
+    }
+    let bulk_rate = (jobs / 1_000 * 1_000) as f64 / start.elapsed().as_secs_f64();
+    driver.clear(&q).await?;
+    let all: Vec<_> = (0..jobs).map(|_| job(&q, data.clone())).collect();
+    let start = Instant::now();
+    driver.push_bulk(all).await?;
+    let bulk_one_call = jobs as f64 / start.elapsed().as_secs_f64();
+
+    // Drain: `concurrency` claimers, each claiming up to 32 and acking the batch.
+    let drained = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..concurrency.clamp(1, 64))
+        .map(|_| {
+            let (d, q, drained) = (driver.clone(), q.clone(), drained.clone());
+            tokio::spawn(async move {
+                loop {
+                    let got = d
+                        .claim(std::slice::from_ref(&q), 32, Duration::from_secs(60))
+                        .await?;
+                    if got.is_empty() {
+                        return Ok::<_, routemq_core::DriverError>(());
+                    }
+                    let leases: Vec<_> = got.into_iter().map(|r| r.lease).collect();
+                    d.ack_batch(&leases).await?;
+                    drained.fetch_add(leases.len(), Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    let drain_rate = drained.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+
+    // Idle latency: 1,000 jobs pushed 5 ms apart to an idle waiter; push → claim.
+    let waiter = {
+        let (d, q) = (driver.clone(), q.clone());
+        tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(1_000);
+            while lat.len() < 1_000 {
+                let got = d
+                    .claim(std::slice::from_ref(&q), 32, Duration::from_secs(60))
+                    .await?;
+                if got.is_empty() {
+                    d.wait_for_jobs(std::slice::from_ref(&q), Duration::from_secs(5))
+                        .await?;
+                    continue;
+                }
+                let now = now_nanos();
+                for r in &got {
+                    let env = r.envelope().expect("decode");
+                    let text = String::from_utf8_lossy(&env.data).into_owned();
+                    let t: u128 = text
+                        .trim_matches(|c: char| !c.is_ascii_digit())
+                        .parse()
+                        .unwrap_or(now);
+                    lat.push((now.saturating_sub(t)) as f64 / 1e6);
+                }
+                let leases: Vec<_> = got.into_iter().map(|r| r.lease).collect();
+                d.ack_batch(&leases).await?;
+            }
+            Ok::<_, routemq_core::DriverError>(lat)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..1_000 {
+        driver
+            .push(job(&q, format!("{}", now_nanos()).into_bytes()))
+            .await?;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut lat = waiter.await??;
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let p50 = lat[lat.len() / 2];
+    let p99 = lat[lat.len() * 99 / 100];
+    driver.clear(&q).await?;
+
+    println!("ping (floor)        {ping_rate:>10.0} calls/s");
+    println!("single enqueue      {single_rate:>10.0} jobs/s  ({single} awaited pushes)");
+    println!("bulk enqueue        {bulk_rate:>10.0} jobs/s  (push_bulk of 1,000)");
+    println!("bulk enqueue        {bulk_one_call:>10.0} jobs/s  (one push_bulk of {jobs})");
+    println!(
+        "claim + ack_batch   {drain_rate:>10.0} jobs/s  ({jobs} jobs, {concurrency} claimers x 32)"
+    );
+    println!("idle latency        p50 {p50:.3} ms  p99 {p99:.3} ms  (push -> claimed, 1,000 jobs 5 ms apart)");
+    Ok(())
+}

@@ -141,7 +141,14 @@ impl MysqlDriver {
         &self,
         cutoff: SystemTime,
     ) -> Result<u64, DriverError> {
+        // FROM_UNIXTIME stops at 2038 on older MariaDB; a later cutoff means
+        // "everything" all the same.
         let (secs, micros) = unix_parts(cutoff);
+        let (secs, micros) = if secs > i64::from(i32::MAX) {
+            (i64::from(i32::MAX), 0)
+        } else {
+            (secs, micros)
+        };
         let mut conn = self.conn().await?;
         let mut total = 0;
         loop {

@@ -16,6 +16,21 @@ fn due_now(job: &PendingJob) -> bool {
     job.available_at.is_none_or(|t| t <= SystemTime::now())
 }
 
+/// The latest due time every supported server converts: `FROM_UNIXTIME` stops
+/// at 2038-01-19 03:14:07 UTC on MariaDB before 11.5 (later instants give NULL).
+const LATEST_DUE_SECS: i64 = i32::MAX as i64;
+
+/// Rejects a due time the server could not store.
+fn check_due(job: &PendingJob) -> Result<(), DriverError> {
+    match job.available_at.map(unix_parts) {
+        Some((secs, _)) if secs > LATEST_DUE_SECS => Err(DriverError::InvalidArgument(format!(
+            "job {} is due after 2038-01-19 03:14:07 UTC, later than the database driver can schedule",
+            job.id
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Parameters of one job row: push_now.sql's four, plus push.sql's due time
 /// unless `now`.
 fn row_params(job: PendingJob, now: bool, out: &mut Vec<Value>) {
@@ -33,6 +48,7 @@ fn row_params(job: PendingJob, now: bool, out: &mut Vec<Value>) {
 impl MysqlDriver {
     pub(crate) async fn push_one(&self, job: PendingJob) -> Result<JobId, DriverError> {
         self.check_size(&job)?;
+        check_due(&job)?;
         let id = job.id.clone();
         let now = due_now(&job);
         let mut params = Vec::with_capacity(6);
@@ -48,6 +64,7 @@ impl MysqlDriver {
     pub(crate) async fn push_many(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
         for job in &jobs {
             self.check_size(job)?;
+            check_due(job)?;
         }
         if jobs.is_empty() {
             return Ok(Vec::new());

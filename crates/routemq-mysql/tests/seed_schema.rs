@@ -423,3 +423,31 @@ async fn huge_claims_and_acks_are_bounded_per_transaction() {
     assert_eq!((outcome.acked, outcome.lost.len()), (2500, 0));
     assert_eq!(d.stats(&queue).await.unwrap().reserved, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn due_times_beyond_2038_are_refused_and_far_prune_cutoffs_work() {
+    let d = fresh().await;
+    let queue = q("far");
+    let far = SystemTime::UNIX_EPOCH + Duration::from_secs(i32::MAX as u64 + 10);
+    let err = d.push(job(&queue, 1, Some(far))).await.unwrap_err();
+    assert!(matches!(err, DriverError::InvalidArgument(_)), "{err}");
+    assert!(err.to_string().contains("2038"), "{err}");
+    let err = d
+        .push_bulk(vec![job(&queue, 2, None), job(&queue, 3, Some(far))])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DriverError::InvalidArgument(_)));
+    assert_eq!(d.stats(&queue).await.unwrap().ready, 0);
+
+    let near = SystemTime::UNIX_EPOCH + Duration::from_secs(i32::MAX as u64 - 10);
+    d.push(job(&queue, 4, Some(near))).await.unwrap();
+    assert_eq!(d.stats(&queue).await.unwrap().delayed, 1);
+
+    d.push(job(&queue, 5, None)).await.unwrap();
+    let got = d
+        .claim(std::slice::from_ref(&queue), 1, LEASE)
+        .await
+        .unwrap();
+    d.fail(&got[0].lease, "x").await.unwrap();
+    assert_eq!(d.failed_prune(far).await.unwrap(), 1);
+}

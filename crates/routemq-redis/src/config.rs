@@ -248,6 +248,27 @@ mod tests {
         assert!(!err.contains("hunter2"), "{err}");
     }
 
+    #[cfg(feature = "tls")]
+    #[test]
+    fn tls_urls_are_accepted_with_the_tls_feature() {
+        let c = RedisConfig::from_url("rediss://:pw@redis.example:6380/1").unwrap();
+        assert_eq!(c.database(), 1);
+        assert!(matches!(
+            c.info.addr(),
+            redis::ConnectionAddr::TcpTls { host, port: 6380, .. } if host == "redis.example"
+        ));
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn tls_urls_need_the_tls_feature() {
+        let err = RedisConfig::from_url("rediss://redis.example:6380/0").unwrap_err();
+        assert!(
+            err.to_string().contains("invalid Redis configuration"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn key_mode_parses() {
         assert_eq!("cluster".parse::<KeyMode>().unwrap(), KeyMode::Cluster);

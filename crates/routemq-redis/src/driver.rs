@@ -57,6 +57,12 @@ impl RedisDriver {
     /// Builds the driver. Connections are opened on first use, so this does not
     /// fail when the server is down; call [`RedisDriver::ping`] to check.
     pub fn new(config: RedisConfig) -> Result<Self, ConfigError> {
+        #[cfg(feature = "tls")]
+        {
+            // `rediss://` needs a process-wide rustls crypto provider; keep one an
+            // application installed already.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let pool = Pool::new(&config)?;
         let waiter = Waiter::new(&config)?;
         Ok(RedisDriver {

@@ -31,25 +31,39 @@ fn ms(d: Duration) -> i64 {
 }
 
 impl RedisDriver {
-    fn push_args(cmd_args: &mut Vec<Vec<u8>>, job: &PendingJob) {
-        cmd_args.push(job.id.as_str().as_bytes().to_vec());
-        cmd_args.push(job.payload.clone());
-        cmd_args.push(job.max_tries.max(1).to_string().into_bytes());
-        cmd_args.push(job.available_at.map_or(0, unix_ms).to_string().into_bytes());
-    }
-
+    /// The push script's arguments: counts, then id/payload pairs, id/meta pairs,
+    /// ready ids and (score, id) pairs for delayed jobs (see `push.lua`).
     fn push_cmd(&self, queue: &QueueName, jobs: &[&PendingJob], now: i64) -> redis::Cmd {
         let k = self.inner.keys.queue(queue);
-        let mut args = Vec::with_capacity(1 + jobs.len() * 4);
-        args.push(now.to_string().into_bytes());
+        let due: Vec<i64> = jobs
+            .iter()
+            .map(|j| j.available_at.map_or(now, unix_ms))
+            .collect();
+        let delayed = due.iter().filter(|at| **at > now).count();
+        let ready = jobs.len() - delayed;
+        let mut cmd = self.inner.pool.scripts().push.cmd(
+            &[&k.ready, &k.delayed, &k.jobs, &k.meta, &k.notify],
+            (jobs.len(), ready, delayed),
+        );
         for job in jobs {
-            Self::push_args(&mut args, job);
+            cmd.arg(job.id.as_str()).arg(job.payload.as_slice());
         }
-        self.inner
-            .pool
-            .scripts()
-            .push
-            .cmd(&[&k.ready, &k.delayed, &k.jobs, &k.meta, &k.notify], args)
+        for (job, at) in jobs.iter().zip(&due) {
+            // attempts | max_tries | when it became (or becomes) claimable.
+            cmd.arg(job.id.as_str())
+                .arg(format!("0|{}|{at}", job.max_tries.max(1)));
+        }
+        for (job, at) in jobs.iter().zip(&due) {
+            if *at <= now {
+                cmd.arg(job.id.as_str());
+            }
+        }
+        for (job, at) in jobs.iter().zip(&due) {
+            if *at > now {
+                cmd.arg(*at).arg(job.id.as_str());
+            }
+        }
+        cmd
     }
 
     pub(crate) async fn push_one(&self, job: PendingJob) -> Result<JobId, DriverError> {

@@ -1,0 +1,56 @@
+//! The job types the benchmark dispatches.
+
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use routemq_core::{Job, JobContext, JobError, JobOptions};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Does nothing: the drain phase measures the queue, not the handler.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct BenchNoop {}
+
+impl Job for BenchNoop {
+    const NAME: &'static str = "routemq.bench.noop";
+    fn options() -> JobOptions {
+        JobOptions::new().max_tries(1)
+    }
+    async fn handle(&self, _ctx: &JobContext) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
+/// Carries its send time; the handler reports enqueue → start in microseconds.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct BenchPing {
+    pub sent_at_us: u64,
+}
+
+/// Where [`BenchPing`] handlers report; set for the latency phase only.
+pub(crate) static LATENCY_SINK: Mutex<Option<UnboundedSender<u64>>> = Mutex::new(None);
+
+pub(crate) fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+impl Job for BenchPing {
+    const NAME: &'static str = "routemq.bench.ping";
+    fn options() -> JobOptions {
+        JobOptions::new().max_tries(1)
+    }
+    async fn handle(&self, _ctx: &JobContext) -> Result<(), JobError> {
+        let waited = now_us().saturating_sub(self.sent_at_us);
+        if let Some(tx) = LATENCY_SINK
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = tx.send(waited);
+        }
+        Ok(())
+    }
+}

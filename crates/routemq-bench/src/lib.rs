@@ -1,0 +1,17 @@
+//! The RouteMQ benchmark: single enqueue, bulk enqueue, drain and idle latency over
+//! any [`Driver`], measured through the real [`Worker`](routemq_worker::Worker).
+//! `routemq bench` and `cargo xtask bench` print its [`BenchReport`].
+//!
+//! Figures are printed, never asserted: no test depends on wall-clock speed.
+//!
+//! # What this crate must not depend on
+//! Any concrete driver: the caller connects and hands in `Arc<dyn Driver>`s.
+
+#![warn(missing_docs)]
+
+mod jobs;
+mod report;
+mod run;
+
+pub use report::BenchReport;
+pub use run::{run, BenchConfig, BenchError};

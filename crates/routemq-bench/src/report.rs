@@ -1,0 +1,97 @@
+//! The benchmark's figures.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// One benchmark run's figures. The JSON form (`--json`) has exactly these keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchReport {
+    /// Driver connection name (`redis`, `database`, `memory`).
+    pub driver: String,
+    /// Jobs in the enqueue and drain phases.
+    pub jobs: usize,
+    /// Worker concurrency in the drain and latency phases.
+    pub concurrency: usize,
+    /// One producer, one awaited `dispatch` at a time.
+    pub enqueue_per_sec: f64,
+    /// `dispatch_bulk` in chunks.
+    pub bulk_enqueue_per_sec: f64,
+    /// Pre-enqueued no-op jobs run to empty by one worker.
+    pub drain_per_sec: f64,
+    /// Median enqueue → handler start, jobs sent at an interval to an idle worker.
+    pub latency_p50_ms: f64,
+    /// 99th percentile of the same.
+    pub latency_p99_ms: f64,
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "driver={} jobs={} concurrency={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms",
+            self.driver,
+            self.jobs,
+            self.concurrency,
+            self.enqueue_per_sec,
+            self.bulk_enqueue_per_sec,
+            self.drain_per_sec,
+            self.latency_p50_ms,
+            self.latency_p99_ms
+        )
+    }
+}
+
+/// The `p`-th percentile (0–100) of `sorted` by nearest rank; 0 when empty.
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 99.0), 99.0);
+        assert_eq!(percentile(&v, 100.0), 100.0);
+        assert_eq!(percentile(&[7.0], 99.0), 7.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
+    }
+
+    #[test]
+    fn json_has_the_documented_keys() {
+        let r = BenchReport {
+            driver: "memory".into(),
+            jobs: 1,
+            concurrency: 2,
+            enqueue_per_sec: 3.0,
+            bulk_enqueue_per_sec: 4.0,
+            drain_per_sec: 5.0,
+            latency_p50_ms: 6.0,
+            latency_p99_ms: 7.0,
+        };
+        let v: serde_json::Value = serde_json::to_value(&r).unwrap();
+        let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "bulk_enqueue_per_sec",
+                "concurrency",
+                "drain_per_sec",
+                "driver",
+                "enqueue_per_sec",
+                "jobs",
+                "latency_p50_ms",
+                "latency_p99_ms"
+            ]
+        );
+    }
+}

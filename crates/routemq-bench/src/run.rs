@@ -1,0 +1,190 @@
+//! The benchmark phases.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use routemq_core::{Driver, DriverError, JobOptions, Queue, QueueName};
+use routemq_worker::{Worker, WorkerError};
+use tokio::sync::mpsc;
+
+use crate::jobs::{now_us, BenchNoop, BenchPing, LATENCY_SINK};
+use crate::report::{percentile, BenchReport};
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// Queue used (cleared before and after).
+    pub queue: String,
+    /// Jobs for the bulk-enqueue and drain phases.
+    pub jobs: usize,
+    /// Jobs for the single-enqueue phase.
+    pub single_jobs: usize,
+    /// Jobs per `dispatch_bulk` call.
+    pub bulk_chunk: usize,
+    /// Worker concurrency.
+    pub concurrency: usize,
+    /// Jobs sent in the latency phase.
+    pub latency_jobs: usize,
+    /// Pause between two latency-phase jobs.
+    pub latency_interval: Duration,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        BenchConfig {
+            queue: "routemq-bench".into(),
+            jobs: 50_000,
+            single_jobs: 10_000,
+            bulk_chunk: 1_000,
+            concurrency: 32,
+            latency_jobs: 1_000,
+            latency_interval: Duration::from_millis(5),
+        }
+    }
+}
+
+/// Why a benchmark run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// A driver call failed.
+    #[error("benchmark driver call failed: {0}")]
+    Driver(#[from] DriverError),
+    /// The worker failed.
+    #[error("benchmark worker failed: {0}")]
+    Worker(#[from] WorkerError),
+    /// Jobs went missing or a phase never finished.
+    #[error("benchmark phase {phase} did not complete: {detail}")]
+    Incomplete {
+        /// The phase.
+        phase: &'static str,
+        /// What was seen.
+        detail: String,
+    },
+}
+
+fn per_sec(n: usize, elapsed: Duration) -> f64 {
+    n as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+/// Runs every phase. `producer` dispatches, `consumer` runs the worker; pass two
+/// separately connected drivers so the latency phase sees what a producer in
+/// another process sees (for example with same-process wake-up switched off), or
+/// the same driver twice.
+pub async fn run(
+    producer: Arc<dyn Driver>,
+    consumer: Arc<dyn Driver>,
+    config: &BenchConfig,
+) -> Result<BenchReport, BenchError> {
+    let queue_name = QueueName::new(config.queue.clone())?;
+    let queue = Queue::from_arc(producer.clone());
+    let on_queue = JobOptions::new().queue(config.queue.clone());
+    producer.clear(&queue_name).await?;
+
+    // Single enqueue: one awaited call at a time.
+    let started = Instant::now();
+    for _ in 0..config.single_jobs {
+        queue.dispatch_with(BenchNoop {}, &on_queue, None).await?;
+    }
+    let enqueue_per_sec = per_sec(config.single_jobs, started.elapsed());
+    producer.clear(&queue_name).await?;
+
+    // Bulk enqueue: chunks of `bulk_chunk`.
+    let started = Instant::now();
+    let mut left = config.jobs;
+    while left > 0 {
+        let n = left.min(config.bulk_chunk.max(1));
+        let jobs = (0..n)
+            .map(|_| queue.pending(&BenchNoop {}, &on_queue, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        producer.push_bulk(jobs).await?;
+        left -= n;
+    }
+    let bulk_enqueue_per_sec = per_sec(config.jobs, started.elapsed());
+
+    // Drain: everything just enqueued, run to empty.
+    let started = Instant::now();
+    let report = Worker::builder(consumer.clone())
+        .register::<BenchNoop>()
+        .queues([config.queue.as_str()])
+        .concurrency(config.concurrency)
+        .stop_when_empty(true)
+        .build()?
+        .run_until(std::future::pending::<()>())
+        .await?;
+    let drain_per_sec = per_sec(config.jobs, started.elapsed());
+    if report.processed < config.jobs as u64 {
+        return Err(BenchError::Incomplete {
+            phase: "drain",
+            detail: format!(
+                "{} of {} jobs processed ({:?})",
+                report.processed, config.jobs, report
+            ),
+        });
+    }
+
+    // Latency: an idle worker, jobs sent at an interval.
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    *LATENCY_SINK.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = Worker::builder(consumer.clone())
+        .register::<BenchPing>()
+        .queues([config.queue.as_str()])
+        .concurrency(config.concurrency)
+        .build()?;
+    let worker_task = tokio::spawn(worker.run_until(async {
+        let _ = stop_rx.await;
+    }));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut samples = Vec::with_capacity(config.latency_jobs);
+    let mut ticker = tokio::time::interval(config.latency_interval);
+    for _ in 0..config.latency_jobs {
+        ticker.tick().await;
+        queue
+            .dispatch_with(
+                BenchPing {
+                    sent_at_us: now_us(),
+                },
+                &on_queue,
+                None,
+            )
+            .await?;
+        while let Ok(us) = rx.try_recv() {
+            samples.push(us as f64 / 1000.0);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while samples.len() < config.latency_jobs && Instant::now() < deadline {
+        if let Ok(Some(us)) = tokio::time::timeout(Duration::from_millis(100), rx.recv()).await {
+            samples.push(us as f64 / 1000.0);
+        }
+    }
+    let _ = stop_tx.send(());
+    *LATENCY_SINK.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    worker_task.await.map_err(|e| BenchError::Incomplete {
+        phase: "latency",
+        detail: format!("worker task ended abnormally: {e}"),
+    })??;
+    producer.clear(&queue_name).await?;
+    if samples.len() < config.latency_jobs {
+        return Err(BenchError::Incomplete {
+            phase: "latency",
+            detail: format!(
+                "{} of {} jobs started within 30 s",
+                samples.len(),
+                config.latency_jobs
+            ),
+        });
+    }
+    samples.sort_by(f64::total_cmp);
+
+    Ok(BenchReport {
+        driver: producer.connection_name().to_owned(),
+        jobs: config.jobs,
+        concurrency: config.concurrency,
+        enqueue_per_sec,
+        bulk_enqueue_per_sec,
+        drain_per_sec,
+        latency_p50_ms: percentile(&samples, 50.0),
+        latency_p99_ms: percentile(&samples, 99.0),
+    })
+}

@@ -86,11 +86,13 @@ async fn drain(
 ) {
     let mut last_reclaim = Instant::now();
     while done.lock().unwrap().len() < JOBS {
-        assert!(
-            Instant::now() < deadline,
-            "drain stuck at {} of {JOBS}",
-            done.lock().unwrap().len()
-        );
+        if Instant::now() >= deadline {
+            let n = done.lock().unwrap().len();
+            panic!(
+                "drain stuck at {n} of {JOBS}; stats now: {:?}",
+                d.stats(&q).await
+            );
+        }
         if last_reclaim.elapsed() > Duration::from_millis(200) {
             if d.reclaim_expired(std::slice::from_ref(&q)).await.is_err() {
                 errors.fetch_add(1, Ordering::Relaxed);

@@ -90,10 +90,31 @@ impl RedisServer {
             return Ok(());
         }
         let spawned = spawn(self.port, self.dir.path(), &self.extra)?;
-        watchdog(&format!("kill -9 {}", spawned.id()));
+        let pid = spawned.id();
+        watchdog(&format!("kill -9 {pid}"));
         *child = Some(spawned);
         drop(child);
-        wait_ready(self.port, Duration::from_secs(10)).inspect_err(|_| self.kill())
+        wait_ready(self.port, Duration::from_secs(10))
+            .and_then(|()| self.check_owner(pid))
+            .inspect_err(|_| self.kill())
+    }
+
+    /// Checks that the server answering on the port is our child, not another
+    /// process that took the port while ours was stopped.
+    fn check_owner(&self, pid: u32) -> Result<(), RedisServerError> {
+        let info = send_raw(self.port, b"INFO server\r\n", &self.extra).unwrap_or_default();
+        let answering = info
+            .lines()
+            .find_map(|l| l.strip_prefix("process_id:"))
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        match answering {
+            Some(p) if p == pid => Ok(()),
+            other => Err(RedisServerError::NotReady(format!(
+                "port {} answers from process {other:?}, not the redis-server just started \
+                 (pid {pid}): another process took the port",
+                self.port
+            ))),
+        }
     }
 
     /// Stops the server cleanly (`SHUTDOWN`, which syncs the append-only file) and
@@ -187,9 +208,33 @@ fn send_raw(port: u16, command: &[u8], extra: &[String]) -> std::io::Result<Stri
         let _ = stream.read(&mut buf)?;
     }
     stream.write_all(command)?;
-    let mut buf = [0u8; 64];
-    let n = stream.read(&mut buf).unwrap_or(0);
-    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+    // Replies here are short (a status line, or INFO's few kilobytes): read until
+    // a read comes back short.
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap_or(0);
+        out.extend_from_slice(&buf[..n]);
+        if n < buf.len() && (out.starts_with(b"+") || out.starts_with(b"-") || complete(&out)) {
+            break;
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// True when `reply` is a whole RESP bulk string (`$len\r\n...\r\n`).
+fn complete(reply: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(reply);
+    let Some(rest) = text.strip_prefix('$') else {
+        return true;
+    };
+    match rest.split_once("\r\n") {
+        Some((len, body)) => len.parse::<usize>().is_ok_and(|l| body.len() >= l + 2),
+        None => false,
+    }
 }
 
 /// Waits until something on `port` answers PING (`+PONG`, or `-NOAUTH` from a

@@ -128,7 +128,7 @@ impl RedisServer {
                 if let Ok(Some(_)) = child.try_wait() {
                     return;
                 }
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(Duration::from_millis(2));
             }
             let _ = child.kill();
             let _ = child.wait();

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! DATABASE_URL=mysql://root@127.0.0.1:3306/test \
-//!     cargo run --release -p routemq-mysql --example throughput [JOBS]
+//!     cargo run --release -p routemq-mysql --example mysql-throughput [JOBS]
 //! ```
 //! Uses (and empties) the queue `throughput` of that database; migrates first.
 //! Knobs: `DRAIN=workers:batch,…` (drain shapes), `BULK_CHUNK=rows` (rows per

@@ -1,6 +1,6 @@
 //! Worker overhead on the in-memory driver: N no-op jobs, run to empty.
 //!
-//! `cargo run --release -p routemq-worker --example throughput -- [jobs] [concurrency]`
+//! `cargo run --release -p routemq-worker --example worker-throughput -- [jobs] [concurrency]`
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -2,7 +2,7 @@
 //! claim + ack_batch drain, and idle wake-up latency.
 //!
 //! ```text
-//! cargo run --release -p routemq-redis --example redis-throughput -- [redis://127.0.0.1:6379] [jobs] [concurrency]
+//! cargo run --release -p routemq-redis --example redis-throughput -- [redis://127.0.0.1:6379] [jobs] [claimers] [claim size]
 //! ```
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
     let jobs: usize = args.get(2).map_or(Ok(50_000), |s| s.parse())?;
     let concurrency: usize = args.get(3).map_or(Ok(32), |s| s.parse())?;
+    let batch: usize = args.get(4).map_or(Ok(32), |s| s.parse())?;
     let prefix = format!("routemq-bench:{:x}", rand::random::<u32>());
     let driver = RedisDriver::new(RedisConfig::from_url(&url)?.prefix(prefix))?;
     driver.ping().await?;
@@ -100,7 +101,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tokio::spawn(async move {
                 loop {
                     let got = d
-                        .claim(std::slice::from_ref(&q), 32, Duration::from_secs(60))
+                        .claim(std::slice::from_ref(&q), batch, Duration::from_secs(60))
                         .await?;
                     if got.is_empty() {
                         return Ok::<_, routemq_core::DriverError>(());
@@ -116,6 +117,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.await??;
     }
     let drain_rate = drained.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    if std::env::var("ROUTEMQ_BENCH_ONLY").as_deref() == Ok("drain") {
+        println!("claim + ack_batch   {drain_rate:>10.0} jobs/s  ({jobs} jobs, {concurrency} claimers x {batch})");
+        return Ok(());
+    }
 
     // Idle latency: 1,000 jobs pushed 5 ms apart to an idle waiter; push → claim.
     let waiter = {
@@ -165,7 +170,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("bulk enqueue        {bulk_rate:>10.0} jobs/s  (push_bulk of 1,000)");
     println!("bulk enqueue        {bulk_one_call:>10.0} jobs/s  (one push_bulk of {jobs})");
     println!(
-        "claim + ack_batch   {drain_rate:>10.0} jobs/s  ({jobs} jobs, {concurrency} claimers x 32)"
+        "claim + ack_batch   {drain_rate:>10.0} jobs/s  ({jobs} jobs, {concurrency} claimers x {batch})"
     );
     println!("idle latency        p50 {p50:.3} ms  p99 {p99:.3} ms  (push -> claimed, 1,000 jobs 5 ms apart)");
     Ok(())

@@ -19,6 +19,8 @@ const ACK_CHUNK: usize = 2_000;
 const PROMOTE_LIMIT: usize = 1_000;
 /// Expired reservations one reclaim call handles.
 const RECLAIM_LIMIT: usize = 1_000;
+/// Jobs one claim call takes at most (a larger `max` claims this many: "up to").
+const CLAIM_LIMIT: usize = 100_000;
 /// Fresh ids passed to a claim for foreign payloads it may adopt.
 const FRESH_IDS: usize = 4;
 
@@ -120,6 +122,7 @@ impl RedisDriver {
         max: usize,
         lease: Duration,
     ) -> Result<Vec<Reservation>, DriverError> {
+        let max = max.min(CLAIM_LIMIT);
         let mut out = Vec::new();
         match self.inner.mode {
             KeyMode::Plain => self.claim_from(queues, max, lease, &mut out).await?,

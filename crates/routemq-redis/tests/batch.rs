@@ -116,3 +116,16 @@ async fn many_due_delayed_jobs_are_promoted_in_bounded_steps() {
     }
     assert_eq!(total, 5_000);
 }
+
+#[tokio::test]
+async fn an_unbounded_claim_size_is_capped_not_an_error() {
+    let s = setup(KeyMode::Plain).await;
+    let q = queue("huge");
+    s.driver.push(job("huge", 1, 1)).await.unwrap();
+    let got = s
+        .driver
+        .claim(std::slice::from_ref(&q), usize::MAX, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+}

@@ -1,1 +1,21 @@
-//! End-to-end tests across RouteMQ crates live in `tests/tests/`.
+//! End-to-end fault and bad-input suite of RouteMQ (issue 6): real workers
+//! ([`routemq_worker::Worker`]) over the real Redis and MySQL/MariaDB drivers,
+//! counting every job at the end — completed, failed, still queued — against what
+//! was dispatched.
+//!
+//! This library holds what the tests in `tests/tests/` share: the [`run_ledger`]
+//! that counts how often each job ran, the [`test_jobs`] that write to it, the
+//! [`stores`] that give each test an isolated Redis key prefix or MySQL schema, and
+//! the [`accounting`] that totals a queue's jobs.
+//!
+//! # What this crate must not depend on
+//! The CLI's internals and any mock: it drives only public APIs of the core, the
+//! worker and the drivers, on real servers provided by `routemq-testkit`.
+
+#![warn(missing_docs)]
+
+pub mod accounting;
+pub mod producer;
+pub mod run_ledger;
+pub mod stores;
+pub mod test_jobs;

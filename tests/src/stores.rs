@@ -1,0 +1,131 @@
+//! Isolated stores on real servers: a Redis key prefix ([`RedisStore`]) or a
+//! fresh MySQL schema ([`MysqlStore`]), each with a raw connection for writing
+//! what a well-behaved producer never would.
+
+use std::sync::Arc;
+
+use routemq_core::{Driver, QueueName};
+use routemq_mysql::mysql_async::{self, prelude::Queryable};
+use routemq_mysql::{MysqlConfig, MysqlDriver};
+use routemq_redis::{RedisConfig, RedisDriver};
+use routemq_testkit::mysql::MysqlSchema;
+use routemq_testkit::redis::RedisTarget;
+
+/// A Redis driver over a key prefix of its own, and a raw connection.
+pub struct RedisStore {
+    /// The driver under test.
+    pub driver: Arc<RedisDriver>,
+    /// Where the server is and the prefix.
+    pub target: RedisTarget,
+    /// A raw client connection (not the driver's).
+    pub raw: redis::aio::MultiplexedConnection,
+}
+
+impl RedisStore {
+    /// On the test Redis (`ROUTEMQ_TEST_REDIS_URL` or one the testkit starts).
+    pub async fn new() -> Self {
+        Self::with(routemq_testkit::redis::redis(), |c| c).await
+    }
+
+    /// On `target`, with `tune` applied to the driver's settings.
+    pub async fn with(target: RedisTarget, tune: impl FnOnce(RedisConfig) -> RedisConfig) -> Self {
+        let config = RedisConfig::from_url(&target.url)
+            .expect("a valid Redis URL")
+            .prefix(target.prefix.clone());
+        let driver = RedisDriver::new(tune(config)).expect("a Redis driver");
+        let raw = redis::Client::open(target.url.as_str())
+            .expect("a valid Redis URL")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("a raw Redis connection");
+        RedisStore {
+            driver: Arc::new(driver),
+            target,
+            raw,
+        }
+    }
+
+    /// The driver as the worker and `Queue` take it.
+    pub fn dyn_driver(&self) -> Arc<dyn Driver> {
+        self.driver.clone()
+    }
+
+    /// The ready list of `queue` (`<prefix>:queue:<queue>`).
+    pub fn ready_key(&self, queue: &QueueName) -> String {
+        format!("{}:queue:{queue}", self.target.prefix)
+    }
+
+    /// Every key under this store's prefix (for checking nothing was written).
+    pub async fn keys(&mut self) -> Vec<String> {
+        let pattern = format!("{}:*", self.target.prefix);
+        redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut self.raw)
+            .await
+            .expect("KEYS")
+    }
+
+    /// Deletes every key under this store's prefix (and nothing else).
+    pub async fn cleanup(mut self) {
+        let keys = self.keys().await;
+        for chunk in keys.chunks(500) {
+            let _: () = redis::cmd("DEL")
+                .arg(chunk)
+                .query_async(&mut self.raw)
+                .await
+                .expect("DEL");
+        }
+    }
+}
+
+/// A migrated MySQL driver over a fresh schema (dropped with the store).
+pub struct MysqlStore {
+    /// The driver under test.
+    pub driver: MysqlDriver,
+    /// The schema; dropped last.
+    pub schema: MysqlSchema,
+}
+
+impl MysqlStore {
+    /// A fresh schema with default driver settings.
+    pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// A fresh schema, with `tune` applied to the driver's settings.
+    pub async fn with(tune: impl FnOnce(&mut MysqlConfig)) -> Self {
+        let schema = MysqlSchema::create()
+            .await
+            .expect("a MySQL/MariaDB for tests");
+        let mut config = MysqlConfig::from_url(schema.url()).expect("a valid MySQL URL");
+        tune(&mut config);
+        let driver = MysqlDriver::connect_and_migrate(config)
+            .await
+            .expect("connect and migrate");
+        MysqlStore { driver, schema }
+    }
+
+    /// The driver as the worker and `Queue` take it.
+    pub fn dyn_driver(&self) -> Arc<dyn Driver> {
+        Arc::new(self.driver.clone())
+    }
+
+    /// A connection of its own to the test schema (not from the driver's pool).
+    pub async fn raw(&self) -> mysql_async::Conn {
+        let opts = mysql_async::Opts::from_url(self.schema.url()).expect("a valid MySQL URL");
+        mysql_async::Conn::new(opts)
+            .await
+            .expect("a raw MySQL connection")
+    }
+
+    /// Rows in `table` of the test schema.
+    pub async fn count_rows(&self, table: &str) -> u64 {
+        let mut conn = self.raw().await;
+        let n: Option<u64> = conn
+            .query_first(format!("SELECT COUNT(*) FROM {table}"))
+            .await
+            .expect("COUNT(*)");
+        conn.disconnect().await.expect("disconnect");
+        n.unwrap_or(0)
+    }
+}

@@ -16,7 +16,7 @@ impl RedisDriver {
         let k = self.inner.keys.queue(queue);
         let now = now_ms();
         let cmd = self.inner.pool.scripts().stats.cmd(
-            &[&k.ready, &k.delayed, &k.reserved, &k.meta, &k.failed],
+            &[&k.ready, &k.delayed, &k.reserved, &k.jobs, &k.failed],
             (now, STATS_PROMOTE_LIMIT),
         );
         let (ready, delayed, reserved, failed, oldest): (u64, u64, u64, u64, i64) =
@@ -49,7 +49,7 @@ impl RedisDriver {
     pub(crate) async fn clear_queue(&self, queue: &QueueName) -> Result<u64, DriverError> {
         let k = self.inner.keys.queue(queue);
         let cmd = self.inner.pool.scripts().clear.cmd(
-            &[&k.ready, &k.delayed, &k.reserved, &k.jobs, &k.meta],
+            &[&k.ready, &k.delayed, &k.reserved, &k.jobs],
             &[] as &[&str],
         );
         self.inner.pool.cmd(&cmd).await

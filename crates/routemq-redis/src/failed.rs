@@ -169,14 +169,7 @@ impl RedisDriver {
             };
             let k = self.inner.keys.queue(&found.queue);
             let cmd = self.inner.pool.scripts().failed_retry.cmd(
-                &[
-                    &k.failed,
-                    &k.failed_index,
-                    &k.ready,
-                    &k.jobs,
-                    &k.meta,
-                    &k.notify,
-                ],
+                &[&k.failed, &k.failed_index, &k.ready, &k.jobs, &k.notify],
                 (
                     id.as_str(),
                     found.raw.as_str(),

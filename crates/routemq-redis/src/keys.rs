@@ -7,8 +7,7 @@
 //! | `routemq:queue:default` | list | ready job ids, FIFO (`LLEN` = ready count) |
 //! | `routemq:queue:default:delayed` | zset | job ids scored by available-at ms (`ZCARD` = delayed count) |
 //! | `routemq:queue:default:reserved` | zset | `"{id}\|{token}"` scored by lease deadline ms |
-//! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte |
-//! | `routemq:queue:default:meta` | hash | id → `"attempts\|max_tries\|ready_at_ms"` |
+//! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` |
 //! | `routemq:queue:default:notify` | list | wake-up tokens for idle workers (≤ 64) |
 //! | `routemq:queue:failed:default` | list | failed-job JSON records, newest first |
 //! | `routemq:queue:default:failed_index` | hash | id → the same record, for lookups by id |
@@ -36,7 +35,6 @@ pub(crate) struct QueueKeys {
     pub delayed: String,
     pub reserved: String,
     pub jobs: String,
-    pub meta: String,
     pub notify: String,
     pub failed: String,
     pub failed_index: String,
@@ -60,7 +58,6 @@ impl Keys {
             delayed: format!("{base}:delayed"),
             reserved: format!("{base}:reserved"),
             jobs: format!("{base}:jobs"),
-            meta: format!("{base}:meta"),
             notify: format!("{base}:notify"),
             failed_index: format!("{base}:failed_index"),
             failed: format!("{}:queue:failed:{name}", self.prefix),
@@ -108,7 +105,7 @@ mod tests {
         assert_eq!(k.ready, "routemq:queue:{emails}");
         assert_eq!(k.delayed, "routemq:queue:{emails}:delayed");
         assert_eq!(k.failed, "routemq:queue:failed:{emails}");
-        for key in [&k.reserved, &k.jobs, &k.meta, &k.notify, &k.failed_index] {
+        for key in [&k.reserved, &k.jobs, &k.notify, &k.failed_index] {
             assert!(key.contains("{emails}"), "{key}");
         }
     }

@@ -15,8 +15,9 @@
 //! `{id, connection, queue, payload, exception, failed_at, max_tries}` (newest
 //! first; `failed_at` in ms since the epoch; `payload` is the stored envelope text,
 //! or base64 with `"payload_encoding":"base64"` when it is not UTF-8, as with
-//! MessagePack envelopes). Job bodies live in `routemq:queue:{q}:jobs`, attempts,
-//! max tries and the ready-since time in `routemq:queue:{q}:meta`, and a hash
+//! MessagePack envelopes). Job bodies live in the hash `routemq:queue:{q}:jobs`
+//! (field = id), and beside each body its attempts, max tries and ready-since time
+//! (field `"{id}:meta"`, so one `HMGET` reads both and one `HDEL` drops both); a hash
 //! `routemq:queue:{q}:failed_index` finds a failed record by id without a scan.
 //!
 //! # Guarantees

@@ -33,8 +33,9 @@ fn ms(d: Duration) -> i64 {
 }
 
 impl RedisDriver {
-    /// The push script's arguments: counts, then id/payload pairs, id/meta pairs,
-    /// ready ids and (score, id) pairs for delayed jobs (see `push.lua`).
+    /// The push script's arguments: counts, then the jobs hash's field/value pairs
+    /// (body and `"{id}:meta"` per job), ready ids and (score, id) pairs for
+    /// delayed jobs (see `push.lua`).
     fn push_cmd(&self, queue: &QueueName, jobs: &[&PendingJob], now: i64) -> redis::Cmd {
         let k = self.inner.keys.queue(queue);
         let due: Vec<i64> = jobs
@@ -44,15 +45,14 @@ impl RedisDriver {
         let delayed = due.iter().filter(|at| **at > now).count();
         let ready = jobs.len() - delayed;
         let mut cmd = self.inner.pool.scripts().push.cmd(
-            &[&k.ready, &k.delayed, &k.jobs, &k.meta, &k.notify],
+            &[&k.ready, &k.delayed, &k.jobs, &k.notify],
             (jobs.len(), ready, delayed),
         );
-        for job in jobs {
-            cmd.arg(job.id.as_str()).arg(job.payload.as_slice());
-        }
         for (job, at) in jobs.iter().zip(&due) {
-            // attempts | max_tries | when it became (or becomes) claimable.
+            // Body, then attempts | max_tries | when it became (or becomes) claimable.
             cmd.arg(job.id.as_str())
+                .arg(job.payload.as_slice())
+                .arg(format!("{}:meta", job.id))
                 .arg(format!("0|{}|{at}", job.max_tries.max(1)));
         }
         for (job, at) in jobs.iter().zip(&due) {
@@ -153,10 +153,10 @@ impl RedisDriver {
         }
         let now = now_ms();
         let deadline = now.saturating_add(ms(lease));
-        let mut keys = Vec::with_capacity(queues.len() * 5);
+        let mut keys = Vec::with_capacity(queues.len() * 4);
         for queue in queues {
             let k = self.inner.keys.queue(queue);
-            keys.extend([k.ready, k.delayed, k.reserved, k.jobs, k.meta]);
+            keys.extend([k.ready, k.delayed, k.reserved, k.jobs]);
         }
         let nonce = format!("{:024x}-", rand::random::<u128>() >> 32);
         let mut args: Vec<String> = vec![
@@ -223,7 +223,7 @@ impl RedisDriver {
                         .pool
                         .scripts()
                         .ack
-                        .cmd(&[&k.reserved, &k.jobs, &k.meta], args),
+                        .cmd(&[&k.reserved, &k.jobs], args),
                 );
             }
         }
@@ -248,7 +248,7 @@ impl RedisDriver {
             now.saturating_add(ms(delay).max(1))
         };
         let cmd = self.inner.pool.scripts().release.cmd(
-            &[&k.ready, &k.delayed, &k.reserved, &k.meta, &k.notify],
+            &[&k.ready, &k.delayed, &k.reserved, &k.jobs, &k.notify],
             (lease.job_id.as_str(), lease.token.0.as_str(), now, at),
         );
         self.fenced(lease, self.inner.pool.cmd(&cmd).await?)
@@ -264,7 +264,7 @@ impl RedisDriver {
             .arg(lease.queue.as_str())
             .ignore();
         let cmd = self.inner.pool.scripts().fail.cmd(
-            &[&k.reserved, &k.jobs, &k.meta, &k.failed, &k.failed_index],
+            &[&k.reserved, &k.jobs, &k.failed, &k.failed_index],
             (
                 lease.job_id.as_str(),
                 lease.token.0.as_str(),
@@ -315,7 +315,6 @@ impl RedisDriver {
                         &k.ready,
                         &k.reserved,
                         &k.jobs,
-                        &k.meta,
                         &k.failed,
                         &k.failed_index,
                         &k.notify,

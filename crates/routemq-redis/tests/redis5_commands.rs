@@ -19,6 +19,7 @@ const REDIS_5_ALLOWED: &[&str] = &[
     "HSET",
     "LINDEX",
     "LLEN",
+    "LPOP",
     "LPUSH",
     "LRANGE",
     "LREM",

@@ -1,6 +1,6 @@
 -- claim.lua: claims up to N jobs across queues in priority order.
--- KEYS: 5 per queue, in priority order: ready list, delayed zset, reserved zset,
---   jobs hash, meta hash.
+-- KEYS: 4 per queue, in priority order: ready list, delayed zset, reserved zset,
+--   jobs hash (bodies and "{id}:meta" fields).
 -- ARGV[1] now (ms)   ARGV[2] lease deadline (ms)   ARGV[3] max jobs
 -- ARGV[4] token nonce (random; token k = nonce .. k)   ARGV[5] delayed jobs to
 -- promote per queue at most   ARGV[6..] fresh ids for adopted foreign payloads
@@ -18,23 +18,33 @@ local nonce, promote_limit = ARGV[4], tonumber(ARGV[5])
 local fresh = 6
 local out = {}
 local claimed = 0
-for q = 1, #KEYS / 5 do
+for q = 1, #KEYS / 4 do
   if claimed >= max then break end
-  local base = (q - 1) * 5
-  local ready, delayed, reserved, jobs, meta =
-    KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4], KEYS[base + 5]
+  local base = (q - 1) * 4
+  local ready, delayed, reserved, jobs = KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]
   promote(ready, delayed, now, promote_limit)
   local want = max - claimed
-  local ids = redis.call('LRANGE', ready, 0, want - 1)
+  local ids
+  if want == 1 then
+    local one = redis.call('LPOP', ready)
+    ids = one and { one } or {}
+  else
+    ids = redis.call('LRANGE', ready, 0, want - 1)
+  end
   if #ids > 0 then
+    -- Bodies and metadata in one HMGET per slice: id, "{id}:meta", ...
     local bodies, metas = {}, {}
     for i = 1, #ids, CHUNK do
       local j = math.min(i + CHUNK - 1, #ids)
-      local b = redis.call('HMGET', jobs, unpack(ids, i, j))
-      local m = redis.call('HMGET', meta, unpack(ids, i, j))
-      for k = 1, #b do
-        bodies[#bodies + 1] = b[k]
-        metas[#metas + 1] = m[k]
+      local fields = {}
+      for k = i, j do
+        fields[#fields + 1] = ids[k]
+        fields[#fields + 1] = meta_field(ids[k])
+      end
+      local got = redis.call('HMGET', jobs, unpack(fields))
+      for k = 1, #got, 2 do
+        bodies[#bodies + 1] = got[k]
+        metas[#metas + 1] = got[k + 1]
       end
     end
     -- Stop before a foreign payload that no fresh id is left for.
@@ -46,8 +56,12 @@ for q = 1, #KEYS / 5 do
       end
       take = i
     end
-    redis.call('LTRIM', ready, take, -1)
-    local new_meta, members, adopted = {}, {}, {}
+    if want == 1 then
+      if take == 0 then redis.call('LPUSH', ready, ids[1]) end
+    else
+      redis.call('LTRIM', ready, take, -1)
+    end
+    local writes, members = {}, {}
     for i = 1, take do
       local id, body = ids[i], bodies[i]
       local attempts, tries, ready_at
@@ -58,14 +72,14 @@ for q = 1, #KEYS / 5 do
         id = ARGV[fresh]
         fresh = fresh + 1
         attempts, tries, ready_at = 0, 1, now
-        adopted[#adopted + 1] = id
-        adopted[#adopted + 1] = body
+        writes[#writes + 1] = id
+        writes[#writes + 1] = body
       end
       attempts = attempts + 1
       claimed = claimed + 1
       local token = nonce .. claimed
-      new_meta[#new_meta + 1] = id
-      new_meta[#new_meta + 1] = pack_meta(attempts, tries, ready_at)
+      writes[#writes + 1] = meta_field(id)
+      writes[#writes + 1] = pack_meta(attempts, tries, ready_at)
       members[#members + 1] = deadline
       members[#members + 1] = id .. '|' .. token
       out[#out + 1] = q
@@ -75,9 +89,8 @@ for q = 1, #KEYS / 5 do
       out[#out + 1] = tries
       out[#out + 1] = body
     end
-    if #adopted > 0 then chunked_pairs('HMSET', jobs, adopted) end
     if take > 0 then
-      chunked_pairs('HMSET', meta, new_meta)
+      chunked_pairs('HMSET', jobs, writes)
       chunked_pairs('ZADD', reserved, members)
     end
     if take < #ids then break end

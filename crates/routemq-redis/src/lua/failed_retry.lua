@@ -1,6 +1,6 @@
 -- failed_retry.lua: moves one failed job back to its queue, attempts reset.
 -- KEYS[1] failed list   KEYS[2] failed index hash   KEYS[3] ready list
--- KEYS[4] jobs hash   KEYS[5] meta hash   KEYS[6] notify list
+-- KEYS[4] jobs hash (bodies and "{id}:meta" fields)   KEYS[5] notify list
 -- ARGV[1] id   ARGV[2] the record the caller read (compare-and-swap)
 -- ARGV[3] payload (decoded from the record by the caller)   ARGV[4] max_tries
 -- ARGV[5] now (ms)
@@ -11,8 +11,7 @@ local id = ARGV[1]
 if redis.call('HGET', KEYS[2], id) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[2], id)
 redis.call('LREM', KEYS[1], 1, ARGV[2])
-redis.call('HSET', KEYS[4], id, ARGV[3])
-redis.call('HSET', KEYS[5], id, pack_meta(0, tonumber(ARGV[4]), tonumber(ARGV[5])))
+redis.call('HMSET', KEYS[4], id, ARGV[3], meta_field(id), pack_meta(0, tonumber(ARGV[4]), tonumber(ARGV[5])))
 redis.call('RPUSH', KEYS[3], id)
-notify(KEYS[6], 1)
+notify(KEYS[5], 1)
 return 1

@@ -29,7 +29,12 @@ local function chunked_pairs(cmd, key, values)
   end
 end
 
--- Job metadata packed in one hash field: "attempts|max_tries|ready_at_ms".
+-- Job metadata packed in one field of the jobs hash, beside the body:
+-- field "{id}:meta" = "attempts|max_tries|ready_at_ms" (job ids never contain ':').
+local function meta_field(id)
+  return id .. ':meta'
+end
+
 local function parse_meta(meta)
   if not meta then return 0, 1, 0 end
   local a, m, r = string.match(meta, '^(%d+)|(%d+)|(%-?%d+)$')
@@ -132,12 +137,12 @@ local function failed_record(id, connection, queue, payload, exception, failed_a
 end
 
 -- Moves job `id` (already out of the ready list / reserved set) to the failed store.
-local function to_failed(jobs, meta, failed_list, failed_index, id, connection, queue, exception, now)
-  local body = redis.call('HGET', jobs, id) or ''
-  local _, max_tries = parse_meta(redis.call('HGET', meta, id))
-  local record = failed_record(id, connection, queue, body, exception, now, max_tries)
+local function to_failed(jobs, failed_list, failed_index, id, connection, queue, exception, now)
+  local mf = meta_field(id)
+  local got = redis.call('HMGET', jobs, id, mf)
+  local _, max_tries = parse_meta(got[2])
+  local record = failed_record(id, connection, queue, got[1] or '', exception, now, max_tries)
   redis.call('LPUSH', failed_list, record)
   redis.call('HSET', failed_index, id, record)
-  redis.call('HDEL', jobs, id)
-  redis.call('HDEL', meta, id)
+  redis.call('HDEL', jobs, id, mf)
 end

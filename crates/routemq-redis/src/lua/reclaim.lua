@@ -1,6 +1,7 @@
 -- reclaim.lua: handles expired reservations of one queue.
--- KEYS[1] ready list   KEYS[2] reserved zset   KEYS[3] jobs hash   KEYS[4] meta hash
--- KEYS[5] failed list   KEYS[6] failed index hash   KEYS[7] notify list
+-- KEYS[1] ready list   KEYS[2] reserved zset   KEYS[3] jobs hash (bodies and
+-- "{id}:meta" fields)   KEYS[4] failed list   KEYS[5] failed index hash
+-- KEYS[6] notify list
 -- ARGV[1] now (ms)   ARGV[2] at most this many reservations per call
 -- ARGV[3] connection name   ARGV[4] queue name
 -- Guarantee: atomic. Each reservation whose deadline is <= now leaves the reserved
@@ -15,16 +16,16 @@ for i = 1, #expired do
   local member = expired[i]
   redis.call('ZREM', KEYS[2], member)
   local id = string.match(member, '^(.*)|[^|]*$') or member
-  local meta = redis.call('HGET', KEYS[4], id)
+  local meta = redis.call('HGET', KEYS[3], meta_field(id))
   if meta then
     local attempts, tries = parse_meta(meta)
     if attempts >= tries then
-      to_failed(KEYS[3], KEYS[4], KEYS[5], KEYS[6], id, ARGV[3], ARGV[4],
+      to_failed(KEYS[3], KEYS[4], KEYS[5], id, ARGV[3], ARGV[4],
         string.format('lease expired on attempt %d of %d: the worker stopped or hung before finishing the job', attempts, tries),
         now)
       failed = failed + 1
     else
-      redis.call('HSET', KEYS[4], id, pack_meta(attempts, tries, now))
+      redis.call('HSET', KEYS[3], meta_field(id), pack_meta(attempts, tries, now))
       back[#back + 1] = id
       released = released + 1
     end
@@ -32,6 +33,6 @@ for i = 1, #expired do
 end
 if #back > 0 then
   chunked('RPUSH', KEYS[1], back)
-  notify(KEYS[7], #back)
+  notify(KEYS[6], #back)
 end
 return {released, failed}

@@ -1,19 +1,20 @@
 -- release.lua: gives a job back, fenced by owner token, keeping its attempt count.
--- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] reserved zset   KEYS[4] meta hash
--- KEYS[5] notify list
+-- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] reserved zset
+-- KEYS[4] jobs hash (bodies and "{id}:meta" fields)   KEYS[5] notify list
 -- ARGV[1] id   ARGV[2] token   ARGV[3] now (ms)   ARGV[4] available-at (ms)
 -- Guarantee: atomic; returns 0 and changes nothing unless the caller owns the job.
 -- Otherwise the job goes to the tail of the ready list (available-at <= now) or into
 -- the delayed zset, and idle workers are woken. Returns 1.
 local id, now, at = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('ZREM', KEYS[3], id .. '|' .. ARGV[2]) == 0 then return 0 end
-local attempts, tries = parse_meta(redis.call('HGET', KEYS[4], id))
+local mf = meta_field(id)
+local attempts, tries = parse_meta(redis.call('HGET', KEYS[4], mf))
 if at <= now then
   redis.call('RPUSH', KEYS[1], id)
-  redis.call('HSET', KEYS[4], id, pack_meta(attempts, tries, now))
+  redis.call('HSET', KEYS[4], mf, pack_meta(attempts, tries, now))
 else
   redis.call('ZADD', KEYS[2], at, id)
-  redis.call('HSET', KEYS[4], id, pack_meta(attempts, tries, at))
+  redis.call('HSET', KEYS[4], mf, pack_meta(attempts, tries, at))
 end
 notify(KEYS[5], 1)
 return 1

@@ -1,6 +1,6 @@
 -- stats.lua: counts for one queue (moving due delayed jobs first, as claim would).
--- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] reserved zset   KEYS[4] meta hash
--- KEYS[5] failed list
+-- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] reserved zset
+-- KEYS[4] jobs hash (bodies and "{id}:meta" fields)   KEYS[5] failed list
 -- ARGV[1] now (ms)   ARGV[2] delayed jobs to promote at most
 -- Guarantee: O(1) reads apart from the bounded promotion. Returns {ready, delayed,
 -- reserved, failed, ready_at_ms of the oldest ready job or -1}.
@@ -9,7 +9,7 @@ promote(KEYS[1], KEYS[2], now, tonumber(ARGV[2]))
 local oldest = -1
 local head = redis.call('LINDEX', KEYS[1], 0)
 if head then
-  local meta = redis.call('HGET', KEYS[4], head)
+  local meta = redis.call('HGET', KEYS[4], meta_field(head))
   if meta then
     local _, _, ready_at = parse_meta(meta)
     oldest = ready_at

@@ -27,13 +27,16 @@
 //!   every key they touch; in [`KeyMode::Cluster`] one queue's keys share a slot.
 //! - The owner token is part of the reserved member, so `ack`, `release`, `fail`
 //!   and `extend_lease` are fenced by a single `ZREM`/`ZSCORE`.
-//! - Claims take up to N jobs in one call (`LRANGE` + `LTRIM`, batched `HMGET`);
+//! - Claims take up to N jobs in one call (`LRANGE` + `LTRIM`, or `LPOP` for one;
+//!   one `HMGET` per 1,000 jobs for bodies and metadata; seven Redis calls at most
+//!   per queue whatever N is; an ack is one `ZREM` per job plus one `HDEL`);
 //!   `ack_batch` is one call per queue, all pipelined; `push_bulk` is one pipeline
 //!   of 1,000-job script calls (each atomic; a failure part-way through a bulk push
 //!   can leave the earlier chunks stored, never a partial chunk). A push from a
 //!   driver instance adds its queue to the `routemq:queues` registry at most every
-//!   30 s per queue, keeping `SADD` off the single-push path. Variadic commands inside scripts are chunked so
-//!   batches of any size stay under Lua's `unpack` limit.
+//!   30 s per queue, keeping `SADD` off the single-push path. Variadic commands
+//!   inside scripts are chunked so batches of any size stay under Lua's `unpack`
+//!   limit.
 //! - A ready-list element without a body (the Python RouteMQ pushes whole JSON
 //!   payloads; a fault injector may push garbage) is adopted at claim under a fresh
 //!   UUIDv7 id with `max_tries` 1, so the worker fails it with a reason.
@@ -47,17 +50,23 @@
 //!
 //! # Measuring
 //! `cargo run --release -p routemq-redis --example redis-throughput -- [URL] [jobs]
-//! [claimers]` prints the driver's own rates (single and bulk enqueue, claim +
+//! [claimers] [claim size]` prints the driver's own rates (single and bulk enqueue, claim +
 //! `ack_batch` drain, idle wake-up latency) next to a PING round-trip floor; the
 //! worker-level benchmark is `cargo xtask bench redis`. Single pushes are bound by
 //! the round trip (one `EVALSHA` each, within a few per cent of the PING floor);
 //! bulk pushes by Redis itself (the push script lays its arguments out so Lua does
-//! no per-job work: a few microseconds of `HMSET`/`RPUSH` per job).
+//! no per-job work: a few microseconds of `HMSET`/`RPUSH` per job); small claims by
+//! the per-call cost of Redis commands inside Lua (a few microseconds each), which
+//! is why claims and acks are batched and keep their command count flat.
 //!
 //! # Limits
-//! A single-node connection (or a proxy that speaks to one): [`KeyMode::Cluster`]
-//! makes the layout slot-safe, but the driver does not route by slot itself and its
-//! multi-queue `BLPOP` needs the queues' notify keys on one node.
+//! - A bulk push is atomic per 1,000-job chunk, not as a whole (see above).
+//! - Prune walks each failed list from its oldest end and stops at a record whose
+//!   `failed_at` it cannot read (one written by another producer in another
+//!   format); list, show, retry and forget still handle such records.
+//! - A single-node connection (or a proxy that speaks to one): [`KeyMode::Cluster`]
+//!   makes the layout slot-safe, but the driver does not route by slot itself and
+//!   its multi-queue `BLPOP` needs the queues' notify keys on one node.
 
 #![warn(missing_docs)]
 

@@ -28,8 +28,9 @@
 //! - The owner token is part of the reserved member, so `ack`, `release`, `fail`
 //!   and `extend_lease` are fenced by a single `ZREM`/`ZSCORE`.
 //! - Claims take up to N jobs in one call (`LRANGE` + `LTRIM`, or `LPOP` for one;
-//!   one `HMGET` per 1,000 jobs for bodies and metadata; seven Redis calls at most
-//!   per queue whatever N is; an ack is one `ZREM` per job plus one `HDEL`);
+//!   one `HMGET` per 1,000 jobs for bodies and metadata: six Redis calls per queue
+//!   for up to 1,000 jobs when no delayed job is due; an ack is one `ZREM` per job
+//!   plus one `HDEL`);
 //!   `ack_batch` is one call per queue, all pipelined; `push_bulk` is one pipeline
 //!   of 1,000-job script calls (each atomic; a failure part-way through a bulk push
 //!   can leave the earlier chunks stored, never a partial chunk). A push from a

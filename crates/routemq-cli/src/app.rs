@@ -222,9 +222,7 @@ impl App {
             Command::Clear(args) => commands::admin::clear(driver, &args, out).await,
             Command::Migrate => crate::connect::migrate(driver, config, out).await,
             Command::Workers => commands::admin::workers(driver, out).await,
-            Command::Bench(_args) => Err(CliError::Bench(
-                "the bench verb needs the routemq-bench crate, not yet in this workspace".into(),
-            )),
+            Command::Bench(args) => commands::bench::run(driver, config, &args, out).await,
             Command::Demo(args) => commands::demo::run(self, driver, &args, out).await,
             Command::Config => Ok(()),
         }

@@ -243,6 +243,9 @@ pub struct BenchArgs {
     /// Worker concurrency.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub concurrency: usize,
+    /// Jobs in the latency phase (sent 5 ms apart to an idle worker).
+    #[arg(long, default_value_t = 1_000, value_name = "N")]
+    pub latency_jobs: usize,
 }
 
 /// `routemq demo`.

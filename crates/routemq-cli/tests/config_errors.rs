@@ -272,3 +272,29 @@ fn env_example_is_a_valid_configuration() {
     assert_eq!(v["url"], "redis://127.0.0.1:6379/0");
     assert_eq!(v["variables"]["DB_PASS"], "***");
 }
+
+#[test]
+fn bench_runs_on_memory_when_nothing_is_configured() {
+    let out = clean_cmd()
+        .args([
+            "bench",
+            "--jobs",
+            "300",
+            "--concurrency",
+            "8",
+            "--latency-jobs",
+            "20",
+            "--json",
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let report = support::json_of(&out, &["bench"]);
+    assert_eq!(report["driver"], "memory");
+    assert!(report["drain_per_sec"].as_f64().unwrap() > 0.0, "{report}");
+    let table = clean_cmd()
+        .args(["bench", "--jobs", "100", "--latency-jobs", "5"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&table.stdout).contains("bulk enqueue"));
+}

@@ -56,3 +56,8 @@ fn migrate_is_idempotent() {
         "{again}"
     );
 }
+
+#[test]
+fn bench_prints_the_figures() {
+    scenarios::bench(&Backend::mysql());
+}

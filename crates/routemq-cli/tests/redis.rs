@@ -52,3 +52,8 @@ fn migrate_is_a_no_op() {
     assert_eq!(out["connection"], "redis");
     assert_eq!(out["applied"], serde_json::json!([]));
 }
+
+#[test]
+fn bench_prints_the_figures() {
+    scenarios::bench(&Backend::redis());
+}

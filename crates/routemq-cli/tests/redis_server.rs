@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use routemq_testkit::redis::RedisServer;
 use support::{clean_cmd, json_of, queue};
 
-const PASSWORD: &str = "p@ss:w/rd %x";
+// No space: the testkit sends AUTH as an inline command.
+const PASSWORD: &str = "p@ss:w/rd%x#?";
 
 fn on_server(server: &RedisServer, args: &[&str]) -> assert_cmd::Command {
     let mut cmd = clean_cmd();

@@ -25,6 +25,7 @@ pub(crate) async fn run(
         jobs: args.jobs,
         single_jobs: args.jobs.min(BenchConfig::default().single_jobs),
         concurrency: args.concurrency,
+        latency_jobs: args.latency_jobs,
         ..BenchConfig::default()
     };
     // A second connection for the consumer, so the latency phase sees what a
@@ -50,12 +51,27 @@ fn print(r: &BenchReport, out: &mut Output<'_>) -> Result<(), CliError> {
         return out.json(r);
     }
     let rows = vec![
-        vec!["enqueue (one at a time)".into(), format!("{:.0} jobs/s", r.enqueue_per_sec)],
-        vec!["bulk enqueue".into(), format!("{:.0} jobs/s", r.bulk_enqueue_per_sec)],
-        vec!["drain (no-op jobs)".into(), format!("{:.0} jobs/s", r.drain_per_sec)],
-        vec!["latency p50 (enqueue → start)".into(), format!("{:.2} ms", r.latency_p50_ms)],
+        vec![
+            "enqueue (one at a time)".into(),
+            format!("{:.0} jobs/s", r.enqueue_per_sec),
+        ],
+        vec![
+            "bulk enqueue".into(),
+            format!("{:.0} jobs/s", r.bulk_enqueue_per_sec),
+        ],
+        vec![
+            "drain (no-op jobs)".into(),
+            format!("{:.0} jobs/s", r.drain_per_sec),
+        ],
+        vec![
+            "latency p50 (enqueue → start)".into(),
+            format!("{:.2} ms", r.latency_p50_ms),
+        ],
         vec!["latency p99".into(), format!("{:.2} ms", r.latency_p99_ms)],
     ];
-    let title = format!("{} · {} jobs · concurrency {}", r.driver, r.jobs, r.concurrency);
+    let title = format!(
+        "{} · {} jobs · concurrency {}",
+        r.driver, r.jobs, r.concurrency
+    );
     out.table(&[title.as_str(), "result"], rows)
 }

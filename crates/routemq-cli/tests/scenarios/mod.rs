@@ -404,3 +404,47 @@ fn terminate(child: &mut std::process::Child) {
         .unwrap();
     assert!(status.success());
 }
+
+/// `bench --json` prints the benchmark's figures under the keys `cargo xtask
+/// bench` documents (figures are printed, never asserted on).
+pub fn bench(b: &Backend) {
+    let report = b.ok(&[
+        "bench",
+        "--jobs",
+        "300",
+        "--concurrency",
+        "8",
+        "--latency-jobs",
+        "20",
+        "--json",
+    ]);
+    assert_bench_report(&report, b.name);
+}
+
+pub fn assert_bench_report(report: &Value, driver: &str) {
+    let keys: Vec<&str> = report
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut want = vec![
+        "driver",
+        "jobs",
+        "concurrency",
+        "enqueue_per_sec",
+        "bulk_enqueue_per_sec",
+        "drain_per_sec",
+        "latency_p50_ms",
+        "latency_p99_ms",
+    ];
+    want.sort_unstable();
+    let mut got = keys.clone();
+    got.sort_unstable();
+    assert_eq!(got, want, "{report}");
+    assert_eq!(report["driver"], driver);
+    assert_eq!(report["jobs"], 300);
+    for k in ["enqueue_per_sec", "bulk_enqueue_per_sec", "drain_per_sec"] {
+        assert!(report[k].as_f64().unwrap() > 0.0, "{k}: {report}");
+    }
+}

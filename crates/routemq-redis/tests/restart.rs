@@ -169,4 +169,37 @@ async fn a_server_that_is_down_is_unavailable_not_empty() {
         }
     }
     assert_eq!(got.len(), 1, "the job survived the restart");
+    d.ack(&got[0].lease).await.unwrap();
+
+    // A waiter blocked in BLPOP when the server goes away gets an error, and the
+    // next wait (on a fresh dedicated connection) wakes on a push again.
+    let waiter = {
+        let (d, q) = (d.clone(), q.clone());
+        tokio::spawn(async move { d.wait_for_jobs(&[q], Duration::from_secs(30)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.restart().unwrap();
+    let res = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("a wait must not outlive its server")
+        .unwrap();
+    assert!(res.is_err(), "the broken wait reports it");
+    let waiter = {
+        let (d, q) = (d.clone(), q.clone());
+        tokio::spawn(async move { d.wait_for_jobs(&[q], Duration::from_secs(30)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pushed = Instant::now();
+    for _ in 0..50 {
+        if d.push(job("default", 2, 1)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("the new wait wakes on the push")
+        .unwrap()
+        .unwrap();
+    assert!(pushed.elapsed() < Duration::from_secs(2));
 }

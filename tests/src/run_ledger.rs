@@ -75,6 +75,20 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// A one-line summary (the first few missing and repeated job numbers).
+    pub fn summary(&self) -> String {
+        format!(
+            "dispatched {}, ran once {}, never ran {} (first {:?}), ran more than once {} (first {:?}), unknown {}",
+            self.dispatched,
+            self.ran_once,
+            self.never_ran.len(),
+            &self.never_ran[..self.never_ran.len().min(5)],
+            self.ran_more.len(),
+            &self.ran_more[..self.ran_more.len().min(5)],
+            self.unknown
+        )
+    }
+
     /// Every job ran exactly once and nothing else ran.
     pub fn exactly_once(&self) -> bool {
         self.ran_once == self.dispatched && self.unknown == 0

@@ -44,7 +44,11 @@ async fn exactly_once(driver: std::sync::Arc<dyn Driver>, jobs: u64, label: &str
         tally.never_ran.len(),
         tally.ran_more.len()
     );
-    assert!(tally.exactly_once(), "{label}: {tally:?}");
+    assert!(
+        tally.exactly_once(),
+        "{label}: {}; worker: {report:?}",
+        tally.summary()
+    );
     assert_eq!(report.processed, jobs, "{report:?}");
     assert_eq!(report.failed + report.retried + report.lease_lost, 0);
     assert_eq!(counts(&*driver, &queue).await, QueueCounts::default());

@@ -129,3 +129,72 @@ impl MysqlStore {
         n.unwrap_or(0)
     }
 }
+
+/// Either store, so one scenario can run on both drivers.
+pub enum Store {
+    /// A Redis key prefix.
+    Redis(RedisStore),
+    /// A MySQL schema.
+    Mysql(MysqlStore),
+}
+
+impl Store {
+    /// A fresh Redis store on the test server.
+    pub async fn redis() -> Self {
+        Store::Redis(RedisStore::new().await)
+    }
+
+    /// A fresh MySQL store on the test server.
+    pub async fn mysql() -> Self {
+        Store::Mysql(MysqlStore::new().await)
+    }
+
+    /// The driver's connection name (`redis` or `database`).
+    pub fn label(&self) -> &'static str {
+        self.dyn_driver().connection_name()
+    }
+
+    /// The driver as the worker and `Queue` take it.
+    pub fn dyn_driver(&self) -> Arc<dyn Driver> {
+        match self {
+            Store::Redis(s) => s.dyn_driver(),
+            Store::Mysql(s) => s.dyn_driver(),
+        }
+    }
+
+    /// Writes `garbage` straight into `queue` as a ready job, bypassing dispatch:
+    /// `RPUSH <prefix>:queue:<queue>` for Redis, a raw `INSERT INTO queue_jobs`
+    /// for MySQL.
+    pub async fn inject_raw(&mut self, queue: &QueueName, garbage: &[u8]) {
+        match self {
+            Store::Redis(s) => {
+                let key = s.ready_key(queue);
+                let _: i64 = redis::cmd("RPUSH")
+                    .arg(key)
+                    .arg(garbage)
+                    .query_async(&mut s.raw)
+                    .await
+                    .expect("RPUSH");
+            }
+            Store::Mysql(s) => {
+                let mut conn = s.raw().await;
+                conn.exec_drop(
+                    "INSERT INTO queue_jobs (queue, payload) VALUES (?, ?)",
+                    (queue.as_str(), garbage),
+                )
+                .await
+                .expect("raw INSERT");
+                conn.disconnect().await.expect("disconnect");
+            }
+        }
+    }
+
+    /// Removes what the store wrote (Redis keys under its prefix; the MySQL schema
+    /// goes when the store drops).
+    pub async fn cleanup(self) {
+        match self {
+            Store::Redis(s) => s.cleanup().await,
+            Store::Mysql(s) => drop(s),
+        }
+    }
+}

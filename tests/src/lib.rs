@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod accounting;
+pub mod connection_killer;
 pub mod producer;
 pub mod run_ledger;
 pub mod stores;

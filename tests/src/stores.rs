@@ -15,8 +15,12 @@ use routemq_testkit::redis::RedisTarget;
 pub struct RedisStore {
     /// The driver under test.
     pub driver: Arc<RedisDriver>,
-    /// Where the server is and the prefix.
-    pub target: RedisTarget,
+    /// The server's URL.
+    pub url: String,
+    /// The key prefix no other test uses.
+    pub prefix: String,
+    /// Keeps a server the testkit started alive.
+    _target: Option<RedisTarget>,
     /// A raw client connection (not the driver's).
     pub raw: redis::aio::MultiplexedConnection,
 }
@@ -24,23 +28,38 @@ pub struct RedisStore {
 impl RedisStore {
     /// On the test Redis (`ROUTEMQ_TEST_REDIS_URL` or one the testkit starts).
     pub async fn new() -> Self {
-        Self::with(routemq_testkit::redis::redis(), |c| c).await
+        Self::with(|c| c).await
     }
 
-    /// On `target`, with `tune` applied to the driver's settings.
-    pub async fn with(target: RedisTarget, tune: impl FnOnce(RedisConfig) -> RedisConfig) -> Self {
-        let config = RedisConfig::from_url(&target.url)
+    /// On the test Redis, with `tune` applied to the driver's settings.
+    pub async fn with(tune: impl FnOnce(RedisConfig) -> RedisConfig) -> Self {
+        let target = routemq_testkit::redis::redis();
+        let (url, prefix) = (target.url.clone(), target.prefix.clone());
+        Self::on(url, prefix, Some(target), tune).await
+    }
+
+    /// On the server at `url` under `prefix` (`target` kept alive with the
+    /// store), with `tune` applied to the driver's settings.
+    pub async fn on(
+        url: String,
+        prefix: String,
+        target: Option<RedisTarget>,
+        tune: impl FnOnce(RedisConfig) -> RedisConfig,
+    ) -> Self {
+        let config = RedisConfig::from_url(&url)
             .expect("a valid Redis URL")
-            .prefix(target.prefix.clone());
+            .prefix(prefix.clone());
         let driver = RedisDriver::new(tune(config)).expect("a Redis driver");
-        let raw = redis::Client::open(target.url.as_str())
+        let raw = redis::Client::open(url.as_str())
             .expect("a valid Redis URL")
             .get_multiplexed_async_connection()
             .await
             .expect("a raw Redis connection");
         RedisStore {
             driver: Arc::new(driver),
-            target,
+            url,
+            prefix,
+            _target: target,
             raw,
         }
     }
@@ -52,12 +71,12 @@ impl RedisStore {
 
     /// The ready list of `queue` (`<prefix>:queue:<queue>`).
     pub fn ready_key(&self, queue: &QueueName) -> String {
-        format!("{}:queue:{queue}", self.target.prefix)
+        format!("{}:queue:{queue}", self.prefix)
     }
 
     /// Every key under this store's prefix (for checking nothing was written).
     pub async fn keys(&mut self) -> Vec<String> {
-        let pattern = format!("{}:*", self.target.prefix);
+        let pattern = format!("{}:*", self.prefix);
         redis::cmd("KEYS")
             .arg(pattern)
             .query_async(&mut self.raw)

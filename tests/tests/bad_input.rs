@@ -179,9 +179,7 @@ async fn oversize_payload(store: Store) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_oversize_payload_is_refused_at_dispatch_and_nothing_stored() {
-    let target = routemq_testkit::redis::redis();
-    let store =
-        routemq_e2e::stores::RedisStore::with(target, |c: RedisConfig| c.max_payload(4096)).await;
+    let store = routemq_e2e::stores::RedisStore::with(|c: RedisConfig| c.max_payload(4096)).await;
     oversize_payload(Store::Redis(store)).await;
 }
 

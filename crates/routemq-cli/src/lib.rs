@@ -26,6 +26,6 @@ pub use app::App;
 pub use config::{
     load_env_file, redact_url, Config, ConfigError, Connection, Secret, ServerUrl, Unconfigured,
 };
-pub use connect::connect;
+pub use connect::{connect, migrate_if_database};
 pub use duration::parse_duration;
 pub use error::CliError;

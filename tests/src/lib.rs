@@ -9,8 +9,10 @@
 //! the [`accounting`] that totals a queue's jobs.
 //!
 //! # What this crate must not depend on
-//! The CLI's internals and any mock: it drives only public APIs of the core, the
-//! worker and the drivers, on real servers provided by `routemq-testkit`.
+//! Any mock, and the CLI's internals: it drives only public APIs of the core, the
+//! worker and the drivers, on real servers provided by `routemq-testkit`. The CLI
+//! is a dependency only for the `e2e-routemq` binary (its unchanged `main`), run
+//! as a child process.
 
 #![warn(missing_docs)]
 

@@ -93,3 +93,32 @@ impl Job for BlocksThread {
         Ok(())
     }
 }
+
+/// The same job name and data as the CLI's built-in `routemq.sleep {"ms": N}`
+/// (its extra fields are ignored by the CLI), so a `routemq work` process runs
+/// it; an in-process worker runs it with this type instead, recording job `n` in
+/// `run` and, on a second or later attempt, in `again`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CliSleep {
+    /// How long to sleep, in milliseconds.
+    pub ms: u64,
+    /// The test's ledger of runs in this process.
+    pub run: RunId,
+    /// The test's ledger of runs after the first attempt.
+    pub again: RunId,
+    /// The job's number.
+    pub n: u64,
+}
+
+impl Job for CliSleep {
+    const NAME: &'static str = "routemq.sleep";
+
+    async fn handle(&self, ctx: &JobContext) -> Result<(), JobError> {
+        tokio::time::sleep(Duration::from_millis(self.ms)).await;
+        self.run.record(self.n);
+        if ctx.attempt() > 1 {
+            self.again.record(self.n);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,204 @@
+//! A `routemq work` PROCESS SIGKILLed mid-batch: the jobs it held run again once
+//! their leases expire, nothing else runs twice, and every job is accounted for.
+//!
+//! The child runs the CLI's built-in `routemq.sleep {"ms": N}`; after the kill an
+//! in-process worker drains the rest with a twin type of the same name that
+//! records each run and its attempt. At the kill the store is frozen (the child
+//! is dead), so its ready and reserved jobs are exactly what is left:
+//! - every reserved job (claimed by the child, not acked) runs again, with
+//!   attempt 2, and nothing else has an attempt above 1;
+//! - every ready job runs once; nothing the child acknowledged runs again;
+//! - child completions = dispatched − ready − reserved at the kill.
+//!
+//! The binary is this package's `e2e-routemq`: the CLI's own `main`, built by
+//! cargo for these tests with both drivers enabled.
+
+use std::collections::HashSet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use routemq_core::{Driver, JobId, JobOptions, Queue, QueueName};
+use routemq_e2e::accounting::{counts, drain, worker};
+use routemq_e2e::run_ledger::RunId;
+use routemq_e2e::stores::{MysqlStore, RedisStore};
+use routemq_e2e::test_jobs::CliSleep;
+use routemq_mysql::mysql_async::prelude::Queryable;
+
+const JOBS: u64 = 300;
+const SLEEP_MS: u64 = 100;
+const CHILD_CONCURRENCY: usize = 8;
+const LEASE: Duration = Duration::from_secs(2);
+
+/// What the store holds once the child is dead: ready and reserved job ids.
+struct Frozen {
+    ready: HashSet<String>,
+    reserved: HashSet<String>,
+}
+
+async fn redis_frozen(store: &mut RedisStore, queue: &QueueName) -> Frozen {
+    let ready: Vec<String> = redis::cmd("LRANGE")
+        .arg(store.ready_key(queue))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut store.raw)
+        .await
+        .unwrap();
+    let reserved: Vec<String> = redis::cmd("ZRANGE")
+        .arg(format!("{}:reserved", store.ready_key(queue)))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut store.raw)
+        .await
+        .unwrap();
+    Frozen {
+        ready: ready.into_iter().collect(),
+        reserved: reserved
+            .into_iter()
+            .map(|m| m.split('|').next().unwrap_or_default().to_owned())
+            .collect(),
+    }
+}
+
+async fn mysql_frozen(store: &MysqlStore, queue: &QueueName) -> Frozen {
+    let mut conn = store.raw().await;
+    let rows: Vec<(String, bool)> = conn
+        .exec(
+            "SELECT uuid, reserved_at IS NOT NULL FROM queue_jobs WHERE queue = ?",
+            (queue.as_str(),),
+        )
+        .await
+        .unwrap();
+    conn.disconnect().await.unwrap();
+    Frozen {
+        ready: rows.iter().filter(|r| !r.1).map(|r| r.0.clone()).collect(),
+        reserved: rows.iter().filter(|r| r.1).map(|r| r.0.clone()).collect(),
+    }
+}
+
+async fn killed_mid_batch(
+    driver: std::sync::Arc<dyn Driver>,
+    env: &[(&str, String)],
+    mut frozen: impl AsyncFnMut(&QueueName) -> Frozen,
+    label: &str,
+) {
+    let queue = QueueName::new("e2e-kill").unwrap();
+    let (run, again) = (RunId::fresh(), RunId::fresh());
+    let dispatch = Queue::from_arc(driver.clone());
+    let mut ids: Vec<JobId> = Vec::new();
+    for n in 0..JOBS {
+        let job = CliSleep {
+            ms: SLEEP_MS,
+            run,
+            again,
+            n,
+        };
+        let options = JobOptions::new().queue(queue.as_str()).max_tries(3);
+        ids.push(dispatch.dispatch_with(job, &options, None).await.unwrap());
+    }
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_e2e-routemq"))
+        .args(["work", "--queue", queue.as_str()])
+        .args(["--concurrency", &CHILD_CONCURRENCY.to_string()])
+        .args(["--lease", &format!("{}ms", LEASE.as_millis())])
+        .args(["--sleep", "0.2"])
+        .env("ROUTEMQ_ENV_FILE", "/dev/null")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn routemq work");
+
+    // Kill it once it has done about a third of the batch.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let c = counts(&*driver, &queue).await;
+        if c.queued() <= JOBS * 2 / 3 && c.reserved > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the child made no progress: {c:?}"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("routemq work exited early: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().expect("SIGKILL the worker process");
+    child.wait().unwrap();
+    let at_kill = frozen(&queue).await;
+    let child_completed = JOBS - at_kill.ready.len() as u64 - at_kill.reserved.len() as u64;
+
+    // Its leases expire; an in-process worker reclaims and finishes everything.
+    tokio::time::sleep(LEASE + Duration::from_millis(300)).await;
+    let report = drain(
+        worker(driver.clone(), &queue, 16)
+            .register::<CliSleep>()
+            .lease(LEASE),
+        Duration::from_secs(60),
+    )
+    .await;
+
+    let number = |id: &String| ids.iter().position(|i| i.to_string() == *id).unwrap() as u64;
+    let reserved: HashSet<u64> = at_kill.reserved.iter().map(number).collect();
+    let ready: HashSet<u64> = at_kill.ready.iter().map(number).collect();
+    let ran_here = run.runs();
+    let ran_again: HashSet<u64> = again.runs().keys().copied().collect();
+    let end = counts(&*driver, &queue).await;
+    eprintln!(
+        "{label}: {JOBS} dispatched; SIGKILL with {} in flight and {} ready; the child \
+         completed {child_completed}; afterwards {} ran here ({} as a second attempt); \
+         lost {}; ran twice {} (all in flight at the kill); end {end:?}; {report:?}",
+        reserved.len(),
+        ready.len(),
+        ran_here.len(),
+        ran_again.len(),
+        JOBS - child_completed - ran_here.len() as u64,
+        ran_again.len(),
+    );
+    assert!(!reserved.is_empty(), "nothing was in flight at the kill");
+    assert_eq!(ran_again, reserved, "exactly the in-flight jobs ran again");
+    let expected: HashSet<u64> = ready.union(&reserved).copied().collect();
+    let ran_set: HashSet<u64> = ran_here.keys().copied().collect();
+    assert_eq!(ran_set, expected, "jobs run after the kill");
+    assert!(ran_here.values().all(|k| *k == 1), "a job ran twice here");
+    assert_eq!(report.processed, expected.len() as u64, "{report:?}");
+    assert_eq!((end.queued(), end.failed), (0, 0), "{end:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_worker_process_sigkilled_mid_batch() {
+    let mut store = RedisStore::new().await;
+    let env = [
+        ("QUEUE_CONNECTION", "redis".to_owned()),
+        ("REDIS_URL", store.url.clone()),
+        ("REDIS_PREFIX", store.prefix.clone()),
+    ];
+    let driver = store.dyn_driver();
+    let queue_store = &mut store;
+    killed_mid_batch(
+        driver,
+        &env,
+        async |q: &QueueName| redis_frozen(queue_store, q).await,
+        "redis",
+    )
+    .await;
+    store.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mysql_worker_process_sigkilled_mid_batch() {
+    let store = MysqlStore::new().await;
+    let env = [
+        ("QUEUE_CONNECTION", "database".to_owned()),
+        ("DATABASE_URL", store.schema.url().to_owned()),
+    ];
+    killed_mid_batch(
+        store.dyn_driver(),
+        &env,
+        async |q: &QueueName| mysql_frozen(&store, q).await,
+        "database",
+    )
+    .await;
+}

@@ -78,6 +78,7 @@ impl Worker {
             claim_incident: Incident::new("claim"),
             wait_incident: Incident::new("wait_for_jobs"),
             reclaim_incident: Incident::new("reclaim_expired"),
+            empty_after_wake: false,
         };
 
         let shutdown = shutdown.fuse();
@@ -148,6 +149,10 @@ struct RunLoop {
     claim_incident: Incident,
     wait_incident: Incident,
     reclaim_incident: Incident,
+    /// The last idle wait was woken and the claim after it found nothing: the next
+    /// wake-up is held to `MIN_IDLE_GAP` so a driver that keeps returning at once
+    /// cannot make the worker spin. A first wake-up claims at once (low latency).
+    empty_after_wake: bool,
 }
 
 impl RunLoop {
@@ -225,9 +230,11 @@ impl RunLoop {
                     if let Some(reason) = self.idle(shutdown.as_mut()).await {
                         return reason;
                     }
+                    self.empty_after_wake = true;
                 }
                 Ok(reservations) => {
                     self.claim_incident.recovered();
+                    self.empty_after_wake = false;
                     if reservations.len() > permits.len() {
                         tracing::error!(asked = permits.len(), got = reservations.len(),
                             "the driver returned more jobs than asked; the extra ones run after their lease expires");
@@ -280,7 +287,11 @@ impl RunLoop {
         let pause_until = match waited {
             Ok(()) => {
                 self.wait_incident.recovered();
-                now + MIN_IDLE_GAP
+                if self.empty_after_wake {
+                    now + MIN_IDLE_GAP
+                } else {
+                    now
+                }
             }
             Err(e) => Instant::now() + self.wait_incident.failed(&e).min(wait),
         };

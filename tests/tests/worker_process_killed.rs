@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use routemq_core::{Driver, JobId, JobOptions, Queue, QueueName};
+use routemq_core::{Driver, FailedQuery, JobId, JobOptions, Queue, QueueName};
 use routemq_e2e::accounting::{counts, drain, worker};
 use routemq_e2e::run_ledger::RunId;
 use routemq_e2e::stores::{MysqlStore, RedisStore};
@@ -79,6 +79,7 @@ async fn killed_mid_batch(
     driver: std::sync::Arc<dyn Driver>,
     env: &[(&str, String)],
     mut frozen: impl AsyncFnMut(&QueueName) -> Frozen,
+    max_tries: u32,
     label: &str,
 ) {
     let queue = QueueName::new("e2e-kill").unwrap();
@@ -92,7 +93,7 @@ async fn killed_mid_batch(
             again,
             n,
         };
-        let options = JobOptions::new().queue(queue.as_str()).max_tries(3);
+        let options = JobOptions::new().queue(queue.as_str()).max_tries(max_tries);
         ids.push(dispatch.dispatch_with(job, &options, None).await.unwrap());
     }
 
@@ -149,26 +150,51 @@ async fn killed_mid_batch(
     eprintln!(
         "{label}: {JOBS} dispatched; SIGKILL with {} in flight and {} ready; the child \
          completed {child_completed}; afterwards {} ran here ({} as a second attempt); \
-         lost {}; ran twice {} (all in flight at the kill); end {end:?}; {report:?}",
+         lost {}; ran twice {} (all in flight at the kill); failed {}; end {end:?}; {report:?}",
         reserved.len(),
         ready.len(),
         ran_here.len(),
         ran_again.len(),
-        JOBS - child_completed - ran_here.len() as u64,
+        (JOBS - child_completed).saturating_sub(ran_here.len() as u64 + end.failed),
         ran_again.len(),
+        end.failed,
     );
     assert!(!reserved.is_empty(), "nothing was in flight at the kill");
-    assert_eq!(ran_again, reserved, "exactly the in-flight jobs ran again");
-    let expected: HashSet<u64> = ready.union(&reserved).copied().collect();
-    let ran_set: HashSet<u64> = ran_here.keys().copied().collect();
-    assert_eq!(ran_set, expected, "jobs run after the kill");
     assert!(ran_here.values().all(|k| *k == 1), "a job ran twice here");
-    assert_eq!(report.processed, expected.len() as u64, "{report:?}");
-    assert_eq!((end.queued(), end.failed), (0, 0), "{end:?}");
+    let ran_set: HashSet<u64> = ran_here.keys().copied().collect();
+    if max_tries > 1 {
+        assert_eq!(ran_again, reserved, "exactly the in-flight jobs ran again");
+        let expected: HashSet<u64> = ready.union(&reserved).copied().collect();
+        assert_eq!(ran_set, expected, "jobs run after the kill");
+        assert_eq!(report.processed, expected.len() as u64, "{report:?}");
+        assert_eq!((end.queued(), end.failed), (0, 0), "{end:?}");
+    } else {
+        // Out of tries: the in-flight jobs go to the failed store, with a reason.
+        let failed = driver
+            .failed_list(&FailedQuery {
+                queue: Some(queue.clone()),
+                offset: 0,
+                limit: 1_000,
+            })
+            .await
+            .unwrap();
+        let failed_set: HashSet<u64> = failed.iter().map(|f| number(&f.id.to_string())).collect();
+        eprintln!(
+            "{label}: in-flight jobs out of tries failed with: {:?}",
+            failed[0].exception
+        );
+        assert_eq!(failed_set, reserved, "exactly the in-flight jobs failed");
+        assert!(ran_again.is_empty(), "a job out of tries ran again");
+        assert_eq!(ran_set, ready, "jobs run after the kill");
+        assert_eq!(
+            (end.queued(), end.failed),
+            (0, reserved.len() as u64),
+            "{end:?}"
+        );
+    }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn redis_worker_process_sigkilled_mid_batch() {
+async fn redis_killed(tries: u32) {
     let mut store = RedisStore::new().await;
     let env = [
         ("QUEUE_CONNECTION", "redis".to_owned()),
@@ -181,14 +207,14 @@ async fn redis_worker_process_sigkilled_mid_batch() {
         driver,
         &env,
         async |q: &QueueName| redis_frozen(queue_store, q).await,
+        tries,
         "redis",
     )
     .await;
     store.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn mysql_worker_process_sigkilled_mid_batch() {
+async fn mysql_killed(tries: u32) {
     let store = MysqlStore::new().await;
     let env = [
         ("QUEUE_CONNECTION", "database".to_owned()),
@@ -198,7 +224,28 @@ async fn mysql_worker_process_sigkilled_mid_batch() {
         store.dyn_driver(),
         &env,
         async |q: &QueueName| mysql_frozen(&store, q).await,
+        tries,
         "database",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_worker_process_sigkilled_mid_batch_in_flight_jobs_run_again() {
+    redis_killed(3).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_worker_process_sigkilled_in_flight_jobs_out_of_tries_fail_with_a_reason() {
+    redis_killed(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mysql_worker_process_sigkilled_mid_batch_in_flight_jobs_run_again() {
+    mysql_killed(3).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mysql_worker_process_sigkilled_in_flight_jobs_out_of_tries_fail_with_a_reason() {
+    mysql_killed(1).await;
 }

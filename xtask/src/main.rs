@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("itest") => itest(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("soak") => soak(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             print_help();
             Ok(())
@@ -40,7 +41,8 @@ fn print_help() {
     println!(
         "cargo xtask <command>\n\n\
          itest                      fmt check, clippy -D warnings, all tests (real Redis/MariaDB)\n\
-         bench [CONN] [--json] ...  release build + `routemq bench --connection CONN` (memory|redis|mysql)\n"
+         bench [CONN] [--json] ...  release build + `routemq bench --connection CONN` (memory|redis|mysql)\n\
+         soak [--minutes N] ...     release build + `routemq-soak soak` (steady load, worker killed every 30 s)\n"
     );
 }
 
@@ -177,5 +179,15 @@ fn bench(args: &[String]) -> Result<()> {
         cmd.args(["--connection", c]);
     }
     cmd.args(rest);
+    run(cmd)
+}
+
+fn soak(args: &[String]) -> Result<()> {
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "routemq-soak"]);
+    run(build)?;
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let mut cmd = Command::new(format!("{target}/release/routemq-soak"));
+    cmd.arg("soak").args(args);
     run(cmd)
 }

@@ -3,13 +3,15 @@
 //! 1. `ROUTEMQ_TEST_REDIS_URL` / `ROUTEMQ_TEST_MYSQL_URL`;
 //! 2. a local server binary (`redis-server`, `mariadbd`/`mysqld`) started by the
 //!    testkit itself on a free port (restart tests need this one);
-//! 3. testcontainers, when a Docker engine answers.
+//! 3. a container started with the `docker` command, when a Docker engine answers.
 //!
 //! If none works, the test fails with a message saying how to provide a server. It
 //! never skips silently.
 //!
 //! # What this crate must not depend on
-//! The worker and the CLI. It may depend on the driver crates it provisions for.
+//! Any RouteMQ driver, the worker or the CLI: it hands out connection info (URLs,
+//! key prefixes, schemas) and server handles, so driver crates can use it as a
+//! dev-dependency without a cycle.
 
 #![warn(missing_docs)]
 

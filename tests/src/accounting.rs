@@ -29,9 +29,20 @@ impl QueueCounts {
     }
 }
 
-/// Counts `queue`'s jobs.
+/// Counts `queue`'s jobs. Transient errors (a connection killed by the test) are
+/// retried a few times: the driver reconnects on the next call.
 pub async fn counts(driver: &dyn Driver, queue: &QueueName) -> QueueCounts {
-    let s = driver.stats(queue).await.expect("queue stats");
+    let mut tries = 0;
+    let s = loop {
+        match driver.stats(queue).await {
+            Ok(s) => break s,
+            Err(e) if e.is_transient() && tries < 5 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("queue stats: {e}"),
+        }
+    };
     QueueCounts {
         ready: s.ready,
         delayed: s.delayed,

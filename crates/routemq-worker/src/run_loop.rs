@@ -25,6 +25,11 @@ const MIN_WAIT: Duration = Duration::from_millis(1);
 /// worker spin: at most 200 empty claims a second.
 const MIN_IDLE_GAP: Duration = Duration::from_millis(5);
 
+/// While the queue is busy (the last claim was full), the longest the worker waits
+/// for more slots to free before claiming, so that a busy worker claims in batches
+/// of at least half its concurrency instead of paying one round trip per job.
+const BATCH_WINDOW: Duration = Duration::from_millis(2);
+
 type Shutdown<'a, F> = Pin<&'a mut Fuse<F>>;
 
 impl Worker {
@@ -79,6 +84,7 @@ impl Worker {
             wait_incident: Incident::new("wait_for_jobs"),
             reclaim_incident: Incident::new("reclaim_expired"),
             empty_after_wake: false,
+            queue_busy: false,
         };
 
         let shutdown = shutdown.fuse();
@@ -153,6 +159,8 @@ struct RunLoop {
     /// wake-up is held to `MIN_IDLE_GAP` so a driver that keeps returning at once
     /// cannot make the worker spin. A first wake-up claims at once (low latency).
     empty_after_wake: bool,
+    /// The last claim filled every slot it asked for: jobs are waiting.
+    queue_busy: bool,
 }
 
 impl RunLoop {
@@ -198,6 +206,22 @@ impl RunLoop {
                     Err(_) => break,
                 }
             }
+            if self.queue_busy {
+                // Jobs are waiting: gather a batch rather than claim one by one.
+                let batch = want.min(self.config.concurrency.div_ceil(2));
+                let window = tokio::time::sleep(BATCH_WINDOW);
+                tokio::pin!(window);
+                while permits.len() < batch {
+                    tokio::select! {
+                        biased;
+                        _ = &mut window => break,
+                        p = self.slots.clone().acquire_owned() => match p {
+                            Ok(p) => permits.push(p),
+                            Err(_) => break,
+                        },
+                    }
+                }
+            }
 
             let claimed = self
                 .driver
@@ -215,6 +239,7 @@ impl RunLoop {
                 }
                 Ok(reservations) if reservations.is_empty() => {
                     self.claim_incident.recovered();
+                    self.queue_busy = false;
                     drop(permits);
                     if self.config.stop_when_empty
                         && self.slots.available_permits() == self.config.concurrency
@@ -239,6 +264,7 @@ impl RunLoop {
                         tracing::error!(asked = permits.len(), got = reservations.len(),
                             "the driver returned more jobs than asked; the extra ones run after their lease expires");
                     }
+                    self.queue_busy = reservations.len() >= permits.len();
                     let n = reservations.len().min(permits.len());
                     self.claimed += n as u64;
                     self.stats.add_claimed(n as u64);

@@ -84,16 +84,28 @@ impl RedisStore {
             .expect("KEYS")
     }
 
-    /// Deletes every key under this store's prefix (and nothing else).
-    pub async fn cleanup(mut self) {
-        let keys = self.keys().await;
-        for chunk in keys.chunks(500) {
-            let _: () = redis::cmd("DEL")
-                .arg(chunk)
-                .query_async(&mut self.raw)
-                .await
-                .expect("DEL");
-        }
+    /// Deletes every key under this store's prefix (and nothing else). Dropping
+    /// the store does the same, so a failing test leaves nothing behind either.
+    pub async fn cleanup(self) {
+        drop(self);
+    }
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        let (url, pattern) = (self.url.clone(), format!("{}:*", self.prefix));
+        // A thread of its own with a blocking client: Drop may run inside a
+        // runtime. The server may be gone already (a test's own redis-server).
+        let _ = std::thread::spawn(move || -> redis::RedisResult<()> {
+            let mut conn = redis::Client::open(url.as_str())?
+                .get_connection_with_timeout(std::time::Duration::from_secs(2))?;
+            let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut conn)?;
+            for chunk in keys.chunks(500) {
+                redis::cmd("DEL").arg(chunk).exec(&mut conn)?;
+            }
+            Ok(())
+        })
+        .join();
     }
 }
 

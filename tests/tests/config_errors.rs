@@ -111,9 +111,6 @@ fn silent_server() -> (u16, std::thread::JoinHandle<()>) {
 const SILENT_LIMIT: Duration = Duration::from_secs(15);
 
 #[test]
-#[ignore = "known bug: `routemq work` against a server that accepts TCP but never \
-            answers hangs with no message (measured > 30 s, both drivers); un-ignore \
-            once connect/handshake timeouts apply"]
 fn silent_redis_is_a_clear_error_within_seconds() {
     let (port, _holder) = silent_server();
     let port = port.to_string();
@@ -127,9 +124,6 @@ fn silent_redis_is_a_clear_error_within_seconds() {
 }
 
 #[test]
-#[ignore = "known bug: `routemq work` against a server that accepts TCP but never \
-            answers hangs with no message (measured > 30 s, both drivers); un-ignore \
-            once connect/handshake timeouts apply"]
 fn silent_mysql_is_a_clear_error_within_seconds() {
     let (port, _holder) = silent_server();
     let url = format!("mysql://root@127.0.0.1:{port}/x");

@@ -34,6 +34,13 @@ pub struct MysqlConfig {
     /// Times a claim, ack or fail is run again after a deadlock or lock-wait
     /// timeout before the error reaches the caller (default 8).
     pub lock_retries: u32,
+    /// Longest wait for a connection, handshake included (default 5 s): a server
+    /// that accepts TCP and never answers is then
+    /// [`Unavailable`](routemq_core::DriverError::Unavailable) ("cannot reach
+    /// MySQL at host:port: no answer within 5s") instead of a hang. Also bounds
+    /// waiting for a free pooled connection. mysql_async has no handshake
+    /// timeout of its own.
+    pub connect_timeout: Duration,
 }
 
 impl MysqlConfig {
@@ -41,6 +48,8 @@ impl MysqlConfig {
     pub const DEFAULT_POOL_MAX: usize = 32;
     /// Default payload limit: 16 MiB.
     pub const DEFAULT_MAX_PAYLOAD: usize = 16 << 20;
+    /// Default [`connect_timeout`](Self::connect_timeout): 5 s.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
     /// Settings for `opts` with every default.
     pub fn new(opts: Opts) -> Self {
@@ -54,6 +63,7 @@ impl MysqlConfig {
             local_wakeup: true,
             bulk_chunk_rows: 500,
             lock_retries: 8,
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
         }
     }
 

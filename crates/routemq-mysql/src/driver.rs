@@ -45,6 +45,26 @@ pub(crate) struct Inner {
     pub(crate) wake: Notify,
 }
 
+/// A connection from `pool` within `config.connect_timeout`, else `Unavailable`
+/// naming the server and the timeout (`also` adds another possible cause).
+/// mysql_async has no handshake timeout: a server that accepts TCP and never
+/// answers would otherwise keep `get_conn` waiting forever. Dropping the
+/// unfinished `get_conn` gives its pool slot back.
+async fn timed_conn(pool: &Pool, config: &MysqlConfig, also: &str) -> Result<Conn, DriverError> {
+    match tokio::time::timeout(config.connect_timeout, pool.get_conn()).await {
+        Ok(res) => res.map_err(map),
+        Err(_) => Err(DriverError::unavailable(
+            NAME,
+            format!(
+                "cannot reach MySQL at {}:{}: no answer within {:?}{also}",
+                config.opts.ip_or_hostname(),
+                config.opts.tcp_port(),
+                config.connect_timeout
+            ),
+        )),
+    }
+}
+
 impl std::fmt::Debug for MysqlDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let o = &self.inner.config.opts;
@@ -61,7 +81,8 @@ impl MysqlDriver {
     /// Connects (checking the server answers) without migrating.
     pub async fn connect(config: MysqlConfig) -> Result<Self, ConnectError> {
         let pool = Pool::new(config.pool_opts()?);
-        let mut conn = pool.get_conn().await.map_err(map)?;
+        // The pool is empty: a wait here is the server's, not a busy pool's.
+        let mut conn = timed_conn(&pool, &config, "").await?;
         let packet: Option<u64> = conn
             .query_first(sql::MAX_ALLOWED_PACKET)
             .await
@@ -119,8 +140,13 @@ impl MysqlDriver {
         self.inner.pool.clone().disconnect().await.map_err(map)
     }
 
+    /// A pooled connection, within the connect timeout.
     pub(crate) async fn conn(&self) -> Result<Conn, DriverError> {
-        self.inner.pool.get_conn().await.map_err(map)
+        let busy = format!(
+            " (or all {} pooled connections stayed busy)",
+            self.inner.config.pool_max
+        );
+        timed_conn(&self.inner.pool, &self.inner.config, &busy).await
     }
 
     /// Wakes this process's waiting workers, unless switched off.
@@ -394,5 +420,34 @@ mod tests {
             matches!(err, ConnectError::Driver(DriverError::Unavailable { .. })),
             "{err}"
         );
+    }
+
+    /// A server that accepts TCP and never sends its handshake: `connect` fails
+    /// within the connect timeout, naming the server, instead of hanging.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_silent_server_is_unavailable_within_the_connect_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let mut conns = Vec::new();
+            while let Ok((c, _)) = listener.accept().await {
+                conns.push(c);
+            }
+        });
+        let mut config =
+            MysqlConfig::from_url(&format!("mysql://root@127.0.0.1:{port}/x")).unwrap();
+        config.connect_timeout = Duration::from_millis(300);
+        let started = std::time::Instant::now();
+        let err = MysqlDriver::connect(config).await.unwrap_err();
+        let took = started.elapsed();
+        held.abort();
+        let text = err.to_string();
+        assert!(
+            matches!(err, ConnectError::Driver(DriverError::Unavailable { .. })),
+            "{text}"
+        );
+        let expected = format!("cannot reach MySQL at 127.0.0.1:{port}: no answer within 300ms");
+        assert!(text.contains(&expected), "{text}");
+        assert!(took < Duration::from_secs(3), "took {took:?}");
     }
 }

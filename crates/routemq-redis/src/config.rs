@@ -186,7 +186,10 @@ impl RedisConfig {
         self
     }
 
-    /// Sets how long opening a connection may take (default 5 s).
+    /// Sets how long opening a connection may take, up to the server's answer to a
+    /// first PING (default 5 s). A server that accepts TCP and never answers is
+    /// `Unavailable` ("cannot reach Redis at …: no answer within 5s") after this
+    /// long. Also bounds waiting for a free pooled connection.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self

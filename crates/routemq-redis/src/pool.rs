@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, PoolConfig, RecycleResult, Timeouts};
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError};
+use redis::{
+    AsyncConnectionConfig, Cmd, ConnectionAddr, ErrorKind, FromRedisValue, Pipeline, RedisError,
+};
 use redis::{ServerErrorKind, Value};
 use routemq_core::DriverError;
 
@@ -13,12 +15,28 @@ use crate::error::{is_connection_error, redis_error};
 use crate::scripts::Scripts;
 use crate::{ConfigError, RedisConfig, NAME};
 
-/// deadpool-redis's manager with a cheaper recycle: a connection used within the
-/// last two seconds is handed out without the PING round trip (a broken one is
-/// detached from the pool by [`Pool::run`] as soon as a command fails on it).
+/// deadpool-redis's manager with a checked create and a cheaper recycle.
+///
+/// A new connection must answer a PING within the connect timeout: a server
+/// that accepts TCP and never answers (a hung host) is then an error naming the
+/// server within seconds, instead of a first command that waits out the
+/// response timeout. A connection used within the last two seconds is handed out
+/// without the recycle PING (a broken one is detached from the pool by
+/// [`Pool::run`] as soon as a command fails on it).
 #[derive(Debug)]
 pub(crate) struct Manager {
     inner: deadpool_redis::Manager,
+    connect_timeout: Duration,
+    /// The server as a URL without credentials, for error messages.
+    target: String,
+}
+
+impl Manager {
+    async fn connect_and_ping(&self) -> Result<MultiplexedConnection, RedisError> {
+        let mut conn = managed::Manager::create(&self.inner).await?;
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(conn)
+    }
 }
 
 impl managed::Manager for Manager {
@@ -26,7 +44,17 @@ impl managed::Manager for Manager {
     type Error = RedisError;
 
     async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
-        self.inner.create().await
+        match tokio::time::timeout(self.connect_timeout, self.connect_and_ping()).await {
+            Ok(res) => res,
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "cannot reach Redis at {}: no answer within {:?}",
+                    self.target, self.connect_timeout
+                ),
+            )
+            .into()),
+        }
     }
 
     async fn recycle(
@@ -64,10 +92,16 @@ impl Pool {
         let mut pool_config = PoolConfig::new(config.pool_size);
         pool_config.timeouts = Timeouts {
             wait: Some(config.connect_timeout),
-            create: Some(config.connect_timeout),
+            // `Manager::create` bounds itself, with a message naming the server.
+            create: None,
             recycle: Some(config.connect_timeout),
         };
-        let pool = managed::Pool::builder(Manager { inner })
+        let manager = Manager {
+            inner,
+            connect_timeout: config.connect_timeout,
+            target: target(config.info.addr()),
+        };
+        let pool = managed::Pool::builder(manager)
             .config(pool_config)
             .runtime(deadpool::Runtime::Tokio1)
             .build()
@@ -123,6 +157,16 @@ impl Pool {
     }
 }
 
+/// `addr` as a URL without credentials: `redis://host:port` and the like.
+fn target(addr: &ConnectionAddr) -> String {
+    match addr {
+        ConnectionAddr::Tcp(..) => format!("redis://{addr}"),
+        ConnectionAddr::TcpTls { .. } => format!("rediss://{addr}"),
+        ConnectionAddr::Unix(_) => format!("redis+unix://{addr}"),
+        _ => addr.to_string(),
+    }
+}
+
 async fn send<T: FromRedisValue>(
     conn: &mut MultiplexedConnection,
     req: &Request<'_>,
@@ -130,5 +174,40 @@ async fn send<T: FromRedisValue>(
     match req {
         Request::Cmd(cmd) => cmd.query_async(conn).await,
         Request::Pipe(pipe) => pipe.query_async(conn).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that accepts TCP and never answers: the first command fails
+    /// within the connect timeout, naming the server, and does not wait out the
+    /// (much longer) response timeout.
+    #[tokio::test]
+    async fn a_silent_server_is_unavailable_within_the_connect_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let mut conns = Vec::new();
+            while let Ok((c, _)) = listener.accept().await {
+                conns.push(c);
+            }
+        });
+        let config = RedisConfig::from_parts("127.0.0.1", port, 0)
+            .unwrap()
+            .connect_timeout(Duration::from_millis(300))
+            .response_timeout(Duration::from_secs(60));
+        let pool = Pool::new(&config).unwrap();
+        let started = std::time::Instant::now();
+        let err = pool.cmd::<String>(&redis::cmd("PING")).await.unwrap_err();
+        let took = started.elapsed();
+        held.abort();
+        assert!(matches!(err, DriverError::Unavailable { .. }), "{err}");
+        let text = err.to_string();
+        let expected =
+            format!("cannot reach Redis at redis://127.0.0.1:{port}: no answer within 300ms");
+        assert!(text.contains(&expected), "{text}");
+        assert!(took < Duration::from_secs(3), "took {took:?}");
     }
 }

@@ -42,6 +42,8 @@ pub(crate) fn spawn(driver: Arc<dyn Driver>) -> (AckSender, JoinHandle<()>) {
 async fn run(driver: Arc<dyn Driver>, mut rx: mpsc::UnboundedReceiver<Lease>) {
     let mut pending: Vec<Lease> = Vec::new();
     let mut incident = Incident::new("ack_batch");
+    // The batch in hand is being sent again after a backend error.
+    let mut retried = false;
     loop {
         if pending.is_empty() {
             match rx.recv().await {
@@ -58,12 +60,12 @@ async fn run(driver: Arc<dyn Driver>, mut rx: mpsc::UnboundedReceiver<Lease>) {
         match driver.ack_batch(&pending).await {
             Ok(outcome) => {
                 incident.recovered();
-                for job_id in outcome.lost {
-                    tracing::warn!(%job_id, "ack refused: the lease was lost before the ack arrived; the job may run again");
-                }
+                report_lost(&outcome.lost, retried);
+                retried = false;
                 pending.clear();
             }
             Err(error) => {
+                retried = true;
                 let delay = incident.failed(&error);
                 let now = SystemTime::now();
                 pending.retain(|lease| {
@@ -77,5 +79,22 @@ async fn run(driver: Arc<dyn Driver>, mut rx: mpsc::UnboundedReceiver<Lease>) {
                 tokio::time::sleep(delay).await;
             }
         }
+    }
+}
+
+/// Logs the leases an `ack_batch` reported lost: one line per batch, not per job.
+/// After a backend error the earlier attempt may have gone through with its reply
+/// lost, so "lost" there most likely means "already acknowledged".
+fn report_lost(lost: &[routemq_core::JobId], after_error: bool) {
+    if lost.is_empty() {
+        return;
+    }
+    let first: Vec<&str> = lost.iter().take(5).map(|id| id.as_str()).collect();
+    if after_error {
+        tracing::info!(count = lost.len(), first = ?first,
+            "acks sent again after a backend error found their jobs gone: the earlier attempt most likely went through");
+    } else {
+        tracing::warn!(count = lost.len(), first = ?first,
+            "ack refused: the lease was lost before the ack arrived; these jobs may run again");
     }
 }

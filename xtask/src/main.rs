@@ -178,6 +178,15 @@ fn bench(args: &[String]) -> Result<()> {
     if let Some(c) = connection {
         cmd.args(["--connection", c]);
     }
+    let unset = |v: &str| std::env::var_os(v).is_none();
+    if connection == Some("database")
+        && unset("DATABASE_URL")
+        && unset("DB_NAME")
+        && answers("127.0.0.1:3306")
+    {
+        eprintln!("xtask: DATABASE_URL=mysql://root@127.0.0.1:3306/test (a server answers there)");
+        cmd.env("DATABASE_URL", "mysql://root@127.0.0.1:3306/test");
+    }
     cmd.args(rest);
     run(cmd)
 }

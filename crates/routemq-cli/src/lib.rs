@@ -25,6 +25,7 @@ mod output;
 pub use app::App;
 pub use config::{
     load_env_file, redact_url, Config, ConfigError, Connection, Secret, ServerUrl, Unconfigured,
+    VARIABLES,
 };
 pub use connect::{connect, migrate_if_database};
 pub use duration::parse_duration;

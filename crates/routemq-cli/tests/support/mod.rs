@@ -9,28 +9,11 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use routemq_testkit::mysql::MysqlSchema;
 
-/// Every variable the CLI reads; removed so the machine's settings never leak in.
-const CONFIG_VARS: [&str; 19] = [
-    "QUEUE_CONNECTION",
-    "ENABLE_REDIS",
-    "REDIS_URL",
-    "REDIS_HOST",
-    "REDIS_PORT",
-    "REDIS_DB",
-    "REDIS_USERNAME",
-    "REDIS_PASSWORD",
-    "REDIS_PREFIX",
-    "REDIS_KEY_MODE",
-    "ENABLE_MYSQL",
-    "DATABASE_URL",
-    "DB_HOST",
-    "DB_PORT",
-    "DB_NAME",
-    "DB_USER",
-    "DB_PASS",
-    "ROUTEMQ_ENV_FILE",
-    "RUST_LOG",
-];
+/// Every variable the CLI reads, plus `RUST_LOG`; removed so the machine's settings
+/// never leak in.
+fn config_vars() -> impl Iterator<Item = &'static str> {
+    routemq_cli::VARIABLES.into_iter().chain(["RUST_LOG"])
+}
 
 /// A store for one test: the variables that point `routemq` at it.
 pub struct Backend {
@@ -132,7 +115,7 @@ pub fn clean_cmd() -> Command {
 
 fn clean_std_cmd() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_routemq"));
-    for var in CONFIG_VARS {
+    for var in config_vars() {
         cmd.env_remove(var);
     }
     // No `.env` is read unless a test writes one and points at it.

@@ -103,15 +103,7 @@ async fn failing_extensions_are_retried_within_the_lease() {
     let key = new_key();
     dispatch(&d, &key, "a", Act::Sleep(800)).await;
     f.faults.extend.store(2, Ordering::SeqCst);
-    let reclaimer = {
-        let d = d.clone();
-        tokio::spawn(async move {
-            loop {
-                d.reclaim_expired(&[qn("default")]).await.unwrap();
-                tokio::time::sleep(ms(20)).await;
-            }
-        })
-    };
+    let reclaimer = spawn_reclaimer(&d);
     let w = builder(&d)
         .lease(ms(300))
         .concurrency(2)

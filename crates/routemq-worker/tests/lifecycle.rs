@@ -24,15 +24,7 @@ async fn running_job_keeps_its_lease_past_the_lease_length() {
     dispatch(&d, &key, "a", Act::Sleep(1_000)).await;
     // Someone reclaims expired leases all the time: without extension the job would
     // be reclaimed after 300 ms and run again on the second slot.
-    let reclaimer = {
-        let d = d.clone();
-        tokio::spawn(async move {
-            loop {
-                d.reclaim_expired(&[qn("default")]).await.unwrap();
-                tokio::time::sleep(ms(20)).await;
-            }
-        })
-    };
+    let reclaimer = spawn_reclaimer(&d);
     let w = builder(&d)
         .lease(ms(300))
         .concurrency(2)

@@ -209,6 +209,18 @@ pub fn qn(name: &str) -> QueueName {
 }
 
 /// A worker on queue `default` with short waits, registered for [`Scripted`].
+/// Someone else reclaiming expired leases on `default` every 20 ms, as other
+/// workers would: a job whose lease is not kept alive gets taken away.
+pub fn spawn_reclaimer(driver: &Arc<dyn Driver>) -> tokio::task::JoinHandle<()> {
+    let d = driver.clone();
+    tokio::spawn(async move {
+        loop {
+            d.reclaim_expired(&[qn("default")]).await.unwrap();
+            tokio::time::sleep(ms(20)).await;
+        }
+    })
+}
+
 pub fn builder(driver: &Arc<dyn Driver>) -> WorkerBuilder {
     Worker::builder(driver.clone())
         .register::<Scripted>()

@@ -107,6 +107,11 @@ impl MysqlServer {
             .prefix("routemq-mysql-")
             .tempdir()
             .map_err(|e| err(format!("temporary data directory: {e}")))?;
+        // Each instance gets its own temporary directory: concurrent installs and
+        // servers sharing /tmp collide on their temporary tables.
+        let tmpdir = private_tmpdir(datadir.path());
+        std::fs::create_dir_all(&tmpdir)
+            .map_err(|e| err(format!("temporary directory {}: {e}", tmpdir.display())))?;
         let user = current_user();
         let mut init = if mariadb {
             let installer = find_binary(&["mariadb-install-db", "mysql_install_db"])
@@ -126,6 +131,7 @@ impl MysqlServer {
                 .arg(format!("--user={user}"));
             c
         };
+        init.env("TMPDIR", &tmpdir);
         let out = tokio::task::spawn_blocking(move || init.output())
             .await
             .map_err(|e| err(e.to_string()))?
@@ -239,7 +245,7 @@ impl MysqlServer {
             } => {
                 let d = datadir.path();
                 sh.arg("-c")
-                    .arg(r#"dir="$1"; bin="$2"; shift 2; "$bin" "$@" </dev/null >/dev/null 2>&1 & p=$!; echo "$p"; read -r _; kill -9 "$p" 2>/dev/null; wait "$p"; rm -rf "$dir""#)
+                    .arg(r#"dir="$1"; bin="$2"; shift 2; "$bin" "$@" </dev/null >/dev/null 2>&1 & p=$!; echo "$p"; read -r _; kill -9 "$p" 2>/dev/null; wait "$p"; rm -rf "$dir" "$dir.tmp""#)
                     .arg("sh")
                     .arg(d)
                     .arg(binary)
@@ -383,6 +389,14 @@ fn close(mut w: Watched) {
     let _ = w.shell.wait();
 }
 
+/// The instance's own temporary directory, beside its data directory (inside it,
+/// the server would list it as a database). The watchdog removes both.
+fn private_tmpdir(datadir: &Path) -> std::path::PathBuf {
+    let mut name = datadir.as_os_str().to_owned();
+    name.push(".tmp");
+    name.into()
+}
+
 fn server_args(datadir: &Path, port: u16, mariadb: bool) -> Vec<String> {
     let d = datadir.display();
     let mut args = vec![
@@ -393,6 +407,7 @@ fn server_args(datadir: &Path, port: u16, mariadb: bool) -> Vec<String> {
         format!("--socket={d}/mysqld.sock"),
         format!("--pid-file={d}/mysqld.pid"),
         format!("--log-error={d}/error.log"),
+        format!("--tmpdir={}", private_tmpdir(datadir).display()),
         format!("--user={}", current_user()),
         "--innodb-buffer-pool-size=64M".to_owned(),
     ];

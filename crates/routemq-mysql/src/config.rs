@@ -167,12 +167,20 @@ impl MysqlConfig {
                     reason: format!("min {pool_min} > max {}", self.pool_max),
                 }
             })?;
-        let pool = self
+        let mut pool = self
             .opts
             .pool_opts()
             .clone()
             .with_constraints(constraints)
             .with_reset_connection(false);
+        if pool.inactive_connection_ttl().is_zero() {
+            // With no TTL, mysql_async keeps only `pool_min` idle connections and
+            // closes every other one as it is returned: under load (claims, acks,
+            // heartbeats at once) that is a new connection per call, which costs
+            // the server more than the queries do. Idle ones above the minimum
+            // now live this long.
+            pool = pool.with_inactive_connection_ttl(IDLE_CONNECTION_TTL);
+        }
         let mut setup: Vec<String> = self.opts.setup().to_vec();
         setup.push("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".into());
         Ok(OptsBuilder::from_opts(self.opts.clone())
@@ -183,6 +191,9 @@ impl MysqlConfig {
             .into())
     }
 }
+
+/// How long a pooled connection above the pool minimum may stay idle.
+const IDLE_CONNECTION_TTL: Duration = Duration::from_secs(60);
 
 fn parse_bool(name: &str, v: &str) -> Result<bool, ConfigError> {
     match v.to_ascii_lowercase().as_str() {

@@ -6,13 +6,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use futures::future::{Fuse, FusedFuture, FutureExt};
-use routemq_core::{unix_ms, Driver, Reservation, WorkerInfo};
+use futures::future::{BoxFuture, Fuse, FusedFuture, FutureExt};
+use futures::stream::{FuturesUnordered, StreamExt};
+use routemq_core::{unix_ms, Driver, DriverError, Reservation, WorkerInfo};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::backend_retry::Incident;
+use crate::backend_retry::{until_lease_ends, Incident};
 use crate::builder::Config;
 use crate::execute::JobRunner;
 use crate::stats::{StopReason, WorkerReport, WorkerStats};
@@ -30,7 +31,39 @@ const MIN_IDLE_GAP: Duration = Duration::from_millis(5);
 /// of at least half its concurrency instead of paying one round trip per job.
 const BATCH_WINDOW: Duration = Duration::from_millis(2);
 
+/// Claims that may be in flight at once while the queue is busy.
+const MAX_CLAIMS_IN_FLIGHT: usize = 2;
+
 type Shutdown<'a, F> = Pin<&'a mut Fuse<F>>;
+
+/// A claim's reply, with the permits of the slots it asked jobs for.
+type ClaimDone = (
+    Vec<OwnedSemaphorePermit>,
+    Result<Vec<Reservation>, DriverError>,
+);
+
+/// A claim in flight.
+type ClaimCall = BoxFuture<'static, ClaimDone>;
+
+fn claim_call(
+    driver: Arc<dyn Driver>,
+    config: Arc<Config>,
+    permits: Vec<OwnedSemaphorePermit>,
+) -> ClaimCall {
+    Box::pin(async move {
+        let res = driver
+            .claim(&config.queues, permits.len(), config.lease)
+            .await;
+        (permits, res)
+    })
+}
+
+/// What one turn of the claim loop got.
+enum Step {
+    Stop(StopReason),
+    Slot(OwnedSemaphorePermit),
+    Claimed(ClaimDone),
+}
 
 impl Worker {
     /// Runs until `shutdown` resolves (then shuts down gracefully: stops claiming,
@@ -165,9 +198,33 @@ struct RunLoop {
 
 impl RunLoop {
     /// Claims and starts jobs until shutdown or a limit; returns why it stopped.
+    ///
+    /// While the queue is busy, up to [`MAX_CLAIMS_IN_FLIGHT`] claims overlap: the
+    /// next batch is asked for while the reply to the last one is on its way, so
+    /// freed slots do not sit idle for a round trip. Each claim holds the permits of
+    /// the slots it asks for, so the worker never holds more jobs than its
+    /// concurrency. When idle, one claim at a time.
     async fn claim_loop<F: Future<Output = ()>>(
         &mut self,
+        shutdown: Shutdown<'_, F>,
+    ) -> StopReason {
+        let mut in_flight: FuturesUnordered<ClaimCall> = FuturesUnordered::new();
+        // A claim's reply that arrived while gathering slots for the next one.
+        let mut arrived: Option<ClaimDone> = None;
+        let reason = self
+            .claim_until_stop(shutdown, &mut in_flight, &mut arrived)
+            .await;
+        self.give_back(arrived, in_flight).await;
+        reason
+    }
+
+    /// [`claim_loop`](Self::claim_loop) without the cleanup: claims still in flight
+    /// when it returns are left in `in_flight` and `arrived`.
+    async fn claim_until_stop<F: Future<Output = ()>>(
+        &mut self,
         mut shutdown: Shutdown<'_, F>,
+        in_flight: &mut FuturesUnordered<ClaimCall>,
+        arrived: &mut Option<ClaimDone>,
     ) -> StopReason {
         let budget = self.config.job_budget();
         let limit_reason = if self.config.once {
@@ -176,8 +233,13 @@ impl RunLoop {
             StopReason::MaxJobs
         };
         let mut waited_once = false;
+        // Jobs asked for by the claims in flight.
+        let mut requested: u64 = 0;
+        // After a claim error: no new claim before this instant.
+        let mut paused_until: Option<Instant> = None;
         loop {
-            if budget.is_some_and(|b| self.claimed >= b) {
+            let left = budget.map(|b| b.saturating_sub(self.claimed + requested));
+            if in_flight.is_empty() && left == Some(0) {
                 return limit_reason;
             }
             if self.deadline.is_some_and(|d| Instant::now() >= d) {
@@ -186,93 +248,169 @@ impl RunLoop {
             if Instant::now() >= self.next_reclaim {
                 self.reclaim_expired().await;
             }
-            let first = tokio::select! {
-                biased;
-                _ = &mut shutdown => return StopReason::Shutdown,
-                _ = sleep_until_opt(self.deadline) => return StopReason::MaxTime,
-                _ = tokio::time::sleep_until(self.next_reclaim.into()) => continue,
-                permit = self.slots.clone().acquire_owned() => match permit {
-                    Ok(p) => p,
-                    Err(_) => return StopReason::Shutdown,
-                },
+            let max_in_flight = if self.queue_busy {
+                MAX_CLAIMS_IN_FLIGHT
+            } else {
+                1
             };
-            let want = budget.map_or(usize::MAX, |b| {
-                usize::try_from(b - self.claimed).unwrap_or(usize::MAX)
-            });
-            let mut permits = vec![first];
-            while permits.len() < want {
-                match self.slots.clone().try_acquire_owned() {
-                    Ok(p) => permits.push(p),
-                    Err(_) => break,
-                }
-            }
-            if self.queue_busy {
-                // Jobs are waiting: gather a batch rather than claim one by one.
-                let batch = want.min(self.config.concurrency.div_ceil(2));
-                let window = tokio::time::sleep(BATCH_WINDOW);
-                tokio::pin!(window);
-                while permits.len() < batch {
-                    tokio::select! {
-                        biased;
-                        _ = &mut window => break,
-                        p = self.slots.clone().acquire_owned() => match p {
-                            Ok(p) => permits.push(p),
-                            Err(_) => break,
-                        },
+            let may_claim = in_flight.len() < max_in_flight
+                && left != Some(0)
+                && paused_until.is_none_or(|t| Instant::now() >= t);
+            let step = if let Some(done) = arrived.take() {
+                Step::Claimed(done)
+            } else {
+                tokio::select! {
+                    biased;
+                    _ = &mut shutdown => Step::Stop(StopReason::Shutdown),
+                    _ = sleep_until_opt(self.deadline) => Step::Stop(StopReason::MaxTime),
+                    done = in_flight.next(), if !in_flight.is_empty() => match done {
+                        Some(done) => Step::Claimed(done),
+                        None => continue,
+                    },
+                    _ = sleep_until_opt(paused_until), if paused_until.is_some() => {
+                        paused_until = None;
+                        continue;
                     }
+                    _ = tokio::time::sleep_until(self.next_reclaim.into()) => continue,
+                    permit = self.slots.clone().acquire_owned(), if may_claim => match permit {
+                        Ok(p) => Step::Slot(p),
+                        Err(_) => Step::Stop(StopReason::Shutdown),
+                    },
                 }
-            }
-
-            let claimed = self
-                .driver
-                .claim(&self.config.queues, permits.len(), self.config.lease)
-                .await;
-            match claimed {
-                Err(e) => {
-                    drop(permits);
-                    let delay = self.claim_incident.failed(&e);
-                    tokio::select! {
-                        biased;
-                        _ = &mut shutdown => return StopReason::Shutdown,
-                        _ = tokio::time::sleep(delay) => {}
-                    }
+            };
+            match step {
+                Step::Stop(reason) => return reason,
+                Step::Slot(first) => {
+                    let want =
+                        left.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+                    let (permits, done) = self.gather(first, want, in_flight).await;
+                    *arrived = done;
+                    requested += permits.len() as u64;
+                    in_flight.push(claim_call(
+                        self.driver.clone(),
+                        self.config.clone(),
+                        permits,
+                    ));
                 }
-                Ok(reservations) if reservations.is_empty() => {
-                    self.claim_incident.recovered();
-                    self.queue_busy = false;
-                    drop(permits);
-                    if self.config.stop_when_empty
-                        && self.slots.available_permits() == self.config.concurrency
-                    {
-                        return StopReason::Empty;
-                    }
-                    if self.config.once {
-                        if waited_once {
-                            return StopReason::Once;
+                Step::Claimed((permits, claimed)) => {
+                    requested -= permits.len() as u64;
+                    match claimed {
+                        Err(e) => {
+                            drop(permits);
+                            let delay = self.claim_incident.failed(&e);
+                            paused_until = Some(Instant::now() + delay);
                         }
-                        waited_once = true;
-                    }
-                    if let Some(reason) = self.idle(shutdown.as_mut()).await {
-                        return reason;
-                    }
-                    self.empty_after_wake = true;
-                }
-                Ok(reservations) => {
-                    self.claim_incident.recovered();
-                    self.empty_after_wake = false;
-                    if reservations.len() > permits.len() {
-                        tracing::error!(asked = permits.len(), got = reservations.len(),
-                            "the driver returned more jobs than asked; the extra ones run after their lease expires");
-                    }
-                    self.queue_busy = reservations.len() >= permits.len();
-                    let n = reservations.len().min(permits.len());
-                    self.claimed += n as u64;
-                    self.stats.add_claimed(n as u64);
-                    for (reservation, permit) in reservations.into_iter().zip(permits) {
-                        self.start(reservation, permit);
+                        Ok(reservations) if reservations.is_empty() => {
+                            self.claim_incident.recovered();
+                            self.queue_busy = false;
+                            drop(permits);
+                            if !in_flight.is_empty() {
+                                continue; // the other claim's reply decides
+                            }
+                            if self.config.stop_when_empty
+                                && self.slots.available_permits() == self.config.concurrency
+                            {
+                                return StopReason::Empty;
+                            }
+                            if self.config.once {
+                                if waited_once {
+                                    return StopReason::Once;
+                                }
+                                waited_once = true;
+                            }
+                            if let Some(reason) = self.idle(shutdown.as_mut()).await {
+                                return reason;
+                            }
+                            self.empty_after_wake = true;
+                        }
+                        Ok(reservations) => {
+                            self.claim_incident.recovered();
+                            self.empty_after_wake = false;
+                            if reservations.len() > permits.len() {
+                                tracing::error!(asked = permits.len(), got = reservations.len(),
+                                    "the driver returned more jobs than asked; the extra ones run after their lease expires");
+                            }
+                            self.queue_busy = reservations.len() >= permits.len();
+                            let n = reservations.len().min(permits.len());
+                            self.claimed += n as u64;
+                            self.stats.add_claimed(n as u64);
+                            for (reservation, permit) in reservations.into_iter().zip(permits) {
+                                self.start(reservation, permit);
+                            }
+                        }
                     }
                 }
             }
+        }
+    }
+
+    /// The permits for one claim: `first`, every other free one up to `want`, and
+    /// while the queue is busy, those that free within [`BATCH_WINDOW`] up to half
+    /// the concurrency, so a busy worker claims in batches. Gathering stops early
+    /// when a claim in flight replies (returned too, to be handled at once).
+    async fn gather(
+        &self,
+        first: OwnedSemaphorePermit,
+        want: usize,
+        in_flight: &mut FuturesUnordered<ClaimCall>,
+    ) -> (Vec<OwnedSemaphorePermit>, Option<ClaimDone>) {
+        let mut permits = vec![first];
+        while permits.len() < want {
+            match self.slots.clone().try_acquire_owned() {
+                Ok(p) => permits.push(p),
+                Err(_) => break,
+            }
+        }
+        if self.queue_busy {
+            let batch = want.min(self.config.concurrency.div_ceil(2));
+            let window = tokio::time::sleep(BATCH_WINDOW);
+            tokio::pin!(window);
+            while permits.len() < batch {
+                tokio::select! {
+                    biased;
+                    done = in_flight.next(), if !in_flight.is_empty() => return (permits, done),
+                    _ = &mut window => break,
+                    p = self.slots.clone().acquire_owned() => match p {
+                        Ok(p) => permits.push(p),
+                        Err(_) => break,
+                    },
+                }
+            }
+        }
+        (permits, None)
+    }
+
+    /// After the claim loop stopped: waits for the claims still in flight and gives
+    /// the jobs they got back to their queues at once, unstarted (their attempt
+    /// stays counted, as for any job released on shutdown).
+    async fn give_back(
+        &self,
+        arrived: Option<ClaimDone>,
+        mut in_flight: FuturesUnordered<ClaimCall>,
+    ) {
+        let mut pending: Vec<ClaimDone> = arrived.into_iter().collect();
+        while let Some(done) = in_flight.next().await {
+            pending.push(done);
+        }
+        for (permits, claimed) in pending {
+            let reservations = claimed.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "stopping: the last claim failed; if it went through, its jobs run again when their leases expire");
+                Vec::new()
+            });
+            for r in reservations {
+                let lease = &r.lease;
+                let released = until_lease_ends("release", &lease.job_id, lease.expires_at, || {
+                    self.driver.release(lease, Duration::ZERO)
+                })
+                .await;
+                match released {
+                    Ok(()) => tracing::info!(job_id = %lease.job_id,
+                        "stopping: released a job claimed just before the stop, without running it"),
+                    Err(gave_up) => tracing::warn!(job_id = %lease.job_id, error = %gave_up,
+                        "stopping: could not release a job claimed just before the stop; it runs again when its lease expires"),
+                }
+            }
+            drop(permits);
         }
     }
 

@@ -2,10 +2,13 @@
 
 mod common;
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::faulty::{Calls, FaultyDriver};
 use common::*;
-use routemq_core::JobOptions;
+use routemq_core::{Driver, JobOptions};
 use routemq_worker::StopReason;
 use tokio::sync::oneshot;
 
@@ -94,6 +97,41 @@ async fn worker_reclaims_jobs_of_a_dead_worker() {
     run.await.unwrap();
 }
 
+/// A worker that never runs out of jobs, with slow claim replies (so it always has
+/// a claim in flight), still reclaims expired leases on time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_worker_still_reclaims_jobs_of_a_dead_worker() {
+    let f = Arc::new(FaultyDriver::default());
+    let d: Arc<dyn Driver> = f.clone();
+    let dead_key = new_key();
+    let busy_key = new_key();
+    let high = JobOptions::new().queue("high");
+    dispatch_with(&d, &dead_key, "dead", Act::Succeed, high).await;
+    for i in 0..8_000 {
+        dispatch(&d, &busy_key, &i.to_string(), Act::Succeed).await;
+    }
+    // A worker that claimed the job and died.
+    let dead = d.claim(&[qn("high")], 1, ms(200)).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    f.faults.claim_reply_delay_ms.store(20, Ordering::SeqCst);
+    let w = builder(&d)
+        .queues(["high", "default"])
+        .concurrency(32)
+        .lease(ms(400))
+        .build()
+        .unwrap();
+    let run = tokio::spawn(run_for(w, 2_500));
+    wait_for("the dead worker's job reclaimed and run", 2_000, || {
+        probe(&dead_key).runs() == 1
+    })
+    .await;
+    assert!(
+        stats(&d, "default").await.ready > 0,
+        "the backlog ran out first: the worker was not busy"
+    );
+    run.await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_running_jobs_finish_within_grace() {
     let d = memory();
@@ -169,6 +207,32 @@ async fn shutdown_stops_claiming_at_once() {
     let report = run.await.unwrap();
     assert_eq!((report.claimed, report.processed), (1, 1));
     assert_eq!(stats(&d, "default").await.ready, 4);
+}
+
+/// A shutdown that arrives while a claim's reply is on its way: the jobs it
+/// reserved are released at once, unstarted, not left to their lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_releases_jobs_of_a_claim_still_in_flight() {
+    let f = Arc::new(FaultyDriver::default());
+    let d: Arc<dyn Driver> = f.clone();
+    let key = new_key();
+    dispatch(&d, &key, "a", Act::Succeed).await;
+    f.faults.claim_reply_delay_ms.store(400, Ordering::SeqCst);
+    let w = builder(&d).lease(Duration::from_secs(60)).build().unwrap();
+    let (stop, shutdown) = shutdown_switch();
+    let run = tokio::spawn(run_until(w, shutdown));
+    wait_for("the claim took effect", 2_000, || {
+        !f.calls.claim_sizes.lock().unwrap().is_empty()
+    })
+    .await;
+    assert_eq!(stats(&d, "default").await.reserved, 1);
+    stop.send(()).unwrap();
+    let report = run.await.unwrap();
+    assert_eq!(report.stop_reason, StopReason::Shutdown);
+    assert_eq!(probe(&key).runs(), 0, "the job was started after the stop");
+    let s = stats(&d, "default").await;
+    assert_eq!((s.ready, s.reserved), (1, 0), "released, claimable at once");
+    assert_eq!(Calls::get(&f.calls.release), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

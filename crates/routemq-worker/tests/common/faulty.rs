@@ -19,6 +19,9 @@ pub struct Faults {
     pub fail: AtomicU32,
     pub extend: AtomicU32,
     pub wait: AtomicU32,
+    /// Milliseconds every claim's reply is held back after the claim took effect
+    /// (a slow network: the jobs are reserved while the reply is on its way).
+    pub claim_reply_delay_ms: AtomicU64,
 }
 
 /// Calls seen, failed ones included.
@@ -95,6 +98,10 @@ impl Driver for FaultyDriver {
             .lock()
             .unwrap()
             .push((max, got.len()));
+        let delay = self.faults.claim_reply_delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
         Ok(got)
     }
     async fn wait_for_jobs(

@@ -410,6 +410,39 @@ mod tests {
         driver.disconnect().await.unwrap();
     }
 
+    /// Connections above the pool minimum are kept for reuse, not closed as they
+    /// come back (mysql_async's default with no idle TTL): four connections held
+    /// at once, twenty times over, are the same four server connections.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn pooled_connections_above_the_minimum_are_reused() {
+        use mysql_async::prelude::Queryable;
+
+        let schema = routemq_testkit::mysql::MysqlSchema::create().await.unwrap();
+        let mut config = MysqlConfig::from_url(schema.url()).unwrap();
+        config.pool_min = 1;
+        let driver = MysqlDriver::connect(config).await.unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..20 {
+            let mut held = Vec::new();
+            for _ in 0..4 {
+                held.push(driver.conn().await.unwrap());
+            }
+            for conn in &mut held {
+                let id: Option<u64> = conn.query_first("SELECT CONNECTION_ID()").await.unwrap();
+                seen.insert(id.unwrap());
+            }
+            drop(held);
+            // The pool takes returned connections back in the background.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(
+            seen.len() <= 4,
+            "{} server connections for 4 held at a time",
+            seen.len()
+        );
+        driver.disconnect().await.unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn an_unreachable_server_is_unavailable() {
         let port = routemq_testkit::free_port().unwrap();

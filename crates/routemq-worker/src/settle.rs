@@ -122,7 +122,8 @@ impl JobRunner {
         }
     }
 
-    /// Gives a job stopped by shutdown back to its queue, claimable at once.
+    /// Gives a job stopped by shutdown (or claimed just before the worker stopped,
+    /// never started) back to its queue, claimable at once.
     pub(crate) async fn release_on_shutdown(&self, lease: &Lease, name: &str) {
         let queue = lease.queue.as_str();
         let released = until_lease_ends("release", &lease.job_id, lease.expires_at, || {
@@ -131,7 +132,7 @@ impl JobRunner {
         .await;
         match released {
             Ok(()) => {
-                tracing::info!("shutdown: stopped the job and released it for another worker");
+                tracing::info!("stopping: released the unfinished job for another worker");
                 self.stats.count(Counter::ReleasedOnShutdown);
                 telemetry::record_outcome(queue, name, Outcome::Released);
             }

@@ -9,10 +9,11 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use routemq_core::{Driver, DriverError, Reservation};
 use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument;
 
 use super::RunLoop;
-use crate::backend_retry::until_lease_ends;
 use crate::builder::Config;
+use crate::telemetry::UNDECODABLE_JOB;
 
 /// While the queue is busy (the last claim was full), the longest the worker waits
 /// for more slots to free before claiming, so that a busy worker claims in batches
@@ -83,8 +84,8 @@ impl RunLoop {
     }
 
     /// After the claim loop stopped: waits for the claims still in flight and gives
-    /// the jobs they got back to their queues at once, unstarted (their attempt
-    /// stays counted, as for any job released on shutdown).
+    /// the jobs they got back to their queues at once, unstarted, the way a job
+    /// stopped by shutdown is released (their attempt stays counted).
     pub(super) async fn give_back(
         &self,
         arrived: Option<ClaimDone>,
@@ -100,17 +101,13 @@ impl RunLoop {
                 Vec::new()
             });
             for r in reservations {
-                let lease = &r.lease;
-                let released = until_lease_ends("release", &lease.job_id, lease.expires_at, || {
-                    self.driver.release(lease, Duration::ZERO)
-                })
-                .await;
-                match released {
-                    Ok(()) => tracing::info!(job_id = %lease.job_id,
-                        "stopping: released a job claimed just before the stop, without running it"),
-                    Err(gave_up) => tracing::warn!(job_id = %lease.job_id, error = %gave_up,
-                        "stopping: could not release a job claimed just before the stop; it runs again when its lease expires"),
-                }
+                let name = r.envelope().map_or(UNDECODABLE_JOB.to_owned(), |e| e.name);
+                let span =
+                    tracing::info_span!("job", id = %r.lease.job_id, name, queue = %r.lease.queue);
+                self.runner
+                    .release_on_shutdown(&r.lease, &name)
+                    .instrument(span)
+                    .await;
             }
             drop(permits);
         }

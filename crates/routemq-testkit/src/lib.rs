@@ -3,7 +3,20 @@
 //! 1. `ROUTEMQ_TEST_REDIS_URL` / `ROUTEMQ_TEST_MYSQL_URL`;
 //! 2. a local server binary (`redis-server`, `mariadbd`/`mysqld`) started by the
 //!    testkit itself on a free port (restart tests need this one);
-//! 3. a container started with the `docker` command, when a Docker engine answers.
+//! 3. a container started through the `testcontainers` crate (host network,
+//!    127.0.0.1 and a free port), when a Docker engine answers.
+//!
+//! Variables (all optional):
+//!
+//! | variable | meaning |
+//! | --- | --- |
+//! | `ROUTEMQ_TEST_REDIS_URL`, `ROUTEMQ_TEST_MYSQL_URL` | a running server to use |
+//! | `ROUTEMQ_TEST_REDIS`, `ROUTEMQ_TEST_MYSQL` | `container`, `local` or `url`: use only that source |
+//! | `ROUTEMQ_TEST_REDIS_IMAGE` | the Redis image (default `redis:7`) |
+//! | `ROUTEMQ_TEST_MYSQL_IMAGE` | the MySQL image (default `mysql:8.4`) |
+//! | `ROUTEMQ_TEST_REDIS_SERVER` | the `redis-server` binary to start (default: the one on PATH) |
+//! | `ROUTEMQ_TEST_MYSQLD` | the `mysqld`/`mariadbd` binary to start (default: found on PATH) |
+//! | `DOCKER_HOST` | the Docker engine (default `unix:///var/run/docker.sock`) |
 //!
 //! If none works, the test fails with a message saying how to provide a server. It
 //! never skips silently.
@@ -15,9 +28,11 @@
 
 #![warn(missing_docs)]
 
+mod container;
 mod free_port;
 pub mod mysql;
 pub mod redis;
 mod redis_server;
 
+pub use container::docker_engine;
 pub use free_port::free_port;

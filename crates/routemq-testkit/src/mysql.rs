@@ -1,9 +1,12 @@
 //! MySQL/MariaDB for tests: a fresh schema per test ([`MysqlSchema`]) on a server
 //! found in this order — `ROUTEMQ_TEST_MYSQL_URL`; a `mariadbd`/`mysqld` this
 //! process starts on a free port with a temporary data directory
-//! ([`MysqlServer`], shared by the process's tests); a MySQL 8 container when a
-//! Docker engine answers. Otherwise [`MysqlSchema::create`] fails saying how to
-//! provide a server: it never skips.
+//! ([`MysqlServer`], shared by the process's tests; `ROUTEMQ_TEST_MYSQLD` names
+//! the binary); a container of `ROUTEMQ_TEST_MYSQL_IMAGE` (default
+//! [`DEFAULT_MYSQL_IMAGE`]) started through testcontainers on the host network
+//! when a Docker engine answers. `ROUTEMQ_TEST_MYSQL` picks one source instead:
+//! `container`, `local` or `url`. Otherwise [`MysqlSchema::create`] fails saying
+//! how to provide a server: it never skips.
 //!
 //! Servers and containers started here are tied to this process through a
 //! watchdog shell that reads the process's end of a pipe: they go away when the
@@ -16,17 +19,20 @@ use std::sync::Arc;
 use mysql_async::prelude::Queryable;
 use tokio::sync::OnceCell;
 
-pub use server::MysqlServer;
+pub use server::{mysql_image, MysqlServer, DEFAULT_MYSQL_IMAGE};
 
 /// The variable naming a server to use instead of starting one.
 pub const MYSQL_URL_VAR: &str = "ROUTEMQ_TEST_MYSQL_URL";
+
+/// The variable that picks one kind of server: `container`, `local` or `url`.
+pub const MYSQL_SOURCE_VAR: &str = "ROUTEMQ_TEST_MYSQL";
 
 /// Why no MySQL could be provided.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MysqlProvisionError {
     /// No source of a server worked.
-    #[error("no MySQL/MariaDB server for tests ({tried}). Provide one: set {MYSQL_URL_VAR}=mysql://root@127.0.0.1:3306/test, or install mariadb-server (mariadbd and mariadb-install-db) or mysql-server, or start a Docker engine")]
+    #[error("no MySQL/MariaDB server for tests ({tried}). Provide one: set {MYSQL_URL_VAR}=mysql://root@127.0.0.1:3306/test, or install mariadb-server (mariadbd and mariadb-install-db) or mysql-server, or start a Docker engine; {MYSQL_SOURCE_VAR}=container|local|url picks one")]
     NoServer {
         /// What was tried and why each failed.
         tried: String,
@@ -61,15 +67,30 @@ impl MysqlSchema {
     /// A fresh schema on the first server source that works (see the module
     /// docs).
     pub async fn create() -> Result<MysqlSchema, MysqlProvisionError> {
-        if let Ok(url) = std::env::var(MYSQL_URL_VAR) {
-            if !url.is_empty() {
-                return Self::create_at(&url, None).await;
+        let only = std::env::var(MYSQL_SOURCE_VAR).unwrap_or_default();
+        let url = std::env::var(MYSQL_URL_VAR).unwrap_or_default();
+        match only.as_str() {
+            "" | "auto" | "url" if !url.is_empty() => Self::create_at(&url, None).await,
+            "url" => Err(MysqlProvisionError::NoServer {
+                tried: format!("{MYSQL_SOURCE_VAR}=url but {MYSQL_URL_VAR} is unset"),
+            }),
+            "" | "auto" | "local" | "container" => {
+                let server = SHARED
+                    .get_or_try_init(|| async {
+                        match only.as_str() {
+                            "local" => MysqlServer::start_local().await,
+                            "container" => MysqlServer::start_container().await,
+                            _ => MysqlServer::start_any().await,
+                        }
+                        .map(Arc::new)
+                    })
+                    .await?;
+                server.create_schema().await
             }
+            other => Err(MysqlProvisionError::Server(format!(
+                "{MYSQL_SOURCE_VAR}={other:?}: expected container, local, url or auto"
+            ))),
         }
-        let server = SHARED
-            .get_or_try_init(|| async { MysqlServer::start_any().await.map(Arc::new) })
-            .await?;
-        server.create_schema().await
     }
 
     /// A fresh schema on the server of `admin_url` (any database in the path).

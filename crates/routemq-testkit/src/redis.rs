@@ -4,9 +4,16 @@
 //! 1. `ROUTEMQ_TEST_REDIS_URL` (`cargo xtask itest` sets it when the local Redis
 //!    answers): a shared server, isolated by a unique key prefix per test;
 //! 2. a `redis-server` the testkit starts on a free port (shared by the tests of
-//!    one process, killed by a watchdog once that process exits);
-//! 3. a `redis:7` container (or `ROUTEMQ_TEST_REDIS_IMAGE`, e.g. `redis:5`) via
-//!    the `docker` CLI when a Docker engine answers.
+//!    one process, killed by a watchdog once that process exits); the binary is
+//!    `ROUTEMQ_TEST_REDIS_SERVER` when set, else `redis-server` on PATH;
+//! 3. a container of `ROUTEMQ_TEST_REDIS_IMAGE` (default [`DEFAULT_REDIS_IMAGE`])
+//!    started through testcontainers, on the host network, when a Docker engine
+//!    answers.
+//!
+//! `ROUTEMQ_TEST_REDIS` picks one source instead of the order above: `container`
+//! (testcontainers only), `local` (the testkit's `redis-server` only) or `url`
+//! (`ROUTEMQ_TEST_REDIS_URL` only). `cargo xtask itest` uses it to run the suites
+//! once per kind of server.
 //!
 //! Otherwise [`redis`] panics with a message saying how to provide Redis; it never
 //! skips. Tests that restart the server use [`RedisServer`] directly.
@@ -15,7 +22,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use crate::redis_server::{RedisContainer, RedisServer, RedisServerError};
+pub use crate::redis_server::{
+    redis_image, redis_server_binary, RedisContainer, RedisServer, RedisServerError,
+    DEFAULT_REDIS_IMAGE,
+};
+
+/// The variable that picks one kind of Redis: `container`, `local` or `url`.
+pub const REDIS_SOURCE_VAR: &str = "ROUTEMQ_TEST_REDIS";
 
 /// Where a test's Redis is and which key prefix is its own.
 #[derive(Debug, Clone)]
@@ -24,7 +37,7 @@ pub struct RedisTarget {
     pub url: String,
     /// A key prefix no other test uses (give it to the driver's config).
     pub prefix: String,
-    /// Where the server came from: `env`, `redis-server` or `docker`.
+    /// Where the server came from: `env`, `redis-server` or `testcontainers`.
     pub source: &'static str,
     _keep: Option<Arc<Keep>>,
 }
@@ -60,52 +73,71 @@ pub fn redis() -> RedisTarget {
             "no Redis for this test: {why}.\n\
              Provide one: set ROUTEMQ_TEST_REDIS_URL=redis://127.0.0.1:6379 (a running Redis 5+), \
              or install redis-server on PATH (apt-get install redis-server), \
-             or run a Docker engine (the testkit then starts redis:7)."
+             or run a Docker engine (the testkit then starts {}); \
+             {REDIS_SOURCE_VAR}=container|local|url picks one of these.",
+            redis_image()
         ),
     }
 }
 
 /// Like [`redis`], returning why none could be provided instead of panicking.
 pub fn try_redis() -> Result<RedisTarget, String> {
-    if let Ok(url) = std::env::var("ROUTEMQ_TEST_REDIS_URL") {
-        if !url.is_empty() {
-            return Ok(RedisTarget {
-                url,
-                prefix: unique_prefix(),
-                source: "env",
-                _keep: None,
-            });
+    let only = std::env::var(REDIS_SOURCE_VAR).unwrap_or_default();
+    let (use_url, use_local, use_container) = match only.as_str() {
+        "" | "auto" => (true, true, true),
+        "url" => (true, false, false),
+        "local" => (false, true, false),
+        "container" => (false, false, true),
+        other => {
+            return Err(format!(
+                "{REDIS_SOURCE_VAR}={other:?}: expected container, local, url or auto"
+            ))
         }
+    };
+    let url = std::env::var("ROUTEMQ_TEST_REDIS_URL").unwrap_or_default();
+    if use_url && !url.is_empty() {
+        return Ok(RedisTarget {
+            url,
+            prefix: unique_prefix(),
+            source: "env",
+            _keep: None,
+        });
+    }
+    let mut tried = Vec::new();
+    if use_url {
+        tried.push("ROUTEMQ_TEST_REDIS_URL is not set".to_owned());
     }
     let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(keep) = shared.as_ref() {
         return Ok(target(keep.clone()));
     }
-    let server_err = match RedisServer::start_new() {
-        Ok(server) => {
-            let keep = Arc::new(Keep::Server(server));
-            *shared = Some(keep.clone());
-            return Ok(target(keep));
+    if use_local {
+        match RedisServer::start_new() {
+            Ok(server) => {
+                let keep = Arc::new(Keep::Server(server));
+                *shared = Some(keep.clone());
+                return Ok(target(keep));
+            }
+            Err(e) => tried.push(e.to_string()),
         }
-        Err(e) => e.to_string(),
-    };
-    let image = std::env::var("ROUTEMQ_TEST_REDIS_IMAGE").unwrap_or_else(|_| "redis:7".into());
-    match RedisContainer::start(&image) {
-        Ok(c) => {
-            let keep = Arc::new(Keep::Container(c));
-            *shared = Some(keep.clone());
-            Ok(target(keep))
-        }
-        Err(docker_err) => Err(format!(
-            "ROUTEMQ_TEST_REDIS_URL is not set; {server_err}; docker: {docker_err}"
-        )),
     }
+    if use_container {
+        match RedisContainer::start_default() {
+            Ok(c) => {
+                let keep = Arc::new(Keep::Container(c));
+                *shared = Some(keep.clone());
+                return Ok(target(keep));
+            }
+            Err(e) => tried.push(format!("testcontainers: {e}")),
+        }
+    }
+    Err(tried.join("; "))
 }
 
 fn target(keep: Arc<Keep>) -> RedisTarget {
     let (url, source) = match &*keep {
         Keep::Server(s) => (s.url(), "redis-server"),
-        Keep::Container(c) => (c.url(), "docker"),
+        Keep::Container(c) => (c.url(), "testcontainers"),
     };
     RedisTarget {
         url,

@@ -1,4 +1,5 @@
-//! A `redis-server` (or a Docker container) the testkit starts itself.
+//! A `redis-server` process (or a container, through testcontainers) the testkit
+//! starts itself.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -6,6 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use testcontainers::ImageExt;
 
 use crate::free_port;
 
@@ -41,7 +44,8 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts `redis-server --port N --appendonly yes --dir <tempdir> --save ""`.
+    /// Starts `redis-server --port N --appendonly yes --dir <tempdir> --save ""`
+    /// ([`redis_server_binary`]: `ROUTEMQ_TEST_REDIS_SERVER` or the one on PATH).
     pub fn start_new() -> Result<Self, RedisServerError> {
         Self::start_with(&[])
     }
@@ -173,7 +177,7 @@ pub(crate) fn watchdog(cleanup: &str) {
 }
 
 fn spawn(port: u16, dir: &Path, extra: &[String]) -> Result<Child, RedisServerError> {
-    Command::new("redis-server")
+    Command::new(redis_server_binary())
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--appendonly", "yes", "--save", ""])
         .arg("--dir")
@@ -184,9 +188,21 @@ fn spawn(port: u16, dir: &Path, extra: &[String]) -> Result<Child, RedisServerEr
         .stderr(Stdio::null())
         .spawn()
         .map_err(|source| RedisServerError::Spawn {
-            what: "redis-server (is it installed and on PATH?)".into(),
+            what: format!(
+                "{} (is it installed and on PATH, or is ROUTEMQ_TEST_REDIS_SERVER right?)",
+                redis_server_binary()
+            ),
             source,
         })
+}
+
+/// The `redis-server` the testkit starts: `ROUTEMQ_TEST_REDIS_SERVER` (a path),
+/// else `redis-server` on PATH.
+pub fn redis_server_binary() -> String {
+    std::env::var("ROUTEMQ_TEST_REDIS_SERVER")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "redis-server".to_owned())
 }
 
 /// The password given with `--requirepass`, if any.
@@ -257,71 +273,93 @@ pub(crate) fn wait_ready(port: u16, within: Duration) -> Result<(), RedisServerE
     )))
 }
 
-/// A Redis container started with the `docker` CLI; removed when dropped.
+/// The image [`RedisContainer::start_default`] runs: `ROUTEMQ_TEST_REDIS_IMAGE`, else
+/// [`DEFAULT_REDIS_IMAGE`].
+pub fn redis_image() -> String {
+    std::env::var("ROUTEMQ_TEST_REDIS_IMAGE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_REDIS_IMAGE.to_owned())
+}
+
+/// The Redis image used when `ROUTEMQ_TEST_REDIS_IMAGE` is unset (the same as
+/// docker-compose.yml's).
+pub const DEFAULT_REDIS_IMAGE: &str = "redis:7";
+
+/// A Redis container started through testcontainers on the host network,
+/// listening on 127.0.0.1 and a free port; removed when dropped.
 #[derive(Debug)]
 pub struct RedisContainer {
-    id: String,
+    container: crate::container::Container,
     port: u16,
 }
 
 impl RedisContainer {
-    /// Runs `image` (for example `redis:5` or `redis:7`) with its port published on
-    /// a free loopback port. Errors when Docker is not available.
+    /// Runs [`redis_image`] (see [`RedisContainer::start`]).
+    pub fn start_default() -> Result<Self, RedisServerError> {
+        Self::start(&redis_image())
+    }
+
+    /// Runs `image` (for example `redis:5.0`, `redis:7` or a local
+    /// `routemq-local/redis:5.0`) as `redis-server --port P --bind 127.0.0.1
+    /// --save "" --appendonly no` on the host network, P a free port, and waits
+    /// until it logs that it accepts connections and answers PING. Errors when no
+    /// Docker engine answers.
     pub fn start(image: &str) -> Result<Self, RedisServerError> {
-        let docker = |args: &[&str]| {
-            Command::new("docker")
-                .args(args)
-                .stderr(Stdio::null())
-                .output()
-                .map_err(|source| RedisServerError::Spawn {
-                    what: format!("docker {}", args.join(" ")),
-                    source,
-                })
-        };
-        if !docker(&["info"])?.status.success() {
-            return Err(RedisServerError::NotReady(
-                "docker is installed but no Docker engine answers".into(),
-            ));
+        let mut last = String::new();
+        for _ in 0..3 {
+            let port = free_port().map_err(|source| RedisServerError::Spawn {
+                what: "a free port".into(),
+                source,
+            })?;
+            let request = crate::container::request(
+                image,
+                testcontainers::core::WaitFor::message_on_stdout("Ready to accept connections"),
+                Duration::from_secs(60),
+            )
+            .with_cmd([
+                "redis-server".to_owned(),
+                "--port".to_owned(),
+                port.to_string(),
+                "--bind".to_owned(),
+                "127.0.0.1".to_owned(),
+                "--save".to_owned(),
+                String::new(),
+                "--appendonly".to_owned(),
+                "no".to_owned(),
+            ]);
+            match crate::container::start_blocking(request) {
+                Ok(container) => {
+                    let started = RedisContainer { container, port };
+                    wait_ready(port, Duration::from_secs(30))?;
+                    return Ok(started);
+                }
+                // A port taken between free_port and the bind makes the server
+                // exit before it is ready: try another.
+                Err(e) => last = e,
+            }
+            if let Err(e) = crate::container::docker_engine() {
+                last = e;
+                break;
+            }
         }
-        let out = docker(&["run", "-d", "--rm", "-p", "127.0.0.1::6379", image])?;
-        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        if !out.status.success() || id.is_empty() {
-            return Err(RedisServerError::NotReady(format!(
-                "docker run {image} failed"
-            )));
-        }
-        let out = docker(&["port", &id, "6379/tcp"])?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let port = text
-            .lines()
-            .next()
-            .and_then(|l| l.rsplit(':').next())
-            .and_then(|p| p.trim().parse().ok());
-        let container = RedisContainer {
-            id,
-            port: port.unwrap_or(0),
-        };
-        if container.port == 0 {
-            return Err(RedisServerError::NotReady(format!(
-                "cannot read the published port of the {image} container: {text:?}"
-            )));
-        }
-        wait_ready(container.port, Duration::from_secs(30))?;
-        Ok(container)
+        Err(RedisServerError::NotReady(format!(
+            "testcontainers could not start {image}: {last}"
+        )))
+    }
+
+    /// The server's port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The container's id.
+    pub fn id(&self) -> &str {
+        self.container.id()
     }
 
     /// `redis://127.0.0.1:{port}`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for RedisContainer {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", &self.id])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
     }
 }

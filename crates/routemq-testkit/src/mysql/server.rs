@@ -1,5 +1,5 @@
-//! A MySQL/MariaDB server process (or a MySQL 8 container) started for tests,
-//! stopped when its handle drops or this process exits.
+//! A MySQL/MariaDB server process (or a MySQL container, through testcontainers)
+//! started for tests, stopped when its handle drops or this process exits.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -10,13 +10,15 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 
 use super::{MysqlProvisionError, MysqlSchema};
+use testcontainers::ImageExt;
+
 use crate::free_port;
 
 /// How long a started server may take to answer.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A server this process started: a local `mariadbd`/`mysqld` over a temporary
-/// data directory, or a MySQL 8 Docker container. Local servers can be stopped
+/// data directory, or a MySQL container (see [`mysql_image`]) on the host network. Local servers can be stopped
 /// (killed, as in a crash) and restarted on the same port and data.
 #[derive(Debug)]
 pub struct MysqlServer {
@@ -35,7 +37,42 @@ enum Kind {
         mariadb: bool,
         datadir: tempfile::TempDir,
     },
-    Docker,
+    Container(Mutex<Option<crate::container::Container>>),
+}
+
+/// The MySQL image used when `ROUTEMQ_TEST_MYSQL_IMAGE` is unset (the same as
+/// docker-compose.yml's).
+pub const DEFAULT_MYSQL_IMAGE: &str = "mysql:8.4";
+
+/// The image [`MysqlServer::start_container`] runs: `ROUTEMQ_TEST_MYSQL_IMAGE`, else
+/// [`DEFAULT_MYSQL_IMAGE`]. It must run `mysqld` given as its command, with root
+/// allowed in without a password: the official image does with
+/// `MYSQL_ALLOW_EMPTY_PASSWORD` (which the testkit sets), as does the
+/// `routemq-local/mysql` image of `.ci/provision/docker.sh`.
+pub fn mysql_image() -> String {
+    std::env::var("ROUTEMQ_TEST_MYSQL_IMAGE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_MYSQL_IMAGE.to_owned())
+}
+
+/// The server binary [`MysqlServer::start_local`] runs: `ROUTEMQ_TEST_MYSQLD` when
+/// set (a path; MariaDB or MySQL, told apart by `--version`), else `mariadbd` or
+/// `mysqld` on PATH or in the usual `sbin` directories.
+fn server_binary() -> Result<PathBuf, MysqlProvisionError> {
+    if let Some(p) = std::env::var_os("ROUTEMQ_TEST_MYSQLD").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(err(format!(
+                "ROUTEMQ_TEST_MYSQLD={}: no such file",
+                p.display()
+            )))
+        };
+    }
+    find_binary(&["mariadbd", "mysqld"])
+        .ok_or_else(|| err("neither mariadbd nor mysqld is installed"))
 }
 
 /// The watchdog shell: it prints the server's pid (or container id) and, when
@@ -73,19 +110,19 @@ fn current_user() -> String {
 }
 
 impl MysqlServer {
-    /// A local server if a binary is installed, else a Docker container.
+    /// A local server if a binary is installed, else a container.
     pub async fn start_any() -> Result<MysqlServer, MysqlProvisionError> {
         let local_err = match Self::start_local().await {
             Ok(s) => return Ok(s),
             Err(e) => e.to_string(),
         };
-        let docker_err = match Self::start_docker().await {
+        let container_err = match Self::start_container().await {
             Ok(s) => return Ok(s),
             Err(e) => e.to_string(),
         };
         Err(MysqlProvisionError::NoServer {
             tried: format!(
-                "{} unset; local server: {local_err}; docker: {docker_err}",
+                "{} unset; local server: {local_err}; testcontainers: {container_err}",
                 super::MYSQL_URL_VAR
             ),
         })
@@ -94,8 +131,7 @@ impl MysqlServer {
     /// Initialises a temporary data directory and starts `mariadbd` (or
     /// `mysqld`) on a free loopback port.
     pub async fn start_local() -> Result<MysqlServer, MysqlProvisionError> {
-        let binary = find_binary(&["mariadbd", "mysqld"])
-            .ok_or_else(|| err("neither mariadbd nor mysqld is installed"))?;
+        let binary = server_binary()?;
         let version = Command::new(&binary)
             .arg("--version")
             .output()
@@ -157,27 +193,53 @@ impl MysqlServer {
         Ok(server)
     }
 
-    /// Starts a MySQL 8 container when a Docker engine answers.
-    pub async fn start_docker() -> Result<MysqlServer, MysqlProvisionError> {
-        let ok = Command::new("docker")
-            .arg("info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            return Err(err("no Docker engine answers `docker info`"));
+    /// Starts a container of [`mysql_image`] through testcontainers, on the host
+    /// network: `mysqld --port=P --bind-address=127.0.0.1 --mysqlx=OFF ...` with P
+    /// a free port. Returns once the server answers queries; errors when no Docker
+    /// engine answers.
+    pub async fn start_container() -> Result<MysqlServer, MysqlProvisionError> {
+        let image = mysql_image();
+        let mut last = String::new();
+        for _ in 0..3 {
+            crate::container::docker_engine().map_err(err)?;
+            let port = free_port().map_err(|e| err(format!("free port: {e}")))?;
+            let request = crate::container::request(
+                &image,
+                // The server's "ready for connections ... port: P" line; the
+                // official image's setup server logs port 0 before it.
+                testcontainers::core::WaitFor::message_on_stderr(format!("port: {port} ")),
+                READY_TIMEOUT,
+            )
+            .with_env_var("MYSQL_ALLOW_EMPTY_PASSWORD", "yes")
+            .with_env_var("MYSQL_ROOT_HOST", "%")
+            .with_cmd([
+                "mysqld".to_owned(),
+                format!("--port={port}"),
+                "--bind-address=127.0.0.1".to_owned(),
+                "--mysqlx=OFF".to_owned(),
+                "--innodb-buffer-pool-size=64M".to_owned(),
+            ]);
+            let container = match crate::container::start(request).await {
+                Ok(c) => c,
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
+            };
+            let server = MysqlServer {
+                port,
+                kind: Kind::Container(Mutex::new(Some(container))),
+                running: Mutex::new(None),
+                retired: Mutex::new(Vec::new()),
+            };
+            return match server.wait_ready().await {
+                Ok(()) => Ok(server),
+                Err(e) => Err(err(format!("{image}: {e}"))),
+            };
         }
-        let port = free_port().map_err(|e| err(format!("free port: {e}")))?;
-        let server = MysqlServer {
-            port,
-            kind: Kind::Docker,
-            running: Mutex::new(None),
-            retired: Mutex::new(Vec::new()),
-        };
-        server.launch().await?;
-        Ok(server)
+        Err(err(format!(
+            "testcontainers could not start {image}: {last}"
+        )))
     }
 
     /// The port on 127.0.0.1.
@@ -198,7 +260,7 @@ impl MysqlServer {
     /// Kills the server at once (SIGKILL, like a crash); data survives for
     /// [`start_again`](Self::start_again). Local servers only.
     pub async fn stop(&self) -> Result<(), MysqlProvisionError> {
-        if matches!(self.kind, Kind::Docker) {
+        if matches!(self.kind, Kind::Container(_)) {
             return Err(err(
                 "stopping and restarting needs a local server binary, not a container",
             ));
@@ -251,17 +313,19 @@ impl MysqlServer {
                     .arg(binary)
                     .args(server_args(d, self.port, *mariadb));
             }
-            Kind::Docker => {
+            // Containers start through testcontainers, never through a shell.
+            Kind::Container(_) => {
                 sh.arg("-c")
-                    .arg(r#"id=$(docker run -d --rm -p "127.0.0.1:$1:3306" -e MYSQL_ALLOW_EMPTY_PASSWORD=yes -e MYSQL_ROOT_HOST=% mysql:8.0) || exit 1; echo "$id"; read -r _; docker rm -f "$id" >/dev/null 2>&1"#)
-                    .arg("sh")
-                    .arg(self.port.to_string());
+                    .arg("echo 'containers are not started by a shell' >&2");
             }
         }
         sh
     }
 
     async fn launch(&self) -> Result<(), MysqlProvisionError> {
+        if matches!(self.kind, Kind::Container(_)) {
+            return Err(err("a container is started once, not relaunched"));
+        }
         let mut shell = self
             .command()
             .stdin(Stdio::piped())
@@ -352,32 +416,32 @@ impl MysqlServer {
                     })
                     .unwrap_or_default()
             }
-            Kind::Docker => String::new(),
+            Kind::Container(_) => String::new(),
         }
     }
 
     /// Kills the running server; its watchdog is retired (kept open) so the
     /// data directory survives for a restart.
     fn kill(&self) {
+        if let Kind::Container(c) = &self.kind {
+            // Dropping the container removes it.
+            drop(c.lock().unwrap_or_else(|p| p.into_inner()).take());
+            return;
+        }
         let watched = self
             .running
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
         if let Some(w) = watched {
-            match self.kind {
-                Kind::Local { .. } => {
-                    let _ = Command::new("kill")
-                        .args(["-9", &w.target])
-                        .stderr(Stdio::null())
-                        .status();
-                    self.retired
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(w);
-                }
-                Kind::Docker => close(w),
-            }
+            let _ = Command::new("kill")
+                .args(["-9", &w.target])
+                .stderr(Stdio::null())
+                .status();
+            self.retired
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(w);
         }
     }
 }

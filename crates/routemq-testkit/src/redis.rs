@@ -173,4 +173,21 @@ mod tests {
         server.start().unwrap();
         crate::redis_server::wait_ready(server.port(), std::time::Duration::from_secs(1)).unwrap();
     }
+
+    #[test]
+    fn a_container_answers_on_loopback_and_goes_away_when_dropped() {
+        if let Err(why) = crate::docker_engine() {
+            eprintln!("container path not tested: {why}");
+            return;
+        }
+        let c = RedisContainer::start_default().expect("a Redis container");
+        let info = crate::redis_server::send_raw(c.port(), b"INFO server\r\n", &[]).unwrap();
+        assert!(info.contains("redis_version:"), "{info}");
+        let port = c.port();
+        drop(c);
+        assert!(
+            crate::redis_server::wait_ready(port, std::time::Duration::from_millis(300)).is_err(),
+            "the container still answers after its handle dropped"
+        );
+    }
 }

@@ -215,7 +215,7 @@ fn password(extra: &[String]) -> Option<&str> {
 }
 
 /// Sends one inline command (after AUTH when a password is set); returns the reply.
-fn send_raw(port: u16, command: &[u8], extra: &[String]) -> std::io::Result<String> {
+pub(crate) fn send_raw(port: u16, command: &[u8], extra: &[String]) -> std::io::Result<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     if let Some(pw) = password(extra) {

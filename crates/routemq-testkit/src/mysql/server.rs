@@ -216,6 +216,10 @@ impl MysqlServer {
                 "mysqld".to_owned(),
                 format!("--port={port}"),
                 "--bind-address=127.0.0.1".to_owned(),
+                // A socket path no host server uses: mysql_async switches to the
+                // server's socket when that path exists on the client's machine,
+                // and /var/run/mysqld/mysqld.sock may be the host's own server.
+                format!("--socket=/tmp/routemq-test-mysqld-{}.sock", super::random_hex()),
                 "--mysqlx=OFF".to_owned(),
                 "--innodb-buffer-pool-size=64M".to_owned(),
             ]);
@@ -542,6 +546,30 @@ mod tests {
         assert!(
             std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
             "the server dies with its handle"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_container_serves_schemas_and_goes_away_when_dropped() {
+        if let Err(why) = crate::docker_engine() {
+            eprintln!("container path not tested: {why}");
+            return;
+        }
+        let server = Arc::new(MysqlServer::start_container().await.expect("a container"));
+        let port = server.port();
+        let schema = server.create_schema().await.unwrap();
+        let mut conn = mysql_async::Conn::new(mysql_async::Opts::from_url(schema.url()).unwrap())
+            .await
+            .unwrap();
+        let version: Option<String> = conn.query_first("SELECT VERSION()").await.unwrap();
+        assert!(version.is_some());
+        conn.disconnect().await.unwrap();
+        assert!(server.stop().await.is_err(), "containers are not restarted");
+        drop(schema);
+        drop(server);
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "the container dies with its handle"
         );
     }
 }

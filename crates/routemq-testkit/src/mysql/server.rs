@@ -330,6 +330,12 @@ impl MysqlServer {
         if matches!(self.kind, Kind::Container(_)) {
             return Err(err("a container is started once, not relaunched"));
         }
+        if let Kind::Local { datadir, .. } = &self.kind {
+            // Oracle MySQL refuses to start while the lock file of its socket names
+            // a live pid, and a killed server stays a zombie (so "live") until its
+            // watchdog reaps it at drop. No server of this data directory runs now.
+            let _ = std::fs::remove_file(datadir.path().join("mysqld.sock.lock"));
+        }
         let mut shell = self
             .command()
             .stdin(Stdio::piped())

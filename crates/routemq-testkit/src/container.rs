@@ -20,7 +20,8 @@ use testcontainers::{ContainerAsync, ContainerRequest, GenericImage, ImageExt};
 #[derive(Debug)]
 pub(crate) struct Container {
     id: String,
-    inner: Option<ContainerAsync<GenericImage>>,
+    /// Boxed: the handle is large and lives in enums beside small variants.
+    inner: Option<Box<ContainerAsync<GenericImage>>>,
 }
 
 fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
@@ -102,7 +103,7 @@ async fn start_here(request: ContainerRequest<GenericImage>) -> Result<Container
     crate::redis_server::watchdog(&format!("docker rm -f {id}"));
     Ok(Container {
         id,
-        inner: Some(container),
+        inner: Some(Box::new(container)),
     })
 }
 
@@ -143,7 +144,7 @@ impl Drop for Container {
         };
         let (tx, rx) = mpsc::channel();
         rt.spawn(async move {
-            let _ = tx.send(inner.rm().await);
+            let _ = tx.send((*inner).rm().await);
         });
         match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(Ok(())) => {}

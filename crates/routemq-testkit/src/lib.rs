@@ -16,6 +16,7 @@
 //! | `ROUTEMQ_TEST_MYSQL_IMAGE` | the MySQL image (default `mysql:8.4`) |
 //! | `ROUTEMQ_TEST_REDIS_SERVER` | the `redis-server` binary to start (default: the one on PATH) |
 //! | `ROUTEMQ_TEST_MYSQLD` | the `mysqld`/`mariadbd` binary to start (default: found on PATH) |
+//! | `ROUTEMQ_TEST_SERVER_REPORT` | a file to which each shared server started appends `kind, how, version` |
 //! | `DOCKER_HOST` | the Docker engine (default `unix:///var/run/docker.sock`) |
 //!
 //! If none works, the test fails with a message saying how to provide a server. It
@@ -33,6 +34,8 @@ mod free_port;
 pub mod mysql;
 pub mod redis;
 mod redis_server;
+mod report;
 
 pub use container::docker_engine;
 pub use free_port::free_port;
+pub use report::SERVER_REPORT_VAR;

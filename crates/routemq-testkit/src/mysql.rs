@@ -77,12 +77,13 @@ impl MysqlSchema {
             "" | "auto" | "local" | "container" => {
                 let server = SHARED
                     .get_or_try_init(|| async {
-                        match only.as_str() {
+                        let server = match only.as_str() {
                             "local" => MysqlServer::start_local().await,
                             "container" => MysqlServer::start_container().await,
                             _ => MysqlServer::start_any().await,
-                        }
-                        .map(Arc::new)
+                        }?;
+                        server.report().await;
+                        Ok::<_, MysqlProvisionError>(Arc::new(server))
                     })
                     .await?;
                 server.create_schema().await

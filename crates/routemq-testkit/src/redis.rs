@@ -115,6 +115,7 @@ pub fn try_redis() -> Result<RedisTarget, String> {
         match RedisServer::start_new() {
             Ok(server) => {
                 let keep = Arc::new(Keep::Server(server));
+                report(&keep);
                 *shared = Some(keep.clone());
                 return Ok(target(keep));
             }
@@ -125,6 +126,7 @@ pub fn try_redis() -> Result<RedisTarget, String> {
         match RedisContainer::start_default() {
             Ok(c) => {
                 let keep = Arc::new(Keep::Container(c));
+                report(&keep);
                 *shared = Some(keep.clone());
                 return Ok(target(keep));
             }
@@ -132,6 +134,21 @@ pub fn try_redis() -> Result<RedisTarget, String> {
         }
     }
     Err(tried.join("; "))
+}
+
+/// Tells the report file (see [`crate::SERVER_REPORT_VAR`]) about a shared server,
+/// with the version its `INFO server` gives.
+fn report(keep: &Keep) {
+    let (port, how) = match keep {
+        Keep::Server(s) => (s.port(), "local process"),
+        Keep::Container(c) => (c.port(), "testcontainers"),
+    };
+    let info = crate::redis_server::send_raw(port, b"INFO server\r\n", &[]).unwrap_or_default();
+    let version = info
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .unwrap_or("unknown");
+    crate::report::server_started("redis", how, version);
 }
 
 fn target(keep: Arc<Keep>) -> RedisTarget {

@@ -219,7 +219,10 @@ impl MysqlServer {
                 // A socket path no host server uses: mysql_async switches to the
                 // server's socket when that path exists on the client's machine,
                 // and /var/run/mysqld/mysqld.sock may be the host's own server.
-                format!("--socket=/tmp/routemq-test-mysqld-{}.sock", super::random_hex()),
+                format!(
+                    "--socket=/tmp/routemq-test-mysqld-{}.sock",
+                    super::random_hex()
+                ),
                 "--mysqlx=OFF".to_owned(),
                 "--innodb-buffer-pool-size=64M".to_owned(),
             ]);
@@ -244,6 +247,36 @@ impl MysqlServer {
         Err(err(format!(
             "testcontainers could not start {image}: {last}"
         )))
+    }
+
+    /// The server's own `SELECT VERSION()`.
+    pub async fn version(&self) -> Result<String, MysqlProvisionError> {
+        let url = self.url("mysql");
+        let sql_err = |source| MysqlProvisionError::Sql {
+            url: url.clone(),
+            source,
+        };
+        let opts = mysql_async::Opts::from_url(&url).map_err(|e| err(e.to_string()))?;
+        let mut conn = mysql_async::Conn::new(opts).await.map_err(sql_err)?;
+        let version: Option<String> = conn
+            .query_first("SELECT VERSION()")
+            .await
+            .map_err(sql_err)?;
+        conn.disconnect().await.map_err(sql_err)?;
+        Ok(version.unwrap_or_default())
+    }
+
+    /// Tells the report file (see [`crate::SERVER_REPORT_VAR`]) about this server.
+    pub(crate) async fn report(&self) {
+        let version = self
+            .version()
+            .await
+            .unwrap_or_else(|e| format!("unknown ({e})"));
+        let how = match self.kind {
+            Kind::Local { .. } => "local process",
+            Kind::Container(_) => "testcontainers",
+        };
+        crate::report::server_started("mysql", how, &version);
     }
 
     /// The port on 127.0.0.1.

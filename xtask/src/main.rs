@@ -2,7 +2,10 @@
 //!
 //! - `itest`: everything CI checks — `cargo fmt --check`, `cargo clippy
 //!   --workspace --all-targets -D warnings`, every test in the workspace (with
-//!   cargo-nextest when installed, else `cargo test`), doc tests.
+//!   cargo-nextest when installed, else `cargo test`) on the machine's Redis and
+//!   MariaDB, doc tests, the umbrella crate `routemq` with each feature set, then
+//!   the driver suites again on Redis 5.0 and Oracle MySQL, each as a local
+//!   process and through testcontainers (see `matrix.rs`), and a table of it all.
 //! - `bench [memory|redis|mysql] [--json] [--jobs N] [--concurrency N]`: builds the
 //!   `routemq` binary in release mode and runs `routemq bench`.
 //!
@@ -13,6 +16,12 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+
+mod matrix;
+mod probe;
+mod testrun;
+
+use matrix::{Row, RowResult};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,7 +55,7 @@ fn print_help() {
     );
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
@@ -112,6 +121,7 @@ fn has_nextest() -> bool {
 }
 
 fn itest(extra: &[String]) -> Result<()> {
+    let root = std::env::current_dir().context("current directory")?;
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
     run(fmt)?;
@@ -128,6 +138,47 @@ fn itest(extra: &[String]) -> Result<()> {
     ]);
     run(clippy)?;
 
+    let mut rows = base_rows(extra)?;
+
+    let mut doc = cargo();
+    doc.args(["test", "--workspace", "--all-features", "--doc"]);
+    test_services_env(&mut doc);
+    let doc = testrun::run_counted(doc)?;
+    rows.push(Row {
+        server: "-".into(),
+        version: "-".into(),
+        how: "-".into(),
+        suites: "doc tests".into(),
+        result: RowResult::Ran(doc),
+    });
+
+    rows.push(umbrella_features()?);
+    rows.extend(matrix::extra_rows(&root)?);
+
+    matrix::print_table(&rows);
+    let (mut passed, mut failed, mut bad) = (0, 0, Vec::new());
+    for r in &rows {
+        if let RowResult::Ran(o) = &r.result {
+            passed += o.passed;
+            failed += o.failed;
+            if !o.success || o.failed > 0 {
+                bad.push(format!("{} {} ({})", r.server, r.how, r.suites));
+            }
+        }
+    }
+    println!("itest: {passed} passed, {failed} failed");
+    if !bad.is_empty() {
+        bail!("failed: {}", bad.join("; "));
+    }
+    Ok(())
+}
+
+/// The workspace's own run, on the machine's services (or the testkit's own
+/// servers when none answers), as two rows of the table.
+fn base_rows(extra: &[String]) -> Result<Vec<Row>> {
+    let report =
+        std::env::temp_dir().join(format!("routemq-itest-{}-base.servers", std::process::id()));
+    let _ = std::fs::remove_file(&report);
     let mut tests = cargo();
     if has_nextest() {
         tests.args([
@@ -142,13 +193,107 @@ fn itest(extra: &[String]) -> Result<()> {
         tests.args(["test", "--workspace", "--all-features", "--no-fail-fast"]);
     }
     tests.args(extra);
+    tests.env("ROUTEMQ_TEST_SERVER_REPORT", &report);
     test_services_env(&mut tests);
-    run(tests)?;
+    let redis_url = env_of(&tests, "ROUTEMQ_TEST_REDIS_URL");
+    let mysql_url = env_of(&tests, "ROUTEMQ_TEST_MYSQL_URL");
+    let outcome = testrun::run_counted(tests)?;
+    let started = std::fs::read_to_string(&report).unwrap_or_default();
+    let _ = std::fs::remove_file(&report);
+    let own = |kind: &str| {
+        started
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .find(|(k, _)| *k == kind)
+            .and_then(|(_, rest)| rest.split_once('\t'))
+            .map(|(how, v)| (how.to_owned(), v.to_owned()))
+    };
+    let (redis_how, redis_version) = match redis_url.as_deref().and_then(host_port) {
+        Some(addr) => (
+            "machine service".to_owned(),
+            probe::redis_version(&addr).unwrap_or_else(|| "?".into()),
+        ),
+        None => own("redis").unwrap_or(("testkit".into(), "?".into())),
+    };
+    let (mysql_how, mysql_version) = match mysql_url.as_deref().and_then(host_port) {
+        Some(addr) => (
+            "machine service".to_owned(),
+            probe::mysql_version(&addr).unwrap_or_else(|| "?".into()),
+        ),
+        None => own("mysql").unwrap_or(("testkit".into(), "?".into())),
+    };
+    let mysql_name = if mysql_version.to_lowercase().contains("mariadb") {
+        "MariaDB"
+    } else {
+        "MySQL/MariaDB"
+    };
+    Ok(vec![
+        Row {
+            server: "Redis".into(),
+            version: redis_version,
+            how: redis_how,
+            suites: "whole workspace (one run for both rows)".into(),
+            result: RowResult::Ran(outcome.clone()),
+        },
+        Row {
+            server: mysql_name.into(),
+            version: mysql_version,
+            how: mysql_how,
+            suites: "whole workspace (one run for both rows)".into(),
+            result: RowResult::Skipped("counted in the row above".into()),
+        },
+    ])
+}
 
-    let mut doc = cargo();
-    doc.args(["test", "--workspace", "--all-features", "--doc"]);
-    test_services_env(&mut doc);
-    run(doc)
+/// The value a command will see for `var`: set on it, else inherited.
+fn env_of(cmd: &Command, var: &str) -> Option<String> {
+    cmd.get_envs()
+        .find(|(k, _)| *k == var)
+        .and_then(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()))
+        .or_else(|| std::env::var(var).ok())
+        .filter(|v| !v.is_empty())
+}
+
+/// `host:port` of a `scheme://[user@]host:port/...` URL, resolved to an address.
+fn host_port(url: &str) -> Option<String> {
+    use std::net::ToSocketAddrs;
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next()?;
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let addr = hostport.to_socket_addrs().ok()?.next()?;
+    Some(addr.to_string())
+}
+
+/// The umbrella crate `routemq` with each feature set a user may pick: checked,
+/// and its tests (doc tests included) run.
+fn umbrella_features() -> Result<Row> {
+    let sets = [
+        "",
+        "redis",
+        "mysql",
+        "worker,redis",
+        "redis,mysql,worker,cli,tls",
+    ];
+    let mut total = testrun::Outcome {
+        success: true,
+        ..Default::default()
+    };
+    for features in sets {
+        let mut test = cargo();
+        test.args(["test", "-p", "routemq", "--no-default-features"]);
+        if !features.is_empty() {
+            test.args(["--features", features]);
+        }
+        let outcome = testrun::run_counted(test)?;
+        total.add(&outcome);
+    }
+    Ok(Row {
+        server: "-".into(),
+        version: "-".into(),
+        how: "-".into(),
+        suites: "routemq umbrella: none, redis, mysql, worker+redis, all".into(),
+        result: RowResult::Ran(total),
+    })
 }
 
 fn bench(args: &[String]) -> Result<()> {

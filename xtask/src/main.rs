@@ -105,6 +105,30 @@ fn test_services_env(cmd: &mut Command) {
     }
 }
 
+/// Points the testkit's container tests at the local images of
+/// `.ci/provision/docker.sh` when they exist and no image was chosen (no container
+/// registry may be reachable).
+fn local_images_env(cmd: &mut Command) {
+    for (var, image) in [
+        ("ROUTEMQ_TEST_REDIS_IMAGE", "routemq-local/redis:5.0"),
+        ("ROUTEMQ_TEST_MYSQL_IMAGE", "routemq-local/mysql:9.7"),
+    ] {
+        if std::env::var_os(var).is_some() {
+            continue;
+        }
+        let present = Command::new("docker")
+            .args(["image", "inspect", image])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if present {
+            eprintln!("xtask: {var}={image} (a local image)");
+            cmd.env(var, image);
+        }
+    }
+}
+
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
@@ -195,6 +219,7 @@ fn base_rows(extra: &[String]) -> Result<Vec<Row>> {
     tests.args(extra);
     tests.env("ROUTEMQ_TEST_SERVER_REPORT", &report);
     test_services_env(&mut tests);
+    local_images_env(&mut tests);
     let redis_url = env_of(&tests, "ROUTEMQ_TEST_REDIS_URL");
     let mysql_url = env_of(&tests, "ROUTEMQ_TEST_MYSQL_URL");
     let outcome = testrun::run_counted(tests)?;

@@ -47,7 +47,8 @@ pub fn run_counted(mut cmd: Command) -> Result<Outcome> {
         let tx = tx.clone();
         readers.push(std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
-                println!("{line}");
+                // Never panic on a full disk or a closed pipe: keep counting.
+                let _ = writeln!(std::io::stdout(), "{line}");
                 let _ = tx.send(line);
             }
         }));
@@ -56,7 +57,7 @@ pub fn run_counted(mut cmd: Command) -> Result<Outcome> {
         let tx = tx.clone();
         readers.push(std::thread::spawn(move || {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
-                eprintln!("{line}");
+                let _ = writeln!(std::io::stderr(), "{line}");
                 let _ = tx.send(line);
             }
         }));

@@ -53,6 +53,11 @@ pub struct MigrationReport {
 
 const LOCK_WAIT: Duration = Duration::from_secs(60);
 
+/// The migration lock's name: `routemq_migrate.` and 40 hex digits of the
+/// database name's SHA-256 (56 characters, within the 64 both servers allow).
+/// SHA2 because MySQL 9 no longer has SHA1() or MD5(); MariaDB has all three.
+const LOCK_NAME: &str = "CONCAT('routemq_migrate.', LEFT(SHA2(DATABASE(), 256), 40))";
+
 const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS routemq_migrations (
     version    INT UNSIGNED NOT NULL,
     name       VARCHAR(255) NOT NULL,
@@ -66,7 +71,7 @@ const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS routemq_migrations (
 pub async fn migrate(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
     let lock: Option<i64> = conn
         .exec_first(
-            "SELECT GET_LOCK(CONCAT('routemq_migrate.', SHA1(DATABASE())), ?)",
+            &format!("SELECT GET_LOCK({LOCK_NAME}, ?)"),
             (LOCK_WAIT.as_secs(),),
         )
         .await
@@ -76,7 +81,7 @@ pub async fn migrate(conn: &mut Conn) -> Result<MigrationReport, MigrationError>
     }
     let result = apply(conn).await;
     let released = conn
-        .query_drop("DO RELEASE_LOCK(CONCAT('routemq_migrate.', SHA1(DATABASE())))")
+        .query_drop(format!("DO RELEASE_LOCK({LOCK_NAME})"))
         .await
         .map_err(map);
     let report = result?;

@@ -147,8 +147,8 @@ impl MysqlConfig {
     }
 
     /// The mysql_async options the pool is built with: these settings plus what
-    /// the driver relies on (READ COMMITTED sessions so claims take no gap locks,
-    /// found-rows counts, no per-checkout connection reset, a statement cache).
+    /// the driver relies on ([`SESSION_SETUP`] on every new connection, found-rows
+    /// counts, no per-checkout connection reset, a statement cache).
     pub(crate) fn pool_opts(&self) -> Result<Opts, ConfigError> {
         if self.opts.db_name().is_none() {
             return Err(ConfigError::Invalid {
@@ -182,7 +182,7 @@ impl MysqlConfig {
             pool = pool.with_inactive_connection_ttl(IDLE_CONNECTION_TTL);
         }
         let mut setup: Vec<String> = self.opts.setup().to_vec();
-        setup.push("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".into());
+        setup.extend(SESSION_SETUP.iter().map(|s| (*s).to_owned()));
         Ok(OptsBuilder::from_opts(self.opts.clone())
             .pool_opts(pool)
             .client_found_rows(true)
@@ -191,6 +191,18 @@ impl MysqlConfig {
             .into())
     }
 }
+
+/// Run on every new pooled connection, after any `setup` of the URL options:
+/// - READ COMMITTED, so claims take no gap locks;
+/// - the session time zone pinned to UTC, so the `DATETIME(6)` columns, `NOW(6)`,
+///   `FROM_UNIXTIME` (due times) and `UNIX_TIMESTAMP` (failed_at) all use one
+///   zone whatever the server's `time_zone` default is (`SYSTEM`, an offset or
+///   a named zone with DST). An offset, not `'UTC'`: named zones need the time
+///   zone tables, which a server may not have loaded.
+pub(crate) const SESSION_SETUP: &[&str] = &[
+    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    "SET time_zone = '+00:00'",
+];
 
 /// How long a pooled connection above the pool minimum may stay idle.
 const IDLE_CONNECTION_TTL: Duration = Duration::from_secs(60);

@@ -66,6 +66,9 @@ const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS routemq_migrations (
     PRIMARY KEY (version)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin";
 
+const HISTORY_EXISTS: &str = "SELECT COUNT(*) FROM information_schema.tables
+    WHERE table_schema = DATABASE() AND table_name = 'routemq_migrations'";
+
 /// Applies every migration of [`MIGRATIONS`] not yet recorded, on the
 /// connection's current database. Safe to run concurrently and repeatedly.
 pub async fn migrate(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
@@ -90,7 +93,13 @@ pub async fn migrate(conn: &mut Conn) -> Result<MigrationReport, MigrationError>
 }
 
 async fn apply(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
-    conn.query_drop(CREATE_HISTORY).await.map_err(map)?;
+    // Created only when missing: CREATE TABLE IF NOT EXISTS on an existing
+    // table leaves a "table already exists" note (a warning) on every start.
+    // The lock makes the check and the create one step.
+    let history: Option<u64> = conn.query_first(HISTORY_EXISTS).await.map_err(map)?;
+    if history == Some(0) {
+        conn.query_drop(CREATE_HISTORY).await.map_err(map)?;
+    }
     let recorded: Vec<(u32, String)> = conn
         .query("SELECT version, checksum FROM routemq_migrations ORDER BY version")
         .await

@@ -181,8 +181,11 @@ impl MysqlConfig {
             // now live this long.
             pool = pool.with_inactive_connection_ttl(IDLE_CONNECTION_TTL);
         }
-        let mut setup: Vec<String> = self.opts.setup().to_vec();
-        setup.extend(SESSION_SETUP.iter().map(|s| (*s).to_owned()));
+        // mysql_async runs `setup` from the last entry to the first: the
+        // driver's statements go first in the list so that they run after the
+        // caller's and no caller setup (a `SET time_zone` say) undoes them.
+        let mut setup: Vec<String> = SESSION_SETUP.iter().map(|s| (*s).to_owned()).collect();
+        setup.extend(self.opts.setup().iter().cloned());
         Ok(OptsBuilder::from_opts(self.opts.clone())
             .pool_opts(pool)
             .client_found_rows(true)
@@ -192,7 +195,8 @@ impl MysqlConfig {
     }
 }
 
-/// Run on every new pooled connection, after any `setup` of the URL options:
+/// Run on every new pooled connection, after any `setup` of the caller's
+/// options (which cannot undo them):
 /// - READ COMMITTED, so claims take no gap locks;
 /// - the session time zone pinned to UTC, so the `DATETIME(6)` columns, `NOW(6)`,
 ///   `FROM_UNIXTIME` (due times) and `UNIX_TIMESTAMP` (failed_at) all use one

@@ -74,7 +74,7 @@ const HISTORY_EXISTS: &str = "SELECT COUNT(*) FROM information_schema.tables
 pub async fn migrate(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
     let lock: Option<i64> = conn
         .exec_first(
-            &format!("SELECT GET_LOCK({LOCK_NAME}, ?)"),
+            format!("SELECT GET_LOCK({LOCK_NAME}, ?)"),
             (LOCK_WAIT.as_secs(),),
         )
         .await

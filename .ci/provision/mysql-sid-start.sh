@@ -28,7 +28,12 @@ DIR=$2
 PASSWORD=${ROUTEMQ_MYSQL_PASSWORD:-routemq-pass}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-ROOT=$("$HERE/mysql-sid.sh" 2>/dev/null) || ROOT=$("$HERE/mysql-sid.sh")
+build_log=$(mktemp)
+trap 'rm -f "$build_log"' EXIT
+ROOT=$("$HERE/mysql-sid.sh" 2>"$build_log") || {
+  cat "$build_log" >&2
+  exit 1
+}
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 

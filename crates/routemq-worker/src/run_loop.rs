@@ -109,10 +109,10 @@ impl Worker {
         }
         let report = WorkerReport::new(id, reason, start.elapsed(), stats.snapshot());
         tracing::info!(
-            processed = report.processed,
-            failed = report.failed,
-            retried = report.retried,
-            released = report.released_on_shutdown,
+            processed = report.counts.processed,
+            failed = report.counts.failed,
+            retried = report.counts.retried,
+            released = report.counts.released_on_shutdown,
             "worker stopped"
         );
         Ok(report)

@@ -16,7 +16,14 @@ async fn successful_job_runs_once_and_is_acked() {
     dispatch(&d, &key, "a", Act::Succeed).await;
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
     assert_eq!(report.stop_reason, StopReason::Empty);
-    assert_eq!((report.processed, report.failed, report.retried), (1, 0, 0));
+    assert_eq!(
+        (
+            report.counts.processed,
+            report.counts.failed,
+            report.counts.retried
+        ),
+        (1, 0, 0)
+    );
     assert_eq!(probe(&key).runs(), 1);
     let s = stats(&d, "default").await;
     assert_eq!((s.ready, s.reserved, s.delayed, s.failed), (0, 0, 0, 0));
@@ -28,7 +35,14 @@ async fn failing_job_is_retried_until_it_succeeds() {
     let key = new_key();
     dispatch(&d, &key, "a", Act::FailUntil(2)).await;
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.processed, report.retried, report.failed), (1, 2, 0));
+    assert_eq!(
+        (
+            report.counts.processed,
+            report.counts.retried,
+            report.counts.failed
+        ),
+        (1, 2, 0)
+    );
     let attempts: Vec<u32> = probe(&key).attempt_times().iter().map(|a| a.0).collect();
     assert_eq!(attempts, vec![1, 2, 3]);
     assert_eq!(
@@ -46,7 +60,14 @@ async fn out_of_tries_calls_the_hook_then_stores_the_last_error() {
     let key = new_key();
     let id = dispatch(&d, &key, "a", Act::AlwaysFail).await;
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.processed, report.retried, report.failed), (0, 2, 1));
+    assert_eq!(
+        (
+            report.counts.processed,
+            report.counts.retried,
+            report.counts.failed
+        ),
+        (0, 2, 1)
+    );
     let p = probe(&key);
     assert_eq!(p.runs(), 3);
     assert_eq!(
@@ -65,7 +86,7 @@ async fn fatal_error_skips_remaining_tries() {
     let key = new_key();
     dispatch(&d, &key, "a", Act::Fatal).await;
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.retried, report.failed), (0, 1));
+    assert_eq!((report.counts.retried, report.counts.failed), (0, 1));
     assert_eq!(probe(&key).runs(), 1);
     assert_eq!(failed_jobs(&d).await[0].exception, "fatal problem");
 }
@@ -90,7 +111,7 @@ async fn retry_waits_for_the_jobs_backoff() {
         "the retry waits as delayed"
     );
     let report = run.await.unwrap();
-    assert_eq!(report.processed, 1);
+    assert_eq!(report.counts.processed, 1);
     let times = probe(&key).attempt_times();
     let gap = times[1].1 - times[0].1;
     assert!(
@@ -106,7 +127,7 @@ async fn retry_after_overrides_the_backoff() {
     let opts = JobOptions::new().max_tries(2);
     dispatch_with(&d, &key, "a", Act::RetryAfter(250), opts).await;
     let report = run_for(builder(&d).build().unwrap(), 1_000).await;
-    assert_eq!((report.retried, report.failed), (1, 1));
+    assert_eq!((report.counts.retried, report.counts.failed), (1, 1));
     let times = probe(&key).attempt_times();
     let gap = times[1].1 - times[0].1;
     assert!(
@@ -123,7 +144,7 @@ async fn panic_is_a_failure_with_its_message() {
     dispatch_with(&d, &key, "a", Act::Panic, JobOptions::new().max_tries(2)).await;
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
     assert_eq!(
-        (report.retried, report.failed),
+        (report.counts.retried, report.counts.failed),
         (1, 1),
         "a panic is retried like an error"
     );
@@ -140,7 +161,7 @@ async fn panic_in_failed_hook_still_stores_the_job() {
     let key = new_key();
     dispatch(&d, &key, "a", Act::FatalWithPanickingHook).await;
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!(report.failed, 1);
+    assert_eq!(report.counts.failed, 1);
     assert_eq!(
         probe(&key)
             .hook_calls
@@ -159,7 +180,7 @@ async fn timeout_drops_the_running_future() {
     let opts = JobOptions::new().max_tries(1).timeout(ms(200));
     dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.failed, report.timed_out), (1, 1));
+    assert_eq!((report.counts.failed, report.counts.timed_out), (1, 1));
     let p = probe(&key);
     let ticks = p.ticks();
     assert!(ticks >= 5, "the job ran before its timeout ({ticks} ticks)");
@@ -180,7 +201,14 @@ async fn timeout_is_retried_while_tries_remain() {
     let opts = JobOptions::new().max_tries(2).timeout(ms(100));
     dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.retried, report.failed, report.timed_out), (1, 1, 2));
+    assert_eq!(
+        (
+            report.counts.retried,
+            report.counts.failed,
+            report.counts.timed_out
+        ),
+        (1, 1, 2)
+    );
     assert_eq!(probe(&key).runs(), 2);
 }
 
@@ -199,7 +227,7 @@ async fn timeout_and_tries_overrides_replace_the_jobs_own() {
         .build()
         .unwrap();
     let report = run_to_limit(w).await;
-    assert_eq!((report.retried, report.failed), (0, 1));
+    assert_eq!((report.counts.retried, report.counts.failed), (0, 1));
     assert_eq!(failed_jobs(&d).await[0].exception, "timed out after 150ms");
 }
 
@@ -216,7 +244,7 @@ async fn unknown_job_goes_to_failed_store_naming_it() {
         .await
         .unwrap();
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.failed, report.retried), (1, 0));
+    assert_eq!((report.counts.failed, report.counts.retried), (1, 0));
     let failed = failed_jobs(&d).await;
     assert_eq!(failed[0].id, id);
     let reason = &failed[0].exception;
@@ -240,7 +268,7 @@ async fn undecodable_payload_goes_to_failed_store() {
     .await
     .unwrap();
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.failed, report.retried), (1, 0));
+    assert_eq!((report.counts.failed, report.counts.retried), (1, 0));
     let failed = failed_jobs(&d).await;
     assert_eq!(failed[0].id, id);
     assert_eq!(
@@ -267,7 +295,7 @@ async fn data_that_does_not_fit_the_type_goes_to_failed_store() {
         .await
         .unwrap();
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!(report.failed, 1);
+    assert_eq!(report.counts.failed, 1);
     let reason = &failed_jobs(&d).await[0].exception;
     assert!(reason.contains("job data of \"test.scripted\""), "{reason}");
 }
@@ -279,7 +307,7 @@ async fn msgpack_jobs_run_too() {
     let opts = JobOptions::new().codec(routemq_core::Codec::MsgPack);
     dispatch_with(&d, &key, "a", Act::Succeed, opts).await;
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!(report.processed, 1);
+    assert_eq!(report.counts.processed, 1);
     assert_eq!(probe(&key).done(), 1);
 }
 
@@ -290,7 +318,7 @@ async fn zero_timeout_means_no_limit() {
     let opts = JobOptions::new().timeout(Duration::ZERO);
     dispatch_with(&d, &key, "a", Act::Sleep(100), opts).await;
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.processed, report.timed_out), (1, 0));
+    assert_eq!((report.counts.processed, report.counts.timed_out), (1, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,5 +342,5 @@ async fn ack_follows_success_within_milliseconds() {
         );
         tokio::time::sleep(ms(1)).await;
     }
-    assert_eq!(run.await.unwrap().processed, 1);
+    assert_eq!(run.await.unwrap().counts.processed, 1);
 }

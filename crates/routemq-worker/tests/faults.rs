@@ -26,7 +26,7 @@ async fn failing_claims_are_retried_not_taken_for_an_empty_queue() {
     f.faults.claim.store(4, Ordering::SeqCst);
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
     assert_eq!(
-        (report.stop_reason, report.processed),
+        (report.stop_reason, report.counts.processed),
         (StopReason::Empty, 1)
     );
     assert!(Calls::get(&f.calls.claim) >= 5);
@@ -39,7 +39,7 @@ async fn failing_acks_are_retried_before_the_worker_exits() {
     dispatch(&d, &key, "a", Act::Succeed).await;
     f.faults.ack.store(3, Ordering::SeqCst);
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!(report.processed, 1);
+    assert_eq!(report.counts.processed, 1);
     assert_eq!(Calls::get(&f.calls.ack), 4);
     let s = stats(&d, "default").await;
     assert_eq!(
@@ -63,7 +63,7 @@ async fn acks_pile_up_into_one_batch_while_the_backend_is_down() {
         .stop_when_empty(true)
         .build()
         .unwrap();
-    assert_eq!(run_to_limit(w).await.processed, 6);
+    assert_eq!(run_to_limit(w).await.counts.processed, 6);
     let sizes = f.calls.ack_sizes.lock().unwrap().clone();
     assert_eq!(sizes.iter().sum::<usize>(), 6, "{sizes:?}");
     assert!(sizes.len() < 6, "acks were not batched: {sizes:?}");
@@ -78,7 +78,11 @@ async fn failing_release_is_retried() {
     f.faults.release.store(2, Ordering::SeqCst);
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
     assert_eq!(
-        (report.retried, report.processed, report.lease_lost),
+        (
+            report.counts.retried,
+            report.counts.processed,
+            report.counts.lease_lost
+        ),
         (1, 1, 0)
     );
     assert_eq!(Calls::get(&f.calls.release), 3);
@@ -92,7 +96,7 @@ async fn failing_fail_is_retried_until_the_job_is_stored() {
     let id = dispatch(&d, &key, "a", Act::Fatal).await;
     f.faults.fail.store(2, Ordering::SeqCst);
     let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!(report.failed, 1);
+    assert_eq!(report.counts.failed, 1);
     assert_eq!(Calls::get(&f.calls.fail), 3);
     assert_eq!(failed_jobs(&d).await[0].id, id);
 }
@@ -112,7 +116,7 @@ async fn failing_extensions_are_retried_within_the_lease() {
         .unwrap();
     let report = run_to_limit(w).await;
     reclaimer.abort();
-    assert_eq!((report.processed, report.lease_lost), (1, 0));
+    assert_eq!((report.counts.processed, report.counts.lease_lost), (1, 0));
     assert_eq!(probe(&key).runs(), 1);
     assert!(Calls::get(&f.calls.extend) >= 4);
 }

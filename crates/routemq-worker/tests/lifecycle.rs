@@ -37,7 +37,7 @@ async fn running_job_keeps_its_lease_past_the_lease_length() {
     let report = run_to_limit(w).await;
     reclaimer.abort();
     assert_eq!(probe(&key).runs(), 1, "the job was reclaimed while it ran");
-    assert_eq!((report.processed, report.lease_lost), (1, 0));
+    assert_eq!((report.counts.processed, report.counts.lease_lost), (1, 0));
     let s = stats(&d, "default").await;
     assert_eq!((s.ready, s.reserved, s.failed), (0, 0, 0));
 }
@@ -69,7 +69,11 @@ async fn lost_lease_stops_the_job() {
     stop.send(()).unwrap();
     let report = run.await.unwrap();
     assert_eq!(
-        (report.lease_lost, report.processed, report.failed),
+        (
+            report.counts.lease_lost,
+            report.counts.processed,
+            report.counts.failed
+        ),
         (1, 0, 0)
     );
 }
@@ -161,7 +165,10 @@ async fn shutdown_lets_running_jobs_finish_within_grace() {
         asked.elapsed()
     );
     assert_eq!(report.stop_reason, StopReason::Shutdown);
-    assert_eq!((report.processed, report.released_on_shutdown), (1, 0));
+    assert_eq!(
+        (report.counts.processed, report.counts.released_on_shutdown),
+        (1, 0)
+    );
     let s = stats(&d, "default").await;
     assert_eq!(
         (s.ready, s.reserved),
@@ -188,7 +195,10 @@ async fn shutdown_releases_jobs_still_running_after_grace() {
         "shutdown took {:?}",
         asked.elapsed()
     );
-    assert_eq!((report.released_on_shutdown, report.processed), (1, 0));
+    assert_eq!(
+        (report.counts.released_on_shutdown, report.counts.processed),
+        (1, 0)
+    );
     let s = stats(&d, "default").await;
     assert_eq!(
         (s.ready, s.reserved),
@@ -213,7 +223,7 @@ async fn shutdown_stops_claiming_at_once() {
     wait_for("first job running", 2_000, || probe(&key).runs() == 1).await;
     stop.send(()).unwrap();
     let report = run.await.unwrap();
-    assert_eq!((report.claimed, report.processed), (1, 1));
+    assert_eq!((report.counts.claimed, report.counts.processed), (1, 1));
     assert_eq!(stats(&d, "default").await.ready, 4);
 }
 
@@ -238,7 +248,7 @@ async fn shutdown_releases_jobs_of_a_claim_still_in_flight() {
     let report = run.await.unwrap();
     assert_eq!(report.stop_reason, StopReason::Shutdown);
     assert_eq!(probe(&key).runs(), 0, "the job was started after the stop");
-    assert_eq!(report.released_on_shutdown, 1);
+    assert_eq!(report.counts.released_on_shutdown, 1);
     let s = stats(&d, "default").await;
     assert_eq!((s.ready, s.reserved), (1, 0), "released, claimable at once");
     assert_eq!(Calls::get(&f.calls.release), 1);
@@ -262,7 +272,7 @@ async fn shutdown_during_a_limit_drain_applies_the_grace() {
     stop.send(()).unwrap();
     let report = run.await.unwrap();
     assert_eq!(report.stop_reason, StopReason::MaxJobs);
-    assert_eq!(report.released_on_shutdown, 1);
+    assert_eq!(report.counts.released_on_shutdown, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -99,7 +99,8 @@ async fn retry_waits_for_the_jobs_backoff() {
     dispatch_with(&d, &key, "a", Act::FailUntil(1), opts).await;
     let w = builder(&d).stop_when_empty(false).build().unwrap();
     let stats_handle = w.stats();
-    let run = tokio::spawn(run_for(w, 1_000));
+    let (stop, shutdown) = shutdown_switch();
+    let run = tokio::spawn(run_until(w, shutdown));
     wait_for("first attempt retried", 2_000, || {
         stats_handle.snapshot().retried == 1
     })
@@ -110,6 +111,8 @@ async fn retry_waits_for_the_jobs_backoff() {
         (1, 0, 0),
         "the retry waits as delayed"
     );
+    wait_for("second attempt done", 2_000, || probe(&key).done() == 1).await;
+    stop.send(()).unwrap();
     let report = run.await.unwrap();
     assert_eq!(report.counts.processed, 1);
     let times = probe(&key).attempt_times();
@@ -126,7 +129,16 @@ async fn retry_after_overrides_the_backoff() {
     let key = new_key();
     let opts = JobOptions::new().max_tries(2);
     dispatch_with(&d, &key, "a", Act::RetryAfter(250), opts).await;
-    let report = run_for(builder(&d).build().unwrap(), 1_000).await;
+    let w = builder(&d).build().unwrap();
+    let stats_handle = w.stats();
+    let (stop, shutdown) = shutdown_switch();
+    let run = tokio::spawn(run_until(w, shutdown));
+    wait_for("second attempt failed", 2_000, || {
+        stats_handle.snapshot().failed == 1
+    })
+    .await;
+    stop.send(()).unwrap();
+    let report = run.await.unwrap();
     assert_eq!((report.counts.retried, report.counts.failed), (1, 1));
     let times = probe(&key).attempt_times();
     let gap = times[1].1 - times[0].1;
@@ -173,7 +185,7 @@ async fn panic_in_failed_hook_still_stores_the_job() {
     assert_eq!(failed[0].exception, "fatal, hook panics");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn timeout_drops_the_running_future() {
     let d = memory();
     let key = new_key();
@@ -184,6 +196,8 @@ async fn timeout_drops_the_running_future() {
     let p = probe(&key);
     let ticks = p.ticks();
     assert!(ticks >= 5, "the job ran before its timeout ({ticks} ticks)");
+    // The clock is paused: 10 ms ticks in a 200 ms timeout are exactly 20 or 21.
+    assert!(ticks <= 21, "the job ran past its timeout ({ticks} ticks)");
     tokio::time::sleep(ms(200)).await;
     assert_eq!(p.ticks(), ticks, "the job kept running after its timeout");
     assert_eq!(p.running(), 0);
@@ -194,7 +208,7 @@ async fn timeout_drops_the_running_future() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn timeout_is_retried_while_tries_remain() {
     let d = memory();
     let key = new_key();
@@ -212,7 +226,7 @@ async fn timeout_is_retried_while_tries_remain() {
     assert_eq!(probe(&key).runs(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn timeout_and_tries_overrides_replace_the_jobs_own() {
     let d = memory();
     let key = new_key();
@@ -311,7 +325,7 @@ async fn msgpack_jobs_run_too() {
     assert_eq!(probe(&key).done(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn zero_timeout_means_no_limit() {
     let d = memory();
     let key = new_key();
@@ -321,7 +335,7 @@ async fn zero_timeout_means_no_limit() {
     assert_eq!((report.counts.processed, report.counts.timed_out), (1, 0));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn ack_follows_success_within_milliseconds() {
     let d = memory();
     let key = new_key();
@@ -329,7 +343,7 @@ async fn ack_follows_success_within_milliseconds() {
     let w = builder(&d).sleep(Duration::from_secs(3)).build().unwrap();
     let run = tokio::spawn(run_for(w, 500));
     wait_for("job done", 2_000, || probe(&key).done() == 1).await;
-    let done = std::time::Instant::now();
+    let done = tokio::time::Instant::now();
     loop {
         let s = stats(&d, "default").await;
         if s.reserved == 0 {

@@ -18,7 +18,7 @@ fn faulty() -> (Arc<FaultyDriver>, Arc<dyn Driver>) {
     (f, d)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn failing_claims_are_retried_not_taken_for_an_empty_queue() {
     let (f, d) = faulty();
     let key = new_key();
@@ -32,7 +32,7 @@ async fn failing_claims_are_retried_not_taken_for_an_empty_queue() {
     assert!(Calls::get(&f.calls.claim) >= 5);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn failing_acks_are_retried_before_the_worker_exits() {
     let (f, d) = faulty();
     let key = new_key();
@@ -70,7 +70,7 @@ async fn acks_pile_up_into_one_batch_while_the_backend_is_down() {
     assert_eq!(stats(&d, "default").await.reserved, 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn failing_release_is_retried() {
     let (f, d) = faulty();
     let key = new_key();
@@ -89,7 +89,7 @@ async fn failing_release_is_retried() {
     assert_eq!(probe(&key).runs(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn failing_fail_is_retried_until_the_job_is_stored() {
     let (f, d) = faulty();
     let key = new_key();
@@ -121,7 +121,7 @@ async fn failing_extensions_are_retried_within_the_lease() {
     assert!(Calls::get(&f.calls.extend) >= 4);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn failing_waits_back_off_and_recover() {
     let (f, d) = faulty();
     let key = new_key();

@@ -4,21 +4,14 @@ mod common;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use common::faulty::{Calls, FaultyDriver};
 use common::*;
 use routemq_core::{Driver, JobOptions};
 use routemq_worker::StopReason;
-use tokio::sync::oneshot;
-
-/// A shutdown future and the trigger for it.
-fn shutdown_switch() -> (oneshot::Sender<()>, impl std::future::Future<Output = ()>) {
-    let (tx, rx) = oneshot::channel::<()>();
-    (tx, async move {
-        let _ = rx.await;
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_job_keeps_its_lease_past_the_lease_length() {
@@ -42,7 +35,7 @@ async fn running_job_keeps_its_lease_past_the_lease_length() {
     assert_eq!((s.ready, s.reserved, s.failed), (0, 0, 0));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn lost_lease_stops_the_job() {
     let d = memory();
     let key = new_key();
@@ -78,7 +71,7 @@ async fn lost_lease_stops_the_job() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn worker_reclaims_jobs_of_a_dead_worker() {
     let d = memory();
     let key = new_key();
@@ -89,6 +82,14 @@ async fn worker_reclaims_jobs_of_a_dead_worker() {
     let w = builder(&d).lease(ms(400)).build().unwrap();
     let stats_handle = w.stats();
     let run = tokio::spawn(run_for(w, 2_000));
+    // The worker has started and found nothing claimable: the dead claim's lease
+    // has not expired yet.
+    tokio::time::sleep(ms(50)).await;
+    assert_eq!(stats_handle.snapshot().claimed, 0);
+    // The memory driver times leases by the wall clock, which the paused tokio
+    // clock does not move: let the dead worker's lease expire in real time (this
+    // blocks the runtime, so the worker stands still meanwhile).
+    std::thread::sleep(ms(250));
     wait_for("job reclaimed and run", 1_500, || {
         stats_handle.snapshot().processed == 1
     })
@@ -104,7 +105,7 @@ async fn worker_reclaims_jobs_of_a_dead_worker() {
 /// A claim whose reply is slow (a claim is in flight the whole time) does not
 /// hold up reclaiming: the dead worker's job is back in its queue on time, long
 /// before the slow reply arrives, and runs after it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn reclaim_runs_on_time_while_a_claim_is_in_flight() {
     let f = Arc::new(FaultyDriver::default());
     let d: Arc<dyn Driver> = f.clone();
@@ -125,8 +126,23 @@ async fn reclaim_runs_on_time_while_a_claim_is_in_flight() {
         .lease(ms(400))
         .build()
         .unwrap();
-    let started = Instant::now();
     let run = tokio::spawn(run_for(w, 3_500));
+    // The worker's first claim (after the dead worker's) took effect; its reply is
+    // on its way.
+    wait_for("the worker's first claim took effect", 1_000, || {
+        f.calls.claim_sizes.lock().unwrap().len() == 2
+    })
+    .await;
+    assert_eq!(
+        stats(&d, "high").await.ready,
+        0,
+        "the lease is not expired yet"
+    );
+    // The memory driver times leases by the wall clock, which the paused tokio
+    // clock does not move: let the dead worker's lease expire in real time (this
+    // blocks the runtime, so the worker and its claim stand still meanwhile).
+    std::thread::sleep(ms(250));
+    let started = Instant::now();
     loop {
         if stats(&d, "high").await.ready == 1 {
             break;
@@ -144,7 +160,7 @@ async fn reclaim_runs_on_time_while_a_claim_is_in_flight() {
     run.await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_lets_running_jobs_finish_within_grace() {
     let d = memory();
     let key = new_key();
@@ -177,7 +193,7 @@ async fn shutdown_lets_running_jobs_finish_within_grace() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_releases_jobs_still_running_after_grace() {
     let d = memory();
     let key = new_key();
@@ -210,7 +226,7 @@ async fn shutdown_releases_jobs_still_running_after_grace() {
     assert_eq!(probe(&key).ticks(), ticks, "the stopped job kept running");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_stops_claiming_at_once() {
     let d = memory();
     let key = new_key();
@@ -229,7 +245,7 @@ async fn shutdown_stops_claiming_at_once() {
 
 /// A shutdown that arrives while a claim's reply is on its way: the jobs it
 /// reserved are released at once, unstarted, not left to their lease.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_releases_jobs_of_a_claim_still_in_flight() {
     let f = Arc::new(FaultyDriver::default());
     let d: Arc<dyn Driver> = f.clone();
@@ -254,7 +270,7 @@ async fn shutdown_releases_jobs_of_a_claim_still_in_flight() {
     assert_eq!(Calls::get(&f.calls.release), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_during_a_limit_drain_applies_the_grace() {
     let d = memory();
     let key = new_key();
@@ -275,7 +291,7 @@ async fn shutdown_during_a_limit_drain_applies_the_grace() {
     assert_eq!(report.counts.released_on_shutdown, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn heartbeat_is_visible_while_running_and_removed_on_exit() {
     let d = memory();
     let key = new_key();

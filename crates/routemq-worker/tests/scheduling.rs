@@ -5,7 +5,9 @@ mod common;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use common::faulty::{Calls, FaultyDriver};
 use common::*;
@@ -19,7 +21,7 @@ fn faulty() -> (Arc<FaultyDriver>, Arc<dyn Driver>) {
     (f, d)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn concurrency_bounds_jobs_in_flight() {
     let d = memory();
     let key = new_key();
@@ -90,7 +92,7 @@ async fn queues_are_drained_in_priority_order() {
     assert_eq!(probe(&key).tags(), ["h1", "h2", "h3", "d1", "d2", "d3"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn idle_worker_waits_instead_of_polling() {
     let (f, d) = faulty();
     let w = builder(&d).sleep(ms(100)).build().unwrap();
@@ -107,7 +109,7 @@ async fn idle_worker_waits_instead_of_polling() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn idle_worker_wakes_at_once_when_a_job_arrives() {
     let d = memory();
     let key = new_key();
@@ -160,7 +162,7 @@ async fn once_processes_one_job() {
     assert_eq!(stats(&d, "default").await.ready, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn once_on_an_empty_queue_waits_one_sleep_then_stops() {
     let d = memory();
     let started = Instant::now();
@@ -199,7 +201,7 @@ async fn stop_when_empty_ignores_jobs_not_yet_due() {
     assert_eq!(stats(&d, "default").await.delayed, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn max_time_bounds_an_idle_worker() {
     let d = memory();
     let started = Instant::now();
@@ -217,7 +219,7 @@ async fn max_time_bounds_an_idle_worker() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn max_time_lets_the_running_job_finish() {
     let d = memory();
     let key = new_key();

@@ -1,5 +1,13 @@
 //! Shared test bed: a scriptable job type, probes it reports to, and helpers to run
 //! workers over a real `MemoryDriver`.
+//!
+//! Time: tests whose waiting is in tokio timers (job timeouts, grace periods,
+//! heartbeats, backoff sleeps, idle waits, `max_time`) run on tokio's paused clock
+//! (`#[tokio::test(start_paused = true)]`, current-thread); the worker's clock is
+//! tokio's, and the probes and [`wait_for`] read `tokio::time::Instant`. The
+//! memory driver dates leases and due times by the wall clock, which a paused
+//! clock does not move: tests that need a lease to expire or a delayed job to
+//! come due run on the real clock, or let real time pass with `std::thread::sleep`.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod faulty;
@@ -8,7 +16,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use routemq_core::{
     Backoff, Driver, FailedJob, FailedQuery, Job, JobContext, JobError, JobId, JobOptions,
@@ -267,6 +277,14 @@ pub async fn run_until(worker: Worker, shutdown: impl Future<Output = ()>) -> Wo
         .await
         .expect("worker did not stop within 20 s")
         .expect("worker run failed")
+}
+
+/// A shutdown future and the trigger for it.
+pub fn shutdown_switch() -> (tokio::sync::oneshot::Sender<()>, impl Future<Output = ()>) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    (tx, async move {
+        let _ = rx.await;
+    })
 }
 
 /// Runs `worker` for `n` ms, then asks it to shut down.

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use routemq_core::{Backoff, JobOptions, PendingJob, Queue};
+use routemq_core::{Backoff, JobOptions, PendingJob};
 use routemq_worker::StopReason;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,7 +14,7 @@ async fn successful_job_runs_once_and_is_acked() {
     let d = memory();
     let key = new_key();
     dispatch(&d, &key, "a", Act::Succeed).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!(report.stop_reason, StopReason::Empty);
     assert_eq!(
         (
@@ -34,7 +34,7 @@ async fn failing_job_is_retried_until_it_succeeds() {
     let d = memory();
     let key = new_key();
     dispatch(&d, &key, "a", Act::FailUntil(2)).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!(
         (
             report.counts.processed,
@@ -59,7 +59,7 @@ async fn out_of_tries_calls_the_hook_then_stores_the_last_error() {
     let d = memory();
     let key = new_key();
     let id = dispatch(&d, &key, "a", Act::AlwaysFail).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!(
         (
             report.counts.processed,
@@ -85,7 +85,7 @@ async fn fatal_error_skips_remaining_tries() {
     let d = memory();
     let key = new_key();
     dispatch(&d, &key, "a", Act::Fatal).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!((report.counts.retried, report.counts.failed), (0, 1));
     assert_eq!(probe(&key).runs(), 1);
     assert_eq!(failed_jobs(&d).await[0].exception, "fatal problem");
@@ -99,8 +99,7 @@ async fn retry_waits_for_the_jobs_backoff() {
     dispatch_with(&d, &key, "a", Act::FailUntil(1), opts).await;
     let w = builder(&d).stop_when_empty(false).build().unwrap();
     let stats_handle = w.stats();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("first attempt retried", 2_000, || {
         stats_handle.snapshot().retried == 1
     })
@@ -112,8 +111,7 @@ async fn retry_waits_for_the_jobs_backoff() {
         "the retry waits as delayed"
     );
     wait_for("second attempt done", 2_000, || probe(&key).done() == 1).await;
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
+    let report = run.stop().await;
     assert_eq!(report.counts.processed, 1);
     let times = probe(&key).attempt_times();
     let gap = times[1].1 - times[0].1;
@@ -131,14 +129,12 @@ async fn retry_after_overrides_the_backoff() {
     dispatch_with(&d, &key, "a", Act::RetryAfter(250), opts).await;
     let w = builder(&d).build().unwrap();
     let stats_handle = w.stats();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("second attempt failed", 2_000, || {
         stats_handle.snapshot().failed == 1
     })
     .await;
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
+    let report = run.stop().await;
     assert_eq!((report.counts.retried, report.counts.failed), (1, 1));
     let times = probe(&key).attempt_times();
     let gap = times[1].1 - times[0].1;
@@ -154,7 +150,7 @@ async fn panic_is_a_failure_with_its_message() {
     let d = memory();
     let key = new_key();
     dispatch_with(&d, &key, "a", Act::Panic, JobOptions::new().max_tries(2)).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!(
         (report.counts.retried, report.counts.failed),
         (1, 1),
@@ -172,7 +168,7 @@ async fn panic_in_failed_hook_still_stores_the_job() {
     let d = memory();
     let key = new_key();
     dispatch(&d, &key, "a", Act::FatalWithPanickingHook).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!(report.counts.failed, 1);
     assert_eq!(
         probe(&key)
@@ -191,7 +187,7 @@ async fn timeout_drops_the_running_future() {
     let key = new_key();
     let opts = JobOptions::new().max_tries(1).timeout(ms(200));
     dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!((report.counts.failed, report.counts.timed_out), (1, 1));
     let p = probe(&key);
     let ticks = p.ticks();
@@ -214,7 +210,7 @@ async fn timeout_is_retried_while_tries_remain() {
     let key = new_key();
     let opts = JobOptions::new().max_tries(2).timeout(ms(100));
     dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!(
         (
             report.counts.retried,
@@ -248,16 +244,8 @@ async fn timeout_and_tries_overrides_replace_the_jobs_own() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_job_goes_to_failed_store_naming_it() {
     let d = memory();
-    let id = Queue::from_arc(d.clone())
-        .dispatch_raw(
-            "nobody.knows",
-            br#"{"x":1}"#.to_vec(),
-            &JobOptions::new(),
-            None,
-        )
-        .await
-        .unwrap();
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let id = dispatch_raw(&d, "nobody.knows", br#"{"x":1}"#).await;
+    let report = run_until_empty(&d).await;
     assert_eq!((report.counts.failed, report.counts.retried), (1, 0));
     let failed = failed_jobs(&d).await;
     assert_eq!(failed[0].id, id);
@@ -281,7 +269,7 @@ async fn undecodable_payload_goes_to_failed_store() {
     })
     .await
     .unwrap();
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!((report.counts.failed, report.counts.retried), (1, 0));
     let failed = failed_jobs(&d).await;
     assert_eq!(failed[0].id, id);
@@ -299,16 +287,8 @@ async fn undecodable_payload_goes_to_failed_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_that_does_not_fit_the_type_goes_to_failed_store() {
     let d = memory();
-    Queue::from_arc(d.clone())
-        .dispatch_raw(
-            "test.scripted",
-            br#"{"wrong":true}"#.to_vec(),
-            &JobOptions::new(),
-            None,
-        )
-        .await
-        .unwrap();
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    dispatch_raw(&d, "test.scripted", br#"{"wrong":true}"#).await;
+    let report = run_until_empty(&d).await;
     assert_eq!(report.counts.failed, 1);
     let reason = &failed_jobs(&d).await[0].exception;
     assert!(reason.contains("job data of \"test.scripted\""), "{reason}");
@@ -320,7 +300,7 @@ async fn msgpack_jobs_run_too() {
     let key = new_key();
     let opts = JobOptions::new().codec(routemq_core::Codec::MsgPack);
     dispatch_with(&d, &key, "a", Act::Succeed, opts).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!(report.counts.processed, 1);
     assert_eq!(probe(&key).done(), 1);
 }
@@ -331,7 +311,7 @@ async fn zero_timeout_means_no_limit() {
     let key = new_key();
     let opts = JobOptions::new().timeout(Duration::ZERO);
     dispatch_with(&d, &key, "a", Act::Sleep(100), opts).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!((report.counts.processed, report.counts.timed_out), (1, 0));
 }
 

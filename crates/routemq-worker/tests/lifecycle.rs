@@ -3,14 +3,13 @@
 mod common;
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use common::faulty::{Calls, FaultyDriver};
+use common::faulty::Calls;
 use common::*;
-use routemq_core::{Driver, JobOptions};
+use routemq_core::JobOptions;
 use routemq_worker::StopReason;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,15 +19,7 @@ async fn running_job_keeps_its_lease_past_the_lease_length() {
     dispatch(&d, &key, "a", Act::Sleep(1_000)).await;
     // Someone reclaims expired leases all the time: without extension the job would
     // be reclaimed after 300 ms and run again on the second slot.
-    let reclaimer = spawn_reclaimer(&d);
-    let w = builder(&d)
-        .lease(ms(300))
-        .concurrency(2)
-        .stop_when_empty(true)
-        .build()
-        .unwrap();
-    let report = run_to_limit(w).await;
-    reclaimer.abort();
+    let report = run_with_reclaimer(&d, 300).await;
     assert_eq!(probe(&key).runs(), 1, "the job was reclaimed while it ran");
     assert_eq!((report.counts.processed, report.counts.lease_lost), (1, 0));
     let s = stats(&d, "default").await;
@@ -43,8 +34,7 @@ async fn lost_lease_stops_the_job() {
     dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
     let w = builder(&d).lease(ms(300)).build().unwrap();
     let stats_handle = w.stats();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("job ticking", 2_000, || probe(&key).ticks() > 0).await;
     // The job is taken away from this worker (an admin cleared the queue).
     d.clear(&qn("default")).await.unwrap();
@@ -59,8 +49,7 @@ async fn lost_lease_stops_the_job() {
         ticks,
         "the job kept running after losing its lease"
     );
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
+    let report = run.stop().await;
     assert_eq!(
         (
             report.counts.lease_lost,
@@ -107,8 +96,7 @@ async fn worker_reclaims_jobs_of_a_dead_worker() {
 /// before the slow reply arrives, and runs after it.
 #[tokio::test(start_paused = true)]
 async fn reclaim_runs_on_time_while_a_claim_is_in_flight() {
-    let f = Arc::new(FaultyDriver::default());
-    let d: Arc<dyn Driver> = f.clone();
+    let (f, d) = faulty();
     let dead_key = new_key();
     let busy_key = new_key();
     let high = JobOptions::new().queue("high");
@@ -169,17 +157,9 @@ async fn shutdown_lets_running_jobs_finish_within_grace() {
         .shutdown_grace(Duration::from_secs(5))
         .build()
         .unwrap();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("job running", 2_000, || probe(&key).runs() == 1).await;
-    let asked = Instant::now();
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
-    assert!(
-        asked.elapsed() < ms(2_000),
-        "shutdown took {:?}",
-        asked.elapsed()
-    );
+    let report = run.stop_within(2_000).await;
     assert_eq!(report.stop_reason, StopReason::Shutdown);
     assert_eq!(
         (report.counts.processed, report.counts.released_on_shutdown),
@@ -200,17 +180,9 @@ async fn shutdown_releases_jobs_still_running_after_grace() {
     let opts = JobOptions::new().timeout(Duration::from_secs(60));
     dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
     let w = builder(&d).shutdown_grace(ms(100)).build().unwrap();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("job ticking", 2_000, || probe(&key).ticks() > 0).await;
-    let asked = Instant::now();
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
-    assert!(
-        asked.elapsed() < ms(2_000),
-        "shutdown took {:?}",
-        asked.elapsed()
-    );
+    let report = run.stop_within(2_000).await;
     assert_eq!(
         (report.counts.released_on_shutdown, report.counts.processed),
         (1, 0)
@@ -234,11 +206,9 @@ async fn shutdown_stops_claiming_at_once() {
         dispatch(&d, &key, &i.to_string(), Act::Sleep(200)).await;
     }
     let w = builder(&d).build().unwrap();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("first job running", 2_000, || probe(&key).runs() == 1).await;
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
+    let report = run.stop().await;
     assert_eq!((report.counts.claimed, report.counts.processed), (1, 1));
     assert_eq!(stats(&d, "default").await.ready, 4);
 }
@@ -247,21 +217,18 @@ async fn shutdown_stops_claiming_at_once() {
 /// reserved are released at once, unstarted, not left to their lease.
 #[tokio::test(start_paused = true)]
 async fn shutdown_releases_jobs_of_a_claim_still_in_flight() {
-    let f = Arc::new(FaultyDriver::default());
-    let d: Arc<dyn Driver> = f.clone();
+    let (f, d) = faulty();
     let key = new_key();
     dispatch(&d, &key, "a", Act::Succeed).await;
     f.faults.claim_reply_delay_ms.store(400, Ordering::SeqCst);
     let w = builder(&d).lease(Duration::from_secs(60)).build().unwrap();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("the claim took effect", 2_000, || {
         !f.calls.claim_sizes.lock().unwrap().is_empty()
     })
     .await;
     assert_eq!(stats(&d, "default").await.reserved, 1);
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
+    let report = run.stop().await;
     assert_eq!(report.stop_reason, StopReason::Shutdown);
     assert_eq!(probe(&key).runs(), 0, "the job was started after the stop");
     assert_eq!(report.counts.released_on_shutdown, 1);
@@ -281,12 +248,10 @@ async fn shutdown_during_a_limit_drain_applies_the_grace() {
         .shutdown_grace(ms(100))
         .build()
         .unwrap();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("job ticking", 2_000, || probe(&key).ticks() > 0).await;
     tokio::time::sleep(ms(50)).await;
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
+    let report = run.stop().await;
     assert_eq!(report.stop_reason, StopReason::MaxJobs);
     assert_eq!(report.counts.released_on_shutdown, 1);
 }
@@ -302,8 +267,7 @@ async fn heartbeat_is_visible_while_running_and_removed_on_exit() {
         .build()
         .unwrap();
     let id = w.id().to_owned();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("job running", 2_000, || probe(&key).runs() == 1).await;
     tokio::time::sleep(ms(120)).await;
     let workers = d.workers().await.unwrap();
@@ -323,8 +287,7 @@ async fn heartbeat_is_visible_while_running_and_removed_on_exit() {
         1,
         "heartbeat carries progress"
     );
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
+    let report = run.stop().await;
     assert_eq!(report.worker_id, id);
     assert!(
         d.workers().await.unwrap().is_empty(),

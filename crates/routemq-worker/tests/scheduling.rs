@@ -14,13 +14,6 @@ use common::*;
 use routemq_core::{Driver, JobOptions, Queue};
 use routemq_worker::{StopReason, Worker, WorkerError};
 
-fn faulty() -> (Arc<FaultyDriver>, Arc<dyn Driver>) {
-    init_tracing();
-    let f = Arc::new(FaultyDriver::default());
-    let d: Arc<dyn Driver> = f.clone();
-    (f, d)
-}
-
 #[tokio::test(start_paused = true)]
 async fn concurrency_bounds_jobs_in_flight() {
     let d = memory();
@@ -192,7 +185,7 @@ async fn stop_when_empty_ignores_jobs_not_yet_due() {
         .await
         .unwrap();
     let started = Instant::now();
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!(
         (report.stop_reason, report.counts.processed),
         (StopReason::Empty, 0)

@@ -4,14 +4,13 @@
 mod common;
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use common::faulty::{Calls, FaultyDriver};
+use common::faulty::Calls;
 use common::*;
-use routemq_core::{Driver, JobOptions, Queue};
+use routemq_core::{JobOptions, Queue};
 use routemq_worker::{StopReason, Worker, WorkerError};
 
 #[tokio::test(start_paused = true)]

@@ -112,12 +112,12 @@ pub async fn run(
         .run_until(std::future::pending::<()>())
         .await?;
     let drain_per_sec = per_sec(config.jobs, started.elapsed());
-    if report.processed < config.jobs as u64 {
+    if report.counts.processed < config.jobs as u64 {
         return Err(BenchError::Incomplete {
             phase: "drain",
             detail: format!(
                 "{} of {} jobs processed ({:?})",
-                report.processed, config.jobs, report
+                report.counts.processed, config.jobs, report
             ),
         });
     }

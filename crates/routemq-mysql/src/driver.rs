@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool};
-use routemq_core::{DriverError, PendingJob};
+use routemq_core::DriverError;
 use tokio::sync::Notify;
 
 use crate::error::{map, NAME};
@@ -156,17 +156,6 @@ impl MysqlDriver {
         if self.inner.config.local_wakeup {
             self.inner.wake.notify_waiters();
         }
-    }
-
-    pub(crate) fn check_size(&self, job: &PendingJob) -> Result<(), DriverError> {
-        if job.payload.len() > self.inner.max_payload {
-            return Err(DriverError::PayloadTooLarge {
-                size: job.payload.len(),
-                limit: self.inner.max_payload,
-                driver: NAME,
-            });
-        }
-        Ok(())
     }
 
     /// Runs `op` again after a deadlock or lock-wait timeout (the server rolled

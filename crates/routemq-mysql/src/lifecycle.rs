@@ -35,7 +35,7 @@ impl JobLifecycle for MysqlDriver {
     }
 
     async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
-        self.check_size(&job)?;
+        job.check_size(self.inner.max_payload, NAME)?;
         check_due(&job)?;
         let id = job.id.clone();
         let now = due_now(&job);
@@ -51,7 +51,7 @@ impl JobLifecycle for MysqlDriver {
 
     async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
         for job in &jobs {
-            self.check_size(job)?;
+            job.check_size(self.inner.max_payload, NAME)?;
             check_due(job)?;
         }
         if jobs.is_empty() {

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use routemq_core::{DriverError, PendingJob, QueueName};
+use routemq_core::{DriverError, QueueName};
 
 use crate::keys::Keys;
 use crate::pool::Pool;
 use crate::wait::Waiter;
-use crate::{ConfigError, KeyMode, RedisConfig, NAME};
+use crate::{ConfigError, KeyMode, RedisConfig};
 
 /// The Redis driver. Cheap to clone: clones share the pool.
 #[derive(Debug, Clone)]
@@ -83,17 +83,6 @@ impl RedisDriver {
     /// Round trip to the server: `Unavailable` when it cannot be reached.
     pub async fn ping(&self) -> Result<(), DriverError> {
         let _: String = self.inner.pool.cmd(&redis::cmd("PING")).await?;
-        Ok(())
-    }
-
-    pub(crate) fn check_size(&self, job: &PendingJob) -> Result<(), DriverError> {
-        if job.payload.len() > self.inner.max_payload {
-            return Err(DriverError::PayloadTooLarge {
-                size: job.payload.len(),
-                limit: self.inner.max_payload,
-                driver: NAME,
-            });
-        }
         Ok(())
     }
 }

@@ -53,7 +53,7 @@ impl JobLifecycle for RedisDriver {
     }
 
     async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
-        self.check_size(&job)?;
+        job.check_size(self.inner.max_payload, NAME)?;
         let cmd = self.push_cmd(&job.queue, &[&job], now_ms());
         if self.inner.needs_register(&job.queue) {
             let mut pipe = redis::pipe();
@@ -72,7 +72,7 @@ impl JobLifecycle for RedisDriver {
 
     async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
         for job in &jobs {
-            self.check_size(job)?;
+            job.check_size(self.inner.max_payload, NAME)?;
         }
         if jobs.is_empty() {
             return Ok(Vec::new());

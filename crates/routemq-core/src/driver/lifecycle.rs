@@ -36,6 +36,19 @@ impl PendingJob {
             available_at,
         })
     }
+
+    /// [`DriverError::PayloadTooLarge`] naming `driver` when the payload is over
+    /// `limit` bytes: every driver's check before it stores anything.
+    pub fn check_size(&self, limit: usize, driver: &'static str) -> Result<(), DriverError> {
+        if self.payload.len() > limit {
+            return Err(DriverError::PayloadTooLarge {
+                size: self.payload.len(),
+                limit,
+                driver,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The owner token of one reservation. Opaque to callers; a driver may encode

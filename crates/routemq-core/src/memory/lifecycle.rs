@@ -21,7 +21,7 @@ impl JobLifecycle for MemoryDriver {
     }
 
     async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
-        self.check_size(&job)?;
+        job.check_size(self.max_payload, NAME)?;
         let id = job.id.clone();
         self.state().insert(job, unix_ms(SystemTime::now()));
         self.inner.notify.notify_waiters();
@@ -30,7 +30,7 @@ impl JobLifecycle for MemoryDriver {
 
     async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
         for job in &jobs {
-            self.check_size(job)?;
+            job.check_size(self.max_payload, NAME)?;
         }
         let now = unix_ms(SystemTime::now());
         let ids = jobs.iter().map(|j| j.id.clone()).collect();

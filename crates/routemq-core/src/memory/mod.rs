@@ -95,17 +95,6 @@ impl MemoryDriver {
     fn state(&self) -> MutexGuard<'_, State> {
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
     }
-
-    fn check_size(&self, job: &PendingJob) -> Result<(), DriverError> {
-        if job.payload.len() > self.max_payload {
-            return Err(DriverError::PayloadTooLarge {
-                size: job.payload.len(),
-                limit: self.max_payload,
-                driver: NAME,
-            });
-        }
-        Ok(())
-    }
 }
 
 impl State {

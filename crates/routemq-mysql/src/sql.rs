@@ -122,16 +122,26 @@ pub(crate) fn reclaim_fail(n: usize) -> (String, usize) {
     (RECLAIM_FAIL.trim_end().replace("{ids}", &list), padded)
 }
 
+/// A fragment's text without its header comment (the leading `--` lines), trimmed:
+/// fragments are spliced into longer statements, some on one line, where a
+/// comment would swallow the rest of the line.
+fn without_header(fragment: &str) -> &str {
+    let mut rest = fragment.trim_start();
+    while rest.starts_with("--") {
+        rest = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
+    }
+    rest.trim_end()
+}
+
 /// A multi-row INSERT of `rows` jobs: push_bulk_head.sql + push_bulk_row.sql
 /// repeated (6 params per row as in push.sql), or push_bulk_row_now.sql when
 /// every job is claimable now (4 params per row as in push_now.sql).
 pub(crate) fn push_bulk(rows: usize, now: bool) -> String {
-    let row = if now {
+    let row = without_header(if now {
         PUSH_BULK_ROW_NOW
     } else {
         PUSH_BULK_ROW
-    }
-    .trim();
+    });
     let mut s = String::with_capacity(PUSH_BULK_HEAD.len() + rows * (row.len() + 2));
     s.push_str(PUSH_BULK_HEAD.trim_end());
     s.push('\n');
@@ -148,7 +158,7 @@ pub(crate) fn push_bulk(rows: usize, now: bool) -> String {
 /// (unreserved) jobs of `queues` — ≤ 0 when one is claimable, NULL when none
 /// waits. One index lookup per queue (next_due_part.sql); params: the queues.
 pub(crate) fn next_due(queues: usize) -> String {
-    let part = NEXT_DUE_PART.trim();
+    let part = without_header(NEXT_DUE_PART);
     let mut s = String::from("SELECT TIMESTAMPDIFF(MICROSECOND, NOW(6), MIN(t)) FROM (");
     for i in 0..queues.max(1) {
         if i > 0 {
@@ -164,7 +174,7 @@ pub(crate) fn next_due(queues: usize) -> String {
 
 /// failed_columns.sql with a WHERE clause ([`FAILED_BY_UUID`], …) and tail.
 pub(crate) fn failed_select(filter: Option<&str>, tail: &str) -> String {
-    let mut s = FAILED_COLUMNS.trim_end().to_owned();
+    let mut s = without_header(FAILED_COLUMNS).to_owned();
     if let Some(f) = filter {
         s.push_str("\nWHERE ");
         s.push_str(f);

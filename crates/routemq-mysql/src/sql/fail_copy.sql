@@ -4,6 +4,8 @@
 -- failed store is overwritten by the newer failure (uuid is unique there). The
 -- updated columns are qualified: both tables have them, and MySQL calls them
 -- ambiguous otherwise.
+-- Guarantee: with the delete in the same transaction, the job is in the failed
+-- store or still reserved, never both or neither.
 INSERT INTO queue_failed_jobs (uuid, connection, queue, payload, exception, failed_at, max_tries)
 SELECT COALESCE(uuid, CONCAT('db-', id)), ?, queue, payload, ?, NOW(6), max_tries
 FROM queue_jobs

@@ -1,6 +1,8 @@
 -- Reclaim, step 2b: copy locked expired reservations that used every attempt
 -- into the failed store (then delete_ids.sql removes them, same transaction).
 -- Params: connection name, then the ids (IN list built by sql::reclaim_fail).
+-- Guarantee: runs in the reclaim transaction on rows it locked; with delete_ids.sql
+-- the job is failed or still reserved, never both or neither.
 INSERT INTO queue_failed_jobs (uuid, connection, queue, payload, exception, failed_at, max_tries)
 SELECT COALESCE(uuid, CONCAT('db-', id)), ?, queue, payload,
        CONCAT('lease expired on attempt ', attempts, ' of ', max_tries,

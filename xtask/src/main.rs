@@ -5,6 +5,9 @@
 //!   cargo-nextest when installed, else `cargo test`), doc tests.
 //! - `bench [memory|redis|mysql] [--json] [--jobs N] [--concurrency N]`: builds the
 //!   `routemq` binary in release mode and runs `routemq bench`.
+//! - `soak [--minutes N] [--rate N] [--connection C]`: builds `routemq-soak` in
+//!   release mode and runs it (steady load, a worker SIGKILLed every 30 s, every
+//!   job accounted for).
 //!
 //! It must not depend on any workspace crate: it drives cargo, nothing more.
 

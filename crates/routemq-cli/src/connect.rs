@@ -106,11 +106,7 @@ pub async fn migrate_if_database(config: &Config) -> Result<(Vec<u32>, Vec<u32>)
     match config.connection {
         #[cfg(feature = "mysql")]
         Connection::Database => {
-            let report = mysql_driver(config)
-                .await?
-                .migrate()
-                .await
-                .map_err(|e| CliError::Migration(e.to_string()))?;
+            let report = mysql_driver(config).await?.migrate().await?;
             Ok((report.applied, report.already_applied))
         }
         _ => Ok((Vec::new(), Vec::new())),

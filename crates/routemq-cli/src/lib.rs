@@ -29,4 +29,4 @@ pub use config::{
 };
 pub use connect::{connect, migrate_if_database};
 pub use duration::parse_duration;
-pub use error::CliError;
+pub use error::{CliError, ErrorChain};

@@ -69,14 +69,15 @@ pub enum ConfigError {
     TlsUnavailable,
 }
 
-/// Why applying migrations failed.
+/// Why applying migrations failed. A variant that wraps another error returns it
+/// from `source()` and does not repeat it in its own message.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MigrationError {
     /// A statement of a migration failed; earlier statements of it may have been
     /// applied (MySQL commits DDL at once), so every migration is written to be
     /// re-runnable (`CREATE TABLE IF NOT EXISTS`).
-    #[error("migration {version} ({name}) failed: {source}")]
+    #[error("migration {version} ({name}) failed")]
     Statement {
         /// Migration version.
         version: u32,

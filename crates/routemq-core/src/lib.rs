@@ -31,6 +31,7 @@ mod job;
 mod memory;
 mod queue;
 mod queue_name;
+mod redact;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
@@ -49,6 +50,7 @@ pub use job::{Job, JobContext, JobError, JobOptions, RetryDirective};
 pub use memory::MemoryDriver;
 pub use queue::{Queue, When};
 pub use queue_name::QueueName;
+pub use redact::redact_url;
 
 /// Re-exported so job types can use `#[async_trait]`-free `async fn` and drivers can
 /// implement [`Driver`] with the same macro version as this crate.

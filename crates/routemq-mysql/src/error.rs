@@ -53,9 +53,22 @@ pub(crate) fn map(e: mysql_async::Error) -> DriverError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// Neither `DATABASE_URL` nor `DB_HOST`/`DB_NAME` is set.
-    #[error("no database configured: set DATABASE_URL=mysql://user:pass@host:3306/db, or DB_HOST, DB_PORT, DB_NAME, DB_USER and DB_PASS")]
+    /// Neither `DATABASE_URL` nor `DB_NAME` is set.
+    #[error("DB_NAME is not set; name the database (or set DATABASE_URL=mysql://user:pass@host:3306/db)")]
     Missing,
+    /// An environment variable (or other
+    /// [`MysqlConfig::from_lookup`](crate::MysqlConfig::from_lookup) key) holds a
+    /// value that cannot be used: `DB_PORT=0 is not a port number (1-65535)`.
+    #[error("{var}={value} {reason}")]
+    Variable {
+        /// The variable.
+        var: &'static str,
+        /// Its value as shown: `***` for a password, a URL with its password
+        /// replaced.
+        value: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// A setting that cannot be used.
     #[error("invalid database setting {name}: {reason}")]
     Invalid {

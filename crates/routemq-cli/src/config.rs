@@ -273,7 +273,7 @@ impl Config {
                 }
                 #[cfg(feature = "redis")]
                 {
-                    config.redis = Some(routemq_redis::RedisConfig::from_lookup(&get)?);
+                    config.redis = Some(routemq_redis::RedisConfig::from_lookup(get)?);
                     config.url_from = Some(if get("REDIS_URL").is_some() {
                         "REDIS_URL"
                     } else {
@@ -294,7 +294,7 @@ impl Config {
                 }
                 #[cfg(feature = "mysql")]
                 {
-                    config.mysql = Some(routemq_mysql::MysqlConfig::from_lookup(&get)?);
+                    config.mysql = Some(routemq_mysql::MysqlConfig::from_lookup(get)?);
                     config.url_from = Some(if get("DATABASE_URL").is_some() {
                         "DATABASE_URL"
                     } else {

@@ -255,6 +255,7 @@ impl Config {
             "QUEUE_CONNECTION"
         };
 
+        #[allow(unused_mut)] // set only by the drivers compiled in
         let mut config = Config {
             connection,
             #[cfg(feature = "redis")]

@@ -22,6 +22,7 @@ fn nothing_configured_is_memory_for_the_demo_and_an_error_elsewhere() {
     assert!(e.starts_with("QUEUE_CONNECTION is not set"), "{e}");
 }
 
+#[cfg(feature = "redis")]
 #[test]
 fn redis_from_parts_with_password_never_shows_it() {
     let c = refuse(&[
@@ -39,6 +40,7 @@ fn redis_from_parts_with_password_never_shows_it() {
     assert!(!debug.contains("p@ss"), "{debug}");
 }
 
+#[cfg(feature = "mysql")]
 #[test]
 fn database_from_parts_and_url_precedence() {
     let c = refuse(&[
@@ -79,6 +81,7 @@ fn the_flag_beats_the_environment() {
     assert_eq!(c.chosen_by, "--connection");
 }
 
+#[cfg(all(feature = "redis", feature = "mysql"))]
 #[test]
 fn enable_flags_pick_the_driver_when_queue_connection_is_unset() {
     let c = refuse(&[("ENABLE_MYSQL", "true"), ("DB_NAME", "jobs")]).unwrap();
@@ -115,6 +118,7 @@ fn no_silent_fallback_when_the_chosen_driver_is_disabled() {
     );
 }
 
+#[cfg(all(feature = "redis", feature = "mysql"))]
 #[test]
 fn each_bad_value_is_named_in_one_line() {
     let cases: &[(&[(&str, &str)], &str)] = &[
@@ -153,6 +157,7 @@ fn env_file_errors_name_the_file() {
     assert!(e.contains("bad.env") && e.contains("cannot parse"), "{e}");
 }
 
+#[cfg(all(feature = "redis", feature = "mysql"))]
 #[test]
 fn shown_variables_mask_secrets() {
     let shown = shown_variables(env(&[
@@ -174,6 +179,7 @@ fn shown_variables_mask_secrets() {
     );
 }
 
+#[cfg(feature = "redis")]
 #[test]
 fn password_beside_a_url_overrides_it_as_the_redis_driver_reads_it() {
     let c = refuse(&[
@@ -188,6 +194,7 @@ fn password_beside_a_url_overrides_it_as_the_redis_driver_reads_it() {
     assert_eq!(c.redacted_url().unwrap(), "redis://:***@127.0.0.1:6379/0");
 }
 
+#[cfg(feature = "mysql")]
 #[test]
 fn mysql_settings_the_cli_used_to_ignore_reach_the_driver() {
     let c = refuse(&[
@@ -203,6 +210,7 @@ fn mysql_settings_the_cli_used_to_ignore_reach_the_driver() {
     assert!(mysql.opts.ssl_opts().is_some());
 }
 
+#[cfg(all(feature = "redis", feature = "mysql"))]
 #[test]
 fn variables_are_the_cli_ones_and_the_drivers_lists() {
     let all = variables();

@@ -47,10 +47,10 @@ impl Default for BenchConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     /// A driver call failed.
-    #[error("benchmark driver call failed: {0}")]
+    #[error("benchmark driver call failed")]
     Driver(#[from] DriverError),
     /// The worker failed.
-    #[error("benchmark worker failed: {0}")]
+    #[error("benchmark worker failed")]
     Worker(#[from] WorkerError),
     /// Jobs went missing or a phase never finished.
     #[error("benchmark phase {phase} did not complete: {detail}")]

@@ -32,6 +32,7 @@ mod job;
 mod memory;
 mod queue;
 mod queue_name;
+mod redact;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
@@ -50,6 +51,7 @@ pub use job::{Job, JobContext, JobError, JobOptions, RetryDirective};
 pub use memory::MemoryDriver;
 pub use queue::{Queue, When};
 pub use queue_name::QueueName;
+pub use redact::redact_url;
 
 /// The capability traits of the driver contract, to call them on an
 /// `Arc<dyn Driver>`: `use routemq_core::prelude::*;`.

@@ -362,21 +362,15 @@ mod tests {
     /// within the connect timeout, naming the server, instead of hanging.
     #[tokio::test(flavor = "multi_thread")]
     async fn a_silent_server_is_unavailable_within_the_connect_timeout() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let held = tokio::spawn(async move {
-            let mut conns = Vec::new();
-            while let Ok((c, _)) = listener.accept().await {
-                conns.push(c);
-            }
-        });
+        let server = routemq_testkit::SilentServer::start().unwrap();
+        let port = server.port();
         let mut config =
             MysqlConfig::from_url(&format!("mysql://root@127.0.0.1:{port}/x")).unwrap();
         config.connect_timeout = Duration::from_millis(300);
         let started = std::time::Instant::now();
         let err = MysqlDriver::connect(config).await.unwrap_err();
         let took = started.elapsed();
-        held.abort();
+        drop(server);
         let text = err.to_string();
         assert!(
             matches!(err, ConnectError::Driver(DriverError::Unavailable { .. })),

@@ -237,7 +237,10 @@ fn build_rejects_bad_settings_with_reasons() {
     ));
     let bad = err(builder(&d).queues(["ok", "not ok"]));
     assert!(matches!(bad, WorkerError::InvalidQueue(_)));
-    assert!(bad.to_string().contains("not ok"), "{bad}");
+    // The queue's problem is the source, not repeated in the message.
+    assert_eq!(bad.to_string(), "bad queue name");
+    let cause = std::error::Error::source(&bad).expect("the queue name error");
+    assert!(cause.to_string().contains("not ok"), "{cause}");
     assert!(
         matches!(err(builder(&d).queues(["a", "b", "a"])), WorkerError::DuplicateQueue(q) if q == "a")
     );

@@ -203,11 +203,10 @@ pub(crate) async fn run(
     if summary.complete {
         Ok(())
     } else {
-        Err(CliError::Worker(format!(
-            "the demo did not account for every job within {}s ({} left in the queue)",
-            DEADLINE.as_secs(),
-            summary.left_in_queue
-        )))
+        Err(CliError::DemoIncomplete {
+            deadline_secs: DEADLINE.as_secs(),
+            left: summary.left_in_queue,
+        })
     }
 }
 

@@ -28,8 +28,8 @@ pub(crate) fn worker_error(e: WorkerError) -> CliError {
         _ => None,
     };
     match flag {
-        Some(flag) => CliError::usage(flag, e.to_string()),
-        None => CliError::Worker(e.to_string()),
+        Some(flag) => CliError::WorkerUsage { flag, source: e },
+        None => CliError::Worker(e),
     }
 }
 

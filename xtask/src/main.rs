@@ -5,6 +5,9 @@
 //!   cargo-nextest when installed, else `cargo test`), doc tests.
 //! - `bench [memory|redis|mysql] [--json] [--jobs N] [--concurrency N]`: builds the
 //!   `routemq` binary in release mode and runs `routemq bench`.
+//! - `soak [--minutes N] [--rate N] [--connection C]`: builds `routemq-soak` in
+//!   release mode and runs it (steady load, a worker SIGKILLed every 30 s, every
+//!   job accounted for).
 //!
 //! It must not depend on any workspace crate: it drives cargo, nothing more.
 
@@ -84,7 +87,7 @@ fn test_services_env(cmd: &mut Command) {
         ),
     ] {
         match std::env::var(var) {
-            Ok(v) => eprintln!("xtask: {var} is set ({})", redact(&v)),
+            Ok(v) => eprintln!("xtask: {var} is set ({})", routemq_core::redact_url(&v)),
             Err(_) if answers(addr) => {
                 eprintln!("xtask: {var}={url} (a server answers there)");
                 cmd.env(var, url);
@@ -93,13 +96,6 @@ fn test_services_env(cmd: &mut Command) {
                 "xtask: nothing answers on {addr} and {var} is unset: the testkit will start its own server"
             ),
         }
-    }
-}
-
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
-        _ => url.to_owned(),
     }
 }
 

@@ -30,19 +30,19 @@
 #![warn(missing_docs)]
 
 mod admin;
-mod claim;
 mod config;
 mod driver;
 mod error;
 mod failed;
 mod lease;
+mod lifecycle;
 mod migrate;
 mod push;
 mod reclaim;
 mod sql;
 mod time;
 mod token;
-mod wait;
+mod workers;
 
 pub use config::MysqlConfig;
 pub use driver::{ConnectError, MysqlDriver};

@@ -7,7 +7,8 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::{fresh, fresh_with, job, q, raw};
-use routemq_core::{Driver, DriverError, FailedQuery, JobId};
+use routemq_core::prelude::*;
+use routemq_core::{DriverError, FailedQuery, JobId};
 use routemq_mysql::mysql_async::prelude::Queryable;
 use routemq_mysql::{MigrationError, MIGRATIONS};
 

@@ -19,5 +19,7 @@ mod free_port;
 pub mod mysql;
 pub mod redis;
 mod redis_server;
+mod silent_server;
 
 pub use free_port::free_port;
+pub use silent_server::SilentServer;

@@ -13,13 +13,12 @@ use crate::free_port;
 #[derive(Debug, thiserror::Error)]
 pub enum RedisServerError {
     /// The binary or Docker could not be run.
-    #[error("cannot start {what}: {source}")]
+    #[error("cannot start {what}: {cause}")]
     Spawn {
         /// What was being started.
         what: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
+        /// The OS error (shown in the message, not also a `source()`).
+        cause: std::io::Error,
     },
     /// The server started but did not answer PING in time.
     #[error("{0}")]
@@ -51,15 +50,15 @@ impl RedisServer {
     pub fn start_with(extra: &[&str]) -> Result<Self, RedisServerError> {
         let mut last = None;
         for _ in 0..5 {
-            let port = free_port().map_err(|source| RedisServerError::Spawn {
+            let port = free_port().map_err(|cause| RedisServerError::Spawn {
                 what: "a free port".into(),
-                source,
+                cause,
             })?;
             let server = RedisServer {
                 port,
-                dir: tempfile::tempdir().map_err(|source| RedisServerError::Spawn {
+                dir: tempfile::tempdir().map_err(|cause| RedisServerError::Spawn {
                     what: "a temporary directory".into(),
-                    source,
+                    cause,
                 })?,
                 extra: extra.iter().map(|s| s.to_string()).collect(),
                 child: Mutex::new(None),
@@ -183,9 +182,9 @@ fn spawn(port: u16, dir: &Path, extra: &[String]) -> Result<Child, RedisServerEr
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|source| RedisServerError::Spawn {
+        .map_err(|cause| RedisServerError::Spawn {
             what: "redis-server (is it installed and on PATH?)".into(),
-            source,
+            cause,
         })
 }
 
@@ -273,9 +272,9 @@ impl RedisContainer {
                 .args(args)
                 .stderr(Stdio::null())
                 .output()
-                .map_err(|source| RedisServerError::Spawn {
+                .map_err(|cause| RedisServerError::Spawn {
                     what: format!("docker {}", args.join(" ")),
-                    source,
+                    cause,
                 })
         };
         if !docker(&["info"])?.status.success() {

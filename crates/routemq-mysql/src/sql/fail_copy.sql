@@ -5,6 +5,8 @@
 -- Portable upsert: the new values come from the derived table `new` and the
 -- update names them as new.n_*. Neither VALUES() (deprecated on MySQL 8.0.20+,
 -- a warning on every call) nor the `AS new` row alias (not in MariaDB) is used.
+-- Guarantee: with the delete in the same transaction, the job is in the failed
+-- store or still reserved, never both or neither.
 INSERT INTO queue_failed_jobs (uuid, connection, queue, payload, exception, failed_at, max_tries)
 SELECT * FROM (
     SELECT COALESCE(uuid, CONCAT('db-', id)) AS n_uuid, ? AS n_connection, queue AS n_queue,

@@ -1,4 +1,4 @@
--- One queue's earliest due time among its waiting (unreserved) jobs: one index
--- lookup on queue_jobs_claim_index. Param: the queue. sql::next_due joins one
--- per queue with UNION ALL (this header is left out there).
+-- One queue's earliest due time among unreserved jobs, spliced once per queue
+-- into the wait's UNION ALL by sql::next_due. Params: queue. One range read on
+-- queue_jobs_claim_index. Guarantee: reads only, locks nothing.
 (SELECT MIN(available_at) FROM queue_jobs WHERE queue = ? AND reserved_at IS NULL)

@@ -1,4 +1,4 @@
--- One job's tuple of a bulk push whose jobs are all claimable now (see
--- push_bulk_head.sql). Params as in push_now.sql: uuid, queue, payload,
--- max_tries. sql::push_bulk repeats it without this header.
+-- One job's row of a multi-row INSERT (after push_bulk_head.sql), claimable now.
+-- Params: uuid, queue, payload, max_tries, as in push_now.sql.
+-- Guarantee: the whole multi-row INSERT is one statement: all rows or none.
 (?, ?, ?, 0, ?, NOW(6), NOW(6))

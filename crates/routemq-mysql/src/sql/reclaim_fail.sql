@@ -3,6 +3,8 @@
 -- Params: connection name, then the ids (IN list built by sql::reclaim_fail).
 -- A job id already in the failed store is overwritten by this failure, with the
 -- same portable upsert as fail_copy.sql (derived table `new`, no VALUES()).
+-- Guarantee: runs in the reclaim transaction on rows it locked; with delete_ids.sql
+-- the job is failed or still reserved, never both or neither.
 INSERT INTO queue_failed_jobs (uuid, connection, queue, payload, exception, failed_at, max_tries)
 SELECT * FROM (
     SELECT COALESCE(uuid, CONCAT('db-', id)) AS n_uuid, ? AS n_connection, queue AS n_queue,

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::{job, q};
-use routemq_core::Driver;
+use routemq_core::prelude::*;
 use routemq_mysql::mysql_async::prelude::Queryable;
 use routemq_mysql::mysql_async::OptsBuilder;
 use routemq_mysql::{MysqlConfig, MysqlDriver};

@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use common::{job, q};
-use routemq_core::{Driver, FailedQuery, JobId, WorkerInfo};
+use routemq_core::prelude::*;
+use routemq_core::{FailedQuery, JobId, WorkerInfo};
 use routemq_mysql::mysql_async::prelude::Queryable;
 use routemq_mysql::{MysqlConfig, MysqlDriver};
 use routemq_testkit::mysql::MysqlSchema;

@@ -42,8 +42,8 @@ async fn good_jobs_survive(store: &Store, run: RunId) {
     let report = drain(worker(store.dyn_driver(), &q, 4), Duration::from_secs(60)).await;
     let tally = run.tally(GOOD_JOBS);
     assert!(tally.exactly_once(), "{}", tally.summary());
-    assert_eq!(report.processed, GOOD_JOBS, "{report:?}");
-    assert_eq!(report.failed, 1, "{report:?}");
+    assert_eq!(report.counts.processed, GOOD_JOBS, "{report:?}");
+    assert_eq!(report.counts.failed, 1, "{report:?}");
     let c = counts(&*store.dyn_driver(), &q).await;
     assert_eq!((c.queued(), c.failed), (0, 1), "{c:?}");
 }
@@ -353,8 +353,8 @@ async fn blocking_handler(store: Store) {
         "{}",
         run.tally(QUICK).summary()
     );
-    assert_eq!(report.timed_out, 0, "{report:?}");
-    assert_eq!(report.processed, QUICK + 1, "{report:?}");
+    assert_eq!(report.counts.timed_out, 0, "{report:?}");
+    assert_eq!(report.counts.processed, QUICK + 1, "{report:?}");
     assert!(failed.is_empty(), "{failed:?}");
     assert!(
         elapsed >= BLOCK,

@@ -3,7 +3,6 @@
 //! messages for `stats`; these run the worker verb as a child process.)
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -61,8 +60,7 @@ fn unknown_queue_connection_is_named() {
 
 /// A port on which nothing listens.
 fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    routemq_testkit::free_port().unwrap()
 }
 
 #[test]
@@ -89,30 +87,12 @@ fn refused_mysql_is_a_clear_error_at_once() {
     assert!(err.contains("unavailable"), "{err}");
 }
 
-/// A server that accepts connections and never answers (a hung host, a
-/// firewall that drops after the handshake): held open for the test's length.
-fn silent_server() -> (u16, std::thread::JoinHandle<()>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    l.set_nonblocking(true).unwrap();
-    let holder = std::thread::spawn(move || {
-        let mut held = Vec::new();
-        let until = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < until {
-            if let Ok((c, _)) = l.accept() {
-                held.push(c);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    });
-    (port, holder)
-}
-
 const SILENT_LIMIT: Duration = Duration::from_secs(15);
 
 #[test]
 fn silent_redis_is_a_clear_error_within_seconds() {
-    let (port, _holder) = silent_server();
+    let server = routemq_testkit::SilentServer::start().unwrap();
+    let port = server.port();
     let port = port.to_string();
     let (code, err, took) = work_with(
         &[("QUEUE_CONNECTION", "redis"), ("REDIS_PORT", &port)],
@@ -125,7 +105,8 @@ fn silent_redis_is_a_clear_error_within_seconds() {
 
 #[test]
 fn silent_mysql_is_a_clear_error_within_seconds() {
-    let (port, _holder) = silent_server();
+    let server = routemq_testkit::SilentServer::start().unwrap();
+    let port = server.port();
     let url = format!("mysql://root@127.0.0.1:{port}/x");
     let (code, err, took) = work_with(
         &[("QUEUE_CONNECTION", "database"), ("DATABASE_URL", &url)],

@@ -94,7 +94,7 @@ async fn drain_under_kills(
          first worker: {first:?}, left {after_first:?}; second worker: processed {}; \
          ran {ran} (once {}, more than once {}: {:?}), failed {} ({:?}), still queued {}; \
          {} jobs ran after the last kill",
-        second.processed,
+        second.counts.processed,
         tally.ran_once,
         tally.ran_more.len(),
         &tally.ran_more[..tally.ran_more.len().min(10)],

@@ -47,8 +47,11 @@ async fn exactly_once(driver: std::sync::Arc<dyn Driver>, jobs: u64, label: &str
         "{label}: {}; worker: {report:?}",
         tally.summary()
     );
-    assert_eq!(report.processed, jobs, "{report:?}");
-    assert_eq!(report.failed + report.retried + report.lease_lost, 0);
+    assert_eq!(report.counts.processed, jobs, "{report:?}");
+    assert_eq!(
+        report.counts.failed + report.counts.retried + report.counts.lease_lost,
+        0
+    );
     assert_eq!(counts(&*driver, &queue).await, QueueCounts::default());
 }
 

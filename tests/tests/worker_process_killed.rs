@@ -166,7 +166,7 @@ async fn killed_mid_batch(
         assert_eq!(ran_again, reserved, "exactly the in-flight jobs ran again");
         let expected: HashSet<u64> = ready.union(&reserved).copied().collect();
         assert_eq!(ran_set, expected, "jobs run after the kill");
-        assert_eq!(report.processed, expected.len() as u64, "{report:?}");
+        assert_eq!(report.counts.processed, expected.len() as u64, "{report:?}");
         assert_eq!((end.queued(), end.failed), (0, 0), "{end:?}");
     } else {
         // Out of tries: the in-flight jobs go to the failed store, with a reason.

@@ -8,6 +8,9 @@
 //!   process and through testcontainers (see `matrix.rs`), and a table of it all.
 //! - `bench [memory|redis|mysql] [--json] [--jobs N] [--concurrency N]`: builds the
 //!   `routemq` binary in release mode and runs `routemq bench`.
+//! - `soak [--minutes N] [--rate N] [--connection C]`: builds `routemq-soak` in
+//!   release mode and runs it (steady load, a worker SIGKILLed every 30 s, every
+//!   job accounted for).
 //!
 //! It must not depend on any workspace crate: it drives cargo, nothing more.
 

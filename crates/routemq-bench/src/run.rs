@@ -47,10 +47,10 @@ impl Default for BenchConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     /// A driver call failed.
-    #[error("benchmark driver call failed: {0}")]
+    #[error("benchmark driver call failed")]
     Driver(#[from] DriverError),
     /// The worker failed.
-    #[error("benchmark worker failed: {0}")]
+    #[error("benchmark worker failed")]
     Worker(#[from] WorkerError),
     /// Jobs went missing or a phase never finished.
     #[error("benchmark phase {phase} did not complete: {detail}")]
@@ -112,12 +112,12 @@ pub async fn run(
         .run_until(std::future::pending::<()>())
         .await?;
     let drain_per_sec = per_sec(config.jobs, started.elapsed());
-    if report.processed < config.jobs as u64 {
+    if report.counts.processed < config.jobs as u64 {
         return Err(BenchError::Incomplete {
             phase: "drain",
             detail: format!(
                 "{} of {} jobs processed ({:?})",
-                report.processed, config.jobs, report
+                report.counts.processed, config.jobs, report
             ),
         });
     }

@@ -130,7 +130,7 @@ impl App {
             }
             Err(e) => {
                 let _ = stdout.flush();
-                eprintln!("{}: {e}", self.name);
+                eprintln!("{}: {}", self.name, e.chain());
                 ExitCode::from(e.exit_code())
             }
         }

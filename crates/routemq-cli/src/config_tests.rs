@@ -22,6 +22,7 @@ fn nothing_configured_is_memory_for_the_demo_and_an_error_elsewhere() {
     assert!(e.starts_with("QUEUE_CONNECTION is not set"), "{e}");
 }
 
+#[cfg(feature = "redis")]
 #[test]
 fn redis_from_parts_with_password_never_shows_it() {
     let c = refuse(&[
@@ -32,14 +33,14 @@ fn redis_from_parts_with_password_never_shows_it() {
         ("REDIS_PASSWORD", "p@ss:w/rd"),
     ])
     .unwrap();
-    let url = c.redis_url.clone().unwrap();
-    assert_eq!(url.expose(), "redis://:p%40ss%3Aw%2Frd@cache.local:6380/2");
-    assert_eq!(url.to_string(), "redis://:***@cache.local:6380/2");
+    assert_eq!(c.redacted_url().unwrap(), "redis://:***@cache.local:6380/2");
+    assert_eq!(c.redis.as_ref().unwrap().database(), 2);
     let debug = format!("{c:?}");
     assert!(!debug.contains("p%40ss"), "{debug}");
     assert!(!debug.contains("p@ss"), "{debug}");
 }
 
+#[cfg(feature = "mysql")]
 #[test]
 fn database_from_parts_and_url_precedence() {
     let c = refuse(&[
@@ -50,11 +51,10 @@ fn database_from_parts_and_url_precedence() {
         ("DB_PASS", "secret"),
     ])
     .unwrap();
-    assert_eq!(
-        c.database_url.as_ref().unwrap().expose(),
-        "mysql://app:secret@db:3306/jobs"
-    );
+    let mysql = c.mysql.as_ref().unwrap();
+    assert_eq!(mysql.opts.pass(), Some("secret"));
     assert_eq!(c.redacted_url().unwrap(), "mysql://app:***@db:3306/jobs");
+    assert!(!format!("{c:?}").contains("secret"));
 
     let c = refuse(&[
         ("QUEUE_CONNECTION", "database"),
@@ -63,9 +63,10 @@ fn database_from_parts_and_url_precedence() {
     ])
     .unwrap();
     assert_eq!(
-        c.database_url.unwrap().expose(),
+        c.redacted_url().unwrap(),
         "mysql://root@127.0.0.1:3306/test"
     );
+    assert_eq!(c.url_from, Some("DATABASE_URL"));
 }
 
 #[test]
@@ -80,6 +81,7 @@ fn the_flag_beats_the_environment() {
     assert_eq!(c.chosen_by, "--connection");
 }
 
+#[cfg(all(feature = "redis", feature = "mysql"))]
 #[test]
 fn enable_flags_pick_the_driver_when_queue_connection_is_unset() {
     let c = refuse(&[("ENABLE_MYSQL", "true"), ("DB_NAME", "jobs")]).unwrap();
@@ -116,6 +118,7 @@ fn no_silent_fallback_when_the_chosen_driver_is_disabled() {
     );
 }
 
+#[cfg(all(feature = "redis", feature = "mysql"))]
 #[test]
 fn each_bad_value_is_named_in_one_line() {
     let cases: &[(&[(&str, &str)], &str)] = &[
@@ -125,6 +128,10 @@ fn each_bad_value_is_named_in_one_line() {
         (&[("QUEUE_CONNECTION", "redis"), ("REDIS_DB", "-1")], "REDIS_DB=-1 is not a database number (0, 1, 2, …)"),
         (&[("ENABLE_REDIS", "maybe")], "ENABLE_REDIS=maybe must be true or false"),
         (&[("QUEUE_CONNECTION", "database"), ("DB_NAME", "q"), ("DB_PORT", "0")], "DB_PORT=0 is not a port number (1-65535)"),
+        (&[("QUEUE_CONNECTION", "redis"), ("REDIS_PORT", "0")], "REDIS_PORT=0 is not a port number (1-65535)"),
+        (&[("QUEUE_CONNECTION", "database"), ("DB_NAME", "q"), ("DB_SSL", "maybe")], "DB_SSL=maybe must be true or false"),
+        (&[("QUEUE_CONNECTION", "database"), ("DB_NAME", "q"), ("DB_POOL_MAX", "none")], "DB_POOL_MAX=none is not a positive number"),
+        (&[("QUEUE_CONNECTION", "redis"), ("REDIS_PREFIX", "a b")], "REDIS_PREFIX=a b must not contain braces or spaces"),
         (&[("QUEUE_CONNECTION", "database")], "DB_NAME is not set; name the database (or set DATABASE_URL=mysql://user:pass@host:3306/db)"),
         (&[("QUEUE_CONNECTION", "redis"), ("REDIS_KEY_MODE", "sharded")], "REDIS_KEY_MODE=sharded must be plain or cluster"),
         (&[("QUEUE_CONNECTION", "database"), ("DB_NAME", "a;drop")], "DB_NAME=a;drop contains ';'; use letters, digits, '_', '-' or '$'"),
@@ -139,15 +146,6 @@ fn each_bad_value_is_named_in_one_line() {
 }
 
 #[test]
-fn redaction_handles_users_and_missing_passwords() {
-    assert_eq!(redact_url("redis://h:6379/0"), "redis://h:6379/0");
-    assert_eq!(redact_url("mysql://root@h/test"), "mysql://root@h/test");
-    assert_eq!(redact_url("mysql://u:p@w@h/test"), "mysql://u:***@h/test");
-    assert_eq!(redact_url("not a url"), "not a url");
-    assert_eq!(format!("{}", Secret::new("x")), "***");
-}
-
-#[test]
 fn env_file_errors_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.env");
@@ -159,6 +157,7 @@ fn env_file_errors_name_the_file() {
     assert!(e.contains("bad.env") && e.contains("cannot parse"), "{e}");
 }
 
+#[cfg(all(feature = "redis", feature = "mysql"))]
 #[test]
 fn shown_variables_mask_secrets() {
     let shown = shown_variables(env(&[
@@ -180,23 +179,51 @@ fn shown_variables_mask_secrets() {
     );
 }
 
+#[cfg(feature = "redis")]
 #[test]
-fn password_beside_a_url_overrides_it_like_the_redis_driver() {
+fn password_beside_a_url_overrides_it_as_the_redis_driver_reads_it() {
     let c = refuse(&[
         ("QUEUE_CONNECTION", "redis"),
         ("REDIS_URL", "redis://h:6379/1"),
         ("REDIS_PASSWORD", "pw"),
     ])
     .unwrap();
-    assert_eq!(c.redis_password.as_ref().map(Secret::expose), Some("pw"));
-    assert_eq!(c.redis_url.unwrap().expose(), "redis://h:6379/1");
+    assert_eq!(c.redacted_url().unwrap(), "redis://:***@h:6379/1");
+    assert_eq!(c.url_from, Some("REDIS_URL"));
     let c = refuse(&[("QUEUE_CONNECTION", "redis"), ("REDIS_PASSWORD", "pw")]).unwrap();
-    assert!(
-        c.redis_password.is_none(),
-        "built into the URL from parts instead"
-    );
-    assert_eq!(
-        c.redis_url.unwrap().expose(),
-        "redis://:pw@127.0.0.1:6379/0"
-    );
+    assert_eq!(c.redacted_url().unwrap(), "redis://:***@127.0.0.1:6379/0");
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn mysql_settings_the_cli_used_to_ignore_reach_the_driver() {
+    let c = refuse(&[
+        ("QUEUE_CONNECTION", "database"),
+        ("DB_NAME", "jobs"),
+        ("DB_SSL", "true"),
+        ("DB_SSL_CA", "/etc/ssl/ca.pem"),
+        ("DB_POOL_MAX", "9"),
+    ])
+    .unwrap();
+    let mysql = c.mysql.unwrap();
+    assert_eq!(mysql.pool_max, 9);
+    assert!(mysql.opts.ssl_opts().is_some());
+}
+
+#[cfg(all(feature = "redis", feature = "mysql"))]
+#[test]
+fn variables_are_the_cli_ones_and_the_drivers_lists() {
+    let all = variables();
+    for v in CLI_VARIABLES {
+        assert!(all.contains(&v), "{v}");
+    }
+    for v in [
+        "REDIS_URL",
+        "REDIS_KEY_MODE",
+        "DATABASE_URL",
+        "DB_SSL",
+        "DB_POOL_MAX",
+    ] {
+        assert!(all.contains(&v), "{v}");
+    }
 }

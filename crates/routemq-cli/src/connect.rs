@@ -21,37 +21,18 @@ pub async fn connect(config: &Config) -> Result<Arc<dyn Driver>, CliError> {
 }
 
 #[cfg(any(feature = "redis", feature = "mysql"))]
-fn missing_url(var: &str) -> CliError {
+fn not_resolved(what: &str) -> CliError {
     CliError::Config(ConfigError::Choice(format!(
-        "{var} could not be resolved from the configuration"
+        "the {what} settings were not resolved from the configuration"
     )))
 }
 
 #[cfg(feature = "redis")]
 async fn connect_redis(config: &Config) -> Result<Arc<dyn Driver>, CliError> {
-    use routemq_redis::{RedisConfig, RedisDriver};
+    use routemq_redis::RedisDriver;
 
-    let url = config
-        .redis_url
-        .as_ref()
-        .ok_or_else(|| missing_url("REDIS_URL"))?;
-    let bad = |e: routemq_redis::ConfigError| {
-        CliError::Config(ConfigError::Choice(format!("{} (from {})", e, url.source)))
-    };
-    let mut redis = RedisConfig::from_url(url.expose()).map_err(bad)?;
-    if let Some(user) = &config.redis_username {
-        redis = redis.username(user);
-    }
-    if let Some(password) = &config.redis_password {
-        redis = redis.password(password.expose());
-    }
-    if let Some(prefix) = &config.redis_prefix {
-        redis = redis.prefix(prefix.clone());
-    }
-    if let Some(mode) = &config.redis_key_mode {
-        redis = redis.key_mode(mode.parse().map_err(bad)?);
-    }
-    let driver = RedisDriver::new(redis).map_err(bad)?;
+    let redis = config.redis.clone().ok_or_else(|| not_resolved("Redis"))?;
+    let driver = RedisDriver::new(redis).map_err(ConfigError::from)?;
     driver.ping().await?;
     Ok(Arc::new(driver))
 }
@@ -72,22 +53,13 @@ async fn connect_mysql(config: &Config) -> Result<Arc<dyn Driver>, CliError> {
 
 #[cfg(feature = "mysql")]
 async fn mysql_driver(config: &Config) -> Result<routemq_mysql::MysqlDriver, CliError> {
-    use routemq_mysql::{ConnectError, MysqlConfig, MysqlDriver};
+    use routemq_mysql::{ConnectError, MysqlDriver};
 
-    let url = config
-        .database_url
-        .as_ref()
-        .ok_or_else(|| missing_url("DATABASE_URL"))?;
-    let bad = |e: routemq_mysql::ConfigError| {
-        CliError::Config(ConfigError::Choice(format!("{} (from {})", e, url.source)))
-    };
-    let mysql = MysqlConfig::from_url(url.expose()).map_err(bad)?;
+    let mysql = config.mysql.clone().ok_or_else(|| not_resolved("MySQL"))?;
     MysqlDriver::connect(mysql).await.map_err(|e| match e {
-        ConnectError::Config(c) => bad(c),
+        ConnectError::Config(c) => CliError::Config(c.into()),
         ConnectError::Driver(d) => CliError::Driver(d),
-        other => CliError::Driver(routemq_core::DriverError::InvalidArgument(
-            other.to_string(),
-        )),
+        other => CliError::MysqlConnect(other),
     })
 }
 
@@ -106,11 +78,7 @@ pub async fn migrate_if_database(config: &Config) -> Result<(Vec<u32>, Vec<u32>)
     match config.connection {
         #[cfg(feature = "mysql")]
         Connection::Database => {
-            let report = mysql_driver(config)
-                .await?
-                .migrate()
-                .await
-                .map_err(|e| CliError::Migration(e.to_string()))?;
+            let report = mysql_driver(config).await?.migrate().await?;
             Ok((report.applied, report.already_applied))
         }
         _ => Ok((Vec::new(), Vec::new())),

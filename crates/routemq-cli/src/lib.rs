@@ -24,9 +24,9 @@ mod output;
 
 pub use app::App;
 pub use config::{
-    load_env_file, redact_url, Config, ConfigError, Connection, Secret, ServerUrl, Unconfigured,
-    VARIABLES,
+    load_env_file, shown_variables, variables, Config, ConfigError, Connection, Unconfigured,
+    CLI_VARIABLES,
 };
 pub use connect::{connect, migrate_if_database};
 pub use duration::parse_duration;
-pub use error::CliError;
+pub use error::{CliError, ErrorChain};

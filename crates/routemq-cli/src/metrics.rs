@@ -13,5 +13,5 @@ pub fn serve(addr: SocketAddr) -> Result<(), CliError> {
     PrometheusBuilder::new()
         .with_http_listener(addr)
         .install()
-        .map_err(|e| CliError::Worker(format!("cannot serve metrics on {addr}: {e}")))
+        .map_err(|source| CliError::Metrics { addr, source })
 }

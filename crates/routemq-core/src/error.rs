@@ -49,23 +49,28 @@ pub enum DriverError {
 
     /// The backend could not be reached or the connection broke. Transient: retry
     /// with backoff.
-    #[error("{driver} backend unavailable: {source}")]
+    ///
+    /// The client's error is part of this message (`redis backend unavailable:
+    /// …`), so it is not also returned by `source()`: a printer that walks the
+    /// chain shows it once.
+    #[error("{driver} backend unavailable: {cause}")]
     Unavailable {
         /// The driver's connection name.
         driver: &'static str,
-        /// The client's error.
-        #[source]
-        source: BoxError,
+        /// The client's error (shown in the message).
+        cause: BoxError,
     },
 
     /// The backend answered with an error (a failing script, a SQL error, …).
-    #[error("{driver} backend error: {source}")]
+    ///
+    /// As with [`Unavailable`](Self::Unavailable), the client's error is shown in
+    /// the message and not returned by `source()`.
+    #[error("{driver} backend error: {cause}")]
     Backend {
         /// The driver's connection name.
         driver: &'static str,
-        /// The client's error.
-        #[source]
-        source: BoxError,
+        /// The client's error (shown in the message).
+        cause: BoxError,
     },
 
     /// Stored data that breaks the driver's own invariants (for example a
@@ -94,7 +99,7 @@ impl DriverError {
     pub fn unavailable(driver: &'static str, source: impl Into<BoxError>) -> Self {
         DriverError::Unavailable {
             driver,
-            source: source.into(),
+            cause: source.into(),
         }
     }
 
@@ -102,7 +107,7 @@ impl DriverError {
     pub fn backend(driver: &'static str, source: impl Into<BoxError>) -> Self {
         DriverError::Backend {
             driver,
-            source: source.into(),
+            cause: source.into(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The core of RouteMQ for Rust: the job model, the stored envelope and its codecs,
-//! the [`Driver`] contract every storage backend implements, the dispatch API
+//! the [`Driver`] contract every storage backend implements (split by capability:
+//! [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`], [`WorkerRegistry`]), the dispatch API
 //! ([`Queue`]), the in-memory driver ([`MemoryDriver`]) and — behind the `testing`
 //! feature — the driver conformance suite ([`conformance`]).
 //!
@@ -12,10 +13,10 @@
 //! A [`Job`] type is serialised with a [`Codec`] into [`Envelope::data`]; the
 //! [`Envelope`] (id, name, queue, codec, `max_tries`, timeout, backoff, creation
 //! time, trace context) is encoded once at dispatch and never re-encoded: attempts
-//! and reservation state live in the backend. A [`Driver::claim`] returns
+//! and reservation state live in the backend. A [`JobLifecycle::claim`] returns
 //! [`Reservation`]s; each carries a [`Lease`] whose owner token fences every later
-//! state change ([`Driver::ack`], [`Driver::release`], [`Driver::fail`],
-//! [`Driver::extend_lease`]): a stale owner gets [`DriverError::LeaseLost`] and
+//! state change ([`JobLifecycle::ack`], [`JobLifecycle::release`],
+//! [`JobLifecycle::fail`], [`JobLifecycle::extend_lease`]): a stale owner gets [`DriverError::LeaseLost`] and
 //! changes nothing.
 
 #![warn(missing_docs)]
@@ -31,6 +32,7 @@ mod job;
 mod memory;
 mod queue;
 mod queue_name;
+mod redact;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
@@ -39,8 +41,8 @@ pub use backoff::Backoff;
 pub use clock::{from_unix_ms, unix_ms};
 pub use codec::{Codec, CodecError};
 pub use driver::{
-    AckOutcome, Driver, FailedJob, FailedQuery, Lease, LeaseToken, PendingJob, QueueStats,
-    ReclaimReport, Reservation, WorkerInfo,
+    AckOutcome, Driver, FailedJob, FailedQuery, FailedStore, JobLifecycle, Lease, LeaseToken,
+    PendingJob, QueueAdmin, QueueStats, ReclaimReport, Reservation, WorkerInfo, WorkerRegistry,
 };
 pub use envelope::{Envelope, TraceContext};
 pub use error::DriverError;
@@ -49,6 +51,13 @@ pub use job::{Job, JobContext, JobError, JobOptions, RetryDirective};
 pub use memory::MemoryDriver;
 pub use queue::{Queue, When};
 pub use queue_name::QueueName;
+pub use redact::redact_url;
+
+/// The capability traits of the driver contract, to call them on an
+/// `Arc<dyn Driver>`: `use routemq_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::{Driver, FailedStore, JobLifecycle, QueueAdmin, WorkerRegistry};
+}
 
 /// Re-exported so job types can use `#[async_trait]`-free `async fn` and drivers can
 /// implement [`Driver`] with the same macro version as this crate.

@@ -4,6 +4,5 @@
 #![cfg(feature = "testing")]
 
 routemq_core::conformance_suite!(|| async {
-    std::sync::Arc::new(routemq_core::MemoryDriver::new())
-        as std::sync::Arc<dyn routemq_core::Driver>
+    routemq_core::conformance::Fresh::new(routemq_core::MemoryDriver::new())
 });

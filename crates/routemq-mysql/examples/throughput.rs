@@ -15,7 +15,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use routemq_core::{unix_ms, Backoff, Codec, Driver, Envelope, JobId, PendingJob, QueueName};
+use routemq_core::prelude::*;
+use routemq_core::{unix_ms, Backoff, Codec, Envelope, JobId, PendingJob, QueueName};
 use routemq_mysql::{MysqlConfig, MysqlDriver};
 
 const LEASE: Duration = Duration::from_secs(60);

@@ -1,20 +1,18 @@
-//! Inspection and housekeeping: stats, queue list, clear, worker heartbeats.
+//! [`QueueAdmin`] for [`MysqlDriver`]: stats, the queue list, clear.
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
-use routemq_core::{DriverError, QueueName, QueueStats, WorkerInfo};
+use routemq_core::{DriverError, QueueAdmin, QueueName, QueueStats};
 
 use crate::driver::MysqlDriver;
-use crate::error::{map, NAME};
+use crate::error::map;
 use crate::sql;
-use crate::time::micros;
 
-/// Rows deleted per statement by bulk deletes (short transactions, no huge undo).
-pub(crate) const DELETE_CHUNK: u64 = 5000;
-
-impl MysqlDriver {
-    pub(crate) async fn queue_stats(&self, queue: &QueueName) -> Result<QueueStats, DriverError> {
+#[async_trait]
+impl QueueAdmin for MysqlDriver {
+    async fn stats(&self, queue: &QueueName) -> Result<QueueStats, DriverError> {
         let q = queue.as_str();
         let mut conn = self.conn().await?;
         let row: Option<(u64, u64, u64, u64, Option<i64>)> = conn
@@ -34,7 +32,7 @@ impl MysqlDriver {
 
     /// Queue names in the tables; names written by hand that are not valid
     /// queue names are skipped (with a warning) since no API call could use them.
-    pub(crate) async fn queue_names(&self) -> Result<Vec<QueueName>, DriverError> {
+    async fn queues(&self) -> Result<Vec<QueueName>, DriverError> {
         let mut conn = self.conn().await?;
         let names: Vec<String> = conn.query(sql::QUEUES).await.map_err(map)?;
         Ok(names
@@ -49,61 +47,8 @@ impl MysqlDriver {
             .collect())
     }
 
-    pub(crate) async fn clear_queue(&self, queue: &QueueName) -> Result<u64, DriverError> {
-        let mut conn = self.conn().await?;
-        let mut total = 0;
-        loop {
-            conn.exec_drop(sql::CLEAR, (queue.as_str(), DELETE_CHUNK))
-                .await
-                .map_err(map)?;
-            let n = conn.affected_rows();
-            total += n;
-            if n < DELETE_CHUNK {
-                return Ok(total);
-            }
-        }
-    }
-
-    pub(crate) async fn record_heartbeat(
-        &self,
-        info: &WorkerInfo,
-        ttl: Duration,
-    ) -> Result<(), DriverError> {
-        let json = serde_json::to_string(info)
-            .map_err(|e| DriverError::InvalidArgument(format!("worker info: {e}")))?;
-        let mut conn = self.conn().await?;
-        conn.exec_drop(
-            sql::HEARTBEAT,
-            (
-                info.id.as_str(),
-                info.host.as_str(),
-                info.pid,
-                json,
-                micros(ttl),
-            ),
-        )
-        .await
-        .map_err(map)
-    }
-
-    pub(crate) async fn delete_worker(&self, worker_id: &str) -> Result<(), DriverError> {
-        let mut conn = self.conn().await?;
-        conn.exec_drop(sql::REMOVE_WORKER, (worker_id,))
+    async fn clear(&self, queue: &QueueName) -> Result<u64, DriverError> {
+        self.delete_in_chunks(sql::CLEAR, vec![queue.as_str().into()])
             .await
-            .map_err(map)
-    }
-
-    pub(crate) async fn live_workers(&self) -> Result<Vec<WorkerInfo>, DriverError> {
-        let mut conn = self.conn().await?;
-        conn.query_drop(sql::WORKERS_PRUNE).await.map_err(map)?;
-        let rows: Vec<String> = conn.query(sql::WORKERS).await.map_err(map)?;
-        rows.into_iter()
-            .map(|json| {
-                serde_json::from_str(&json).map_err(|e| DriverError::Corrupt {
-                    driver: NAME,
-                    detail: format!("queue_workers.info is not a worker heartbeat: {e}"),
-                })
-            })
-            .collect()
     }
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use mysql_async::{Opts, OptsBuilder, PoolConstraints, SslOpts};
 
+use routemq_core::redact_url;
+
 use crate::ConfigError;
 
 /// Settings of a [`MysqlDriver`](crate::MysqlDriver).
@@ -77,39 +79,120 @@ impl MysqlConfig {
         Ok(Self::new(opts))
     }
 
-    /// Settings from the environment, as the original RouteMQ reads them:
-    /// `DATABASE_URL`, else `DB_HOST` (default `localhost` when `DB_NAME` is set),
-    /// `DB_PORT` (3306), `DB_NAME`, `DB_USER` (`root`), `DB_PASS` (empty). Also
-    /// `DB_SSL=true` (TLS, verifying the server) with an optional `DB_SSL_CA`
-    /// certificate file, and `DB_POOL_MAX`.
+    /// Every variable [`from_lookup`](Self::from_lookup) reads.
+    pub const VARIABLES: &'static [&'static str] = &[
+        "DATABASE_URL",
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_USER",
+        "DB_PASS",
+        "DB_SSL",
+        "DB_SSL_CA",
+        "DB_POOL_MAX",
+    ];
+    /// The variables among [`VARIABLES`](Self::VARIABLES) whose values are never
+    /// printed.
+    pub const SECRET_VARIABLES: &'static [&'static str] = &["DB_PASS"];
+
+    /// Settings from the process environment: [`from_lookup`](Self::from_lookup)
+    /// over `std::env::var`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    /// [`from_env`](Self::from_env) over any variable source (for tests and for
-    /// `.env` files read by the caller).
+    /// Settings from any source of variables (the environment, a `.env` file read
+    /// by the caller, command-line flags), as the original RouteMQ names them.
+    /// Empty values count as unset.
+    ///
+    /// | Variable | Default | Rule |
+    /// |---|---|---|
+    /// | `DATABASE_URL` | — | `mysql://user:pass@host:port/db?opts` (or `mariadb://`); when set, `DB_HOST`…`DB_PASS` are ignored |
+    /// | `DB_HOST` | `localhost` | a host name or address, nothing else |
+    /// | `DB_PORT` | `3306` | 1–65535 (0 is refused) |
+    /// | `DB_NAME` | — (required without `DATABASE_URL`) | letters, digits, `_`, `-`, `$` |
+    /// | `DB_USER` | `root` | |
+    /// | `DB_PASS` | empty | never printed |
+    /// | `DB_SSL` | `false` | `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`): TLS, verifying the server |
+    /// | `DB_SSL_CA` | system roots | a CA certificate file, with `DB_SSL=true` |
+    /// | `DB_POOL_MAX` | 32 | most pooled connections, 1 or more |
+    ///
+    /// A bad value is a [`ConfigError::Variable`] naming the variable, its value
+    /// (passwords hidden) and what is wrong; no database at all is
+    /// [`ConfigError::Missing`].
+    ///
+    /// ```
+    /// use routemq_mysql::MysqlConfig;
+    /// let vars = |k: &str| match k {
+    ///     "DB_HOST" => Some("db".to_owned()),
+    ///     "DB_NAME" => Some("jobs".to_owned()),
+    ///     "DB_PASS" => Some("s3cret".to_owned()),
+    ///     _ => None,
+    /// };
+    /// let config = MysqlConfig::from_lookup(vars).unwrap();
+    /// assert_eq!(config.redacted_url(), "mysql://root:***@db:3306/jobs");
+    /// let err = MysqlConfig::from_lookup(|k| match k {
+    ///     "DB_NAME" => Some("jobs".to_owned()),
+    ///     "DB_PORT" => Some("0".to_owned()),
+    ///     _ => None,
+    /// })
+    /// .unwrap_err();
+    /// assert_eq!(err.to_string(), "DB_PORT=0 is not a port number (1-65535)");
+    /// ```
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let mut config = if let Some(url) = get("DATABASE_URL") {
-            Self::from_url(&url)?
-        } else {
-            let host = get("DB_HOST");
-            let name = get("DB_NAME");
-            if host.is_none() && name.is_none() {
-                return Err(ConfigError::Missing);
+            let url = url.trim();
+            let parsed = match url.strip_prefix("mariadb://") {
+                Some(rest) => format!("mysql://{rest}"),
+                None => url.to_owned(),
+            };
+            if !parsed.starts_with("mysql://") || parsed.len() <= "mysql://".len() {
+                return Err(bad(
+                    "DATABASE_URL",
+                    url,
+                    "is not a URL of the form mysql://… or mariadb://…",
+                ));
             }
-            let name = name.ok_or_else(|| ConfigError::Invalid {
-                name: "DB_NAME".into(),
-                reason: "DB_HOST is set but DB_NAME is not; name the database".into(),
+            let opts = Opts::from_url(&parsed).map_err(|e| {
+                bad(
+                    "DATABASE_URL",
+                    url,
+                    &format!("is not a usable MySQL URL: {e}"),
+                )
             })?;
+            Self::new(opts)
+        } else {
+            let name = get("DB_NAME").ok_or(ConfigError::Missing)?;
+            let name = name.trim().to_owned();
+            if let Some(c) = name
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$')))
+            {
+                return Err(bad(
+                    "DB_NAME",
+                    &name,
+                    &format!("contains {c:?}; use letters, digits, '_', '-' or '$'"),
+                ));
+            }
+            let host = get("DB_HOST").unwrap_or_else(|| "localhost".into());
+            let host = host.trim().to_owned();
+            if host.contains(['/', '@', ' ', '?', '#']) {
+                return Err(bad(
+                    "DB_HOST",
+                    &host,
+                    "is not a host name or address (give only the host; the port has its own variable)",
+                ));
+            }
             let port = match get("DB_PORT") {
-                Some(p) => p.parse::<u16>().map_err(|_| ConfigError::Invalid {
-                    name: "DB_PORT".into(),
-                    reason: format!("{p:?} is not a port number"),
-                })?,
+                Some(p) => match p.trim().parse::<u16>() {
+                    Ok(port) if port > 0 => port,
+                    _ => return Err(bad("DB_PORT", &p, "is not a port number (1-65535)")),
+                },
                 None => 3306,
             };
             let builder = OptsBuilder::default()
-                .ip_or_hostname(host.unwrap_or_else(|| "localhost".into()))
+                .ip_or_hostname(host)
                 .tcp_port(port)
                 .db_name(Some(name))
                 .user(Some(get("DB_USER").unwrap_or_else(|| "root".into())))
@@ -117,8 +200,7 @@ impl MysqlConfig {
             Self::new(builder.into())
         };
         if let Some(ssl) = get("DB_SSL") {
-            let on = parse_bool("DB_SSL", &ssl)?;
-            if on {
+            if parse_bool("DB_SSL", &ssl)? {
                 let mut ssl_opts = SslOpts::default();
                 if let Some(ca) = get("DB_SSL_CA") {
                     ssl_opts = ssl_opts.with_root_certs(vec![std::path::PathBuf::from(ca).into()]);
@@ -130,15 +212,30 @@ impl MysqlConfig {
         }
         if let Some(max) = get("DB_POOL_MAX") {
             config.pool_max = max
+                .trim()
                 .parse::<usize>()
                 .ok()
                 .filter(|m| *m > 0)
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "DB_POOL_MAX".into(),
-                    reason: format!("{max:?} is not a positive number"),
-                })?;
+                .ok_or_else(|| bad("DB_POOL_MAX", &max, "is not a positive number"))?;
         }
         Ok(config)
+    }
+
+    /// Where these settings connect, as a URL with the password shown as `***`
+    /// (`mysql://app:***@db:3306/jobs`): safe to print.
+    pub fn redacted_url(&self) -> String {
+        let user = self.opts.user().unwrap_or("");
+        let auth = match (user, self.opts.pass()) {
+            ("", None) => String::new(),
+            (user, None) => format!("{user}@"),
+            (user, Some(_)) => format!("{user}:***@"),
+        };
+        format!(
+            "mysql://{auth}{}:{}/{}",
+            self.opts.ip_or_hostname(),
+            self.opts.tcp_port(),
+            self.opts.db_name().unwrap_or("")
+        )
     }
 
     /// The database (schema) name, if the settings name one.
@@ -147,8 +244,8 @@ impl MysqlConfig {
     }
 
     /// The mysql_async options the pool is built with: these settings plus what
-    /// the driver relies on (READ COMMITTED sessions so claims take no gap locks,
-    /// found-rows counts, no per-checkout connection reset, a statement cache).
+    /// the driver relies on ([`SESSION_SETUP`] on every new connection, found-rows
+    /// counts, no per-checkout connection reset, a statement cache).
     pub(crate) fn pool_opts(&self) -> Result<Opts, ConfigError> {
         if self.opts.db_name().is_none() {
             return Err(ConfigError::Invalid {
@@ -181,8 +278,11 @@ impl MysqlConfig {
             // now live this long.
             pool = pool.with_inactive_connection_ttl(IDLE_CONNECTION_TTL);
         }
-        let mut setup: Vec<String> = self.opts.setup().to_vec();
-        setup.push("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".into());
+        // mysql_async runs `setup` from the last entry to the first: the
+        // driver's statements go first in the list so that they run after the
+        // caller's and no caller setup (a `SET time_zone` say) undoes them.
+        let mut setup: Vec<String> = SESSION_SETUP.iter().map(|s| (*s).to_owned()).collect();
+        setup.extend(self.opts.setup().iter().cloned());
         Ok(OptsBuilder::from_opts(self.opts.clone())
             .pool_opts(pool)
             .client_found_rows(true)
@@ -192,17 +292,41 @@ impl MysqlConfig {
     }
 }
 
+/// Run on every new pooled connection, after any `setup` of the caller's
+/// options (which cannot undo them):
+/// - READ COMMITTED, so claims take no gap locks;
+/// - the session time zone pinned to UTC, so the `DATETIME(6)` columns, `NOW(6)`,
+///   `FROM_UNIXTIME` (due times) and `UNIX_TIMESTAMP` (failed_at) all use one
+///   zone whatever the server's `time_zone` default is (`SYSTEM`, an offset or
+///   a named zone with DST). An offset, not `'UTC'`: named zones need the time
+///   zone tables, which a server may not have loaded.
+pub(crate) const SESSION_SETUP: &[&str] = &[
+    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    "SET time_zone = '+00:00'",
+];
+
 /// How long a pooled connection above the pool minimum may stay idle.
 const IDLE_CONNECTION_TTL: Duration = Duration::from_secs(60);
 
-fn parse_bool(name: &str, v: &str) -> Result<bool, ConfigError> {
-    match v.to_ascii_lowercase().as_str() {
+fn parse_bool(name: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError::Invalid {
-            name: name.into(),
-            reason: format!("{v:?} is not true or false"),
-        }),
+        _ => Err(bad(name, v, "must be true or false")),
+    }
+}
+
+/// A [`ConfigError::Variable`] for `var`, its value shown without secrets.
+fn bad(var: &'static str, value: &str, reason: &str) -> ConfigError {
+    let value = if MysqlConfig::SECRET_VARIABLES.contains(&var) {
+        "***".to_owned()
+    } else {
+        redact_url(value.trim())
+    };
+    ConfigError::Variable {
+        var,
+        value,
+        reason: reason.to_owned(),
     }
 }
 
@@ -249,7 +373,7 @@ mod tests {
         let e = MysqlConfig::from_lookup(lookup(&[("DB_HOST", "h")]))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("DB_NAME"), "{e}");
+        assert!(e.contains("DB_NAME is not set"), "{e}");
         let e = MysqlConfig::from_lookup(lookup(&[
             ("DB_HOST", "h"),
             ("DB_NAME", "q"),
@@ -264,6 +388,54 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no database"));
+    }
+
+    #[test]
+    fn each_bad_value_is_named_with_its_reason() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("DB_NAME", "q"), ("DB_PORT", "0")], "DB_PORT=0 is not a port number (1-65535)"),
+            (&[("DB_NAME", "q"), ("DB_PORT", "70000")], "DB_PORT=70000 is not a port number (1-65535)"),
+            (&[("DB_NAME", "a;drop")], "DB_NAME=a;drop contains ';'; use letters, digits, '_', '-' or '$'"),
+            (&[("DB_NAME", "q"), ("DB_HOST", "mysql://db")], "DB_HOST=mysql://db is not a host name or address (give only the host; the port has its own variable)"),
+            (&[("DB_NAME", "q"), ("DB_SSL", "maybe")], "DB_SSL=maybe must be true or false"),
+            (&[("DB_NAME", "q"), ("DB_POOL_MAX", "0")], "DB_POOL_MAX=0 is not a positive number"),
+            (&[("DATABASE_URL", "postgres://app:hunter2@db/jobs")], "DATABASE_URL=postgres://app:***@db/jobs is not a URL of the form mysql://… or mariadb://…"),
+        ];
+        for (pairs, want) in cases {
+            let err = MysqlConfig::from_lookup(lookup(pairs)).unwrap_err();
+            assert!(matches!(err, ConfigError::Variable { .. }), "{err:?}");
+            assert_eq!(&err.to_string(), want, "for {pairs:?}");
+        }
+        let e = MysqlConfig::from_lookup(lookup(&[("DATABASE_URL", "mysql://u:hunter2@h:x/db")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("DATABASE_URL=mysql://u:***@h:x/db "), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn ssl_pool_and_secrets_from_variables() {
+        let c = MysqlConfig::from_lookup(lookup(&[
+            ("DB_HOST", "db"),
+            ("DB_NAME", "jobs"),
+            ("DB_USER", "app"),
+            ("DB_PASS", "secret"),
+            ("DB_SSL", "true"),
+            ("DB_SSL_CA", "/etc/ca.pem"),
+            ("DB_POOL_MAX", "7"),
+            ("DB_PORT", ""),
+        ]))
+        .unwrap();
+        assert_eq!(c.pool_max, 7);
+        assert_eq!(c.opts.tcp_port(), 3306, "empty is unset");
+        assert!(c.opts.ssl_opts().is_some());
+        assert_eq!(c.redacted_url(), "mysql://app:***@db:3306/jobs");
+        let c = MysqlConfig::from_lookup(lookup(&[(
+            "DATABASE_URL",
+            "mariadb://root@127.0.0.1:3307/test",
+        )]))
+        .unwrap();
+        assert_eq!(c.redacted_url(), "mysql://root@127.0.0.1:3307/test");
     }
 
     #[cfg(not(feature = "tls"))]

@@ -1,20 +1,22 @@
-//! The driver handle: the pool, the settings and the in-process wake-up, and the
-//! [`Driver`] implementation that dispatches to the operation modules.
+//! The driver handle: the pool, the settings and the in-process wake-up, plus
+//! what every operation shares (pooled connections within the connect timeout,
+//! lock-conflict retries, chunked deletes). The contract is implemented per
+//! capability: `lifecycle.rs` (JobLifecycle), `failed.rs` (FailedStore),
+//! `admin.rs` (QueueAdmin), `workers.rs` (WorkerRegistry).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool};
-use routemq_core::{
-    AckOutcome, Driver, DriverError, FailedJob, FailedQuery, JobId, Lease, PendingJob, QueueName,
-    QueueStats, ReclaimReport, Reservation, WorkerInfo,
-};
+use routemq_core::DriverError;
 use tokio::sync::Notify;
 
 use crate::error::{map, NAME};
 use crate::{sql, ConfigError, MigrationError, MigrationReport, MysqlConfig};
+
+/// Rows deleted per statement by bulk deletes (short transactions, no huge undo).
+const DELETE_CHUNK: u64 = 5000;
 
 /// Headroom kept below `max_allowed_packet` for the statement around a payload.
 const PACKET_HEADROOM: usize = 64 << 10;
@@ -156,17 +158,6 @@ impl MysqlDriver {
         }
     }
 
-    pub(crate) fn check_size(&self, job: &PendingJob) -> Result<(), DriverError> {
-        if job.payload.len() > self.inner.max_payload {
-            return Err(DriverError::PayloadTooLarge {
-                size: job.payload.len(),
-                limit: self.inner.max_payload,
-                driver: NAME,
-            });
-        }
-        Ok(())
-    }
-
     /// Runs `op` again after a deadlock or lock-wait timeout (the server rolled
     /// the transaction back), up to `lock_retries` times, with a short growing
     /// pause; any other error is mapped and returned.
@@ -217,6 +208,30 @@ impl MysqlDriver {
     }
 }
 
+impl MysqlDriver {
+    /// Runs `stmt`, a `DELETE … LIMIT ?` whose last parameter is the chunk size
+    /// (appended here to `params`), until a run deletes less than a chunk;
+    /// returns the rows deleted in all. Each run is its own short autocommit
+    /// transaction, so a large delete never builds a huge undo log.
+    pub(crate) async fn delete_in_chunks(
+        &self,
+        stmt: &str,
+        mut params: Vec<mysql_async::Value>,
+    ) -> Result<u64, DriverError> {
+        params.push(DELETE_CHUNK.into());
+        let mut conn = self.conn().await?;
+        let mut total = 0;
+        loop {
+            conn.exec_drop(stmt, params.clone()).await.map_err(map)?;
+            let deleted = conn.affected_rows();
+            total += deleted;
+            if deleted < DELETE_CHUNK {
+                return Ok(total);
+            }
+        }
+    }
+}
+
 /// An error inside a retried operation: raw SQL errors are inspected for
 /// deadlocks before being mapped.
 pub(crate) enum OpError {
@@ -233,118 +248,6 @@ impl From<mysql_async::Error> for OpError {
 impl From<DriverError> for OpError {
     fn from(e: DriverError) -> Self {
         OpError::Driver(e)
-    }
-}
-
-#[async_trait]
-impl Driver for MysqlDriver {
-    fn connection_name(&self) -> &'static str {
-        NAME
-    }
-
-    fn max_payload_bytes(&self) -> usize {
-        self.inner.max_payload
-    }
-
-    async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
-        self.push_one(job).await
-    }
-
-    async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
-        self.push_many(jobs).await
-    }
-
-    async fn claim(
-        &self,
-        queues: &[QueueName],
-        max: usize,
-        lease: Duration,
-    ) -> Result<Vec<Reservation>, DriverError> {
-        self.claim_batch(queues, max, lease).await
-    }
-
-    async fn wait_for_jobs(
-        &self,
-        queues: &[QueueName],
-        timeout: Duration,
-    ) -> Result<(), DriverError> {
-        self.wait(queues, timeout).await
-    }
-
-    async fn ack(&self, lease: &Lease) -> Result<(), DriverError> {
-        self.ack_one(lease).await
-    }
-
-    async fn ack_batch(&self, leases: &[Lease]) -> Result<AckOutcome, DriverError> {
-        self.ack_many(leases).await
-    }
-
-    async fn release(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
-        self.release_one(lease, delay).await
-    }
-
-    async fn fail(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {
-        self.fail_one(lease, error).await
-    }
-
-    async fn extend_lease(
-        &self,
-        lease: &Lease,
-        lease_for: Duration,
-    ) -> Result<SystemTime, DriverError> {
-        self.extend(lease, lease_for).await
-    }
-
-    async fn reclaim_expired(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError> {
-        self.reclaim(queues).await
-    }
-
-    async fn stats(&self, queue: &QueueName) -> Result<QueueStats, DriverError> {
-        self.queue_stats(queue).await
-    }
-
-    async fn queues(&self) -> Result<Vec<QueueName>, DriverError> {
-        self.queue_names().await
-    }
-
-    async fn clear(&self, queue: &QueueName) -> Result<u64, DriverError> {
-        self.clear_queue(queue).await
-    }
-
-    async fn failed_list(&self, query: &FailedQuery) -> Result<Vec<FailedJob>, DriverError> {
-        self.failed_page(query).await
-    }
-
-    async fn failed_show(&self, id: &JobId) -> Result<Option<FailedJob>, DriverError> {
-        self.failed_get(id).await
-    }
-
-    async fn failed_retry(&self, id: &JobId) -> Result<bool, DriverError> {
-        self.failed_requeue(id).await
-    }
-
-    async fn failed_forget(&self, id: &JobId) -> Result<bool, DriverError> {
-        self.failed_delete(id).await
-    }
-
-    async fn failed_flush(&self, queue: Option<&QueueName>) -> Result<u64, DriverError> {
-        self.failed_delete_all(queue).await
-    }
-
-    async fn failed_prune(&self, cutoff: SystemTime) -> Result<u64, DriverError> {
-        self.failed_delete_before(cutoff).await
-    }
-
-    async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration) -> Result<(), DriverError> {
-        self.record_heartbeat(info, ttl).await
-    }
-
-    async fn remove_worker(&self, worker_id: &str) -> Result<(), DriverError> {
-        self.delete_worker(worker_id).await
-    }
-
-    async fn workers(&self) -> Result<Vec<WorkerInfo>, DriverError> {
-        self.live_workers().await
     }
 }
 
@@ -459,21 +362,15 @@ mod tests {
     /// within the connect timeout, naming the server, instead of hanging.
     #[tokio::test(flavor = "multi_thread")]
     async fn a_silent_server_is_unavailable_within_the_connect_timeout() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let held = tokio::spawn(async move {
-            let mut conns = Vec::new();
-            while let Ok((c, _)) = listener.accept().await {
-                conns.push(c);
-            }
-        });
+        let server = routemq_testkit::SilentServer::start().unwrap();
+        let port = server.port();
         let mut config =
             MysqlConfig::from_url(&format!("mysql://root@127.0.0.1:{port}/x")).unwrap();
         config.connect_timeout = Duration::from_millis(300);
         let started = std::time::Instant::now();
         let err = MysqlDriver::connect(config).await.unwrap_err();
         let took = started.elapsed();
-        held.abort();
+        drop(server);
         let text = err.to_string();
         assert!(
             matches!(err, ConnectError::Driver(DriverError::Unavailable { .. })),

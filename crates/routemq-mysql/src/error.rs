@@ -53,9 +53,22 @@ pub(crate) fn map(e: mysql_async::Error) -> DriverError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// Neither `DATABASE_URL` nor `DB_HOST`/`DB_NAME` is set.
-    #[error("no database configured: set DATABASE_URL=mysql://user:pass@host:3306/db, or DB_HOST, DB_PORT, DB_NAME, DB_USER and DB_PASS")]
+    /// Neither `DATABASE_URL` nor `DB_NAME` is set.
+    #[error("DB_NAME is not set; name the database (or set DATABASE_URL=mysql://user:pass@host:3306/db)")]
     Missing,
+    /// An environment variable (or other
+    /// [`MysqlConfig::from_lookup`](crate::MysqlConfig::from_lookup) key) holds a
+    /// value that cannot be used: `DB_PORT=0 is not a port number (1-65535)`.
+    #[error("{var}={value} {reason}")]
+    Variable {
+        /// The variable.
+        var: &'static str,
+        /// Its value as shown: `***` for a password, a URL with its password
+        /// replaced.
+        value: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// A setting that cannot be used.
     #[error("invalid database setting {name}: {reason}")]
     Invalid {
@@ -69,14 +82,15 @@ pub enum ConfigError {
     TlsUnavailable,
 }
 
-/// Why applying migrations failed.
+/// Why applying migrations failed. A variant that wraps another error returns it
+/// from `source()` and does not repeat it in its own message.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MigrationError {
     /// A statement of a migration failed; earlier statements of it may have been
     /// applied (MySQL commits DDL at once), so every migration is written to be
     /// re-runnable (`CREATE TABLE IF NOT EXISTS`).
-    #[error("migration {version} ({name}) failed: {source}")]
+    #[error("migration {version} ({name}) failed")]
     Statement {
         /// Migration version.
         version: u32,

@@ -1,12 +1,12 @@
-//! The failed store: list, show, retry (atomic move back), forget, flush, prune.
+//! [`FailedStore`] for [`MysqlDriver`]: list, show, retry (atomic move back), forget, flush, prune.
 
 use std::time::SystemTime;
 
+use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{TxOpts, Value};
-use routemq_core::{DriverError, FailedJob, FailedQuery, JobId, QueueName};
+use routemq_core::{DriverError, FailedJob, FailedQuery, FailedStore, JobId, QueueName};
 
-use crate::admin::DELETE_CHUNK;
 use crate::driver::{MysqlDriver, OpError};
 use crate::error::map;
 use crate::sql;
@@ -43,11 +43,9 @@ fn by_id(id: &JobId) -> (&'static str, Value) {
     }
 }
 
-impl MysqlDriver {
-    pub(crate) async fn failed_page(
-        &self,
-        query: &FailedQuery,
-    ) -> Result<Vec<FailedJob>, DriverError> {
+#[async_trait]
+impl FailedStore for MysqlDriver {
+    async fn failed_list(&self, query: &FailedQuery) -> Result<Vec<FailedJob>, DriverError> {
         let mut conn = self.conn().await?;
         let limit = query.limit as u64;
         let offset = query.offset as u64;
@@ -62,7 +60,7 @@ impl MysqlDriver {
         Ok(rows.into_iter().map(to_failed).collect())
     }
 
-    pub(crate) async fn failed_get(&self, id: &JobId) -> Result<Option<FailedJob>, DriverError> {
+    async fn failed_show(&self, id: &JobId) -> Result<Option<FailedJob>, DriverError> {
         let (filter, param) = by_id(id);
         let mut conn = self.conn().await?;
         let row: Option<Row> = conn
@@ -74,7 +72,7 @@ impl MysqlDriver {
 
     /// One transaction: lock the failed row, insert it back into queue_jobs
     /// (attempts 0, claimable now), delete it from the failed store.
-    pub(crate) async fn failed_requeue(&self, id: &JobId) -> Result<bool, DriverError> {
+    async fn failed_retry(&self, id: &JobId) -> Result<bool, DriverError> {
         let (filter, param) = by_id(id);
         let select = sql::failed_lock(filter);
         let moved = self
@@ -105,7 +103,7 @@ impl MysqlDriver {
         Ok(moved)
     }
 
-    pub(crate) async fn failed_delete(&self, id: &JobId) -> Result<bool, DriverError> {
+    async fn failed_forget(&self, id: &JobId) -> Result<bool, DriverError> {
         let (filter, param) = by_id(id);
         let mut conn = self.conn().await?;
         conn.exec_drop(sql::failed_delete(filter), (param,))
@@ -114,33 +112,17 @@ impl MysqlDriver {
         Ok(conn.affected_rows() > 0)
     }
 
-    pub(crate) async fn failed_delete_all(
-        &self,
-        queue: Option<&QueueName>,
-    ) -> Result<u64, DriverError> {
-        let mut conn = self.conn().await?;
-        let mut total = 0;
-        loop {
-            match queue {
-                Some(q) => {
-                    conn.exec_drop(sql::FAILED_FLUSH_QUEUE, (q.as_str(), DELETE_CHUNK))
-                        .await
-                }
-                None => conn.exec_drop(sql::FAILED_FLUSH_ALL, (DELETE_CHUNK,)).await,
+    async fn failed_flush(&self, queue: Option<&QueueName>) -> Result<u64, DriverError> {
+        match queue {
+            Some(q) => {
+                self.delete_in_chunks(sql::FAILED_FLUSH_QUEUE, vec![q.as_str().into()])
+                    .await
             }
-            .map_err(map)?;
-            let n = conn.affected_rows();
-            total += n;
-            if n < DELETE_CHUNK {
-                return Ok(total);
-            }
+            None => self.delete_in_chunks(sql::FAILED_FLUSH_ALL, vec![]).await,
         }
     }
 
-    pub(crate) async fn failed_delete_before(
-        &self,
-        cutoff: SystemTime,
-    ) -> Result<u64, DriverError> {
+    async fn failed_prune(&self, cutoff: SystemTime) -> Result<u64, DriverError> {
         // FROM_UNIXTIME stops at 2038 on older MariaDB; a later cutoff means
         // "everything" all the same.
         let (secs, micros) = unix_parts(cutoff);
@@ -149,17 +131,7 @@ impl MysqlDriver {
         } else {
             (secs, micros)
         };
-        let mut conn = self.conn().await?;
-        let mut total = 0;
-        loop {
-            conn.exec_drop(sql::FAILED_PRUNE, (secs, micros, DELETE_CHUNK))
-                .await
-                .map_err(map)?;
-            let n = conn.affected_rows();
-            total += n;
-            if n < DELETE_CHUNK {
-                return Ok(total);
-            }
-        }
+        self.delete_in_chunks(sql::FAILED_PRUNE, vec![secs.into(), micros.into()])
+            .await
     }
 }

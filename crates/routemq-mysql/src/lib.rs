@@ -16,10 +16,12 @@
 //!   process.
 //! - **Times** come from the server's clock (`NOW(6)`): leases, release delays
 //!   and "now" never depend on a worker's clock. Only a due time given to
-//!   `dispatch_later` is the producer's instant. Rows keep the server session's
-//!   time zone, like the original tables, so the operator's queries with
-//!   `NOW()` stay right (run the server in UTC to avoid the repeated hour of a
-//!   DST change).
+//!   `dispatch_later` is the producer's instant. The driver's sessions run in
+//!   UTC (`time_zone = '+00:00'`, whatever the server's default), so the
+//!   `DATETIME(6)` columns hold UTC times with no repeated DST hour; an
+//!   operator's query comparing them with `NOW()` should run
+//!   `SET time_zone = '+00:00'` first (or use `UTC_TIMESTAMP()`) unless the
+//!   server's own default is UTC.
 //!
 //! # What this crate must not depend on
 //! The worker runtime and the CLI: it implements `routemq-core`'s contract and
@@ -28,19 +30,19 @@
 #![warn(missing_docs)]
 
 mod admin;
-mod claim;
 mod config;
 mod driver;
 mod error;
 mod failed;
 mod lease;
+mod lifecycle;
 mod migrate;
 mod push;
 mod reclaim;
 mod sql;
 mod time;
 mod token;
-mod wait;
+mod workers;
 
 pub use config::MysqlConfig;
 pub use driver::{ConnectError, MysqlDriver};

@@ -53,6 +53,11 @@ pub struct MigrationReport {
 
 const LOCK_WAIT: Duration = Duration::from_secs(60);
 
+/// The migration lock's name: `routemq_migrate.` and 40 hex digits of the
+/// database name's SHA-256 (56 characters, within the 64 both servers allow).
+/// SHA2 because MySQL 9 no longer has SHA1() or MD5(); MariaDB has all three.
+const LOCK_NAME: &str = "CONCAT('routemq_migrate.', LEFT(SHA2(DATABASE(), 256), 40))";
+
 const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS routemq_migrations (
     version    INT UNSIGNED NOT NULL,
     name       VARCHAR(255) NOT NULL,
@@ -61,12 +66,15 @@ const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS routemq_migrations (
     PRIMARY KEY (version)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin";
 
+const HISTORY_EXISTS: &str = "SELECT COUNT(*) FROM information_schema.tables
+    WHERE table_schema = DATABASE() AND table_name = 'routemq_migrations'";
+
 /// Applies every migration of [`MIGRATIONS`] not yet recorded, on the
 /// connection's current database. Safe to run concurrently and repeatedly.
 pub async fn migrate(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
     let lock: Option<i64> = conn
         .exec_first(
-            "SELECT GET_LOCK(CONCAT('routemq_migrate.', SHA1(DATABASE())), ?)",
+            format!("SELECT GET_LOCK({LOCK_NAME}, ?)"),
             (LOCK_WAIT.as_secs(),),
         )
         .await
@@ -76,7 +84,7 @@ pub async fn migrate(conn: &mut Conn) -> Result<MigrationReport, MigrationError>
     }
     let result = apply(conn).await;
     let released = conn
-        .query_drop("DO RELEASE_LOCK(CONCAT('routemq_migrate.', SHA1(DATABASE())))")
+        .query_drop(format!("DO RELEASE_LOCK({LOCK_NAME})"))
         .await
         .map_err(map);
     let report = result?;
@@ -85,7 +93,13 @@ pub async fn migrate(conn: &mut Conn) -> Result<MigrationReport, MigrationError>
 }
 
 async fn apply(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
-    conn.query_drop(CREATE_HISTORY).await.map_err(map)?;
+    // Created only when missing: CREATE TABLE IF NOT EXISTS on an existing
+    // table leaves a "table already exists" note (a warning) on every start.
+    // The lock makes the check and the create one step.
+    let history: Option<u64> = conn.query_first(HISTORY_EXISTS).await.map_err(map)?;
+    if history == Some(0) {
+        conn.query_drop(CREATE_HISTORY).await.map_err(map)?;
+    }
     let recorded: Vec<(u32, String)> = conn
         .query("SELECT version, checksum FROM routemq_migrations ORDER BY version")
         .await

@@ -3,36 +3,21 @@
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{TxOpts, Value};
-use routemq_core::{DriverError, QueueName, ReclaimReport};
+use routemq_core::{DriverError, QueueName};
 
 use crate::driver::{MysqlDriver, OpError};
 use crate::error::NAME;
 use crate::sql;
 
 /// Expired reservations handled per transaction.
-const BATCH: u64 = 500;
+pub(crate) const BATCH: u64 = 500;
 
 impl MysqlDriver {
-    pub(crate) async fn reclaim(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError> {
-        let mut report = ReclaimReport::default();
-        for queue in queues {
-            loop {
-                let (released, failed, seen) = self.reclaim_batch(queue).await?;
-                report.released += released;
-                report.failed += failed;
-                if seen < BATCH {
-                    break;
-                }
-            }
-        }
-        if report.released > 0 {
-            self.wake_local();
-        }
-        Ok(report)
-    }
-
     /// One batch; returns (released, failed, rows seen).
-    async fn reclaim_batch(&self, queue: &QueueName) -> Result<(u64, u64, u64), DriverError> {
+    pub(crate) async fn reclaim_batch(
+        &self,
+        queue: &QueueName,
+    ) -> Result<(u64, u64, u64), DriverError> {
         self.retrying(|| async move {
             let mut conn = self.conn().await?;
             let mut tx = conn.start_transaction(TxOpts::default()).await?;

@@ -62,6 +62,17 @@ pub(crate) fn failed_delete(filter: &str) -> String {
 pub(crate) const FAILED_FLUSH_ALL: &str = "DELETE FROM queue_failed_jobs LIMIT ?";
 pub(crate) const FAILED_FLUSH_QUEUE: &str = "DELETE FROM queue_failed_jobs WHERE queue = ? LIMIT ?";
 
+/// A statement fragment without its header (the leading `--` comment lines
+/// every `.sql` file starts with), for fragments repeated or embedded in a
+/// larger statement.
+fn fragment(sql: &str) -> &str {
+    let mut rest = sql.trim_start();
+    while rest.starts_with("--") {
+        rest = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
+    }
+    rest.trim_end()
+}
+
 /// `(?, ?, …)` with `n` placeholders padded to a power of two; returns the list
 /// and the padded length.
 fn in_list(n: usize) -> (String, usize) {
@@ -126,12 +137,11 @@ pub(crate) fn reclaim_fail(n: usize) -> (String, usize) {
 /// repeated (6 params per row as in push.sql), or push_bulk_row_now.sql when
 /// every job is claimable now (4 params per row as in push_now.sql).
 pub(crate) fn push_bulk(rows: usize, now: bool) -> String {
-    let row = if now {
+    let row = fragment(if now {
         PUSH_BULK_ROW_NOW
     } else {
         PUSH_BULK_ROW
-    }
-    .trim();
+    });
     let mut s = String::with_capacity(PUSH_BULK_HEAD.len() + rows * (row.len() + 2));
     s.push_str(PUSH_BULK_HEAD.trim_end());
     s.push('\n');
@@ -148,7 +158,7 @@ pub(crate) fn push_bulk(rows: usize, now: bool) -> String {
 /// (unreserved) jobs of `queues` — ≤ 0 when one is claimable, NULL when none
 /// waits. One index lookup per queue (next_due_part.sql); params: the queues.
 pub(crate) fn next_due(queues: usize) -> String {
-    let part = NEXT_DUE_PART.trim();
+    let part = fragment(NEXT_DUE_PART);
     let mut s = String::from("SELECT TIMESTAMPDIFF(MICROSECOND, NOW(6), MIN(t)) FROM (");
     for i in 0..queues.max(1) {
         if i > 0 {
@@ -164,7 +174,7 @@ pub(crate) fn next_due(queues: usize) -> String {
 
 /// failed_columns.sql with a WHERE clause ([`FAILED_BY_UUID`], …) and tail.
 pub(crate) fn failed_select(filter: Option<&str>, tail: &str) -> String {
-    let mut s = FAILED_COLUMNS.trim_end().to_owned();
+    let mut s = fragment(FAILED_COLUMNS).to_owned();
     if let Some(f) = filter {
         s.push_str("\nWHERE ");
         s.push_str(f);
@@ -211,5 +221,21 @@ mod tests {
         assert_eq!(failed_list(true).matches('?').count(), 3);
         assert_eq!(failed_list(false).matches('?').count(), 2);
         assert_eq!(STATS.matches('?').count(), 5);
+    }
+
+    #[test]
+    fn every_sql_file_has_a_header_and_fragments_drop_it() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/sql");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.starts_with("-- "), "{} has no header", path.display());
+            assert!(!fragment(&text).contains("--"), "{}", path.display());
+        }
+        assert!(push_bulk(2, true).starts_with("-- Stores many jobs"));
+        assert!(!push_bulk(2, true).contains("One job's tuple"));
+        assert!(next_due(2)
+            .starts_with("SELECT TIMESTAMPDIFF(MICROSECOND, NOW(6), MIN(t)) FROM (SELECT (SELECT MIN(available_at)"));
+        assert!(failed_list(false).starts_with("SELECT id, uuid"));
     }
 }

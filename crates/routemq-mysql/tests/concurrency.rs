@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{fresh_with, job, q};
-use routemq_core::Driver;
+use routemq_core::prelude::*;
 
 const JOBS: u64 = 10_000;
 const CLAIMERS: usize = 64;

@@ -3,8 +3,9 @@
 
 mod common;
 
-use std::sync::Arc;
+use routemq_core::conformance::Fresh;
 
-use routemq_core::Driver;
-
-routemq_core::conformance_suite!(|| async { Arc::new(common::fresh().await) as Arc<dyn Driver> });
+routemq_core::conformance_suite!(|| async {
+    let held = common::fresh().await;
+    Fresh::new(held.driver.clone()).keeping(held)
+});

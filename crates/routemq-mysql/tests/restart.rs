@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{job, q};
-use routemq_core::{Driver, DriverError};
+use routemq_core::prelude::*;
+use routemq_core::DriverError;
 use routemq_mysql::{MysqlConfig, MysqlDriver};
 use routemq_testkit::mysql::MysqlServer;
 

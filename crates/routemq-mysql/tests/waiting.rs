@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{fresh_with, job, q};
-use routemq_core::Driver;
+use routemq_core::prelude::*;
 use routemq_mysql::{MysqlConfig, MysqlDriver};
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use routemq_core::{Codec, Driver, Envelope, JobId, PendingJob, QueueName};
+use routemq_core::prelude::*;
+use routemq_core::{Codec, Envelope, JobId, PendingJob, QueueName};
 use routemq_redis::{RedisConfig, RedisDriver};
 
 fn job(queue: &QueueName, data: Vec<u8>) -> PendingJob {

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use redis::{ConnectionInfo, IntoConnectionInfo};
+use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
+use routemq_core::redact_url;
 
 /// How queue names appear in keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,9 +23,11 @@ impl std::str::FromStr for KeyMode {
         match s.to_ascii_lowercase().as_str() {
             "plain" => Ok(KeyMode::Plain),
             "cluster" => Ok(KeyMode::Cluster),
-            other => Err(ConfigError::Invalid(format!(
-                "unknown Redis key mode {other:?}; use plain or cluster"
-            ))),
+            _ => Err(ConfigError::Variable {
+                var: "REDIS_KEY_MODE",
+                value: s.to_owned(),
+                reason: "must be plain or cluster".into(),
+            }),
         }
     }
 }
@@ -32,6 +35,18 @@ impl std::str::FromStr for KeyMode {
 /// Bad Redis settings.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// An environment variable (or other [`RedisConfig::from_lookup`] key) holds a
+    /// value that cannot be used: `REDIS_PORT=six is not a port number (1-65535)`.
+    #[error("{var}={value} {reason}")]
+    Variable {
+        /// The variable.
+        var: &'static str,
+        /// Its value as shown: `***` for a password, a URL with its password
+        /// replaced.
+        value: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// A URL or setting that cannot be used.
     #[error("invalid Redis configuration: {0}")]
     Invalid(String),
@@ -88,7 +103,7 @@ impl RedisConfig {
     pub fn from_url(url: &str) -> Result<Self, ConfigError> {
         let info = url
             .into_connection_info()
-            .map_err(|e| ConfigError::Invalid(format!("Redis URL {:?}: {e}", redact(url))))?;
+            .map_err(|e| ConfigError::Invalid(format!("Redis URL {:?}: {e}", redact_url(url))))?;
         Ok(Self::with_info(info))
     }
 
@@ -100,29 +115,111 @@ impl RedisConfig {
         Ok(Self::with_info(info).db(db))
     }
 
-    /// From the environment, with the seed's names: `REDIS_URL`, or else
-    /// `REDIS_HOST` (default 127.0.0.1), `REDIS_PORT` (6379), `REDIS_DB` (0), then
-    /// `REDIS_USERNAME` and `REDIS_PASSWORD` (both optional; they override the
-    /// URL's). `REDIS_PREFIX` and `REDIS_KEY_MODE` (`plain`/`cluster`) are optional.
+    /// Every variable [`from_lookup`](Self::from_lookup) reads.
+    pub const VARIABLES: &'static [&'static str] = &[
+        "REDIS_URL",
+        "REDIS_HOST",
+        "REDIS_PORT",
+        "REDIS_DB",
+        "REDIS_USERNAME",
+        "REDIS_PASSWORD",
+        "REDIS_PREFIX",
+        "REDIS_KEY_MODE",
+    ];
+    /// The variables among [`VARIABLES`](Self::VARIABLES) whose values are never
+    /// printed.
+    pub const SECRET_VARIABLES: &'static [&'static str] = &["REDIS_PASSWORD"];
+
+    /// From the process environment: [`from_lookup`](Self::from_lookup) over
+    /// `std::env::var`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// From any source of variables (the environment, a `.env` file read by the
+    /// caller, command-line flags), with the seed's names. Empty values count as
+    /// unset.
+    ///
+    /// | Variable | Default | Rule |
+    /// |---|---|---|
+    /// | `REDIS_URL` | — | `redis://`, `rediss://` (with the `tls` feature), `redis+unix://` or `unix://`; when set, the next three are ignored |
+    /// | `REDIS_HOST` | `127.0.0.1` | a host name or address, nothing else |
+    /// | `REDIS_PORT` | `6379` | 1–65535 (0 is refused) |
+    /// | `REDIS_DB` | `0` | a database number, 0 or more (an `i64`, as [`db`](Self::db)) |
+    /// | `REDIS_USERNAME` | — | ACL user; overrides the URL's |
+    /// | `REDIS_PASSWORD` | — | overrides the URL's; never printed |
+    /// | `REDIS_PREFIX` | `routemq` | no braces or spaces |
+    /// | `REDIS_KEY_MODE` | `plain` | `plain` or `cluster` |
+    ///
+    /// A bad value is a [`ConfigError::Variable`] naming the variable, its value
+    /// (passwords hidden) and what is wrong.
+    ///
+    /// ```
+    /// use routemq_redis::RedisConfig;
+    /// let vars = |k: &str| match k {
+    ///     "REDIS_HOST" => Some("cache.local".to_owned()),
+    ///     "REDIS_DB" => Some("2".to_owned()),
+    ///     _ => None,
+    /// };
+    /// let config = RedisConfig::from_lookup(vars).unwrap();
+    /// assert_eq!(config.redacted_url(), "redis://cache.local:6379/2");
+    /// let err = RedisConfig::from_lookup(|k| (k == "REDIS_PORT").then(|| "0".to_owned()))
+    ///     .unwrap_err();
+    /// assert_eq!(err.to_string(), "REDIS_PORT=0 is not a port number (1-65535)");
+    /// ```
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let mut config = match var("REDIS_URL") {
-            Some(url) => Self::from_url(&url)?,
+            Some(url) => {
+                let url = url.trim();
+                let schemes = ["redis", "rediss", "redis+unix", "unix"];
+                let scheme_ok = schemes
+                    .iter()
+                    .any(|s| url.starts_with(&format!("{s}://")) && url.len() > s.len() + 3);
+                if !scheme_ok {
+                    return Err(bad(
+                        "REDIS_URL",
+                        url,
+                        "is not a URL of the form redis://… or rediss://… or redis+unix://… or unix://…",
+                    ));
+                }
+                let info = url.into_connection_info().map_err(|e| {
+                    bad("REDIS_URL", url, &format!("is not a usable Redis URL: {e}"))
+                })?;
+                Self::with_info(info)
+            }
             None => {
                 let host = var("REDIS_HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
+                let host = host.trim();
+                if host.contains(['/', '@', ' ', '?', '#']) {
+                    return Err(bad(
+                        "REDIS_HOST",
+                        host,
+                        "is not a host name or address (give only the host; the port has its own variable)",
+                    ));
+                }
                 let port = match var("REDIS_PORT") {
-                    Some(p) => p.parse().map_err(|_| {
-                        ConfigError::Invalid(format!("REDIS_PORT={p:?} is not a port number"))
-                    })?,
+                    Some(p) => match p.trim().parse::<u16>() {
+                        Ok(port) if port > 0 => port,
+                        _ => return Err(bad("REDIS_PORT", &p, "is not a port number (1-65535)")),
+                    },
                     None => 6379,
                 };
                 let db = match var("REDIS_DB") {
-                    Some(d) => d.parse().map_err(|_| {
-                        ConfigError::Invalid(format!("REDIS_DB={d:?} is not a database number"))
-                    })?,
+                    Some(d) => match d.trim().parse::<i64>() {
+                        Ok(db) if db >= 0 => db,
+                        _ => {
+                            return Err(bad(
+                                "REDIS_DB",
+                                &d,
+                                "is not a database number (0, 1, 2, …)",
+                            ))
+                        }
+                    },
                     None => 0,
                 };
-                Self::from_parts(&host, port, db)?
+                Self::from_parts(host, port, db)
+                    .map_err(|e| bad("REDIS_HOST", host, &format!("cannot be used: {e}")))?
             }
         };
         if let Some(user) = var("REDIS_USERNAME") {
@@ -132,10 +229,17 @@ impl RedisConfig {
             config = config.password(&password);
         }
         if let Some(prefix) = var("REDIS_PREFIX") {
+            if prefix.contains(['{', '}', ' ']) {
+                return Err(bad(
+                    "REDIS_PREFIX",
+                    &prefix,
+                    "must not contain braces or spaces",
+                ));
+            }
             config = config.prefix(prefix);
         }
         if let Some(mode) = var("REDIS_KEY_MODE") {
-            config = config.key_mode(mode.parse()?);
+            config = config.key_mode(mode.trim().parse()?);
         }
         Ok(config)
     }
@@ -216,15 +320,47 @@ impl RedisConfig {
     pub fn database(&self) -> i64 {
         self.info.redis_settings().db()
     }
+
+    /// Where these settings connect, as a URL with the password shown as `***`
+    /// (`redis://:***@cache:6379/0`): safe to print.
+    pub fn redacted_url(&self) -> String {
+        let settings = self.info.redis_settings();
+        let auth = match (settings.username(), settings.password()) {
+            (Some(user), Some(_)) => format!("{user}:***@"),
+            (None, Some(_)) => ":***@".to_owned(),
+            (Some(user), None) => format!("{user}@"),
+            (None, None) => String::new(),
+        };
+        let db = settings.db();
+        match self.info.addr() {
+            ConnectionAddr::Tcp(host, port) => format!("redis://{auth}{host}:{port}/{db}"),
+            ConnectionAddr::TcpTls { host, port, .. } => {
+                format!("rediss://{auth}{host}:{port}/{db}")
+            }
+            ConnectionAddr::Unix(path) => {
+                let pass = if settings.password().is_some() {
+                    "&pass=***"
+                } else {
+                    ""
+                };
+                format!("redis+unix://{}?db={db}{pass}", path.display())
+            }
+            other => format!("{other} (database {db})"),
+        }
+    }
 }
 
-/// The URL with any password replaced, for error messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_owned(),
+/// A [`ConfigError::Variable`] for `var`, its value shown without secrets.
+fn bad(var: &'static str, value: &str, reason: &str) -> ConfigError {
+    let value = if RedisConfig::SECRET_VARIABLES.contains(&var) {
+        "***".to_owned()
+    } else {
+        redact_url(value.trim())
+    };
+    ConfigError::Variable {
+        var,
+        value,
+        reason: reason.to_owned(),
     }
 }
 
@@ -277,6 +413,73 @@ mod tests {
         assert_eq!("cluster".parse::<KeyMode>().unwrap(), KeyMode::Cluster);
         assert_eq!("Plain".parse::<KeyMode>().unwrap(), KeyMode::Plain);
         assert!("sharded".parse::<KeyMode>().is_err());
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn lookup_reads_parts_with_defaults_and_overrides() {
+        let c = RedisConfig::from_lookup(vars(&[])).unwrap();
+        assert_eq!(c.redacted_url(), "redis://127.0.0.1:6379/0");
+        let c = RedisConfig::from_lookup(vars(&[
+            ("REDIS_HOST", "cache.local"),
+            ("REDIS_PORT", "6380"),
+            ("REDIS_DB", "2"),
+            ("REDIS_PASSWORD", "p@ss:w/rd"),
+            ("REDIS_PREFIX", "app"),
+            ("REDIS_KEY_MODE", "Cluster"),
+            ("REDIS_USERNAME", ""),
+        ]))
+        .unwrap();
+        assert_eq!(c.redacted_url(), "redis://:***@cache.local:6380/2");
+        assert_eq!(c.info.redis_settings().password(), Some("p@ss:w/rd"));
+        assert_eq!(c.info.redis_settings().username(), None, "empty is unset");
+        assert_eq!(c.key_prefix(), "app");
+        assert_eq!(c.mode(), KeyMode::Cluster);
+    }
+
+    #[test]
+    fn lookup_url_wins_and_auth_variables_override_it() {
+        let c = RedisConfig::from_lookup(vars(&[
+            ("REDIS_URL", "redis://alice:old@h:6379/1"),
+            ("REDIS_HOST", "ignored"),
+            ("REDIS_PORT", "0"),
+            ("REDIS_PASSWORD", "new"),
+        ]))
+        .unwrap();
+        assert_eq!(c.redacted_url(), "redis://alice:***@h:6379/1");
+        assert_eq!(c.info.redis_settings().password(), Some("new"));
+    }
+
+    #[test]
+    fn lookup_errors_name_the_variable_and_hide_secrets() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("REDIS_PORT", "abc")], "REDIS_PORT=abc is not a port number (1-65535)"),
+            (&[("REDIS_PORT", "70000")], "REDIS_PORT=70000 is not a port number (1-65535)"),
+            (&[("REDIS_PORT", "0")], "REDIS_PORT=0 is not a port number (1-65535)"),
+            (&[("REDIS_DB", "-1")], "REDIS_DB=-1 is not a database number (0, 1, 2, …)"),
+            (&[("REDIS_DB", "one")], "REDIS_DB=one is not a database number (0, 1, 2, …)"),
+            (&[("REDIS_KEY_MODE", "sharded")], "REDIS_KEY_MODE=sharded must be plain or cluster"),
+            (&[("REDIS_PREFIX", "a{b}")], "REDIS_PREFIX=a{b} must not contain braces or spaces"),
+            (&[("REDIS_HOST", "redis://h:1")], "REDIS_HOST=redis://h:1 is not a host name or address (give only the host; the port has its own variable)"),
+            (&[("REDIS_URL", "http://x:pw@h")], "REDIS_URL=http://x:***@h is not a URL of the form redis://… or rediss://… or redis+unix://… or unix://…"),
+        ];
+        for (pairs, want) in cases {
+            let err = RedisConfig::from_lookup(vars(pairs)).unwrap_err();
+            assert!(matches!(err, ConfigError::Variable { .. }), "{err:?}");
+            assert_eq!(&err.to_string(), want, "for {pairs:?}");
+        }
+        let err = RedisConfig::from_lookup(vars(&[("REDIS_URL", "redis://:hunter2@h:x/0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("REDIS_URL=redis://:***@h:x/0 "), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]

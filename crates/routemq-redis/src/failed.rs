@@ -1,10 +1,14 @@
-//! The failed store: `routemq:queue:failed:{q}` lists of JSON records (newest
+//! [`FailedStore`] for [`RedisDriver`]: `routemq:queue:failed:{q}` lists of JSON records (newest
 //! first) plus a per-queue index hash (id → record) for lookups by id.
 
 use std::time::SystemTime;
 
+use async_trait::async_trait;
 use base64::Engine as _;
-use routemq_core::{from_unix_ms, unix_ms, DriverError, FailedJob, FailedQuery, JobId, QueueName};
+use routemq_core::{
+    from_unix_ms, unix_ms, DriverError, FailedJob, FailedQuery, FailedStore, JobId, QueueAdmin,
+    QueueName,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -94,14 +98,41 @@ impl RedisDriver {
     async fn failed_queues(&self, only: Option<&QueueName>) -> Result<Vec<QueueName>, DriverError> {
         match only {
             Some(q) => Ok(vec![q.clone()]),
-            None => self.known_queues().await,
+            None => QueueAdmin::queues(self).await,
         }
     }
 
-    pub(crate) async fn list_failed(
-        &self,
-        query: &FailedQuery,
-    ) -> Result<Vec<FailedJob>, DriverError> {
+    pub(crate) async fn find_failed(&self, id: &JobId) -> Result<Option<Found>, DriverError> {
+        let queues = QueueAdmin::queues(self).await?;
+        if queues.is_empty() {
+            return Ok(None);
+        }
+        let mut pipe = redis::pipe();
+        for queue in &queues {
+            pipe.cmd("HGET")
+                .arg(self.inner.keys.queue(queue).failed_index)
+                .arg(id.as_str());
+        }
+        let records: Vec<Option<String>> = self.inner.pool.pipe(&pipe).await?;
+        for (queue, raw) in queues.into_iter().zip(records) {
+            if let Some(raw) = raw {
+                if let Some((job, max_tries)) = parse(&raw, &queue) {
+                    return Ok(Some(Found {
+                        job,
+                        queue,
+                        raw,
+                        max_tries,
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[async_trait]
+impl FailedStore for RedisDriver {
+    async fn failed_list(&self, query: &FailedQuery) -> Result<Vec<FailedJob>, DriverError> {
         let queues = self.failed_queues(query.queue.as_ref()).await?;
         let want = query.offset.saturating_add(query.limit);
         if queues.is_empty() || want == 0 {
@@ -133,34 +164,11 @@ impl RedisDriver {
             .collect())
     }
 
-    pub(crate) async fn find_failed(&self, id: &JobId) -> Result<Option<Found>, DriverError> {
-        let queues = self.known_queues().await?;
-        if queues.is_empty() {
-            return Ok(None);
-        }
-        let mut pipe = redis::pipe();
-        for queue in &queues {
-            pipe.cmd("HGET")
-                .arg(self.inner.keys.queue(queue).failed_index)
-                .arg(id.as_str());
-        }
-        let records: Vec<Option<String>> = self.inner.pool.pipe(&pipe).await?;
-        for (queue, raw) in queues.into_iter().zip(records) {
-            if let Some(raw) = raw {
-                if let Some((job, max_tries)) = parse(&raw, &queue) {
-                    return Ok(Some(Found {
-                        job,
-                        queue,
-                        raw,
-                        max_tries,
-                    }));
-                }
-            }
-        }
-        Ok(None)
+    async fn failed_show(&self, id: &JobId) -> Result<Option<FailedJob>, DriverError> {
+        Ok(self.find_failed(id).await?.map(|found| found.job))
     }
 
-    pub(crate) async fn retry_failed(&self, id: &JobId) -> Result<bool, DriverError> {
+    async fn failed_retry(&self, id: &JobId) -> Result<bool, DriverError> {
         // The script compares the record it removes with the one read here, so a
         // concurrent retry or forget makes this attempt read again.
         for _ in 0..3 {
@@ -185,7 +193,7 @@ impl RedisDriver {
         Ok(false)
     }
 
-    pub(crate) async fn forget_failed(&self, id: &JobId) -> Result<bool, DriverError> {
+    async fn failed_forget(&self, id: &JobId) -> Result<bool, DriverError> {
         let Some(found) = self.find_failed(id).await? else {
             return Ok(false);
         };
@@ -199,7 +207,7 @@ impl RedisDriver {
         Ok(self.inner.pool.cmd::<i64>(&cmd).await? == 1)
     }
 
-    pub(crate) async fn flush_failed(&self, queue: Option<&QueueName>) -> Result<u64, DriverError> {
+    async fn failed_flush(&self, queue: Option<&QueueName>) -> Result<u64, DriverError> {
         let queues = self.failed_queues(queue).await?;
         if queues.is_empty() {
             return Ok(0);
@@ -219,10 +227,10 @@ impl RedisDriver {
         Ok(counts.into_iter().sum())
     }
 
-    pub(crate) async fn prune_failed(&self, cutoff: SystemTime) -> Result<u64, DriverError> {
+    async fn failed_prune(&self, cutoff: SystemTime) -> Result<u64, DriverError> {
         let cutoff = unix_ms(cutoff);
         let mut total = 0;
-        for queue in self.known_queues().await? {
+        for queue in QueueAdmin::queues(self).await? {
             let k = self.inner.keys.queue(&queue);
             loop {
                 let cmd = self

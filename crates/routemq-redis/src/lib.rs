@@ -72,6 +72,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod claim;
 mod config;
 mod driver;
 mod error;
@@ -79,8 +80,10 @@ mod failed;
 mod keys;
 mod lifecycle;
 mod pool;
+mod push;
 mod scripts;
 mod wait;
+mod workers;
 
 pub use config::{ConfigError, KeyMode, RedisConfig};
 pub use driver::RedisDriver;

@@ -1,75 +1,59 @@
-//! A job's life: push, claim, ack, release, fail, extend, reclaim.
+//! [`JobLifecycle`] for [`RedisDriver`]: push, claim, wait, ack, release, fail,
+//! extend, reclaim. The claim script's call is in `claim.rs`, the push script's
+//! arguments in `push.rs`, the blocking wait's steps in `wait.rs`; the scripts
+//! themselves in `lua/`.
 
 use std::time::{Duration, SystemTime};
 
-use redis::Value;
+use async_trait::async_trait;
 use routemq_core::{
-    from_unix_ms, unix_ms, AckOutcome, DriverError, JobId, Lease, LeaseToken, PendingJob,
+    from_unix_ms, unix_ms, AckOutcome, DriverError, JobId, JobLifecycle, Lease, PendingJob,
     QueueName, ReclaimReport, Reservation,
 };
 
-use crate::error::bad_reply;
 use crate::{KeyMode, RedisDriver, NAME};
 
 /// Jobs per push script call (each call is atomic; a bulk push pipelines them).
 const PUSH_CHUNK: usize = 1_000;
 /// Leases per ack script call.
 const ACK_CHUNK: usize = 2_000;
-/// Due delayed jobs one claim moves at most per queue (beyond what it claims).
-const PROMOTE_LIMIT: usize = 1_000;
 /// Expired reservations one reclaim call handles.
 const RECLAIM_LIMIT: usize = 1_000;
 /// Jobs one claim call takes at most (a larger `max` claims this many: "up to").
 const CLAIM_LIMIT: usize = 100_000;
-/// Fresh ids passed to a claim for foreign payloads it may adopt.
-const FRESH_IDS: usize = 4;
 
 pub(crate) fn now_ms() -> i64 {
     unix_ms(SystemTime::now())
 }
 
-fn ms(d: Duration) -> i64 {
+pub(crate) fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl RedisDriver {
-    /// The push script's arguments: counts, then the jobs hash's field/value pairs
-    /// (body and `"{id}:meta"` per job), ready ids and (score, id) pairs for
-    /// delayed jobs (see `push.lua`).
-    fn push_cmd(&self, queue: &QueueName, jobs: &[&PendingJob], now: i64) -> redis::Cmd {
-        let k = self.inner.keys.queue(queue);
-        let due: Vec<i64> = jobs
-            .iter()
-            .map(|j| j.available_at.map_or(now, unix_ms))
-            .collect();
-        let delayed = due.iter().filter(|at| **at > now).count();
-        let ready = jobs.len() - delayed;
-        let mut cmd = self.inner.pool.scripts().push.cmd(
-            &[&k.ready, &k.delayed, &k.jobs, &k.notify],
-            (jobs.len(), ready, delayed),
-        );
-        for (job, at) in jobs.iter().zip(&due) {
-            // Body, then attempts | max_tries | when it became (or becomes) claimable.
-            cmd.arg(job.id.as_str())
-                .arg(job.payload.as_slice())
-                .arg(format!("{}:meta", job.id))
-                .arg(format!("0|{}|{at}", job.max_tries.max(1)));
+    fn fenced(&self, lease: &Lease, done: i64) -> Result<(), DriverError> {
+        if done == 1 {
+            Ok(())
+        } else {
+            Err(DriverError::LeaseLost {
+                job_id: lease.job_id.clone(),
+            })
         }
-        for (job, at) in jobs.iter().zip(&due) {
-            if *at <= now {
-                cmd.arg(job.id.as_str());
-            }
-        }
-        for (job, at) in jobs.iter().zip(&due) {
-            if *at > now {
-                cmd.arg(*at).arg(job.id.as_str());
-            }
-        }
-        cmd
+    }
+}
+
+#[async_trait]
+impl JobLifecycle for RedisDriver {
+    fn connection_name(&self) -> &'static str {
+        NAME
     }
 
-    pub(crate) async fn push_one(&self, job: PendingJob) -> Result<JobId, DriverError> {
-        self.check_size(&job)?;
+    fn max_payload_bytes(&self) -> usize {
+        self.inner.max_payload
+    }
+
+    async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
+        job.check_size(self.inner.max_payload, NAME)?;
         let cmd = self.push_cmd(&job.queue, &[&job], now_ms());
         if self.inner.needs_register(&job.queue) {
             let mut pipe = redis::pipe();
@@ -86,9 +70,9 @@ impl RedisDriver {
         Ok(job.id)
     }
 
-    pub(crate) async fn push_many(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
+    async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
         for job in &jobs {
-            self.check_size(job)?;
+            job.check_size(self.inner.max_payload, NAME)?;
         }
         if jobs.is_empty() {
             return Ok(Vec::new());
@@ -116,7 +100,7 @@ impl RedisDriver {
         Ok(jobs.into_iter().map(|j| j.id).collect())
     }
 
-    pub(crate) async fn claim_jobs(
+    async fn claim(
         &self,
         queues: &[QueueName],
         max: usize,
@@ -140,66 +124,36 @@ impl RedisDriver {
         Ok(out)
     }
 
-    /// One claim script call over `queues` (all in one slot in cluster mode).
-    async fn claim_from(
+    async fn wait_for_jobs(
         &self,
         queues: &[QueueName],
-        max: usize,
-        lease: Duration,
-        out: &mut Vec<Reservation>,
+        timeout: Duration,
     ) -> Result<(), DriverError> {
-        if max == 0 || queues.is_empty() {
+        if queues.is_empty() || timeout.is_zero() {
+            tokio::time::sleep(timeout).await;
             return Ok(());
         }
-        let now = now_ms();
-        let deadline = now.saturating_add(ms(lease));
-        let mut keys = Vec::with_capacity(queues.len() * 4);
-        for queue in queues {
-            let k = self.inner.keys.queue(queue);
-            keys.extend([k.ready, k.delayed, k.reserved, k.jobs]);
+        let keys = &self.inner.keys;
+        let mut conn = self.dedicated(|id| keys.waker(id)).await?;
+        let qkeys: Vec<_> = queues.iter().map(|q| keys.queue(q)).collect();
+        match self.time_to_work(&mut conn, &qkeys, timeout).await? {
+            Some(wait) => self.block_until_woken(conn, &qkeys, wait).await,
+            None => {
+                self.inner.waiter.put_back(conn);
+                Ok(())
+            }
         }
-        let nonce = format!("{:024x}-", rand::random::<u128>() >> 32);
-        let mut args: Vec<String> = vec![
-            now.to_string(),
-            deadline.to_string(),
-            max.to_string(),
-            nonce,
-            PROMOTE_LIMIT.max(max).to_string(),
-        ];
-        args.extend((0..FRESH_IDS.min(max)).map(|_| JobId::generate().to_string()));
-        let cmd = self.inner.pool.scripts().claim.cmd(&keys, args);
-        let reply: Vec<Value> = self.inner.pool.cmd(&cmd).await?;
-        if reply.len() % 6 != 0 {
-            return Err(bad_reply("claim", format!("{} values", reply.len())));
-        }
-        let expires_at = from_unix_ms(deadline);
-        let mut values = reply.into_iter();
-        while let Some(q) = values.next() {
-            let mut next = || values.next().unwrap_or(Value::Nil);
-            let (id, token, attempt, max_tries, payload) = (next(), next(), next(), next(), next());
-            let q: usize = redis::from_redis_value(q).map_err(|e| bad_reply("claim", e))?;
-            let queue = queues
-                .get(q.wrapping_sub(1))
-                .ok_or_else(|| bad_reply("claim", format!("queue index {q}")))?;
-            let parse = |e: redis::ParsingError| bad_reply("claim", e);
-            out.push(Reservation {
-                lease: Lease {
-                    job_id: JobId::from_string(
-                        redis::from_redis_value::<String>(id).map_err(parse)?,
-                    ),
-                    queue: queue.clone(),
-                    token: LeaseToken(redis::from_redis_value(token).map_err(parse)?),
-                    expires_at,
-                },
-                attempt: redis::from_redis_value(attempt).map_err(parse)?,
-                max_tries: redis::from_redis_value(max_tries).map_err(parse)?,
-                payload: redis::from_redis_value(payload).map_err(parse)?,
-            });
-        }
-        Ok(())
     }
 
-    pub(crate) async fn ack_leases(&self, leases: &[Lease]) -> Result<AckOutcome, DriverError> {
+    async fn ack(&self, lease: &Lease) -> Result<(), DriverError> {
+        let outcome = self.ack_batch(std::slice::from_ref(lease)).await?;
+        match outcome.lost.into_iter().next() {
+            Some(job_id) => Err(DriverError::LeaseLost { job_id }),
+            None => Ok(()),
+        }
+    }
+
+    async fn ack_batch(&self, leases: &[Lease]) -> Result<AckOutcome, DriverError> {
         if leases.is_empty() {
             return Ok(AckOutcome::default());
         }
@@ -235,11 +189,7 @@ impl RedisDriver {
         })
     }
 
-    pub(crate) async fn release_job(
-        &self,
-        lease: &Lease,
-        delay: Duration,
-    ) -> Result<(), DriverError> {
+    async fn release(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
         let k = self.inner.keys.queue(&lease.queue);
         let now = now_ms();
         let at = if delay.is_zero() {
@@ -254,7 +204,7 @@ impl RedisDriver {
         self.fenced(lease, self.inner.pool.cmd(&cmd).await?)
     }
 
-    pub(crate) async fn fail_job(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {
+    async fn fail(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {
         let k = self.inner.keys.queue(&lease.queue);
         // The failed index lists queues from the registry; a queue only ever fed by
         // a foreign producer is registered here.
@@ -279,7 +229,7 @@ impl RedisDriver {
         self.fenced(lease, done)
     }
 
-    pub(crate) async fn extend(
+    async fn extend_lease(
         &self,
         lease: &Lease,
         lease_for: Duration,
@@ -295,17 +245,7 @@ impl RedisDriver {
         Ok(from_unix_ms(deadline))
     }
 
-    fn fenced(&self, lease: &Lease, done: i64) -> Result<(), DriverError> {
-        if done == 1 {
-            Ok(())
-        } else {
-            Err(DriverError::LeaseLost {
-                job_id: lease.job_id.clone(),
-            })
-        }
-    }
-
-    pub(crate) async fn reclaim(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError> {
+    async fn reclaim_expired(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError> {
         let mut report = ReclaimReport::default();
         for queue in queues {
             let k = self.inner.keys.queue(queue);

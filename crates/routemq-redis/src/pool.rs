@@ -186,14 +186,8 @@ mod tests {
     /// (much longer) response timeout.
     #[tokio::test]
     async fn a_silent_server_is_unavailable_within_the_connect_timeout() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let held = tokio::spawn(async move {
-            let mut conns = Vec::new();
-            while let Ok((c, _)) = listener.accept().await {
-                conns.push(c);
-            }
-        });
+        let server = routemq_testkit::SilentServer::start().unwrap();
+        let port = server.port();
         let config = RedisConfig::from_parts("127.0.0.1", port, 0)
             .unwrap()
             .connect_timeout(Duration::from_millis(300))
@@ -202,7 +196,7 @@ mod tests {
         let started = std::time::Instant::now();
         let err = pool.cmd::<String>(&redis::cmd("PING")).await.unwrap_err();
         let took = started.elapsed();
-        held.abort();
+        drop(server);
         assert!(matches!(err, DriverError::Unavailable { .. }), "{err}");
         let text = err.to_string();
         let expected =

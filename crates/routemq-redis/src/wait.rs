@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, Value};
-use routemq_core::{DriverError, QueueName};
+use routemq_core::DriverError;
 
 use crate::error::{bad_reply, redis_error};
+use crate::keys::QueueKeys;
 use crate::lifecycle::now_ms;
 use crate::{ConfigError, RedisConfig, RedisDriver};
 
@@ -23,7 +24,7 @@ const MAX_IDLE: usize = 8;
 /// Bound on the non-blocking steps of a wait on a dedicated connection.
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
 
-struct Dedicated {
+pub(crate) struct Dedicated {
     conn: MultiplexedConnection,
     /// This connection's private wake-up key.
     waker: String,
@@ -59,7 +60,7 @@ impl Waiter {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
     }
 
-    fn put_back(&self, d: Dedicated) {
+    pub(crate) fn put_back(&self, d: Dedicated) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < MAX_IDLE {
             idle.push(d);
@@ -80,7 +81,7 @@ async fn bounded<T>(
 }
 
 impl RedisDriver {
-    async fn dedicated(
+    pub(crate) async fn dedicated(
         &self,
         prefix_waker: impl FnOnce(&str) -> String,
     ) -> Result<Dedicated, DriverError> {
@@ -99,28 +100,23 @@ impl RedisDriver {
         })
     }
 
-    pub(crate) async fn wait(
+    /// Looks before blocking: `None` when a job is ready on one of the queues
+    /// (or one is due now), else how long to block (the caller's `timeout`, cut
+    /// short by the earliest delayed job's due time). Drops stale wake-up tokens
+    /// first, so a push after this point leaves a token that ends the block at once.
+    pub(crate) async fn time_to_work(
         &self,
-        queues: &[QueueName],
+        d: &mut Dedicated,
+        qkeys: &[QueueKeys],
         timeout: Duration,
-    ) -> Result<(), DriverError> {
-        if queues.is_empty() || timeout.is_zero() {
-            tokio::time::sleep(timeout).await;
-            return Ok(());
-        }
-        let keys = &self.inner.keys;
-        let mut d = self.dedicated(|id| keys.waker(id)).await?;
-        let qkeys: Vec<_> = queues.iter().map(|q| keys.queue(q)).collect();
-
-        // Drop stale tokens first, then look: a push after this point leaves a
-        // token that ends the BLPOP below at once.
+    ) -> Result<Option<Duration>, DriverError> {
         let mut pipe = redis::pipe();
         let del = pipe.cmd("DEL").arg(&d.waker);
-        for k in &qkeys {
+        for k in qkeys {
             del.arg(&k.notify);
         }
         pipe.ignore();
-        for k in &qkeys {
+        for k in qkeys {
             pipe.cmd("LLEN").arg(&k.ready);
             pipe.cmd("ZRANGE")
                 .arg(&k.delayed)
@@ -135,8 +131,7 @@ impl RedisDriver {
             let ready: u64 =
                 redis::from_redis_value_ref(&pair[0]).map_err(|e| bad_reply("LLEN", e))?;
             if ready > 0 {
-                self.inner.waiter.put_back(d);
-                return Ok(());
+                return Ok(None);
             }
             let next: Vec<(String, f64)> =
                 redis::from_redis_value_ref(&pair[1]).map_err(|e| bad_reply("ZRANGE", e))?;
@@ -146,14 +141,21 @@ impl RedisDriver {
                 wait = wait.min(Duration::from_millis(due_in));
             }
         }
-        if wait.is_zero() {
-            self.inner.waiter.put_back(d);
-            return Ok(());
-        }
+        Ok((!wait.is_zero()).then_some(wait))
+    }
 
+    /// `BLPOP` on the queues' notify lists and `d`'s private key for at most
+    /// `wait` (ended client-side with a token on the private key), then gives the
+    /// connection back for reuse unless it is still blocked.
+    pub(crate) async fn block_until_woken(
+        &self,
+        d: Dedicated,
+        qkeys: &[QueueKeys],
+        wait: Duration,
+    ) -> Result<(), DriverError> {
         let server_secs = wait.as_secs() + 2;
         let mut blpop = redis::cmd("BLPOP");
-        for k in &qkeys {
+        for k in qkeys {
             blpop.arg(&k.notify);
         }
         blpop.arg(&d.waker).arg(server_secs);

@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{job, queue};
-use routemq_core::{Driver, DriverError};
+use routemq_core::prelude::*;
+use routemq_core::DriverError;
 use routemq_redis::{RedisConfig, RedisDriver};
 use routemq_testkit::redis::RedisServer;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use common::{job, queue, setup};
 use redis::AsyncCommands;
-use routemq_core::Driver;
+use routemq_core::prelude::*;
 use routemq_redis::KeyMode;
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use common::{job, job_at, queue, setup};
 use redis::AsyncCommands;
-use routemq_core::Driver;
+use routemq_core::prelude::*;
 use routemq_redis::KeyMode;
 
 #[tokio::test]

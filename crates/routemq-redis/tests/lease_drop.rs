@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{job, queue, setup};
-use routemq_core::{Driver, DriverError};
+use routemq_core::prelude::*;
+use routemq_core::DriverError;
 use routemq_redis::KeyMode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{job, queue};
-use routemq_core::{Driver, JobId, QueueName};
+use routemq_core::prelude::*;
+use routemq_core::{JobId, QueueName};
 use routemq_redis::{KeyMode, RedisConfig, RedisDriver};
 use routemq_testkit::redis::{unique_prefix, RedisServer};
 

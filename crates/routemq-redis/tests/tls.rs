@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{job, queue};
-use routemq_core::Driver;
+use routemq_core::prelude::*;
 use routemq_redis::{RedisConfig, RedisDriver};
 use routemq_testkit::{free_port, redis::RedisServer};
 

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::{job, job_at, queue, setup};
-use routemq_core::Driver;
+use routemq_core::prelude::*;
 use routemq_redis::KeyMode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

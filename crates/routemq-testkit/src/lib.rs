@@ -35,7 +35,9 @@ pub mod mysql;
 pub mod redis;
 mod redis_server;
 mod report;
+mod silent_server;
 
 pub use container::docker_engine;
 pub use free_port::free_port;
 pub use report::SERVER_REPORT_VAR;
+pub use silent_server::SilentServer;

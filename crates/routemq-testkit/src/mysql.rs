@@ -41,13 +41,12 @@ pub enum MysqlProvisionError {
     #[error("MySQL test server: {0}")]
     Server(String),
     /// The server answered with an error.
-    #[error("MySQL test server at {url}: {source}")]
+    #[error("MySQL test server at {url}: {cause}")]
     Sql {
         /// The server's URL.
         url: String,
-        /// The client's error.
-        #[source]
-        source: mysql_async::Error,
+        /// The client's error (shown in the message, not also a `source()`).
+        cause: mysql_async::Error,
     },
 }
 
@@ -100,9 +99,9 @@ impl MysqlSchema {
         server: Option<Arc<MysqlServer>>,
     ) -> Result<MysqlSchema, MysqlProvisionError> {
         let name = format!("routemq_t_{}", random_hex());
-        let sql_err = |source| MysqlProvisionError::Sql {
+        let sql_err = |cause| MysqlProvisionError::Sql {
             url: admin_url.to_owned(),
-            source,
+            cause,
         };
         let opts = mysql_async::Opts::from_url(admin_url)
             .map_err(|e| MysqlProvisionError::Server(format!("{MYSQL_URL_VAR}: {e}")))?;

@@ -16,13 +16,12 @@ use crate::free_port;
 #[derive(Debug, thiserror::Error)]
 pub enum RedisServerError {
     /// The binary or Docker could not be run.
-    #[error("cannot start {what}: {source}")]
+    #[error("cannot start {what}: {cause}")]
     Spawn {
         /// What was being started.
         what: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
+        /// The OS error (shown in the message, not also a `source()`).
+        cause: std::io::Error,
     },
     /// The server started but did not answer PING in time.
     #[error("{0}")]
@@ -55,15 +54,15 @@ impl RedisServer {
     pub fn start_with(extra: &[&str]) -> Result<Self, RedisServerError> {
         let mut last = None;
         for _ in 0..5 {
-            let port = free_port().map_err(|source| RedisServerError::Spawn {
+            let port = free_port().map_err(|cause| RedisServerError::Spawn {
                 what: "a free port".into(),
-                source,
+                cause,
             })?;
             let server = RedisServer {
                 port,
-                dir: tempfile::tempdir().map_err(|source| RedisServerError::Spawn {
+                dir: tempfile::tempdir().map_err(|cause| RedisServerError::Spawn {
                     what: "a temporary directory".into(),
-                    source,
+                    cause,
                 })?,
                 extra: extra.iter().map(|s| s.to_string()).collect(),
                 child: Mutex::new(None),
@@ -187,12 +186,12 @@ fn spawn(port: u16, dir: &Path, extra: &[String]) -> Result<Child, RedisServerEr
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|source| RedisServerError::Spawn {
+        .map_err(|cause| RedisServerError::Spawn {
             what: format!(
                 "{} (is it installed and on PATH, or is ROUTEMQ_TEST_REDIS_SERVER right?)",
                 redis_server_binary()
             ),
-            source,
+            cause,
         })
 }
 
@@ -308,9 +307,9 @@ impl RedisContainer {
     pub fn start(image: &str) -> Result<Self, RedisServerError> {
         let mut last = String::new();
         for _ in 0..3 {
-            let port = free_port().map_err(|source| RedisServerError::Spawn {
+            let port = free_port().map_err(|cause| RedisServerError::Spawn {
                 what: "a free port".into(),
-                source,
+                cause,
             })?;
             let request = crate::container::request(
                 image,

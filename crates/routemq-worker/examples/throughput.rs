@@ -49,10 +49,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let took = started.elapsed();
     println!(
         "{} jobs, concurrency {}: {:.0} ms, {:.0} jobs/s",
-        report.processed,
+        report.counts.processed,
         concurrency,
         took.as_secs_f64() * 1e3,
-        report.processed as f64 / took.as_secs_f64()
+        report.counts.processed as f64 / took.as_secs_f64()
     );
     Ok(())
 }

@@ -2,7 +2,9 @@
 //! warning when an incident starts and one info line when it ends.
 
 use std::future::Future;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 use routemq_core::{DriverError, JobId};
 

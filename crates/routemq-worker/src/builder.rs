@@ -65,7 +65,7 @@ impl Config {
 ///     .lease(Duration::from_secs(30))
 ///     .build()?;
 /// let report = worker.run().await?;
-/// println!("{} processed", report.processed);
+/// println!("{} processed", report.counts.processed);
 /// # Ok(()) }
 /// ```
 #[must_use = "call build() to get a Worker"]

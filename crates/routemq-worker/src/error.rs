@@ -3,6 +3,9 @@
 use routemq_core::DriverError;
 
 /// Why a worker could not be built or run.
+///
+/// A variant that wraps another error returns it from `source()` and does not
+/// repeat it in its own message; print the chain (`a: b`) to see both.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WorkerError {
@@ -11,7 +14,7 @@ pub enum WorkerError {
     NoQueues,
 
     /// A queue name was rejected.
-    #[error("bad queue name: {0}")]
+    #[error("bad queue name")]
     InvalidQueue(#[source] DriverError),
 
     /// The same queue was listed twice.
@@ -35,6 +38,6 @@ pub enum WorkerError {
     DuplicateJobName(&'static str),
 
     /// The SIGTERM/SIGINT handlers could not be installed (by [`Worker::run`](crate::Worker::run)).
-    #[error("cannot listen for shutdown signals: {0}")]
+    #[error("cannot listen for shutdown signals")]
     Signal(#[source] std::io::Error),
 }

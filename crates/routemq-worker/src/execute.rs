@@ -3,7 +3,9 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use routemq_core::{Driver, Envelope, JobContext, Lease, Reservation};
 use tokio_util::sync::CancellationToken;

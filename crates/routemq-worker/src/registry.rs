@@ -61,8 +61,9 @@ pub(crate) enum LoadError {
     #[error("no job type named {name:?} is registered on this worker (registered: {registered}); the job was not run")]
     Unknown { name: String, registered: String },
     /// The data does not decode as the registered type.
+    /// (The codec's message is part of this one, so it is not also a `source()`.)
     #[error("{0}; the job was not run")]
-    Data(#[source] CodecError),
+    Data(CodecError),
 }
 
 /// Job types by name.

@@ -4,7 +4,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 use futures::future::{Fuse, FusedFuture, FutureExt};
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -109,10 +111,10 @@ impl Worker {
         }
         let report = WorkerReport::new(id, reason, start.elapsed(), stats.snapshot());
         tracing::info!(
-            processed = report.processed,
-            failed = report.failed,
-            retried = report.retried,
-            released = report.released_on_shutdown,
+            processed = report.counts.processed,
+            failed = report.counts.failed,
+            retried = report.counts.retried,
+            released = report.counts.released_on_shutdown,
             "worker stopped"
         );
         Ok(report)
@@ -141,7 +143,7 @@ fn worker_info(id: &str, config: &Config) -> WorkerInfo {
 /// Sleeps until `at`, or forever when there is no deadline.
 async fn sleep_until_opt(at: Option<Instant>) {
     match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
+        Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }
@@ -245,7 +247,7 @@ impl RunLoop {
                         paused_until = None;
                         continue;
                     }
-                    _ = tokio::time::sleep_until(self.next_reclaim.into()) => continue,
+                    _ = tokio::time::sleep_until(self.next_reclaim) => continue,
                     permit = self.slots.clone().acquire_owned(), if may_claim => match permit {
                         Ok(p) => Step::Slot(p),
                         Err(_) => Step::Stop(StopReason::Shutdown),
@@ -367,7 +369,7 @@ impl RunLoop {
             tokio::select! {
                 biased;
                 _ = &mut shutdown => return Some(StopReason::Shutdown),
-                _ = tokio::time::sleep_until(pause_until.into()) => {}
+                _ = tokio::time::sleep_until(pause_until) => {}
             }
         }
         None

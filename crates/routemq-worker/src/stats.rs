@@ -119,7 +119,9 @@ pub enum StopReason {
     Empty,
 }
 
-/// What a finished worker run did. Serialises to JSON for `routemq work --json`.
+/// What a finished worker run did. Serialises to JSON for `routemq work --json`,
+/// flat: the counters of [`StatsSnapshot`] sit beside `worker_id`, `stop_reason`
+/// and `elapsed_ms` (`running` is 0 once a run has returned).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WorkerReport {
     /// The worker's id (as in its heartbeat).
@@ -128,20 +130,9 @@ pub struct WorkerReport {
     pub stop_reason: StopReason,
     /// Wall time of the run, in milliseconds.
     pub elapsed_ms: u64,
-    /// Jobs claimed.
-    pub claimed: u64,
-    /// Attempts that succeeded.
-    pub processed: u64,
-    /// Jobs sent to the failed store.
-    pub failed: u64,
-    /// Attempts released to run again later.
-    pub retried: u64,
-    /// Attempts stopped by their timeout (also counted in `retried` or `failed`).
-    pub timed_out: u64,
-    /// Jobs released on shutdown for another worker.
-    pub released_on_shutdown: u64,
-    /// Jobs abandoned because their lease was lost.
-    pub lease_lost: u64,
+    /// The worker's counters when it stopped.
+    #[serde(flatten)]
+    pub counts: StatsSnapshot,
 }
 
 impl WorkerReport {
@@ -149,19 +140,49 @@ impl WorkerReport {
         worker_id: String,
         stop_reason: StopReason,
         elapsed: Duration,
-        s: StatsSnapshot,
+        counts: StatsSnapshot,
     ) -> Self {
         WorkerReport {
             worker_id,
             stop_reason,
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-            claimed: s.claimed,
-            processed: s.processed,
-            failed: s.failed,
-            retried: s.retried,
-            timed_out: s.timed_out,
-            released_on_shutdown: s.released_on_shutdown,
-            lease_lost: s.lease_lost,
+            counts,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_json_is_flat() {
+        let counts = StatsSnapshot {
+            claimed: 3,
+            processed: 2,
+            failed: 1,
+            ..StatsSnapshot::default()
+        };
+        let report = WorkerReport::new(
+            "w1".into(),
+            StopReason::Empty,
+            Duration::from_millis(7),
+            counts,
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        let expected = serde_json::json!({
+            "worker_id": "w1",
+            "stop_reason": "empty",
+            "elapsed_ms": 7,
+            "claimed": 3,
+            "running": 0,
+            "processed": 2,
+            "failed": 1,
+            "retried": 0,
+            "timed_out": 0,
+            "released_on_shutdown": 0,
+            "lease_lost": 0,
+        });
+        assert_eq!(json, expected);
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use routemq_core::{Backoff, JobOptions, PendingJob, Queue};
+use routemq_core::{Backoff, JobOptions, PendingJob};
 use routemq_worker::StopReason;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,9 +14,16 @@ async fn successful_job_runs_once_and_is_acked() {
     let d = memory();
     let key = new_key();
     dispatch(&d, &key, "a", Act::Succeed).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!(report.stop_reason, StopReason::Empty);
-    assert_eq!((report.processed, report.failed, report.retried), (1, 0, 0));
+    assert_eq!(
+        (
+            report.counts.processed,
+            report.counts.failed,
+            report.counts.retried
+        ),
+        (1, 0, 0)
+    );
     assert_eq!(probe(&key).runs(), 1);
     let s = stats(&d, "default").await;
     assert_eq!((s.ready, s.reserved, s.delayed, s.failed), (0, 0, 0, 0));
@@ -27,8 +34,15 @@ async fn failing_job_is_retried_until_it_succeeds() {
     let d = memory();
     let key = new_key();
     dispatch(&d, &key, "a", Act::FailUntil(2)).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.processed, report.retried, report.failed), (1, 2, 0));
+    let report = run_until_empty(&d).await;
+    assert_eq!(
+        (
+            report.counts.processed,
+            report.counts.retried,
+            report.counts.failed
+        ),
+        (1, 2, 0)
+    );
     let attempts: Vec<u32> = probe(&key).attempt_times().iter().map(|a| a.0).collect();
     assert_eq!(attempts, vec![1, 2, 3]);
     assert_eq!(
@@ -45,8 +59,15 @@ async fn out_of_tries_calls_the_hook_then_stores_the_last_error() {
     let d = memory();
     let key = new_key();
     let id = dispatch(&d, &key, "a", Act::AlwaysFail).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.processed, report.retried, report.failed), (0, 2, 1));
+    let report = run_until_empty(&d).await;
+    assert_eq!(
+        (
+            report.counts.processed,
+            report.counts.retried,
+            report.counts.failed
+        ),
+        (0, 2, 1)
+    );
     let p = probe(&key);
     assert_eq!(p.runs(), 3);
     assert_eq!(
@@ -64,8 +85,8 @@ async fn fatal_error_skips_remaining_tries() {
     let d = memory();
     let key = new_key();
     dispatch(&d, &key, "a", Act::Fatal).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.retried, report.failed), (0, 1));
+    let report = run_until_empty(&d).await;
+    assert_eq!((report.counts.retried, report.counts.failed), (0, 1));
     assert_eq!(probe(&key).runs(), 1);
     assert_eq!(failed_jobs(&d).await[0].exception, "fatal problem");
 }
@@ -78,7 +99,7 @@ async fn retry_waits_for_the_jobs_backoff() {
     dispatch_with(&d, &key, "a", Act::FailUntil(1), opts).await;
     let w = builder(&d).stop_when_empty(false).build().unwrap();
     let stats_handle = w.stats();
-    let run = tokio::spawn(run_for(w, 1_000));
+    let run = spawn_worker(w);
     wait_for("first attempt retried", 2_000, || {
         stats_handle.snapshot().retried == 1
     })
@@ -89,8 +110,9 @@ async fn retry_waits_for_the_jobs_backoff() {
         (1, 0, 0),
         "the retry waits as delayed"
     );
-    let report = run.await.unwrap();
-    assert_eq!(report.processed, 1);
+    wait_for("second attempt done", 2_000, || probe(&key).done() == 1).await;
+    let report = run.stop().await;
+    assert_eq!(report.counts.processed, 1);
     let times = probe(&key).attempt_times();
     let gap = times[1].1 - times[0].1;
     assert!(
@@ -105,8 +127,15 @@ async fn retry_after_overrides_the_backoff() {
     let key = new_key();
     let opts = JobOptions::new().max_tries(2);
     dispatch_with(&d, &key, "a", Act::RetryAfter(250), opts).await;
-    let report = run_for(builder(&d).build().unwrap(), 1_000).await;
-    assert_eq!((report.retried, report.failed), (1, 1));
+    let w = builder(&d).build().unwrap();
+    let stats_handle = w.stats();
+    let run = spawn_worker(w);
+    wait_for("second attempt failed", 2_000, || {
+        stats_handle.snapshot().failed == 1
+    })
+    .await;
+    let report = run.stop().await;
+    assert_eq!((report.counts.retried, report.counts.failed), (1, 1));
     let times = probe(&key).attempt_times();
     let gap = times[1].1 - times[0].1;
     assert!(
@@ -121,9 +150,9 @@ async fn panic_is_a_failure_with_its_message() {
     let d = memory();
     let key = new_key();
     dispatch_with(&d, &key, "a", Act::Panic, JobOptions::new().max_tries(2)).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!(
-        (report.retried, report.failed),
+        (report.counts.retried, report.counts.failed),
         (1, 1),
         "a panic is retried like an error"
     );
@@ -139,8 +168,8 @@ async fn panic_in_failed_hook_still_stores_the_job() {
     let d = memory();
     let key = new_key();
     dispatch(&d, &key, "a", Act::FatalWithPanickingHook).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!(report.failed, 1);
+    let report = run_until_empty(&d).await;
+    assert_eq!(report.counts.failed, 1);
     assert_eq!(
         probe(&key)
             .hook_calls
@@ -152,17 +181,19 @@ async fn panic_in_failed_hook_still_stores_the_job() {
     assert_eq!(failed[0].exception, "fatal, hook panics");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn timeout_drops_the_running_future() {
     let d = memory();
     let key = new_key();
     let opts = JobOptions::new().max_tries(1).timeout(ms(200));
     dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.failed, report.timed_out), (1, 1));
+    let report = run_until_empty(&d).await;
+    assert_eq!((report.counts.failed, report.counts.timed_out), (1, 1));
     let p = probe(&key);
     let ticks = p.ticks();
     assert!(ticks >= 5, "the job ran before its timeout ({ticks} ticks)");
+    // The clock is paused: 10 ms ticks in a 200 ms timeout are exactly 20 or 21.
+    assert!(ticks <= 21, "the job ran past its timeout ({ticks} ticks)");
     tokio::time::sleep(ms(200)).await;
     assert_eq!(p.ticks(), ticks, "the job kept running after its timeout");
     assert_eq!(p.running(), 0);
@@ -173,18 +204,25 @@ async fn timeout_drops_the_running_future() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn timeout_is_retried_while_tries_remain() {
     let d = memory();
     let key = new_key();
     let opts = JobOptions::new().max_tries(2).timeout(ms(100));
     dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.retried, report.failed, report.timed_out), (1, 1, 2));
+    let report = run_until_empty(&d).await;
+    assert_eq!(
+        (
+            report.counts.retried,
+            report.counts.failed,
+            report.counts.timed_out
+        ),
+        (1, 1, 2)
+    );
     assert_eq!(probe(&key).runs(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn timeout_and_tries_overrides_replace_the_jobs_own() {
     let d = memory();
     let key = new_key();
@@ -199,24 +237,16 @@ async fn timeout_and_tries_overrides_replace_the_jobs_own() {
         .build()
         .unwrap();
     let report = run_to_limit(w).await;
-    assert_eq!((report.retried, report.failed), (0, 1));
+    assert_eq!((report.counts.retried, report.counts.failed), (0, 1));
     assert_eq!(failed_jobs(&d).await[0].exception, "timed out after 150ms");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_job_goes_to_failed_store_naming_it() {
     let d = memory();
-    let id = Queue::from_arc(d.clone())
-        .dispatch_raw(
-            "nobody.knows",
-            br#"{"x":1}"#.to_vec(),
-            &JobOptions::new(),
-            None,
-        )
-        .await
-        .unwrap();
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.failed, report.retried), (1, 0));
+    let id = dispatch_raw(&d, "nobody.knows", br#"{"x":1}"#).await;
+    let report = run_until_empty(&d).await;
+    assert_eq!((report.counts.failed, report.counts.retried), (1, 0));
     let failed = failed_jobs(&d).await;
     assert_eq!(failed[0].id, id);
     let reason = &failed[0].exception;
@@ -239,8 +269,8 @@ async fn undecodable_payload_goes_to_failed_store() {
     })
     .await
     .unwrap();
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.failed, report.retried), (1, 0));
+    let report = run_until_empty(&d).await;
+    assert_eq!((report.counts.failed, report.counts.retried), (1, 0));
     let failed = failed_jobs(&d).await;
     assert_eq!(failed[0].id, id);
     assert_eq!(
@@ -257,17 +287,9 @@ async fn undecodable_payload_goes_to_failed_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_that_does_not_fit_the_type_goes_to_failed_store() {
     let d = memory();
-    Queue::from_arc(d.clone())
-        .dispatch_raw(
-            "test.scripted",
-            br#"{"wrong":true}"#.to_vec(),
-            &JobOptions::new(),
-            None,
-        )
-        .await
-        .unwrap();
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!(report.failed, 1);
+    dispatch_raw(&d, "test.scripted", br#"{"wrong":true}"#).await;
+    let report = run_until_empty(&d).await;
+    assert_eq!(report.counts.failed, 1);
     let reason = &failed_jobs(&d).await[0].exception;
     assert!(reason.contains("job data of \"test.scripted\""), "{reason}");
 }
@@ -278,22 +300,22 @@ async fn msgpack_jobs_run_too() {
     let key = new_key();
     let opts = JobOptions::new().codec(routemq_core::Codec::MsgPack);
     dispatch_with(&d, &key, "a", Act::Succeed, opts).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!(report.processed, 1);
+    let report = run_until_empty(&d).await;
+    assert_eq!(report.counts.processed, 1);
     assert_eq!(probe(&key).done(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn zero_timeout_means_no_limit() {
     let d = memory();
     let key = new_key();
     let opts = JobOptions::new().timeout(Duration::ZERO);
     dispatch_with(&d, &key, "a", Act::Sleep(100), opts).await;
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
-    assert_eq!((report.processed, report.timed_out), (1, 0));
+    let report = run_until_empty(&d).await;
+    assert_eq!((report.counts.processed, report.counts.timed_out), (1, 0));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn ack_follows_success_within_milliseconds() {
     let d = memory();
     let key = new_key();
@@ -301,7 +323,7 @@ async fn ack_follows_success_within_milliseconds() {
     let w = builder(&d).sleep(Duration::from_secs(3)).build().unwrap();
     let run = tokio::spawn(run_for(w, 500));
     wait_for("job done", 2_000, || probe(&key).done() == 1).await;
-    let done = std::time::Instant::now();
+    let done = tokio::time::Instant::now();
     loop {
         let s = stats(&d, "default").await;
         if s.reserved == 0 {
@@ -314,5 +336,5 @@ async fn ack_follows_success_within_milliseconds() {
         );
         tokio::time::sleep(ms(1)).await;
     }
-    assert_eq!(run.await.unwrap().processed, 1);
+    assert_eq!(run.await.unwrap().counts.processed, 1);
 }

@@ -3,22 +3,14 @@
 mod common;
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::faulty::{Calls, FaultyDriver};
+use tokio::time::Instant;
+
+use common::faulty::Calls;
 use common::*;
-use routemq_core::{Driver, JobOptions};
+use routemq_core::JobOptions;
 use routemq_worker::StopReason;
-use tokio::sync::oneshot;
-
-/// A shutdown future and the trigger for it.
-fn shutdown_switch() -> (oneshot::Sender<()>, impl std::future::Future<Output = ()>) {
-    let (tx, rx) = oneshot::channel::<()>();
-    (tx, async move {
-        let _ = rx.await;
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_job_keeps_its_lease_past_the_lease_length() {
@@ -27,22 +19,14 @@ async fn running_job_keeps_its_lease_past_the_lease_length() {
     dispatch(&d, &key, "a", Act::Sleep(1_000)).await;
     // Someone reclaims expired leases all the time: without extension the job would
     // be reclaimed after 300 ms and run again on the second slot.
-    let reclaimer = spawn_reclaimer(&d);
-    let w = builder(&d)
-        .lease(ms(300))
-        .concurrency(2)
-        .stop_when_empty(true)
-        .build()
-        .unwrap();
-    let report = run_to_limit(w).await;
-    reclaimer.abort();
+    let report = run_with_reclaimer(&d, 300).await;
     assert_eq!(probe(&key).runs(), 1, "the job was reclaimed while it ran");
-    assert_eq!((report.processed, report.lease_lost), (1, 0));
+    assert_eq!((report.counts.processed, report.counts.lease_lost), (1, 0));
     let s = stats(&d, "default").await;
     assert_eq!((s.ready, s.reserved, s.failed), (0, 0, 0));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn lost_lease_stops_the_job() {
     let d = memory();
     let key = new_key();
@@ -50,8 +34,7 @@ async fn lost_lease_stops_the_job() {
     dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
     let w = builder(&d).lease(ms(300)).build().unwrap();
     let stats_handle = w.stats();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("job ticking", 2_000, || probe(&key).ticks() > 0).await;
     // The job is taken away from this worker (an admin cleared the queue).
     d.clear(&qn("default")).await.unwrap();
@@ -66,15 +49,18 @@ async fn lost_lease_stops_the_job() {
         ticks,
         "the job kept running after losing its lease"
     );
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
+    let report = run.stop().await;
     assert_eq!(
-        (report.lease_lost, report.processed, report.failed),
+        (
+            report.counts.lease_lost,
+            report.counts.processed,
+            report.counts.failed
+        ),
         (1, 0, 0)
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn worker_reclaims_jobs_of_a_dead_worker() {
     let d = memory();
     let key = new_key();
@@ -85,6 +71,14 @@ async fn worker_reclaims_jobs_of_a_dead_worker() {
     let w = builder(&d).lease(ms(400)).build().unwrap();
     let stats_handle = w.stats();
     let run = tokio::spawn(run_for(w, 2_000));
+    // The worker has started and found nothing claimable: the dead claim's lease
+    // has not expired yet.
+    tokio::time::sleep(ms(50)).await;
+    assert_eq!(stats_handle.snapshot().claimed, 0);
+    // The memory driver times leases by the wall clock, which the paused tokio
+    // clock does not move: let the dead worker's lease expire in real time (this
+    // blocks the runtime, so the worker stands still meanwhile).
+    std::thread::sleep(ms(250));
     wait_for("job reclaimed and run", 1_500, || {
         stats_handle.snapshot().processed == 1
     })
@@ -100,10 +94,9 @@ async fn worker_reclaims_jobs_of_a_dead_worker() {
 /// A claim whose reply is slow (a claim is in flight the whole time) does not
 /// hold up reclaiming: the dead worker's job is back in its queue on time, long
 /// before the slow reply arrives, and runs after it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn reclaim_runs_on_time_while_a_claim_is_in_flight() {
-    let f = Arc::new(FaultyDriver::default());
-    let d: Arc<dyn Driver> = f.clone();
+    let (f, d) = faulty();
     let dead_key = new_key();
     let busy_key = new_key();
     let high = JobOptions::new().queue("high");
@@ -121,8 +114,23 @@ async fn reclaim_runs_on_time_while_a_claim_is_in_flight() {
         .lease(ms(400))
         .build()
         .unwrap();
-    let started = Instant::now();
     let run = tokio::spawn(run_for(w, 3_500));
+    // The worker's first claim (after the dead worker's) took effect; its reply is
+    // on its way.
+    wait_for("the worker's first claim took effect", 1_000, || {
+        f.calls.claim_sizes.lock().unwrap().len() == 2
+    })
+    .await;
+    assert_eq!(
+        stats(&d, "high").await.ready,
+        0,
+        "the lease is not expired yet"
+    );
+    // The memory driver times leases by the wall clock, which the paused tokio
+    // clock does not move: let the dead worker's lease expire in real time (this
+    // blocks the runtime, so the worker and its claim stand still meanwhile).
+    std::thread::sleep(ms(250));
+    let started = Instant::now();
     loop {
         if stats(&d, "high").await.ready == 1 {
             break;
@@ -140,7 +148,7 @@ async fn reclaim_runs_on_time_while_a_claim_is_in_flight() {
     run.await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_lets_running_jobs_finish_within_grace() {
     let d = memory();
     let key = new_key();
@@ -149,19 +157,14 @@ async fn shutdown_lets_running_jobs_finish_within_grace() {
         .shutdown_grace(Duration::from_secs(5))
         .build()
         .unwrap();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("job running", 2_000, || probe(&key).runs() == 1).await;
-    let asked = Instant::now();
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
-    assert!(
-        asked.elapsed() < ms(2_000),
-        "shutdown took {:?}",
-        asked.elapsed()
-    );
+    let report = run.stop_within(2_000).await;
     assert_eq!(report.stop_reason, StopReason::Shutdown);
-    assert_eq!((report.processed, report.released_on_shutdown), (1, 0));
+    assert_eq!(
+        (report.counts.processed, report.counts.released_on_shutdown),
+        (1, 0)
+    );
     let s = stats(&d, "default").await;
     assert_eq!(
         (s.ready, s.reserved),
@@ -170,25 +173,20 @@ async fn shutdown_lets_running_jobs_finish_within_grace() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_releases_jobs_still_running_after_grace() {
     let d = memory();
     let key = new_key();
     let opts = JobOptions::new().timeout(Duration::from_secs(60));
     dispatch_with(&d, &key, "a", Act::Tick(10), opts).await;
     let w = builder(&d).shutdown_grace(ms(100)).build().unwrap();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("job ticking", 2_000, || probe(&key).ticks() > 0).await;
-    let asked = Instant::now();
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
-    assert!(
-        asked.elapsed() < ms(2_000),
-        "shutdown took {:?}",
-        asked.elapsed()
+    let report = run.stop_within(2_000).await;
+    assert_eq!(
+        (report.counts.released_on_shutdown, report.counts.processed),
+        (1, 0)
     );
-    assert_eq!((report.released_on_shutdown, report.processed), (1, 0));
     let s = stats(&d, "default").await;
     assert_eq!(
         (s.ready, s.reserved),
@@ -200,7 +198,7 @@ async fn shutdown_releases_jobs_still_running_after_grace() {
     assert_eq!(probe(&key).ticks(), ticks, "the stopped job kept running");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_stops_claiming_at_once() {
     let d = memory();
     let key = new_key();
@@ -208,43 +206,38 @@ async fn shutdown_stops_claiming_at_once() {
         dispatch(&d, &key, &i.to_string(), Act::Sleep(200)).await;
     }
     let w = builder(&d).build().unwrap();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("first job running", 2_000, || probe(&key).runs() == 1).await;
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
-    assert_eq!((report.claimed, report.processed), (1, 1));
+    let report = run.stop().await;
+    assert_eq!((report.counts.claimed, report.counts.processed), (1, 1));
     assert_eq!(stats(&d, "default").await.ready, 4);
 }
 
 /// A shutdown that arrives while a claim's reply is on its way: the jobs it
 /// reserved are released at once, unstarted, not left to their lease.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_releases_jobs_of_a_claim_still_in_flight() {
-    let f = Arc::new(FaultyDriver::default());
-    let d: Arc<dyn Driver> = f.clone();
+    let (f, d) = faulty();
     let key = new_key();
     dispatch(&d, &key, "a", Act::Succeed).await;
     f.faults.claim_reply_delay_ms.store(400, Ordering::SeqCst);
     let w = builder(&d).lease(Duration::from_secs(60)).build().unwrap();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("the claim took effect", 2_000, || {
         !f.calls.claim_sizes.lock().unwrap().is_empty()
     })
     .await;
     assert_eq!(stats(&d, "default").await.reserved, 1);
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
+    let report = run.stop().await;
     assert_eq!(report.stop_reason, StopReason::Shutdown);
     assert_eq!(probe(&key).runs(), 0, "the job was started after the stop");
-    assert_eq!(report.released_on_shutdown, 1);
+    assert_eq!(report.counts.released_on_shutdown, 1);
     let s = stats(&d, "default").await;
     assert_eq!((s.ready, s.reserved), (1, 0), "released, claimable at once");
     assert_eq!(Calls::get(&f.calls.release), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_during_a_limit_drain_applies_the_grace() {
     let d = memory();
     let key = new_key();
@@ -255,17 +248,15 @@ async fn shutdown_during_a_limit_drain_applies_the_grace() {
         .shutdown_grace(ms(100))
         .build()
         .unwrap();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("job ticking", 2_000, || probe(&key).ticks() > 0).await;
     tokio::time::sleep(ms(50)).await;
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
+    let report = run.stop().await;
     assert_eq!(report.stop_reason, StopReason::MaxJobs);
-    assert_eq!(report.released_on_shutdown, 1);
+    assert_eq!(report.counts.released_on_shutdown, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn heartbeat_is_visible_while_running_and_removed_on_exit() {
     let d = memory();
     let key = new_key();
@@ -276,8 +267,7 @@ async fn heartbeat_is_visible_while_running_and_removed_on_exit() {
         .build()
         .unwrap();
     let id = w.id().to_owned();
-    let (stop, shutdown) = shutdown_switch();
-    let run = tokio::spawn(run_until(w, shutdown));
+    let run = spawn_worker(w);
     wait_for("job running", 2_000, || probe(&key).runs() == 1).await;
     tokio::time::sleep(ms(120)).await;
     let workers = d.workers().await.unwrap();
@@ -297,8 +287,7 @@ async fn heartbeat_is_visible_while_running_and_removed_on_exit() {
         1,
         "heartbeat carries progress"
     );
-    stop.send(()).unwrap();
-    let report = run.await.unwrap();
+    let report = run.stop().await;
     assert_eq!(report.worker_id, id);
     assert!(
         d.workers().await.unwrap().is_empty(),

@@ -67,7 +67,7 @@ impl Seen {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn outcomes_durations_and_running_gauge_are_recorded() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
@@ -116,7 +116,14 @@ async fn outcomes_durations_and_running_gauge_are_recorded() {
         .build()
         .unwrap();
     let report = run_to_limit(w).await;
-    assert_eq!((report.processed, report.retried, report.failed), (2, 1, 2));
+    assert_eq!(
+        (
+            report.counts.processed,
+            report.counts.retried,
+            report.counts.failed
+        ),
+        (2, 1, 2)
+    );
     let seen = Seen::from(snapshotter.snapshot());
     assert_eq!(seen.counter("m2", "succeeded"), 2);
     assert_eq!(seen.counter("m2", "retried"), 1);

@@ -4,22 +4,16 @@
 mod common;
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::faulty::{Calls, FaultyDriver};
+use tokio::time::Instant;
+
+use common::faulty::Calls;
 use common::*;
-use routemq_core::{Driver, JobOptions, Queue};
+use routemq_core::{JobOptions, Queue};
 use routemq_worker::{StopReason, Worker, WorkerError};
 
-fn faulty() -> (Arc<FaultyDriver>, Arc<dyn Driver>) {
-    init_tracing();
-    let f = Arc::new(FaultyDriver::default());
-    let d: Arc<dyn Driver> = f.clone();
-    (f, d)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn concurrency_bounds_jobs_in_flight() {
     let d = memory();
     let key = new_key();
@@ -34,7 +28,7 @@ async fn concurrency_bounds_jobs_in_flight() {
         .unwrap();
     let report = run_to_limit(w).await;
     let took = started.elapsed();
-    assert_eq!(report.processed, 12);
+    assert_eq!(report.counts.processed, 12);
     assert_eq!(probe(&key).max_running.load(Ordering::SeqCst), 4);
     assert!(
         took < ms(1_500),
@@ -55,7 +49,7 @@ async fn free_slots_are_claimed_in_one_batch() {
         .build()
         .unwrap();
     let report = run_to_limit(w).await;
-    assert_eq!(report.processed, 8);
+    assert_eq!(report.counts.processed, 8);
     let sizes = f.calls.claim_sizes.lock().unwrap().clone();
     assert_eq!(
         sizes[0],
@@ -86,11 +80,11 @@ async fn queues_are_drained_in_priority_order() {
         .stop_when_empty(true)
         .build()
         .unwrap();
-    assert_eq!(run_to_limit(w).await.processed, 6);
+    assert_eq!(run_to_limit(w).await.counts.processed, 6);
     assert_eq!(probe(&key).tags(), ["h1", "h2", "h3", "d1", "d2", "d3"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn idle_worker_waits_instead_of_polling() {
     let (f, d) = faulty();
     let w = builder(&d).sleep(ms(100)).build().unwrap();
@@ -107,7 +101,7 @@ async fn idle_worker_waits_instead_of_polling() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn idle_worker_wakes_at_once_when_a_job_arrives() {
     let d = memory();
     let key = new_key();
@@ -122,7 +116,7 @@ async fn idle_worker_wakes_at_once_when_a_job_arrives() {
         latency < ms(500),
         "job started {latency:?} after dispatch, sleep is 3 s"
     );
-    assert_eq!(run.await.unwrap().processed, 1);
+    assert_eq!(run.await.unwrap().counts.processed, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,7 +133,7 @@ async fn max_jobs_stops_after_that_many() {
         .unwrap();
     let report = run_to_limit(w).await;
     assert_eq!(report.stop_reason, StopReason::MaxJobs);
-    assert_eq!((report.claimed, report.processed), (3, 3));
+    assert_eq!((report.counts.claimed, report.counts.processed), (3, 3));
     let s = stats(&d, "default").await;
     assert_eq!((s.ready, s.reserved), (3, 0));
 }
@@ -153,21 +147,21 @@ async fn once_processes_one_job() {
     let w = builder(&d).concurrency(4).once(true).build().unwrap();
     let report = run_to_limit(w).await;
     assert_eq!(
-        (report.stop_reason, report.processed),
+        (report.stop_reason, report.counts.processed),
         (StopReason::Once, 1)
     );
     assert_eq!(probe(&key).tags(), ["a"]);
     assert_eq!(stats(&d, "default").await.ready, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn once_on_an_empty_queue_waits_one_sleep_then_stops() {
     let d = memory();
     let started = Instant::now();
     let report = run_to_limit(builder(&d).sleep(ms(200)).once(true).build().unwrap()).await;
     let took = started.elapsed();
     assert_eq!(
-        (report.stop_reason, report.processed),
+        (report.stop_reason, report.counts.processed),
         (StopReason::Once, 0)
     );
     assert!(
@@ -190,16 +184,16 @@ async fn stop_when_empty_ignores_jobs_not_yet_due() {
         .await
         .unwrap();
     let started = Instant::now();
-    let report = run_to_limit(builder(&d).stop_when_empty(true).build().unwrap()).await;
+    let report = run_until_empty(&d).await;
     assert_eq!(
-        (report.stop_reason, report.processed),
+        (report.stop_reason, report.counts.processed),
         (StopReason::Empty, 0)
     );
     assert!(started.elapsed() < ms(1_500));
     assert_eq!(stats(&d, "default").await.delayed, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn max_time_bounds_an_idle_worker() {
     let d = memory();
     let started = Instant::now();
@@ -217,7 +211,7 @@ async fn max_time_bounds_an_idle_worker() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn max_time_lets_the_running_job_finish() {
     let d = memory();
     let key = new_key();
@@ -226,7 +220,7 @@ async fn max_time_lets_the_running_job_finish() {
     let w = builder(&d).max_time(Some(ms(100))).build().unwrap();
     let report = run_to_limit(w).await;
     assert_eq!(
-        (report.stop_reason, report.processed),
+        (report.stop_reason, report.counts.processed),
         (StopReason::MaxTime, 1)
     );
     let s = stats(&d, "default").await;
@@ -243,7 +237,10 @@ fn build_rejects_bad_settings_with_reasons() {
     ));
     let bad = err(builder(&d).queues(["ok", "not ok"]));
     assert!(matches!(bad, WorkerError::InvalidQueue(_)));
-    assert!(bad.to_string().contains("not ok"), "{bad}");
+    // The queue's problem is the source, not repeated in the message.
+    assert_eq!(bad.to_string(), "bad queue name");
+    let cause = std::error::Error::source(&bad).expect("the queue name error");
+    assert!(cause.to_string().contains("not ok"), "{cause}");
     assert!(
         matches!(err(builder(&d).queues(["a", "b", "a"])), WorkerError::DuplicateQueue(q) if q == "a")
     );

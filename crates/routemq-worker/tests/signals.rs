@@ -27,7 +27,7 @@ async fn sigterm_shuts_the_worker_down_gracefully() {
         .unwrap();
     assert_eq!(report.stop_reason, StopReason::Shutdown);
     assert_eq!(
-        report.processed, 1,
+        report.counts.processed, 1,
         "the running job finished within the grace period"
     );
     assert_eq!(stats(&d, "default").await.reserved, 0);

@@ -102,16 +102,26 @@ pub(crate) async fn workers(driver: Arc<dyn Driver>, out: &mut Output<'_>) -> Re
 }
 
 pub(crate) fn config(config: &Config, out: &mut Output<'_>) -> Result<(), CliError> {
-    let url = config.redis_url.as_ref().or(config.database_url.as_ref());
+    let url = config.redacted_url();
     let variables = shown_variables(|k| std::env::var(k).ok());
+    #[allow(unused_mut)]
+    let mut redis_layout: Option<(String, &'static str)> = None;
+    #[cfg(feature = "redis")]
+    if let Some(r) = &config.redis {
+        let mode = match r.mode() {
+            routemq_redis::KeyMode::Plain => "plain",
+            routemq_redis::KeyMode::Cluster => "cluster",
+        };
+        redis_layout = Some((r.key_prefix().to_owned(), mode));
+    }
     if out.is_json() {
         return out.json(&serde_json::json!({
             "connection": config.connection,
             "chosen_by": config.chosen_by,
-            "url": url.map(|u| u.redacted()),
-            "url_from": url.map(|u| u.source),
-            "redis_prefix": config.redis_prefix,
-            "redis_key_mode": config.redis_key_mode,
+            "url": url,
+            "url_from": config.url_from,
+            "redis_prefix": redis_layout.as_ref().map(|(p, _)| p),
+            "redis_key_mode": redis_layout.as_ref().map(|(_, m)| m),
             "variables": variables.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
         }));
     }
@@ -120,20 +130,14 @@ pub(crate) fn config(config: &Config, out: &mut Output<'_>) -> Result<(), CliErr
         vec!["chosen by".to_owned(), config.chosen_by.clone()],
     ];
     if let Some(u) = url {
-        rows.push(vec!["url".to_owned(), u.redacted()]);
-        rows.push(vec!["url from".to_owned(), u.source.to_owned()]);
+        rows.push(vec!["url".to_owned(), u]);
     }
-    if config.redis_password.is_some() {
-        rows.push(vec![
-            "redis password".to_owned(),
-            "*** (REDIS_PASSWORD, overrides the URL's)".to_owned(),
-        ]);
+    if let Some(from) = config.url_from {
+        rows.push(vec!["url from".to_owned(), from.to_owned()]);
     }
-    if let Some(p) = &config.redis_prefix {
-        rows.push(vec!["redis key prefix".to_owned(), p.clone()]);
-    }
-    if let Some(m) = &config.redis_key_mode {
-        rows.push(vec!["redis key mode".to_owned(), m.clone()]);
+    if let Some((prefix, mode)) = &redis_layout {
+        rows.push(vec!["redis key prefix".to_owned(), prefix.clone()]);
+        rows.push(vec!["redis key mode".to_owned(), (*mode).to_owned()]);
     }
     for (k, v) in variables {
         rows.push(vec![format!("${k}"), v]);

@@ -40,9 +40,7 @@ pub(crate) async fn run(
         bench.jobs,
         bench.concurrency
     );
-    let report = routemq_bench::run(driver, consumer, &bench)
-        .await
-        .map_err(|e| CliError::Bench(e.to_string()))?;
+    let report = routemq_bench::run(driver, consumer, &bench).await?;
     print(&report, out)
 }
 

@@ -186,27 +186,27 @@ pub(crate) async fn run(
     let summary = Summary {
         driver: driver.connection_name().to_owned(),
         queue: queue.to_string(),
-        succeeded: report.processed,
-        retried: report.retried,
-        failed: report.failed,
+        succeeded: report.counts.processed,
+        retried: report.counts.retried,
+        failed: report.counts.failed,
         in_failed_store: end.failed,
         left_in_queue: left,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-        jobs_per_sec: (report.processed + report.failed) as f64 / elapsed.as_secs_f64().max(1e-6),
+        jobs_per_sec: (report.counts.processed + report.counts.failed) as f64
+            / elapsed.as_secs_f64().max(1e-6),
         complete: left == 0
-            && report.processed == plan.total - plan.failing
-            && report.failed == plan.failing,
+            && report.counts.processed == plan.total - plan.failing
+            && report.counts.failed == plan.failing,
         plan,
     };
     print_summary(&summary, out)?;
     if summary.complete {
         Ok(())
     } else {
-        Err(CliError::Worker(format!(
-            "the demo did not account for every job within {}s ({} left in the queue)",
-            DEADLINE.as_secs(),
-            summary.left_in_queue
-        )))
+        Err(CliError::DemoIncomplete {
+            deadline_secs: DEADLINE.as_secs(),
+            left: summary.left_in_queue,
+        })
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use routemq_core::{unix_ms, Driver, Envelope, FailedJob, FailedQuery, JobId};
+use routemq_core::{unix_ms, Envelope, FailedJob, FailedQuery, FailedStore, JobId};
 use serde::Serialize;
 
 use crate::cli::FailedCommand;
@@ -62,7 +62,7 @@ fn first_line(text: &str, max: usize) -> String {
 }
 
 pub(crate) async fn run(
-    driver: Arc<dyn Driver>,
+    store: Arc<dyn FailedStore>,
     command: &FailedCommand,
     out: &mut Output<'_>,
 ) -> Result<(), CliError> {
@@ -71,9 +71,9 @@ pub(crate) async fn run(
             queue,
             limit,
             offset,
-        } => list(driver, queue.as_deref(), *limit, *offset, out).await,
+        } => list(store, queue.as_deref(), *limit, *offset, out).await,
         FailedCommand::Show { id } => {
-            let job = driver
+            let job = store
                 .failed_show(&JobId::from(id.as_str()))
                 .await?
                 .ok_or_else(|| CliError::NotFound(format!("no failed job with id {id}")))?;
@@ -81,13 +81,13 @@ pub(crate) async fn run(
         }
         FailedCommand::Retry { ids, all, queue } => {
             if *all {
-                retry_all(driver, queue.as_deref(), out).await
+                retry_all(store, queue.as_deref(), out).await
             } else {
-                retry_ids(driver, ids, out).await
+                retry_ids(store, ids, out).await
             }
         }
         FailedCommand::Forget { id } => {
-            if !driver.failed_forget(&JobId::from(id.as_str())).await? {
+            if !store.failed_forget(&JobId::from(id.as_str())).await? {
                 return Err(CliError::NotFound(format!("no failed job with id {id}")));
             }
             out.either(
@@ -100,7 +100,7 @@ pub(crate) async fn run(
                 .as_deref()
                 .map(|q| queue_arg("--queue", q))
                 .transpose()?;
-            let n = driver.failed_flush(queue.as_ref()).await?;
+            let n = store.failed_flush(queue.as_ref()).await?;
             out.either(
                 &serde_json::json!({ "flushed": n }),
                 format!("deleted {n} failed job(s)"),
@@ -110,7 +110,7 @@ pub(crate) async fn run(
             let cutoff = SystemTime::now()
                 .checked_sub(*older_than)
                 .unwrap_or(SystemTime::UNIX_EPOCH);
-            let n = driver.failed_prune(cutoff).await?;
+            let n = store.failed_prune(cutoff).await?;
             out.either(
                 &serde_json::json!({ "pruned": n, "cutoff": humantime::format_rfc3339_seconds(cutoff).to_string() }),
                 format!(
@@ -123,7 +123,7 @@ pub(crate) async fn run(
 }
 
 async fn list(
-    driver: Arc<dyn Driver>,
+    store: Arc<dyn FailedStore>,
     queue: Option<&str>,
     limit: usize,
     offset: usize,
@@ -134,7 +134,7 @@ async fn list(
         offset,
         limit,
     };
-    let jobs: Vec<FailedView> = driver
+    let jobs: Vec<FailedView> = store
         .failed_list(&query)
         .await?
         .iter()
@@ -191,14 +191,14 @@ fn show(job: &FailedJob, out: &mut Output<'_>) -> Result<(), CliError> {
 }
 
 async fn retry_ids(
-    driver: Arc<dyn Driver>,
+    store: Arc<dyn FailedStore>,
     ids: &[String],
     out: &mut Output<'_>,
 ) -> Result<(), CliError> {
     let mut retried = Vec::new();
     let mut missing = Vec::new();
     for id in ids {
-        if driver.failed_retry(&JobId::from(id.as_str())).await? {
+        if store.failed_retry(&JobId::from(id.as_str())).await? {
             retried.push(id.clone());
         } else {
             missing.push(id.clone());
@@ -222,7 +222,7 @@ async fn retry_ids(
 }
 
 async fn retry_all(
-    driver: Arc<dyn Driver>,
+    store: Arc<dyn FailedStore>,
     queue: Option<&str>,
     out: &mut Output<'_>,
 ) -> Result<(), CliError> {
@@ -232,7 +232,7 @@ async fn retry_all(
     let mut retried = 0u64;
     loop {
         // Retrying removes jobs from the store, so the first page is always the next.
-        let page = driver
+        let page = store
             .failed_list(&FailedQuery {
                 queue: queue.clone(),
                 offset: 0,
@@ -245,7 +245,7 @@ async fn retry_all(
         }
         for job in fresh {
             seen.insert(job.id.clone());
-            if driver.failed_retry(&job.id).await? {
+            if store.failed_retry(&job.id).await? {
                 retried += 1;
                 bar.inc(1);
             }

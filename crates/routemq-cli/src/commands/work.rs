@@ -28,8 +28,8 @@ pub(crate) fn worker_error(e: WorkerError) -> CliError {
         _ => None,
     };
     match flag {
-        Some(flag) => CliError::usage(flag, e.to_string()),
-        None => CliError::Worker(e.to_string()),
+        Some(flag) => CliError::WorkerUsage { flag, source: e },
+        None => CliError::Worker(e),
     }
 }
 
@@ -90,16 +90,16 @@ fn print_report(report: &WorkerReport, out: &mut Output<'_>) -> Result<(), CliEr
             "ran for".into(),
             crate::duration::short(std::time::Duration::from_millis(report.elapsed_ms)),
         ],
-        vec!["claimed".into(), report.claimed.to_string()],
-        vec!["processed".into(), report.processed.to_string()],
-        vec!["retried".into(), report.retried.to_string()],
-        vec!["failed".into(), report.failed.to_string()],
-        vec!["timed out".into(), report.timed_out.to_string()],
+        vec!["claimed".into(), report.counts.claimed.to_string()],
+        vec!["processed".into(), report.counts.processed.to_string()],
+        vec!["retried".into(), report.counts.retried.to_string()],
+        vec!["failed".into(), report.counts.failed.to_string()],
+        vec!["timed out".into(), report.counts.timed_out.to_string()],
         vec![
             "released on shutdown".into(),
-            report.released_on_shutdown.to_string(),
+            report.counts.released_on_shutdown.to_string(),
         ],
-        vec!["lease lost".into(), report.lease_lost.to_string()],
+        vec!["lease lost".into(), report.counts.lease_lost.to_string()],
     ];
     out.table(&["worker", &report.worker_id], rows)
 }

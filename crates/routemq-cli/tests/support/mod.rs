@@ -12,7 +12,7 @@ use routemq_testkit::mysql::MysqlSchema;
 /// Every variable the CLI reads, plus `RUST_LOG`; removed so the machine's settings
 /// never leak in.
 fn config_vars() -> impl Iterator<Item = &'static str> {
-    routemq_cli::VARIABLES.into_iter().chain(["RUST_LOG"])
+    routemq_cli::variables().into_iter().chain(["RUST_LOG"])
 }
 
 /// A store for one test: the variables that point `routemq` at it.

@@ -5,67 +5,97 @@
 //!
 //! ```ignore
 //! routemq_core::conformance_suite!(|| async {
-//!     std::sync::Arc::new(make_driver().await) as std::sync::Arc<dyn routemq_core::Driver>
+//!     routemq_core::conformance::Fresh::new(make_driver().await)
 //! });
 //! ```
+//!
+//! The rules are grouped by the capability they check, in the modules
+//! [`lifecycle`], [`failed_store`], [`admin`] and [`worker_registry`] (one per
+//! trait of the contract); [`RULES`] lists them all, in that order.
 //!
 //! Each rule takes a [`DriverFactory`], asks it for a driver over a fresh, empty,
 //! isolated store, and panics with a message naming the broken rule. Timings are
 //! tolerant of a loaded machine and of remote backends (leases of a few hundred
 //! milliseconds, generous upper bounds), yet every assertion can fail.
 
+use std::any::Any;
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::Driver;
 
-mod admin;
-mod concurrency;
-mod failed;
+pub mod admin;
+pub mod failed_store;
 mod fixture;
-mod leases;
-mod order;
-mod payload;
-mod timing;
+pub mod lifecycle;
+pub mod worker_registry;
 
 pub use admin::{
     clear_removes_jobs_and_fences_holders, queues_lists_known_queues, stats_track_each_step,
-    worker_heartbeats_expire_and_can_be_removed,
 };
-pub use concurrency::concurrent_claimers_get_each_job_once;
-pub use failed::{
+pub use failed_store::{
     corrupt_payload_can_be_failed, fail_records_the_error, failed_flush_all_and_per_queue,
     failed_list_newest_first_filtered_and_paged, failed_prune_by_cutoff,
     failed_show_retry_and_forget,
 };
-pub use leases::{
-    ack_batch_of_many, attempts_counted_at_claim, expired_lease_is_reclaimed,
-    expired_lease_without_tries_left_fails, extend_lease_prevents_reclaim,
-    stale_owner_gets_lease_lost_everywhere,
+pub use lifecycle::{
+    ack_batch_of_many, attempts_counted_at_claim, bulk_push_keeps_ids_and_order,
+    concurrent_claimers_get_each_job_once, delay_precision, expired_lease_is_reclaimed,
+    expired_lease_without_tries_left_fails, extend_lease_prevents_reclaim, fifo_within_queue,
+    one_mib_payload_round_trips, oversize_payload_is_rejected, release_with_delay,
+    stale_owner_gets_lease_lost_everywhere, strict_priority_across_queues,
+    wait_for_jobs_returns_around_due_time, wait_for_jobs_wakes_on_push,
 };
-pub use order::{bulk_push_keeps_ids_and_order, fifo_within_queue, strict_priority_across_queues};
-pub use payload::{one_mib_payload_round_trips, oversize_payload_is_rejected};
-pub use timing::{
-    delay_precision, release_with_delay, wait_for_jobs_returns_around_due_time,
-    wait_for_jobs_wakes_on_push,
-};
+pub use worker_registry::worker_heartbeats_expire_and_can_be_removed;
+
+/// A driver over a fresh, empty, isolated store, with whatever must live as long
+/// as the driver (a test schema that is dropped with it, a server handle).
+/// Dereferences to the `Arc<dyn Driver>`.
+pub struct Fresh {
+    driver: Arc<dyn Driver>,
+    _keep: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl Fresh {
+    /// A driver that needs nothing kept beside it.
+    pub fn new(driver: impl Driver) -> Self {
+        Fresh {
+            driver: Arc::new(driver),
+            _keep: None,
+        }
+    }
+
+    /// Keeps `guard` alive until this handle drops (after the driver).
+    pub fn keeping(mut self, guard: impl Any + Send + Sync) -> Self {
+        self._keep = Some(Box::new(guard));
+        self
+    }
+}
+
+impl Deref for Fresh {
+    type Target = Arc<dyn Driver>;
+    fn deref(&self) -> &Arc<dyn Driver> {
+        &self.driver
+    }
+}
 
 /// Gives each rule a driver over a fresh, empty, isolated store.
 #[async_trait]
 pub trait DriverFactory: Send + Sync {
     /// A driver over a fresh, empty, isolated store.
-    async fn fresh(&self) -> Arc<dyn Driver>;
+    async fn fresh(&self) -> Fresh;
 }
 
 #[async_trait]
 impl<F, Fut> DriverFactory for F
 where
     F: Fn() -> Fut + Send + Sync,
-    Fut: Future<Output = Arc<dyn Driver>> + Send,
+    Fut: Future<Output = Fresh> + Send,
 {
-    async fn fresh(&self) -> Arc<dyn Driver> {
+    async fn fresh(&self) -> Fresh {
         (self)().await
     }
 }
@@ -77,6 +107,7 @@ where
 macro_rules! __routemq_conformance_rules {
     ($callback:ident ! ($($args:tt)*)) => {
         $crate::$callback! { ($($args)*)
+            // JobLifecycle
             fifo_within_queue,
             strict_priority_across_queues,
             bulk_push_keeps_ids_and_order,
@@ -91,6 +122,7 @@ macro_rules! __routemq_conformance_rules {
             stale_owner_gets_lease_lost_everywhere,
             extend_lease_prevents_reclaim,
             ack_batch_of_many,
+            // FailedStore
             fail_records_the_error,
             failed_list_newest_first_filtered_and_paged,
             failed_show_retry_and_forget,
@@ -99,9 +131,11 @@ macro_rules! __routemq_conformance_rules {
             corrupt_payload_can_be_failed,
             one_mib_payload_round_trips,
             oversize_payload_is_rejected,
+            // QueueAdmin
             stats_track_each_step,
             clear_removes_jobs_and_fences_holders,
             queues_lists_known_queues,
+            // WorkerRegistry
             worker_heartbeats_expire_and_can_be_removed,
         }
     };
@@ -141,7 +175,7 @@ macro_rules! __routemq_conformance_tests {
 /// `#[tokio::test]` per rule, named after the rule.
 ///
 /// `$factory` is anything implementing [`DriverFactory`](crate::conformance::DriverFactory),
-/// typically a closure `|| async { Arc::new(driver) as Arc<dyn Driver> }`. The
+/// typically a closure `|| async { Fresh::new(driver) }`. The
 /// calling crate needs `tokio` (with `macros` and `rt-multi-thread`) as a
 /// dev-dependency.
 #[macro_export]
@@ -164,12 +198,13 @@ mod tests {
     fn every_rule_function_is_in_the_suite() {
         let sources = [
             include_str!("admin.rs"),
-            include_str!("concurrency.rs"),
-            include_str!("failed.rs"),
-            include_str!("leases.rs"),
-            include_str!("order.rs"),
-            include_str!("payload.rs"),
-            include_str!("timing.rs"),
+            include_str!("failed_store.rs"),
+            include_str!("worker_registry.rs"),
+            include_str!("lifecycle/concurrency.rs"),
+            include_str!("lifecycle/leases.rs"),
+            include_str!("lifecycle/order.rs"),
+            include_str!("lifecycle/payload.rs"),
+            include_str!("lifecycle/timing.rs"),
         ];
         let mut defined: Vec<&str> = sources
             .iter()

@@ -3,6 +3,8 @@
 -- Params: queue, N. Served by queue_jobs_claim_index as an ordered range scan
 -- (no filesort, delayed rows never read). Sessions run READ COMMITTED, so no gap
 -- locks block producers.
+-- Guarantee: a row locked here is invisible to every other claimer (SKIP LOCKED)
+-- until the transaction ends, so no job is handed out twice.
 SELECT id, uuid, attempts, max_tries, payload
 FROM queue_jobs
 WHERE queue = ? AND reserved_at IS NULL AND available_at <= NOW(6)

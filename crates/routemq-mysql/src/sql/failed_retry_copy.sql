@@ -1,6 +1,8 @@
 -- Failed retry, step 1 of 2 (same transaction as the delete): put the job back,
 -- claimable now with attempts reset, under the same job id. Params: the failed
 -- row's id. A crash before COMMIT leaves it only in the failed store.
+-- Guarantee: with the delete in the same transaction, the job is back on its queue
+-- or still failed, never both or neither.
 INSERT INTO queue_jobs (uuid, queue, payload, attempts, max_tries, available_at, created_at)
 SELECT COALESCE(uuid, CONCAT('failed-', id)), queue, payload, 0, max_tries, NOW(6), NOW(6)
 FROM queue_failed_jobs

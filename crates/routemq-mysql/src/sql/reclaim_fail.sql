@@ -1,15 +1,20 @@
 -- Reclaim, step 2b: copy locked expired reservations that used every attempt
 -- into the failed store (then delete_ids.sql removes them, same transaction).
 -- Params: connection name, then the ids (IN list built by sql::reclaim_fail).
+-- A job id already in the failed store is overwritten by this failure, with the
+-- same portable upsert as fail_copy.sql (derived table `new`, no VALUES()).
+-- Guarantee: runs in the reclaim transaction on rows it locked; with delete_ids.sql
+-- the job is failed or still reserved, never both or neither.
 INSERT INTO queue_failed_jobs (uuid, connection, queue, payload, exception, failed_at, max_tries)
-SELECT COALESCE(uuid, CONCAT('db-', id)), ?, queue, payload,
-       CONCAT('lease expired on attempt ', attempts, ' of ', max_tries,
-              ': the worker stopped or hung before finishing the job'),
-       NOW(6), max_tries
-FROM queue_jobs
-WHERE id IN {ids}
-ON DUPLICATE KEY UPDATE queue_failed_jobs.connection = VALUES(connection),
-    queue_failed_jobs.queue = VALUES(queue), queue_failed_jobs.payload = VALUES(payload),
-    queue_failed_jobs.exception = VALUES(exception),
-    queue_failed_jobs.failed_at = VALUES(failed_at),
-    queue_failed_jobs.max_tries = VALUES(max_tries)
+SELECT * FROM (
+    SELECT COALESCE(uuid, CONCAT('db-', id)) AS n_uuid, ? AS n_connection, queue AS n_queue,
+           payload AS n_payload,
+           CONCAT('lease expired on attempt ', attempts, ' of ', max_tries,
+                  ': the worker stopped or hung before finishing the job') AS n_exception,
+           NOW(6) AS n_failed_at, max_tries AS n_max_tries
+    FROM queue_jobs
+    WHERE id IN {ids}
+) AS new
+ON DUPLICATE KEY UPDATE connection = new.n_connection, queue = new.n_queue,
+    payload = new.n_payload, exception = new.n_exception, failed_at = new.n_failed_at,
+    max_tries = new.n_max_tries

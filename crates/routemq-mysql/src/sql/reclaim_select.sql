@@ -2,6 +2,7 @@
 -- that have no lease: rows reserved by hand or by an older driver). Params:
 -- queue, batch size. Uses queue_jobs_claim_index's reserved_at IS NOT NULL
 -- range, which holds only in-flight jobs.
+-- Guarantee: SKIP LOCKED: two reclaimers never handle the same reservation.
 SELECT id, attempts, max_tries
 FROM queue_jobs
 WHERE queue = ? AND reserved_at IS NOT NULL

@@ -1,5 +1,6 @@
 -- Gives a job back, claimable after a delay, keeping its attempts. Params: delay
 -- in microseconds, id, owner token. 0 rows = lease lost, nothing changed.
+-- Guarantee: only the current owner gives the job back; attempts are kept.
 UPDATE queue_jobs
 SET reserved_at = NULL, owner = NULL, lease_until = NULL,
     available_at = NOW(6) + INTERVAL ? MICROSECOND

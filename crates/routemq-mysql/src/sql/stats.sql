@@ -1,6 +1,7 @@
 -- Counts for one queue, each an index range count on queue_jobs_claim_index or
 -- queue_failed_jobs_queue_failed_at_index (no row is read into the process, no
 -- table scan). Params: the queue five times. One statement, so one NOW(6).
+-- Guarantee: reads only; locks nothing.
 SELECT
   (SELECT COUNT(*) FROM queue_jobs
     WHERE queue = ? AND reserved_at IS NULL AND available_at <= NOW(6)) AS n_ready,

@@ -252,9 +252,9 @@ impl MysqlServer {
     /// The server's own `SELECT VERSION()`.
     pub async fn version(&self) -> Result<String, MysqlProvisionError> {
         let url = self.url("mysql");
-        let sql_err = |source| MysqlProvisionError::Sql {
+        let sql_err = |cause| MysqlProvisionError::Sql {
             url: url.clone(),
-            source,
+            cause,
         };
         let opts = mysql_async::Opts::from_url(&url).map_err(|e| err(e.to_string()))?;
         let mut conn = mysql_async::Conn::new(opts).await.map_err(sql_err)?;

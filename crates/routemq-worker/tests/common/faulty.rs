@@ -6,8 +6,9 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use routemq_core::{
-    async_trait, AckOutcome, Driver, DriverError, FailedJob, FailedQuery, JobId, Lease,
-    MemoryDriver, PendingJob, QueueName, QueueStats, ReclaimReport, Reservation, WorkerInfo,
+    async_trait, AckOutcome, DriverError, FailedJob, FailedQuery, FailedStore, JobId, JobLifecycle,
+    Lease, MemoryDriver, PendingJob, QueueAdmin, QueueName, QueueStats, ReclaimReport, Reservation,
+    WorkerInfo, WorkerRegistry,
 };
 
 /// How many upcoming calls of each operation fail.
@@ -72,7 +73,7 @@ fn hit(calls: &AtomicU64, faults: &AtomicU32) -> Result<(), DriverError> {
 static NEVER: AtomicU32 = AtomicU32::new(0);
 
 #[async_trait]
-impl Driver for FaultyDriver {
+impl JobLifecycle for FaultyDriver {
     fn connection_name(&self) -> &'static str {
         self.inner.connection_name()
     }
@@ -142,6 +143,10 @@ impl Driver for FaultyDriver {
         hit(&self.calls.reclaim, &NEVER)?;
         self.inner.reclaim_expired(queues).await
     }
+}
+
+#[async_trait]
+impl QueueAdmin for FaultyDriver {
     async fn stats(&self, queue: &QueueName) -> Result<QueueStats, DriverError> {
         self.inner.stats(queue).await
     }
@@ -151,6 +156,10 @@ impl Driver for FaultyDriver {
     async fn clear(&self, queue: &QueueName) -> Result<u64, DriverError> {
         self.inner.clear(queue).await
     }
+}
+
+#[async_trait]
+impl FailedStore for FaultyDriver {
     async fn failed_list(&self, query: &FailedQuery) -> Result<Vec<FailedJob>, DriverError> {
         self.inner.failed_list(query).await
     }
@@ -169,6 +178,10 @@ impl Driver for FaultyDriver {
     async fn failed_prune(&self, cutoff: SystemTime) -> Result<u64, DriverError> {
         self.inner.failed_prune(cutoff).await
     }
+}
+
+#[async_trait]
+impl WorkerRegistry for FaultyDriver {
     async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration) -> Result<(), DriverError> {
         hit(&self.calls.heartbeat, &NEVER)?;
         self.inner.heartbeat(info, ttl).await

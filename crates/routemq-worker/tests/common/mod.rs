@@ -1,5 +1,13 @@
 //! Shared test bed: a scriptable job type, probes it reports to, and helpers to run
 //! workers over a real `MemoryDriver`.
+//!
+//! Time: tests whose waiting is in tokio timers (job timeouts, grace periods,
+//! heartbeats, backoff sleeps, idle waits, `max_time`) run on tokio's paused clock
+//! (`#[tokio::test(start_paused = true)]`, current-thread); the worker's clock is
+//! tokio's, and the probes and [`wait_for`] read `tokio::time::Instant`. The
+//! memory driver dates leases and due times by the wall clock, which a paused
+//! clock does not move: tests that need a lease to expire or a delayed job to
+//! come due run on the real clock, or let real time pass with `std::thread::sleep`.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod faulty;
@@ -8,7 +16,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use routemq_core::{
     Backoff, Driver, FailedJob, FailedQuery, Job, JobContext, JobError, JobId, JobOptions,
@@ -204,6 +214,23 @@ pub fn memory() -> Arc<dyn Driver> {
     Arc::new(MemoryDriver::new())
 }
 
+/// A fresh fault injector over a memory driver: the handle to script faults and
+/// read call counts, and the same driver as the worker sees it.
+pub fn faulty() -> (Arc<faulty::FaultyDriver>, Arc<dyn Driver>) {
+    init_tracing();
+    let f = Arc::new(faulty::FaultyDriver::default());
+    let d: Arc<dyn Driver> = f.clone();
+    (f, d)
+}
+
+/// Pushes a job named `name` with raw `data` (no type check) on `default`.
+pub async fn dispatch_raw(driver: &Arc<dyn Driver>, name: &str, data: &[u8]) -> JobId {
+    Queue::from_arc(driver.clone())
+        .dispatch_raw(name, data.to_vec(), &JobOptions::new(), None)
+        .await
+        .unwrap()
+}
+
 pub fn qn(name: &str) -> QueueName {
     QueueName::new(name).unwrap()
 }
@@ -269,6 +296,45 @@ pub async fn run_until(worker: Worker, shutdown: impl Future<Output = ()>) -> Wo
         .expect("worker run failed")
 }
 
+/// A worker running in its own task until [`Running::stop`] or a limit.
+pub struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    run: tokio::task::JoinHandle<WorkerReport>,
+}
+
+/// Starts `worker` in its own task; it runs until [`Running::stop`] (or a limit).
+pub fn spawn_worker(worker: Worker) -> Running {
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(run_until(worker, async move {
+        let _ = rx.await;
+    }));
+    Running { stop, run }
+}
+
+impl Running {
+    /// Asks the worker to shut down and waits for its report; fails the test if
+    /// the worker had already stopped.
+    pub async fn stop(self) -> WorkerReport {
+        self.stop
+            .send(())
+            .expect("the worker stopped before it was asked to");
+        self.run.await.expect("worker task panicked")
+    }
+
+    /// [`Running::stop`], failing the test unless the worker stops within
+    /// `within_ms` of the request.
+    pub async fn stop_within(self, within_ms: u64) -> WorkerReport {
+        let asked = Instant::now();
+        let report = self.stop().await;
+        assert!(
+            asked.elapsed() < ms(within_ms),
+            "shutdown took {:?}",
+            asked.elapsed()
+        );
+        report
+    }
+}
+
 /// Runs `worker` for `n` ms, then asks it to shut down.
 pub async fn run_for(worker: Worker, n: u64) -> WorkerReport {
     run_until(worker, tokio::time::sleep(ms(n))).await
@@ -277,6 +343,27 @@ pub async fn run_for(worker: Worker, n: u64) -> WorkerReport {
 /// Runs `worker` until a limit stops it.
 pub async fn run_to_limit(worker: Worker) -> WorkerReport {
     run_until(worker, std::future::pending()).await
+}
+
+/// Runs a [`builder`] worker with `stop_when_empty` until the queue is empty.
+pub async fn run_until_empty(driver: &Arc<dyn Driver>) -> WorkerReport {
+    run_to_limit(builder(driver).stop_when_empty(true).build().unwrap()).await
+}
+
+/// Runs a [`builder`] worker with a `lease_ms` lease, 2 slots and
+/// `stop_when_empty` while [`spawn_reclaimer`] takes expired leases away: a job
+/// whose lease is not kept alive runs again on the free slot.
+pub async fn run_with_reclaimer(driver: &Arc<dyn Driver>, lease_ms: u64) -> WorkerReport {
+    let reclaimer = spawn_reclaimer(driver);
+    let w = builder(driver)
+        .lease(ms(lease_ms))
+        .concurrency(2)
+        .stop_when_empty(true)
+        .build()
+        .unwrap();
+    let report = run_to_limit(w).await;
+    reclaimer.abort();
+    report
 }
 
 /// Polls `cond` every 5 ms until it holds, failing the test after `within_ms`.

@@ -3,11 +3,11 @@
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
-use super::fixture::{
+use super::super::fixture::{
     assert_counts, assert_nothing_claimable, claim, claim_one, expect_lease_lost, ms_between, ok,
     push, queue, sleep_until, LONG_LEASE, SHORT_LEASE,
 };
-use super::DriverFactory;
+use super::super::DriverFactory;
 use crate::{Driver, JobId, Lease, LeaseToken, QueueName, ReclaimReport, Reservation};
 
 /// Claims the one job on `queue` with [`SHORT_LEASE`], waits until the lease has
@@ -51,9 +51,9 @@ pub async fn attempts_counted_at_claim(factory: &dyn DriverFactory) {
     let driver = factory.fresh().await;
     let d = driver.as_ref();
     let q = queue("attempts");
-    let pending = super::fixture::job(&q, 1, 3, None);
+    let pending = super::super::fixture::job(&q, 1, 3, None);
     let payload = pending.payload.clone();
-    let id = super::fixture::push_job(d, pending).await;
+    let id = super::super::fixture::push_job(d, pending).await;
     for attempt in 1..=3 {
         let r = claim_one(d, &q, "the job after a release").await;
         assert_eq!(r.lease.job_id, id);
@@ -110,9 +110,9 @@ pub async fn expired_lease_without_tries_left_fails(factory: &dyn DriverFactory)
     let driver = factory.fresh().await;
     let d = driver.as_ref();
     let q = queue("expiring_last");
-    let pending = super::fixture::job(&q, 1, 1, None);
+    let pending = super::super::fixture::job(&q, 1, 1, None);
     let payload = pending.payload.clone();
-    let id = super::fixture::push_job(d, pending).await;
+    let id = super::super::fixture::push_job(d, pending).await;
     let (r, report) = claim_and_expire(d, &q).await;
     assert_eq!(r.attempt, 1);
     assert_eq!(
@@ -265,7 +265,7 @@ pub async fn ack_batch_of_many(factory: &dyn DriverFactory) {
     let b = queue("batched_too");
     let both = [a.clone(), b.clone()];
     let jobs: Vec<_> = (0..500)
-        .map(|n| super::fixture::job(if n % 5 == 0 { &b } else { &a }, n, 3, None))
+        .map(|n| super::super::fixture::job(if n % 5 == 0 { &b } else { &a }, n, 3, None))
         .collect();
     let pushed: HashSet<JobId> = ok(d.push_bulk(jobs).await, "push_bulk")
         .into_iter()

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-use super::fixture::{
+use super::super::fixture::{
     assert_counts, assert_nothing_claimable, claim, ids, job, ok, queue, LONG_LEASE,
 };
-use super::DriverFactory;
+use super::super::DriverFactory;
 use crate::{Driver, JobId, QueueName};
 
 const JOBS: usize = 2000;

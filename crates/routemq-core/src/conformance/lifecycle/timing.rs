@@ -5,11 +5,11 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::oneshot;
 
-use super::fixture::{
+use super::super::fixture::{
     assert_counts, assert_nothing_claimable, claim, claim_one, claim_when_due, ms_between, ok,
     push, push_at, queue, EARLY_SLACK, LONG_LEASE, WAKE_SLACK,
 };
-use super::DriverFactory;
+use super::super::DriverFactory;
 use crate::{Driver, JobId, QueueName};
 
 /// The timeout given to `wait_for_jobs`: far longer than any bound checked.

@@ -1,4 +1,5 @@
-//! The contract every storage backend implements.
+//! Job lifecycle: storing jobs, claiming them under a lease, and settling each
+//! reservation (ack, release, fail, extend), plus reclaiming expired leases.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -34,6 +35,19 @@ impl PendingJob {
             payload: envelope.encode()?,
             available_at,
         })
+    }
+
+    /// [`DriverError::PayloadTooLarge`] naming `driver` when the payload is over
+    /// `limit` bytes: every driver's check before it stores anything.
+    pub fn check_size(&self, limit: usize, driver: &'static str) -> Result<(), DriverError> {
+        if self.payload.len() > limit {
+            return Err(DriverError::PayloadTooLarge {
+                size: self.payload.len(),
+                limit,
+                driver,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -100,7 +114,7 @@ pub struct AckOutcome {
     pub lost: Vec<JobId>,
 }
 
-/// What one [`Driver::reclaim_expired`] pass did.
+/// What one [`JobLifecycle::reclaim_expired`] pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReclaimReport {
     /// Expired reservations made claimable again.
@@ -109,128 +123,33 @@ pub struct ReclaimReport {
     pub failed: u64,
 }
 
-/// Counts for one queue.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueStats {
-    /// The queue.
-    pub queue: String,
-    /// Claimable now.
-    pub ready: u64,
-    /// Waiting for their time (dispatched later or backing off).
-    pub delayed: u64,
-    /// Claimed and not yet finished (including expired leases not yet reclaimed).
-    pub reserved: u64,
-    /// In the failed store.
-    pub failed: u64,
-    /// Age of the oldest claimable job, measured from when it became available.
-    #[serde(with = "opt_duration_ms")]
-    pub oldest_ready_age: Option<Duration>,
-}
-
-mod opt_duration_ms {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
-    }
-}
-
-/// A job in the failed store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedJob {
-    /// The job's id (unique in the failed store).
-    pub id: JobId,
-    /// The driver's connection name (`redis`, `database`, `memory`).
-    pub connection: String,
-    /// The queue it failed on.
-    pub queue: String,
-    /// The stored payload, byte for byte.
-    pub payload: Vec<u8>,
-    /// Why it failed: the last error, panic message, timeout or decode problem.
-    pub exception: String,
-    /// When it failed.
-    pub failed_at: SystemTime,
-}
-
-/// Which failed jobs to list: newest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedQuery {
-    /// Only this queue; `None` = all queues.
-    pub queue: Option<QueueName>,
-    /// Skip this many (newest first).
-    pub offset: usize,
-    /// Return at most this many.
-    pub limit: usize,
-}
-
-impl Default for FailedQuery {
-    fn default() -> Self {
-        FailedQuery {
-            queue: None,
-            offset: 0,
-            limit: 100,
-        }
-    }
-}
-
-/// A live worker's heartbeat, as `routemq workers` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkerInfo {
-    /// Unique per worker run (a UUIDv7).
-    pub id: String,
-    /// Host name.
-    pub host: String,
-    /// Process id.
-    pub pid: u32,
-    /// Queues it drains, in priority order.
-    pub queues: Vec<String>,
-    /// Concurrency limit.
-    pub concurrency: u32,
-    /// Jobs running now.
-    pub running: u32,
-    /// Jobs finished successfully since start.
-    pub processed: u64,
-    /// Jobs that failed for good since start.
-    pub failed: u64,
-    /// Start time, milliseconds since the Unix epoch.
-    pub started_at_ms: i64,
-    /// Time of this heartbeat, milliseconds since the Unix epoch.
-    pub last_seen_ms: i64,
-}
-
-/// A storage backend for jobs.
+/// How jobs are stored, claimed and settled: the part of the contract the worker
+/// runs on.
 ///
-/// # Contract (checked for every driver by [`conformance`](crate#conformance))
-/// - **At-least-once.** [`claim`](Driver::claim) hands out [`Reservation`]s with a
-///   lease; a job is removed only by [`ack`](Driver::ack) or moved by
-///   [`release`](Driver::release) / [`fail`](Driver::fail). Every mutating call on a
-///   reservation succeeds only for the current owner token; a stale owner gets
-///   [`DriverError::LeaseLost`] and the call changes nothing.
+/// # Contract (checked for every driver by the conformance suite's lifecycle rules)
+/// - **At-least-once.** [`claim`](JobLifecycle::claim) hands out [`Reservation`]s
+///   with a lease; a job is removed only by [`ack`](JobLifecycle::ack) or moved by
+///   [`release`](JobLifecycle::release) / [`fail`](JobLifecycle::fail). Every
+///   mutating call on a reservation succeeds only for the current owner token; a
+///   stale owner gets [`DriverError::LeaseLost`] and the call changes nothing.
 /// - **Order.** FIFO within a queue among jobs that became available at the same
 ///   time; `claim` over several queues drains them in the order given.
 /// - **Delays** have millisecond precision and due jobs become claimable with no
 ///   extra process: `claim` itself moves them.
 /// - **Attempts** are counted at claim ([`Reservation::attempt`]).
 /// - **Expired leases** are made claimable again by
-///   [`reclaim_expired`](Driver::reclaim_expired) (a driver may also do it inside
-///   `claim`); a job whose attempts are used up goes to the failed store instead.
+///   [`reclaim_expired`](JobLifecycle::reclaim_expired) (a driver may also do it
+///   inside `claim`); a job whose attempts are used up goes to the failed store
+///   instead.
 /// - **Errors** from the backend are returned, never reported as "no job".
 ///
 /// # Cancellation
-/// Dropping a future of [`wait_for_jobs`](Driver::wait_for_jobs) is always safe.
-/// Dropping any other call's future may leave its change applied or not, but never
-/// loses a job: a claim whose answer was dropped leaves reservations that are
+/// Dropping a future of [`wait_for_jobs`](JobLifecycle::wait_for_jobs) is always
+/// safe. Dropping any other call's future may leave its change applied or not, but
+/// never loses a job: a claim whose answer was dropped leaves reservations that are
 /// reclaimed once their lease expires.
 #[async_trait]
-pub trait Driver: Send + Sync + fmt::Debug + 'static {
+pub trait JobLifecycle: Send + Sync + fmt::Debug + 'static {
     /// The connection name recorded in failed jobs: `redis`, `database` or `memory`.
     fn connection_name(&self) -> &'static str;
 
@@ -289,45 +208,4 @@ pub trait Driver: Send + Sync + fmt::Debug + 'static {
     /// Makes expired reservations on `queues` claimable again, or moves them to the
     /// failed store when their attempts are used up.
     async fn reclaim_expired(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError>;
-
-    /// Counts for one queue; cheap (no scan of the queue's jobs).
-    async fn stats(&self, queue: &QueueName) -> Result<QueueStats, DriverError>;
-
-    /// Queues that hold or held jobs (including failed ones), sorted by name.
-    async fn queues(&self) -> Result<Vec<QueueName>, DriverError>;
-
-    /// Deletes every ready, delayed and reserved job of `queue` (holders of
-    /// reservations get `LeaseLost` afterwards); returns how many. The failed store
-    /// is left alone.
-    async fn clear(&self, queue: &QueueName) -> Result<u64, DriverError>;
-
-    /// Failed jobs, newest first.
-    async fn failed_list(&self, query: &FailedQuery) -> Result<Vec<FailedJob>, DriverError>;
-
-    /// One failed job.
-    async fn failed_show(&self, id: &JobId) -> Result<Option<FailedJob>, DriverError>;
-
-    /// Moves a failed job back to its queue, claimable at once with attempts reset,
-    /// atomically (a crash cannot leave it in both places or neither). `false` when
-    /// no such failed job exists.
-    async fn failed_retry(&self, id: &JobId) -> Result<bool, DriverError>;
-
-    /// Deletes a failed job; `false` when no such failed job exists.
-    async fn failed_forget(&self, id: &JobId) -> Result<bool, DriverError>;
-
-    /// Deletes every failed job, or those of one queue; returns how many.
-    async fn failed_flush(&self, queue: Option<&QueueName>) -> Result<u64, DriverError>;
-
-    /// Deletes failed jobs that failed before `cutoff`; returns how many.
-    async fn failed_prune(&self, cutoff: SystemTime) -> Result<u64, DriverError>;
-
-    /// Records a worker's heartbeat, visible to [`workers`](Driver::workers) for
-    /// `ttl` unless renewed.
-    async fn heartbeat(&self, info: &WorkerInfo, ttl: Duration) -> Result<(), DriverError>;
-
-    /// Removes a worker's heartbeat (on clean shutdown).
-    async fn remove_worker(&self, worker_id: &str) -> Result<(), DriverError>;
-
-    /// Workers whose heartbeat has not expired, sorted by id.
-    async fn workers(&self) -> Result<Vec<WorkerInfo>, DriverError>;
 }

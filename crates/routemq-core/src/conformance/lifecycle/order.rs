@@ -2,11 +2,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::fixture::{
+use super::super::fixture::{
     assert_nothing_claimable, claim, ids, job, ok, push, push_at, push_job, queue, sleep_until,
     LONG_LEASE,
 };
-use super::DriverFactory;
+use super::super::DriverFactory;
 use crate::JobId;
 
 /// FIFO within a queue: jobs pushed one by one are claimed in push order, whether

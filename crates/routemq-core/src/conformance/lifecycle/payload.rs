@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use super::fixture::{
+use super::super::fixture::{
     assert_counts, assert_nothing_claimable, claim_one, envelope, job, ok, push_job, queue,
 };
-use super::DriverFactory;
+use super::super::DriverFactory;
 use crate::{Codec, DriverError, Envelope, PendingJob, QueueName};
 
 /// One mebibyte.

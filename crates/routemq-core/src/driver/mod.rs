@@ -1,0 +1,34 @@
+//! The contract every storage backend implements, split by capability:
+//!
+//! | trait | what it covers | conformance rules |
+//! |---|---|---|
+//! | [`JobLifecycle`] | push, claim, wait, ack, release, fail, extend, reclaim | `conformance::lifecycle` |
+//! | [`FailedStore`] | failed list / show / retry / forget / flush / prune | `conformance::failed_store` |
+//! | [`QueueAdmin`] | stats, known queues, clear | `conformance::admin` |
+//! | [`WorkerRegistry`] | worker heartbeats | `conformance::worker_registry` |
+//!
+//! [`Driver`] is all four together; it is implemented automatically for every type
+//! that implements them, and `Arc<dyn Driver>` coerces to `Arc<dyn FailedStore>`
+//! (or any other part) where only one capability is needed.
+
+mod admin;
+mod failed_store;
+mod lifecycle;
+mod worker_registry;
+
+pub use admin::{QueueAdmin, QueueStats};
+pub use failed_store::{FailedJob, FailedQuery, FailedStore};
+pub use lifecycle::{
+    AckOutcome, JobLifecycle, Lease, LeaseToken, PendingJob, ReclaimReport, Reservation,
+};
+pub use worker_registry::{WorkerInfo, WorkerRegistry};
+
+/// A complete storage backend: every capability of the contract.
+///
+/// Never implemented by hand: the blanket implementation covers every type that
+/// implements [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`] and
+/// [`WorkerRegistry`]. The worker and the CLI hold an `Arc<dyn Driver>`; bring
+/// the capability traits into scope (`use routemq_core::prelude::*`) to call them.
+pub trait Driver: JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry {}
+
+impl<T> Driver for T where T: JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry + ?Sized {}

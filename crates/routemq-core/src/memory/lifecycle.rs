@@ -1,0 +1,252 @@
+//! [`JobLifecycle`] for [`MemoryDriver`].
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use super::{MemoryDriver, State, NAME};
+use crate::{
+    from_unix_ms, unix_ms, AckOutcome, DriverError, JobId, JobLifecycle, Lease, LeaseToken,
+    PendingJob, QueueName, ReclaimReport, Reservation,
+};
+
+#[async_trait]
+impl JobLifecycle for MemoryDriver {
+    fn connection_name(&self) -> &'static str {
+        NAME
+    }
+
+    fn max_payload_bytes(&self) -> usize {
+        self.max_payload
+    }
+
+    async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
+        job.check_size(self.max_payload, NAME)?;
+        let id = job.id.clone();
+        self.state().insert(job, unix_ms(SystemTime::now()));
+        self.inner.notify.notify_waiters();
+        Ok(id)
+    }
+
+    async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
+        for job in &jobs {
+            job.check_size(self.max_payload, NAME)?;
+        }
+        let now = unix_ms(SystemTime::now());
+        let ids = jobs.iter().map(|j| j.id.clone()).collect();
+        {
+            let mut state = self.state();
+            for job in jobs {
+                state.insert(job, now);
+            }
+        }
+        self.inner.notify.notify_waiters();
+        Ok(ids)
+    }
+
+    async fn claim(
+        &self,
+        queues: &[QueueName],
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Reservation>, DriverError> {
+        let now = unix_ms(SystemTime::now());
+        let deadline = now.saturating_add(lease.as_millis() as i64);
+        let mut state = self.state();
+        let mut out = Vec::new();
+        for queue in queues {
+            if out.len() >= max {
+                break;
+            }
+            state.promote_due(queue, now);
+            while out.len() < max {
+                let State { jobs, queues, .. } = &mut *state;
+                let Some(q) = queues.get_mut(queue) else {
+                    break;
+                };
+                let Some((id, _)) = q.ready.pop_front() else {
+                    break;
+                };
+                let Some(job) = jobs.get_mut(&id) else {
+                    continue;
+                };
+                job.attempts += 1;
+                let token = LeaseToken::random();
+                q.reserved.insert(id.clone(), (token.clone(), deadline));
+                out.push(Reservation {
+                    lease: Lease {
+                        job_id: id,
+                        queue: queue.clone(),
+                        token,
+                        expires_at: from_unix_ms(deadline),
+                    },
+                    attempt: job.attempts,
+                    max_tries: job.max_tries,
+                    payload: job.payload.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn wait_for_jobs(
+        &self,
+        queues: &[QueueName],
+        timeout: Duration,
+    ) -> Result<(), DriverError> {
+        let notified = self.inner.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let now = unix_ms(SystemTime::now());
+        let mut wait = timeout;
+        {
+            let state = self.state();
+            for queue in queues {
+                let Some(q) = state.queues.get(queue) else {
+                    continue;
+                };
+                if !q.ready.is_empty() {
+                    return Ok(());
+                }
+                if let Some(((at, _), _)) = q.delayed.first_key_value() {
+                    let due_in = Duration::from_millis((*at - now).max(0) as u64);
+                    wait = wait.min(due_in);
+                }
+            }
+        }
+        if wait.is_zero() {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+        Ok(())
+    }
+
+    async fn ack(&self, lease: &Lease) -> Result<(), DriverError> {
+        let mut state = self.state();
+        state.owned(lease)?;
+        if let Some(q) = state.queues.get_mut(&lease.queue) {
+            q.reserved.remove(&lease.job_id);
+        }
+        state.jobs.remove(&lease.job_id);
+        Ok(())
+    }
+
+    async fn ack_batch(&self, leases: &[Lease]) -> Result<AckOutcome, DriverError> {
+        let mut outcome = AckOutcome::default();
+        for lease in leases {
+            match self.ack(lease).await {
+                Ok(()) => outcome.acked += 1,
+                Err(DriverError::LeaseLost { job_id }) => outcome.lost.push(job_id),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn release(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
+        let now = unix_ms(SystemTime::now());
+        {
+            let mut state = self.state();
+            state.owned(lease)?;
+            let seq = state.next_seq();
+            let q = state.queues.entry(lease.queue.clone()).or_default();
+            q.reserved.remove(&lease.job_id);
+            if delay.is_zero() {
+                q.ready.push_back((lease.job_id.clone(), now));
+            } else {
+                let at = now.saturating_add(delay.as_millis() as i64);
+                q.delayed.insert((at, seq), lease.job_id.clone());
+            }
+        }
+        self.inner.notify.notify_waiters();
+        Ok(())
+    }
+
+    async fn fail(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {
+        let mut state = self.state();
+        state.owned(lease)?;
+        if let Some(q) = state.queues.get_mut(&lease.queue) {
+            q.reserved.remove(&lease.job_id);
+        }
+        state.move_to_failed(&lease.job_id, error.to_owned(), unix_ms(SystemTime::now()));
+        Ok(())
+    }
+
+    async fn extend_lease(
+        &self,
+        lease: &Lease,
+        lease_for: Duration,
+    ) -> Result<SystemTime, DriverError> {
+        let now = unix_ms(SystemTime::now());
+        let mut state = self.state();
+        let deadline = state.owned(lease)?;
+        if deadline < now {
+            // Expired but not yet reclaimed: ownership is over all the same.
+            return Err(DriverError::LeaseLost {
+                job_id: lease.job_id.clone(),
+            });
+        }
+        let new_deadline = now.saturating_add(lease_for.as_millis() as i64);
+        if let Some((_, d)) = state
+            .queues
+            .get_mut(&lease.queue)
+            .and_then(|q| q.reserved.get_mut(&lease.job_id))
+        {
+            *d = new_deadline;
+        }
+        Ok(from_unix_ms(new_deadline))
+    }
+
+    async fn reclaim_expired(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError> {
+        let now = unix_ms(SystemTime::now());
+        let mut report = ReclaimReport::default();
+        {
+            let mut state = self.state();
+            for queue in queues {
+                let expired: Vec<JobId> = match state.queues.get(queue) {
+                    Some(q) => q
+                        .reserved
+                        .iter()
+                        .filter(|(_, (_, d))| *d <= now)
+                        .map(|(id, _)| id.clone())
+                        .collect(),
+                    None => continue,
+                };
+                for id in expired {
+                    if let Some(q) = state.queues.get_mut(queue) {
+                        q.reserved.remove(&id);
+                    }
+                    let (attempts, max_tries) = match state.jobs.get(&id) {
+                        Some(j) => (j.attempts, j.max_tries),
+                        None => continue,
+                    };
+                    if attempts >= max_tries {
+                        state.move_to_failed(
+                            &id,
+                            format!(
+                                "lease expired on attempt {attempts} of {max_tries}: the worker stopped or hung before finishing the job"
+                            ),
+                            now,
+                        );
+                        report.failed += 1;
+                    } else {
+                        state
+                            .queues
+                            .entry(queue.clone())
+                            .or_default()
+                            .ready
+                            .push_back((id, now));
+                        report.released += 1;
+                    }
+                }
+            }
+        }
+        if report.released > 0 {
+            self.inner.notify.notify_waiters();
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,171 @@
+//! The in-memory driver: the demo's embedded default and a fast test bed. It keeps
+//! the whole [`Driver`](crate::Driver) contract, but nothing survives the process.
+//! The state and its helpers are here; each capability trait is implemented in the
+//! module of its name.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+use crate::{
+    from_unix_ms, unix_ms, DriverError, FailedJob, JobId, Lease, LeaseToken, PendingJob, QueueName,
+    WorkerInfo,
+};
+
+mod admin;
+mod failed_store;
+mod lifecycle;
+mod worker_registry;
+
+const NAME: &str = "memory";
+
+/// Stores jobs in process memory. Clones share the same store.
+#[derive(Debug, Clone)]
+pub struct MemoryDriver {
+    inner: Arc<Inner>,
+    max_payload: usize,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    state: Mutex<State>,
+    notify: Notify,
+}
+
+#[derive(Debug)]
+struct StoredJob {
+    queue: QueueName,
+    max_tries: u32,
+    payload: Vec<u8>,
+    attempts: u32,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    /// (job, available-at ms), FIFO.
+    ready: VecDeque<(JobId, i64)>,
+    /// (available-at ms, sequence) → job.
+    delayed: BTreeMap<(i64, u64), JobId>,
+    /// job → (owner token, lease deadline ms).
+    reserved: HashMap<JobId, (LeaseToken, i64)>,
+}
+
+#[derive(Debug)]
+struct FailedRecord {
+    job: FailedJob,
+    max_tries: u32,
+    seq: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    seq: u64,
+    jobs: HashMap<JobId, StoredJob>,
+    queues: BTreeMap<QueueName, QueueState>,
+    failed: HashMap<JobId, FailedRecord>,
+    /// worker id → (info, expiry ms).
+    workers: BTreeMap<String, (WorkerInfo, i64)>,
+}
+
+impl Default for MemoryDriver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryDriver {
+    /// The default payload limit: 64 MiB.
+    pub const DEFAULT_MAX_PAYLOAD: usize = 64 << 20;
+
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryDriver {
+            inner: Arc::new(Inner::default()),
+            max_payload: Self::DEFAULT_MAX_PAYLOAD,
+        }
+    }
+
+    /// Sets the payload limit in bytes.
+    pub fn with_max_payload(mut self, bytes: usize) -> Self {
+        self.max_payload = bytes;
+        self
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl State {
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn insert(&mut self, job: PendingJob, now: i64) {
+        let at = job.available_at.map(unix_ms).unwrap_or(now);
+        let seq = self.next_seq();
+        let q = self.queues.entry(job.queue.clone()).or_default();
+        if at > now {
+            q.delayed.insert((at, seq), job.id.clone());
+        } else {
+            q.ready.push_back((job.id.clone(), at));
+        }
+        self.jobs.insert(
+            job.id,
+            StoredJob {
+                queue: job.queue,
+                max_tries: job.max_tries.max(1),
+                payload: job.payload,
+                attempts: 0,
+            },
+        );
+    }
+
+    fn promote_due(&mut self, queue: &QueueName, now: i64) {
+        if let Some(q) = self.queues.get_mut(queue) {
+            while let Some(entry) = q.delayed.first_entry() {
+                let (at, _) = *entry.key();
+                if at > now {
+                    break;
+                }
+                let id = entry.remove();
+                q.ready.push_back((id, at));
+            }
+        }
+    }
+
+    /// Checks the owner token; returns the stored reservation's deadline.
+    fn owned(&self, lease: &Lease) -> Result<i64, DriverError> {
+        self.queues
+            .get(&lease.queue)
+            .and_then(|q| q.reserved.get(&lease.job_id))
+            .filter(|(token, _)| *token == lease.token)
+            .map(|(_, deadline)| *deadline)
+            .ok_or_else(|| DriverError::LeaseLost {
+                job_id: lease.job_id.clone(),
+            })
+    }
+
+    fn move_to_failed(&mut self, id: &JobId, exception: String, now: i64) {
+        if let Some(job) = self.jobs.remove(id) {
+            let seq = self.next_seq();
+            self.failed.insert(
+                id.clone(),
+                FailedRecord {
+                    job: FailedJob {
+                        id: id.clone(),
+                        connection: NAME.to_owned(),
+                        queue: job.queue.to_string(),
+                        payload: job.payload,
+                        exception,
+                        failed_at: from_unix_ms(now),
+                    },
+                    max_tries: job.max_tries,
+                    seq,
+                },
+            );
+        }
+    }
+}

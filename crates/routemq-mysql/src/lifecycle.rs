@@ -1,0 +1,346 @@
+//! [`JobLifecycle`] for [`MysqlDriver`]: push, claim, wait, ack, release, fail,
+//! extend and reclaim. Row building for pushes is in `push.rs`, batch acks and lease errors in `lease.rs`, one reclaim
+//! transaction in `reclaim.rs`; the statements in `sql/`.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use mysql_async::{TxOpts, Value};
+use routemq_core::{
+    AckOutcome, DriverError, JobId, JobLifecycle, Lease, PendingJob, QueueName, ReclaimReport,
+    Reservation,
+};
+use tokio::time::Instant;
+
+use crate::driver::{MysqlDriver, OpError};
+use crate::error::{map, NAME};
+use crate::lease::{lost, MAX_BATCH};
+use crate::push::{check_due, due_now, row_params};
+use crate::reclaim::BATCH;
+use crate::time::micros;
+use crate::{sql, token};
+
+/// A locked row: id, uuid, attempts before this claim, max_tries, payload.
+type Locked = (u64, Option<String>, u32, u32, Vec<u8>);
+
+#[async_trait]
+impl JobLifecycle for MysqlDriver {
+    fn connection_name(&self) -> &'static str {
+        NAME
+    }
+
+    fn max_payload_bytes(&self) -> usize {
+        self.inner.max_payload
+    }
+
+    async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
+        job.check_size(self.inner.max_payload, NAME)?;
+        check_due(&job)?;
+        let id = job.id.clone();
+        let now = due_now(&job);
+        let mut params = Vec::with_capacity(6);
+        row_params(job, now, &mut params);
+        let stmt = if now { sql::PUSH_NOW } else { sql::PUSH };
+        let mut conn = self.conn().await?;
+        conn.exec_drop(stmt, params).await.map_err(map)?;
+        drop(conn);
+        self.wake_local();
+        Ok(id)
+    }
+
+    async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
+        for job in &jobs {
+            job.check_size(self.inner.max_payload, NAME)?;
+            check_due(job)?;
+        }
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
+        // Each statement stays under half the payload limit (itself below the
+        // server's max_allowed_packet) and under the row cap.
+        let byte_budget = (self.inner.max_payload / 2).max(1);
+        let row_cap = self.inner.config.bulk_chunk_rows.max(1);
+        let mut chunks: Vec<Vec<PendingJob>> = Vec::new();
+        let mut bytes = 0usize;
+        for job in jobs {
+            let len = job.payload.len() + 128;
+            let start_new = match chunks.last() {
+                None => true,
+                Some(c) => c.len() >= row_cap || (bytes + len > byte_budget && !c.is_empty()),
+            };
+            if start_new {
+                chunks.push(Vec::new());
+                bytes = 0;
+            }
+            bytes += len;
+            if let Some(c) = chunks.last_mut() {
+                c.push(job);
+            }
+        }
+        self.retrying(|| {
+            let chunks = chunks.clone();
+            async move {
+                let mut conn = self.conn().await?;
+                let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                for chunk in chunks {
+                    let now = chunk.iter().all(due_now);
+                    let stmt = sql::push_bulk(chunk.len(), now);
+                    let mut params = Vec::with_capacity(chunk.len() * 6);
+                    for job in chunk {
+                        row_params(job, now, &mut params);
+                    }
+                    tx.exec_drop(stmt, params).await?;
+                }
+                tx.commit().await?;
+                Ok::<(), OpError>(())
+            }
+        })
+        .await?;
+        self.wake_local();
+        Ok(ids)
+    }
+
+    /// Batch claims: per queue in priority order, `SELECT … FOR UPDATE SKIP LOCKED`,
+    /// then one `UPDATE` reserving every locked row, all in one transaction.
+    async fn claim(
+        &self,
+        queues: &[QueueName],
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Reservation>, DriverError> {
+        if max == 0 || queues.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Fewer than asked is allowed; one transaction stays bounded.
+        let max = max.min(MAX_BATCH);
+        let lease_us = micros(lease);
+        self.retrying(|| async move {
+            // Measured before the server reserves, so the deadline we report is
+            // never later than the one the server enforces.
+            let started = SystemTime::now();
+            let mut conn = self.conn().await?;
+            let mut tx = conn.start_transaction(TxOpts::default()).await?;
+            let mut locked: Vec<(QueueName, Locked)> = Vec::new();
+            for queue in queues {
+                let room = max - locked.len();
+                if room == 0 {
+                    break;
+                }
+                let rows: Vec<Locked> = tx
+                    .exec(sql::CLAIM_SELECT, (queue.as_str(), room as u64))
+                    .await?;
+                locked.extend(rows.into_iter().map(|r| (queue.clone(), r)));
+            }
+            if locked.is_empty() {
+                tx.commit().await?;
+                return Ok(Vec::new());
+            }
+            let suffix = token::suffix();
+            let (stmt, padded) = sql::claim_update(locked.len());
+            let ids: Vec<Value> = locked.iter().map(|(_, r)| Value::from(r.0)).collect();
+            let mut params = vec![Value::from(lease_us), Value::from(suffix.as_str())];
+            params.extend(sql::pad(ids, padded));
+            tx.exec_drop(stmt, params).await?;
+            tx.commit().await?;
+            let expires_at = started + lease;
+            Ok::<_, OpError>(
+                locked
+                    .into_iter()
+                    .map(
+                        |(queue, (id, uuid, attempts, max_tries, payload))| Reservation {
+                            lease: Lease {
+                                job_id: token::job_id(id, uuid),
+                                queue,
+                                token: token::token(id, &suffix),
+                                expires_at,
+                            },
+                            attempt: attempts.saturating_add(1),
+                            max_tries: max_tries.max(1),
+                            payload,
+                        },
+                    )
+                    .collect(),
+            )
+        })
+        .await
+    }
+
+    /// Idle waiting: one indexed look at the next due time per round, sleeping in
+    /// between with a pause that starts at `poll_min` and doubles up to `poll_max`;
+    /// a dispatch, release or retry from this process ends the wait at once.
+    async fn wait_for_jobs(
+        &self,
+        queues: &[QueueName],
+        timeout: Duration,
+    ) -> Result<(), DriverError> {
+        let deadline = Instant::now() + timeout;
+        let config = &self.inner.config;
+        let mut pause = config.poll_min.max(Duration::from_millis(1));
+        let stmt = sql::next_due(queues.len());
+        loop {
+            // Registered before looking, so a push between the look and the sleep
+            // is not missed.
+            let notified = self.inner.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+
+            let due_us = if queues.is_empty() {
+                None
+            } else {
+                let params: Vec<Value> = queues.iter().map(|q| Value::from(q.as_str())).collect();
+                let mut conn = self.conn().await?;
+                let due: Option<Option<i64>> = conn.exec_first(&stmt, params).await.map_err(map)?;
+                due.flatten()
+            };
+            if due_us.is_some_and(|us| us <= 0) {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(());
+            }
+            let mut sleep = pause.min(deadline - now);
+            if let Some(us) = due_us {
+                sleep = sleep.min(Duration::from_micros(us as u64));
+            }
+            tokio::select! {
+                _ = &mut notified, if config.local_wakeup => return Ok(()),
+                _ = tokio::time::sleep(sleep) => {}
+            }
+            pause = (pause * 2).min(config.poll_max.max(config.poll_min));
+        }
+    }
+
+    /// One autocommit DELETE keyed on id and owner.
+    async fn ack(&self, lease: &Lease) -> Result<(), DriverError> {
+        let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
+        let changed = self
+            .single(
+                sql::ACK,
+                vec![Value::from(id), Value::from(lease.token.0.as_str())],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(lost(lease));
+        }
+        Ok(())
+    }
+
+    /// One transaction: lock the rows still owned, delete them, report the rest.
+    async fn ack_batch(&self, leases: &[Lease]) -> Result<AckOutcome, DriverError> {
+        let mut outcome = AckOutcome::default();
+        let mut valid: Vec<(u64, &Lease)> = Vec::with_capacity(leases.len());
+        for lease in leases {
+            match token::row_id(&lease.token) {
+                Some(id) => valid.push((id, lease)),
+                None => outcome.lost.push(lease.job_id.clone()),
+            }
+        }
+        if valid.is_empty() {
+            return Ok(outcome);
+        }
+        if valid.len() == 1 {
+            let (_, lease) = valid[0];
+            match self.ack(lease).await {
+                Ok(()) => outcome.acked += 1,
+                Err(DriverError::LeaseLost { job_id }) => outcome.lost.push(job_id),
+                Err(e) => return Err(e),
+            }
+            return Ok(outcome);
+        }
+        for chunk in valid.chunks(MAX_BATCH) {
+            let owned = self.ack_chunk(chunk).await?;
+            for (_, lease) in chunk {
+                if owned.contains(lease.token.0.as_str()) {
+                    outcome.acked += 1;
+                } else {
+                    outcome.lost.push(lease.job_id.clone());
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn release(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
+        let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
+        let params = vec![
+            Value::from(micros(delay)),
+            Value::from(id),
+            Value::from(lease.token.0.as_str()),
+        ];
+        if self.single(sql::RELEASE, params).await? == 0 {
+            return Err(lost(lease));
+        }
+        self.wake_local();
+        Ok(())
+    }
+
+    /// One transaction: copy to the failed store, delete; rolled back when the
+    /// lease was lost.
+    async fn fail(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {
+        let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
+        let token = lease.token.0.as_str();
+        let copied = self
+            .retrying(|| async move {
+                let mut conn = self.conn().await?;
+                let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                tx.exec_drop(sql::FAIL_COPY, (NAME, error, id, token))
+                    .await?;
+                if tx.affected_rows() == 0 {
+                    tx.rollback().await?;
+                    return Ok::<_, OpError>(false);
+                }
+                tx.exec_drop(sql::ACK, (id, token)).await?;
+                if tx.affected_rows() == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                tx.commit().await?;
+                Ok(true)
+            })
+            .await?;
+        if copied {
+            Ok(())
+        } else {
+            Err(lost(lease))
+        }
+    }
+
+    async fn extend_lease(
+        &self,
+        lease: &Lease,
+        lease_for: Duration,
+    ) -> Result<SystemTime, DriverError> {
+        let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
+        let started = SystemTime::now();
+        let params = vec![
+            Value::from(micros(lease_for)),
+            Value::from(id),
+            Value::from(lease.token.0.as_str()),
+        ];
+        if self.single(sql::EXTEND, params).await? == 0 {
+            return Err(lost(lease));
+        }
+        Ok(started + lease_for)
+    }
+
+    async fn reclaim_expired(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError> {
+        let mut report = ReclaimReport::default();
+        for queue in queues {
+            loop {
+                let (released, failed, seen) = self.reclaim_batch(queue).await?;
+                report.released += released;
+                report.failed += failed;
+                if seen < BATCH {
+                    break;
+                }
+            }
+        }
+        if report.released > 0 {
+            self.wake_local();
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,76 @@
+//! One call of the claim script (`claim.lua`) and the parsing of its reply.
+
+use std::time::Duration;
+
+use redis::Value;
+use routemq_core::{from_unix_ms, DriverError, JobId, Lease, LeaseToken, QueueName, Reservation};
+
+use crate::error::bad_reply;
+use crate::lifecycle::{ms, now_ms};
+use crate::RedisDriver;
+
+/// Due delayed jobs one claim moves at most per queue (beyond what it claims).
+const PROMOTE_LIMIT: usize = 1_000;
+/// Fresh ids passed to a claim for foreign payloads it may adopt.
+const FRESH_IDS: usize = 4;
+
+impl RedisDriver {
+    /// One claim script call over `queues` (all in one slot in cluster mode).
+    pub(crate) async fn claim_from(
+        &self,
+        queues: &[QueueName],
+        max: usize,
+        lease: Duration,
+        out: &mut Vec<Reservation>,
+    ) -> Result<(), DriverError> {
+        if max == 0 || queues.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let deadline = now.saturating_add(ms(lease));
+        let mut keys = Vec::with_capacity(queues.len() * 4);
+        for queue in queues {
+            let k = self.inner.keys.queue(queue);
+            keys.extend([k.ready, k.delayed, k.reserved, k.jobs]);
+        }
+        let nonce = format!("{:024x}-", rand::random::<u128>() >> 32);
+        let mut args: Vec<String> = vec![
+            now.to_string(),
+            deadline.to_string(),
+            max.to_string(),
+            nonce,
+            PROMOTE_LIMIT.max(max).to_string(),
+        ];
+        args.extend((0..FRESH_IDS.min(max)).map(|_| JobId::generate().to_string()));
+        let cmd = self.inner.pool.scripts().claim.cmd(&keys, args);
+        let reply: Vec<Value> = self.inner.pool.cmd(&cmd).await?;
+        if reply.len() % 6 != 0 {
+            return Err(bad_reply("claim", format!("{} values", reply.len())));
+        }
+        let expires_at = from_unix_ms(deadline);
+        let mut values = reply.into_iter();
+        while let Some(q) = values.next() {
+            let mut next = || values.next().unwrap_or(Value::Nil);
+            let (id, token, attempt, max_tries, payload) = (next(), next(), next(), next(), next());
+            let q: usize = redis::from_redis_value(q).map_err(|e| bad_reply("claim", e))?;
+            let queue = queues
+                .get(q.wrapping_sub(1))
+                .ok_or_else(|| bad_reply("claim", format!("queue index {q}")))?;
+            let parse = |e: redis::ParsingError| bad_reply("claim", e);
+            out.push(Reservation {
+                lease: Lease {
+                    job_id: JobId::from_string(
+                        redis::from_redis_value::<String>(id).map_err(parse)?,
+                    ),
+                    queue: queue.clone(),
+                    token: LeaseToken(redis::from_redis_value(token).map_err(parse)?),
+                    expires_at,
+                },
+                attempt: redis::from_redis_value(attempt).map_err(parse)?,
+                max_tries: redis::from_redis_value(max_tries).map_err(parse)?,
+                payload: redis::from_redis_value(payload).map_err(parse)?,
+            });
+        }
+        Ok(())
+    }
+}

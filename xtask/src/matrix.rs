@@ -9,10 +9,12 @@
 //! (nextest would start one per test).
 //!
 //! Where the servers come from (`.ci/provision/` makes them):
-//! - Redis 5.0: `$ROUTEMQ_CACHE/redis-5.0.6/redis-server` (`redis5.sh`), and the
-//!   image `routemq-local/redis:5.0` (`docker.sh`);
-//! - Oracle MySQL: the sid root `$ROUTEMQ_CACHE/mysql-sid` (`mysql-sid.sh`) run
-//!   through `mysql-sid-mysqld.sh`, and the image `routemq-local/mysql:9.7`.
+//! - Redis 5.0: `$ROUTEMQ_CACHE/redis-5.0.6/redis-server`
+//!   (`.ci/provision/redis5.sh`), and the image `routemq-local/redis:5.0`
+//!   (`.ci/provision/docker.sh`);
+//! - Oracle MySQL: the sid root `$ROUTEMQ_CACHE/mysql-sid`
+//!   (`.ci/provision/mysql-sid.sh`) run through
+//!   `.ci/provision/mysql-sid-mysqld.sh`, and the image `routemq-local/mysql:9.7`.
 //!
 //! `ROUTEMQ_CACHE` defaults to `$HOME/.cache/routemq`; `ROUTEMQ_ITEST_REDIS_IMAGE`
 //! and `ROUTEMQ_ITEST_MYSQL_IMAGE` replace the two images. A row whose server

@@ -49,6 +49,8 @@ pub enum RowResult {
     Ran(Outcome),
     /// The row could not run, and why.
     Skipped(String),
+    /// Counted in the row above (one run served both servers).
+    SameRunAsAbove,
 }
 
 /// A test binary built by the base run.
@@ -340,6 +342,7 @@ pub fn print_table(rows: &[Row]) {
                     o.elapsed.as_secs_f64()
                 ),
                 RowResult::Skipped(why) => format!("skipped: {why}"),
+                RowResult::SameRunAsAbove => "(the same run as the row above)".to_owned(),
             };
             [
                 r.server.clone(),

@@ -376,3 +376,27 @@ pub fn print_table(rows: &[Row]) {
     }
     println!();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_without_their_servers_are_skipped_saying_why() {
+        let empty = std::env::temp_dir().join(format!("routemq-no-cache-{}", std::process::id()));
+        // Only this test reads or writes the variable in this process.
+        std::env::set_var("ROUTEMQ_CACHE", &empty);
+        let rows = extras(Path::new("/nonexistent-checkout"));
+        std::env::remove_var("ROUTEMQ_CACHE");
+        assert_eq!(rows.len(), 4);
+        for row in rows {
+            let why = row.missing.unwrap_or_default();
+            assert!(
+                why.starts_with("no "),
+                "{} {}: {why:?}",
+                row.server,
+                row.how
+            );
+        }
+    }
+}

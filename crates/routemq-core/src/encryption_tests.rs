@@ -165,7 +165,8 @@ fn associated_data_binds_id_name_queue_and_codec() {
         Err(DecryptError::Tampered { .. })
     ));
 
-    let tweaks: [(&str, fn(&mut Envelope)); 3] = [
+    type Tweak = fn(&mut Envelope);
+    let tweaks: [(&str, Tweak); 3] = [
         ("name", |e| e.name = "payments.refund".into()),
         ("queue", |e| e.queue = QueueName::new("other").unwrap()),
         ("codec", |e| e.codec = Codec::MsgPack),

@@ -154,6 +154,10 @@ pub struct PushArgs {
     /// Run time allowed per attempt (default 60s).
     #[arg(long, value_parser = duration, value_name = "S")]
     pub timeout: Option<Duration>,
+    /// Encrypt the job's data with ROUTEMQ_ENCRYPTION_KEY (always on with
+    /// ROUTEMQ_ENCRYPT_ALL=true); the worker needs the key to run it.
+    #[arg(long)]
+    pub encrypt: bool,
 }
 
 /// `routemq stats`.

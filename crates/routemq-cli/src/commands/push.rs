@@ -17,6 +17,7 @@ struct Pushed<'a> {
     job: &'a str,
     delay_ms: Option<u128>,
     /// The id of the key that sealed the data, when encrypted.
+    #[serde(skip_serializing_if = "Option::is_none")]
     encrypted_with: Option<String>,
 }
 

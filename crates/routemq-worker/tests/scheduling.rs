@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use common::faulty::Calls;
 use common::*;
-use routemq_core::{JobOptions, Queue, QueueAdmin};
+use routemq_core::{JobOptions, Queue};
 use routemq_worker::{StopReason, Worker, WorkerError};
 
 #[tokio::test(start_paused = true)]
@@ -126,7 +126,10 @@ async fn paused_queue_idles_the_worker_and_resume_runs_its_jobs() {
 
     let resumed = Instant::now();
     assert!(d.resume(&default).await.unwrap());
-    wait_for("the jobs ran after resume", 2_000, || probe(&key).done() == 3).await;
+    wait_for("the jobs ran after resume", 2_000, || {
+        probe(&key).done() == 3
+    })
+    .await;
     let took = resumed.elapsed();
     assert!(took < ms(1_000), "jobs ran {took:?} after resume");
     let report = run.stop().await;

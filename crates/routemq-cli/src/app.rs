@@ -227,6 +227,8 @@ impl App {
             Command::Stats(args) => commands::stats::run(driver, &args, out).await,
             Command::Failed(cmd) => commands::failed::run(driver, &cmd, out).await,
             Command::Clear(args) => commands::admin::clear(driver, &args, out).await,
+            Command::Pause(args) => commands::pause::run(driver, &args, out).await,
+            Command::Resume(args) => commands::resume::run(driver, &args, out).await,
             Command::Migrate => crate::connect::migrate(driver, config, out).await,
             Command::Workers => commands::admin::workers(driver, out).await,
             Command::Bench(args) => commands::bench::run(driver, config, &args, out).await,

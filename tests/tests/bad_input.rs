@@ -126,6 +126,7 @@ fn sized_job(queue: &QueueName, bytes: usize) -> PendingJob {
         queue: queue.clone(),
         codec: Codec::Json,
         data: data.into_bytes(),
+        encryption: None,
         max_tries: 1,
         timeout: Duration::from_secs(5),
         backoff: Default::default(),

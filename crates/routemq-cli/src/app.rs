@@ -12,7 +12,7 @@ use routemq_worker::{Worker, WorkerBuilder};
 
 use crate::cli::{Cli, Command};
 use crate::commands;
-use crate::config::{load_env_file, Unconfigured};
+use crate::config::{load_env_file, EncryptionConfig, Unconfigured};
 use crate::jobs::{Fail, Flaky, Noop, Panic, Sleep};
 use crate::output::Output;
 use crate::{connect, CliError, Config};
@@ -172,6 +172,8 @@ impl App {
             });
         }
         load_env_file(cli.global.env_file.as_deref())?;
+        // Every verb: a bad key stops the CLI before it touches any job.
+        let encryption = EncryptionConfig::from_env()?;
         let unconfigured = match cli.command {
             Command::Demo(_) | Command::Bench(_) => Unconfigured::Memory,
             _ => Unconfigured::Refuse,
@@ -186,7 +188,7 @@ impl App {
         let mut out = Output::new(out, cli.global.json);
         if let Command::Config = cli.command {
             return match &config {
-                Some(c) => commands::admin::config(c, &mut out),
+                Some(c) => commands::admin::config(c, &encryption, &mut out),
                 None => out.line("driver supplied by the application"),
             };
         }
@@ -203,7 +205,7 @@ impl App {
                 )))
             }
         };
-        self.dispatch(cli.command, driver, config.as_ref(), &mut out)
+        self.dispatch(cli.command, driver, config.as_ref(), &encryption, &mut out)
             .await
     }
 
@@ -212,14 +214,21 @@ impl App {
         command: Command,
         driver: Arc<dyn Driver>,
         config: Option<&Config>,
+        encryption: &EncryptionConfig,
         out: &mut Output<'_>,
     ) -> Result<(), CliError> {
         match command {
-            Command::Work(args) => commands::work::run(self, driver, config, &args, out).await,
-            Command::Push(args) => commands::push::run(driver, &args, &self.job_names(), out).await,
+            Command::Work(args) => {
+                commands::work::run(self, driver, config, encryption, &args, out).await
+            }
+            Command::Push(args) => {
+                commands::push::run(driver, &args, &self.job_names(), encryption, out).await
+            }
             Command::Stats(args) => commands::stats::run(driver, &args, out).await,
             Command::Failed(cmd) => commands::failed::run(driver, &cmd, out).await,
             Command::Clear(args) => commands::admin::clear(driver, &args, out).await,
+            Command::Pause(args) => commands::pause::run(driver, &args, out).await,
+            Command::Resume(args) => commands::resume::run(driver, &args, out).await,
             Command::Migrate => crate::connect::migrate(driver, config, out).await,
             Command::Workers => commands::admin::workers(driver, out).await,
             Command::Bench(args) => commands::bench::run(driver, config, &args, out).await,

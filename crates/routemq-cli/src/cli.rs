@@ -55,7 +55,7 @@ pub enum Command {
         after_help = "Example:\n  routemq push --queue default --job routemq.sleep --data '{\"ms\": 250}' --delay 10s"
     )]
     Push(PushArgs),
-    /// Per-queue counts: ready, delayed, reserved, failed, oldest ready age.
+    /// Per-queue counts: ready, delayed, reserved, failed, oldest ready age, paused.
     #[command(after_help = "Example:\n  routemq stats\n  routemq stats --queue emails --json")]
     Stats(StatsArgs),
     /// Inspect and act on the failed-job store.
@@ -64,6 +64,16 @@ pub enum Command {
     /// Delete every ready, delayed and reserved job of a queue (not its failed jobs).
     #[command(after_help = "Example:\n  routemq clear --queue default --force")]
     Clear(ClearArgs),
+    /// Stop workers from starting jobs of a queue (running jobs finish; dispatch
+    /// still stores jobs) until `routemq resume`.
+    #[command(
+        after_help = "Example:\n  routemq pause emails\n  routemq pause emails --json\n\nWorkers stop starting jobs of the queue within about a second; running jobs finish, \
+dispatch and delayed jobs keep adding to it. Pausing a paused queue changes nothing."
+    )]
+    Pause(PauseArgs),
+    /// Let workers take jobs of a paused queue again (waiting workers wake at once).
+    #[command(after_help = "Example:\n  routemq resume emails\n  routemq resume emails --json")]
+    Resume(PauseArgs),
     /// Create or update the MySQL tables (idempotent); nothing to do for Redis.
     #[command(after_help = "Example:\n  QUEUE_CONNECTION=database routemq migrate")]
     Migrate,
@@ -154,6 +164,10 @@ pub struct PushArgs {
     /// Run time allowed per attempt (default 60s).
     #[arg(long, value_parser = duration, value_name = "S")]
     pub timeout: Option<Duration>,
+    /// Encrypt the job's data with ROUTEMQ_ENCRYPTION_KEY (always on with
+    /// ROUTEMQ_ENCRYPT_ALL=true); the worker needs the key to run it.
+    #[arg(long)]
+    pub encrypt: bool,
 }
 
 /// `routemq stats`.
@@ -232,6 +246,14 @@ pub struct ClearArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub force: bool,
+}
+
+/// `routemq pause` and `routemq resume`.
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// The queue.
+    #[arg(value_name = "QUEUE")]
+    pub queue: String,
 }
 
 /// `routemq bench`.

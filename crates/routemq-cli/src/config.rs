@@ -3,7 +3,9 @@
 //! names. Every problem is one [`ConfigError`] naming the variable.
 //!
 //! This module reads only the CLI's own variables (`QUEUE_CONNECTION`,
-//! `ENABLE_REDIS`, `ENABLE_MYSQL`, `ROUTEMQ_ENV_FILE`). The driver crates own
+//! `ENABLE_REDIS`, `ENABLE_MYSQL`, `ROUTEMQ_ENV_FILE`, and the encryption settings
+//! `ROUTEMQ_ENCRYPTION_KEY`, `ROUTEMQ_PREVIOUS_KEYS` (parsed by
+//! [`Keyring::from_lookup`]) and `ROUTEMQ_ENCRYPT_ALL`). The driver crates own
 //! theirs: [`RedisConfig::from_lookup`](routemq_redis::RedisConfig::from_lookup)
 //! reads `REDIS_*`, [`MysqlConfig::from_lookup`](routemq_mysql::MysqlConfig::from_lookup)
 //! reads `DATABASE_URL` and `DB_*`, both through the lookup given here.
@@ -11,7 +13,7 @@
 use std::fmt;
 use std::path::Path;
 
-use routemq_core::redact_url;
+use routemq_core::{redact_url, Keyring};
 
 /// The storage driver chosen with `QUEUE_CONNECTION` or `--connection`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -90,6 +92,17 @@ pub enum ConfigError {
         /// The missing feature.
         feature: &'static str,
     },
+    /// `ROUTEMQ_ENCRYPTION_KEY` or `ROUTEMQ_PREVIOUS_KEYS` is not 32 bytes of base64
+    /// (the message names the variable, never the value).
+    #[error(transparent)]
+    Key(#[from] routemq_core::KeyError),
+    /// Encryption was asked for (`push --encrypt`, `ROUTEMQ_ENCRYPT_ALL=true`) but
+    /// `ROUTEMQ_ENCRYPTION_KEY` is not set.
+    #[error("{asked_by} needs a key: set ROUTEMQ_ENCRYPTION_KEY to 32 random bytes in base64 (e.g. from `openssl rand -base64 32`)")]
+    NoEncryptionKey {
+        /// What asked for encryption.
+        asked_by: &'static str,
+    },
     /// The `.env` file exists but cannot be read or parsed.
     #[error("{path}: {problem}")]
     EnvFile {
@@ -110,13 +123,54 @@ impl ConfigError {
     }
 }
 
+/// The variable that turns on encryption of every pushed job.
+pub const ENCRYPT_ALL_VAR: &str = "ROUTEMQ_ENCRYPT_ALL";
+
 /// The variables this module reads itself.
-pub const CLI_VARIABLES: [&str; 4] = [
+pub const CLI_VARIABLES: [&str; 7] = [
     "QUEUE_CONNECTION",
     "ENABLE_REDIS",
     "ENABLE_MYSQL",
     "ROUTEMQ_ENV_FILE",
+    routemq_core::ENCRYPTION_KEY_VAR,
+    routemq_core::PREVIOUS_KEYS_VAR,
+    ENCRYPT_ALL_VAR,
 ];
+
+/// Encryption of job data: the keys (`ROUTEMQ_ENCRYPTION_KEY`,
+/// `ROUTEMQ_PREVIOUS_KEYS`) and `ROUTEMQ_ENCRYPT_ALL`. `Debug` shows key ids only.
+#[derive(Debug, Clone, Default)]
+pub struct EncryptionConfig {
+    /// The keys: the current one seals, all of them open.
+    pub keyring: Keyring,
+    /// Encrypt every job `push` enqueues, not only those given `--encrypt`.
+    pub encrypt_all: bool,
+}
+
+impl EncryptionConfig {
+    /// Reads the encryption variables through `lookup` (empty counts as unset).
+    /// `ROUTEMQ_ENCRYPT_ALL=true` without a key is refused here, before anything
+    /// is pushed in the clear.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let keyring = Keyring::from_lookup(get)?;
+        let encrypt_all = parse_bool(&get, ENCRYPT_ALL_VAR)?.unwrap_or(false);
+        if encrypt_all && keyring.current_key_id().is_none() {
+            return Err(ConfigError::NoEncryptionKey {
+                asked_by: "ROUTEMQ_ENCRYPT_ALL=true",
+            });
+        }
+        Ok(EncryptionConfig {
+            keyring,
+            encrypt_all,
+        })
+    }
+
+    /// Reads them from the process environment (after `.env` was loaded).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+}
 
 /// Every configuration variable of this build: the CLI's own, then those of each
 /// driver compiled in (`REDIS_*` with the `redis` feature, `DATABASE_URL`/`DB_*`
@@ -138,6 +192,7 @@ fn is_secret(var: &str) -> bool {
     secrets.extend_from_slice(routemq_redis::RedisConfig::SECRET_VARIABLES);
     #[cfg(feature = "mysql")]
     secrets.extend_from_slice(routemq_mysql::MysqlConfig::SECRET_VARIABLES);
+    secrets.extend_from_slice(Keyring::VARIABLES);
     secrets.contains(&var) || var.ends_with("_PASSWORD") || var.ends_with("_PASS")
 }
 

@@ -24,8 +24,8 @@ mod output;
 
 pub use app::App;
 pub use config::{
-    load_env_file, shown_variables, variables, Config, ConfigError, Connection, Unconfigured,
-    CLI_VARIABLES,
+    load_env_file, shown_variables, variables, Config, ConfigError, Connection, EncryptionConfig,
+    Unconfigured, CLI_VARIABLES, ENCRYPT_ALL_VAR,
 };
 pub use connect::{connect, migrate_if_database};
 pub use duration::parse_duration;

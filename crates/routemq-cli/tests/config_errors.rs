@@ -248,6 +248,8 @@ fn every_verb_has_help_with_an_example() {
         &["failed", "flush"],
         &["failed", "prune"],
         &["clear"],
+        &["pause"],
+        &["resume"],
         &["migrate"],
         &["workers"],
         &["bench"],

@@ -32,6 +32,11 @@ fn workers_lists_a_live_worker() {
 }
 
 #[test]
+fn pause_and_resume_a_running_worker() {
+    scenarios::pause_and_resume_a_running_worker(&Backend::mysql());
+}
+
+#[test]
 fn sigterm_lets_the_running_job_finish() {
     scenarios::sigterm_lets_the_running_job_finish(&Backend::mysql());
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::{Backoff, Codec, CodecError, JobId, QueueName};
+use base64::Engine as _;
+
+use crate::{Backoff, Codec, CodecError, Encryption, JobId, QueueName};
 
 /// Trace context propagated from producer to worker (W3C `traceparent`,
 /// `tracestate`, or any string pairs an application wants to carry).
@@ -21,6 +23,11 @@ pub type TraceContext = BTreeMap<String, String>;
 /// [`Codec::MsgPack`] a MessagePack map whose `data` is a binary string. The first
 /// byte tells them apart (`{` versus a MessagePack map marker), so
 /// [`Envelope::decode`] needs no hint.
+///
+/// An encrypted envelope (see [`Keyring::seal`](crate::Keyring::seal)) carries an
+/// `enc` marker (`{"alg":"xchacha20poly1305","kid":"ab12cd34"}`) and its sealed
+/// data as a base64 string in JSON, as a binary string in MessagePack; envelopes
+/// without the marker decode as plain ones.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
     /// Unique, time-ordered id.
@@ -31,8 +38,11 @@ pub struct Envelope {
     pub queue: QueueName,
     /// Codec of [`Envelope::data`] and of the envelope itself.
     pub codec: Codec,
-    /// The job's fields, encoded with `codec`.
+    /// The job's fields, encoded with `codec`; when `encryption` is set, the
+    /// sealed form of those bytes (nonce, ciphertext, tag).
     pub data: Vec<u8>,
+    /// Set when `data` is encrypted: which cipher and key sealed it.
+    pub encryption: Option<Encryption>,
     /// Attempts allowed before the job goes to the failed store (at least 1).
     pub max_tries: u32,
     /// Run time allowed per attempt.
@@ -59,6 +69,8 @@ struct JsonWire<'a> {
     created_at_ms: i64,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     trace: TraceContext,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    enc: Option<Encryption>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -75,6 +87,8 @@ struct PackWire {
     created_at_ms: i64,
     #[serde(default)]
     trace: TraceContext,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    enc: Option<Encryption>,
 }
 
 impl Envelope {
@@ -83,11 +97,23 @@ impl Envelope {
         let timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
         match self.codec {
             Codec::Json => {
-                let text = std::str::from_utf8(&self.data).map_err(|e| CodecError::Encode {
-                    what: format!("job {} data", self.id),
-                    codec: Codec::Json,
-                    message: e.to_string(),
-                })?;
+                let sealed;
+                let text = match self.encryption {
+                    Some(_) => {
+                        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.data);
+                        sealed = serde_json::to_string(&b64).map_err(|e| CodecError::Encode {
+                            what: format!("job {} data", self.id),
+                            codec: Codec::Json,
+                            message: e.to_string(),
+                        })?;
+                        sealed.as_str()
+                    }
+                    None => std::str::from_utf8(&self.data).map_err(|e| CodecError::Encode {
+                        what: format!("job {} data", self.id),
+                        codec: Codec::Json,
+                        message: e.to_string(),
+                    })?,
+                };
                 let data: &RawValue =
                     serde_json::from_str(text).map_err(|e| CodecError::Encode {
                         what: format!("job {} data", self.id),
@@ -107,6 +133,7 @@ impl Envelope {
                         backoff: self.backoff.clone(),
                         created_at_ms: self.created_at_ms,
                         trace: self.trace.clone(),
+                        enc: self.encryption,
                     },
                 )
             }
@@ -123,6 +150,7 @@ impl Envelope {
                     backoff: self.backoff.clone(),
                     created_at_ms: self.created_at_ms,
                     trace: self.trace.clone(),
+                    enc: self.encryption,
                 },
             ),
         }
@@ -139,12 +167,17 @@ impl Envelope {
                         codec: Codec::Json,
                         message: e.to_string(),
                     })?;
+                let data = match w.enc {
+                    None => w.data.get().as_bytes().to_vec(),
+                    Some(_) => sealed_from_json(w.data)?,
+                };
                 Ok(Envelope {
                     id: w.id,
                     name: w.name,
                     queue: w.queue,
                     codec: w.codec,
-                    data: w.data.get().as_bytes().to_vec(),
+                    data,
+                    encryption: w.enc,
                     max_tries: w.max_tries.max(1),
                     timeout: Duration::from_millis(w.timeout_ms),
                     backoff: w.backoff,
@@ -160,6 +193,7 @@ impl Envelope {
                     queue: w.queue,
                     codec: w.codec,
                     data: w.data,
+                    encryption: w.enc,
                     max_tries: w.max_tries.max(1),
                     timeout: Duration::from_millis(w.timeout_ms),
                     backoff: w.backoff,
@@ -169,6 +203,20 @@ impl Envelope {
             }
         }
     }
+}
+
+/// The sealed bytes of an encrypted JSON envelope: `data` is a base64 string.
+fn sealed_from_json(data: &RawValue) -> Result<Vec<u8>, CodecError> {
+    let bad = |message: String| CodecError::Decode {
+        what: "encrypted job data".into(),
+        codec: Codec::Json,
+        message,
+    };
+    let text: String = serde_json::from_str(data.get())
+        .map_err(|e| bad(format!("expected a base64 string: {e}")))?;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.as_bytes())
+        .map_err(|e| bad(format!("not base64: {e}")))
 }
 
 #[cfg(test)]
@@ -192,6 +240,7 @@ mod tests {
             queue: QueueName::new("emails").unwrap(),
             codec,
             data,
+            encryption: None,
             max_tries: 5,
             timeout: Duration::from_millis(1500),
             backoff: Backoff::list([Duration::from_secs(1)]),

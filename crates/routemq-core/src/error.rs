@@ -42,6 +42,9 @@ pub enum DriverError {
     /// The job could not be encoded or decoded.
     #[error(transparent)]
     Codec(#[from] CodecError),
+    /// The job asked for encryption and its data could not be encrypted (no key).
+    #[error(transparent)]
+    Encrypt(#[from] crate::EncryptError),
 
     /// An argument that makes no sense (for example a batch size of 0).
     #[error("invalid argument: {0}")]

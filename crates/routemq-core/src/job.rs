@@ -71,6 +71,9 @@ pub struct JobOptions {
     pub backoff: Option<Backoff>,
     /// Codec of the job's data.
     pub codec: Option<Codec>,
+    /// Encrypt the job's data (Laravel's `ShouldBeEncrypted`). A type whose
+    /// [`Job::options`] asks for it is always encrypted, whatever a dispatch says.
+    pub encrypted: Option<bool>,
 }
 
 impl JobOptions {
@@ -111,6 +114,19 @@ impl JobOptions {
         self
     }
 
+    /// Encrypts the job's data with the dispatching [`Queue`](crate::Queue)'s
+    /// current key ([`Queue::with_keyring`](crate::Queue::with_keyring)); dispatch
+    /// fails when there is none.
+    ///
+    /// ```
+    /// use routemq_core::JobOptions;
+    /// assert!(JobOptions::new().encrypted().resolved_encrypted());
+    /// ```
+    pub fn encrypted(mut self) -> Self {
+        self.encrypted = Some(true);
+        self
+    }
+
     /// `self` with `over`'s set fields taking precedence.
     pub fn merged(self, over: &JobOptions) -> JobOptions {
         JobOptions {
@@ -119,6 +135,7 @@ impl JobOptions {
             timeout: over.timeout.or(self.timeout),
             backoff: over.backoff.clone().or(self.backoff),
             codec: over.codec.or(self.codec),
+            encrypted: over.encrypted.or(self.encrypted),
         }
     }
 
@@ -141,6 +158,10 @@ impl JobOptions {
     /// Codec (default JSON).
     pub fn resolved_codec(&self) -> Codec {
         self.codec.unwrap_or_default()
+    }
+    /// Whether the data is encrypted (default no).
+    pub fn resolved_encrypted(&self) -> bool {
+        self.encrypted.unwrap_or(false)
     }
 }
 

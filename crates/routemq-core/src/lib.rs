@@ -18,6 +18,12 @@
 //! state change ([`JobLifecycle::ack`], [`JobLifecycle::release`],
 //! [`JobLifecycle::fail`], [`JobLifecycle::extend_lease`]): a stale owner gets [`DriverError::LeaseLost`] and
 //! changes nothing.
+//!
+//! # Encrypted job data
+//! A job type that returns [`JobOptions::encrypted`] from [`Job::options`] (or any
+//! job dispatched by a [`Queue::encrypt_all`] queue) has its [`Envelope::data`]
+//! sealed with XChaCha20-Poly1305 by the queue's [`Keyring`]; the worker opens it
+//! with its own keyring before decoding the job.
 
 #![warn(missing_docs)]
 
@@ -25,6 +31,7 @@ mod backoff;
 mod clock;
 mod codec;
 mod driver;
+mod encryption;
 mod envelope;
 mod error;
 mod id;
@@ -43,6 +50,10 @@ pub use codec::{Codec, CodecError};
 pub use driver::{
     AckOutcome, Driver, FailedJob, FailedQuery, FailedStore, JobLifecycle, Lease, LeaseToken,
     PendingJob, QueueAdmin, QueueStats, ReclaimReport, Reservation, WorkerInfo, WorkerRegistry,
+};
+pub use encryption::{
+    Cipher, DecryptError, EncryptError, Encryption, EncryptionKey, KeyError, KeyId, Keyring,
+    ENCRYPTION_KEY_VAR, KEY_LEN, PREVIOUS_KEYS_VAR,
 };
 pub use envelope::{Envelope, TraceContext};
 pub use error::DriverError;

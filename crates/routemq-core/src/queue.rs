@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::{
-    unix_ms, Codec, Driver, DriverError, Envelope, Job, JobId, JobOptions, PendingJob, TraceContext,
+    unix_ms, Codec, Driver, DriverError, Envelope, Job, JobId, JobOptions, Keyring, PendingJob,
+    TraceContext,
 };
 
 /// When a job dispatched later becomes claimable.
@@ -38,22 +39,53 @@ impl From<SystemTime> for When {
 }
 
 /// Dispatches typed jobs onto a [`Driver`]. Cheap to clone.
+///
+/// Jobs whose options say [`JobOptions::encrypted`] (or every job, with
+/// [`Queue::encrypt_all`]) have their data sealed with the current key of the
+/// queue's [`Keyring`]:
+///
+/// ```
+/// # async fn demo() -> Result<(), routemq_core::DriverError> {
+/// use routemq_core::{Keyring, MemoryDriver, Queue};
+/// let keys = Keyring::from_env().expect("ROUTEMQ_ENCRYPTION_KEY is 32 bytes of base64");
+/// let queue = Queue::new(MemoryDriver::new()).with_keyring(keys).encrypt_all(true);
+/// # let _ = queue; Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Queue {
     driver: Arc<dyn Driver>,
+    keyring: Arc<Keyring>,
+    encrypt_all: bool,
 }
 
 impl Queue {
     /// Wraps a driver.
     pub fn new(driver: impl Driver) -> Self {
-        Queue {
-            driver: Arc::new(driver),
-        }
+        Self::from_arc(Arc::new(driver))
     }
 
     /// Wraps a shared driver.
     pub fn from_arc(driver: Arc<dyn Driver>) -> Self {
-        Queue { driver }
+        Queue {
+            driver,
+            keyring: Arc::new(Keyring::empty()),
+            encrypt_all: false,
+        }
+    }
+
+    /// Encrypts with `keyring`'s current key (jobs that ask for encryption, or
+    /// all jobs with [`Queue::encrypt_all`]).
+    pub fn with_keyring(mut self, keyring: Keyring) -> Self {
+        self.keyring = Arc::new(keyring);
+        self
+    }
+
+    /// Encrypts every job's data, not only those whose type asks for it
+    /// (`ROUTEMQ_ENCRYPT_ALL=true` in the CLI). Dispatch then fails with
+    /// [`DriverError::Encrypt`] when the keyring has no current key.
+    pub fn encrypt_all(mut self, yes: bool) -> Self {
+        self.encrypt_all = yes;
+        self
     }
 
     /// The driver, to hand to a worker or to admin code.
@@ -112,7 +144,7 @@ impl Queue {
         options: &JobOptions,
         when: Option<When>,
     ) -> Result<JobId, DriverError> {
-        let envelope = Self::envelope(name, data, options)?;
+        let envelope = self.envelope(name, data, options, false)?;
         let pending = PendingJob::new(&envelope, when.map(When::instant))?;
         self.driver.push(pending).await
     }
@@ -127,22 +159,37 @@ impl Queue {
         let options = J::options().merged(overrides);
         let codec: Codec = options.resolved_codec();
         let data = codec.encode(J::NAME, job)?;
-        let envelope = Self::envelope(J::NAME, data, &options)?;
+        // A type that asks for encryption cannot be dispatched in the clear.
+        let type_wants = J::options().resolved_encrypted();
+        let envelope = self.envelope(J::NAME, data, &options, type_wants)?;
         Ok(PendingJob::new(&envelope, when.map(When::instant))?)
     }
 
-    fn envelope(name: &str, data: Vec<u8>, options: &JobOptions) -> Result<Envelope, DriverError> {
-        Ok(Envelope {
+    /// The envelope, sealed when the options, the job type (`encrypt`) or the
+    /// queue ask for it.
+    fn envelope(
+        &self,
+        name: &str,
+        data: Vec<u8>,
+        options: &JobOptions,
+        encrypt: bool,
+    ) -> Result<Envelope, DriverError> {
+        let mut envelope = Envelope {
             id: JobId::generate(),
             name: name.to_owned(),
             queue: options.resolved_queue()?,
             codec: options.resolved_codec(),
             data,
+            encryption: None,
             max_tries: options.resolved_max_tries(),
             timeout: options.resolved_timeout(),
             backoff: options.resolved_backoff(),
             created_at_ms: unix_ms(SystemTime::now()),
             trace: TraceContext::new(),
-        })
+        };
+        if encrypt || self.encrypt_all || options.resolved_encrypted() {
+            self.keyring.seal(&mut envelope)?;
+        }
+        Ok(envelope)
     }
 }

@@ -32,6 +32,7 @@ fn pending(queue: &QueueName, n: u64) -> PendingJob {
             unix_ms(SystemTime::now())
         )
         .into_bytes(),
+        encryption: None,
         max_tries: 3,
         timeout: Duration::from_secs(60),
         backoff: Backoff::default(),

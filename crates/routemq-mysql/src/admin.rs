@@ -1,4 +1,5 @@
-//! [`QueueAdmin`] for [`MysqlDriver`]: stats, the queue list, clear.
+//! [`QueueAdmin`] for [`MysqlDriver`]: stats, the queue list, clear, pause and
+//! resume (rows of `queue_paused`).
 
 use std::time::Duration;
 
@@ -15,11 +16,11 @@ impl QueueAdmin for MysqlDriver {
     async fn stats(&self, queue: &QueueName) -> Result<QueueStats, DriverError> {
         let q = queue.as_str();
         let mut conn = self.conn().await?;
-        let row: Option<(u64, u64, u64, u64, Option<i64>)> = conn
-            .exec_first(sql::STATS, (q, q, q, q, q))
+        let row: Option<(u64, u64, u64, u64, Option<i64>, u64)> = conn
+            .exec_first(sql::STATS, (q, q, q, q, q, q))
             .await
             .map_err(map)?;
-        let (ready, delayed, reserved, failed, oldest_us) = row.unwrap_or_default();
+        let (ready, delayed, reserved, failed, oldest_us, paused) = row.unwrap_or_default();
         Ok(QueueStats {
             queue: q.to_owned(),
             ready,
@@ -27,6 +28,7 @@ impl QueueAdmin for MysqlDriver {
             reserved,
             failed,
             oldest_ready_age: oldest_us.map(|us| Duration::from_micros(us.max(0) as u64)),
+            paused: paused > 0,
         })
     }
 
@@ -51,4 +53,40 @@ impl QueueAdmin for MysqlDriver {
         self.delete_in_chunks(sql::CLEAR, vec![queue.as_str().into()])
             .await
     }
+
+    /// One INSERT into `queue_paused` unless the queue has a row there; a
+    /// duplicate key (a concurrent pause won) means it was paused already.
+    async fn pause(&self, queue: &QueueName) -> Result<bool, DriverError> {
+        let q = queue.as_str();
+        let mut conn = self.conn().await?;
+        match conn.exec_drop(sql::PAUSE, (q, q)).await {
+            Ok(()) => Ok(conn.affected_rows() > 0),
+            Err(mysql_async::Error::Server(e)) if e.code == ER_DUP_ENTRY => Ok(false),
+            Err(e) => Err(map(e)),
+        }
+    }
+
+    /// One DELETE from `queue_paused`, then wakes this process's waiters (other
+    /// processes see it at their next poll, within `poll_max`).
+    async fn resume(&self, queue: &QueueName) -> Result<bool, DriverError> {
+        let changed = self
+            .single(sql::RESUME, vec![queue.as_str().into()])
+            .await?;
+        if changed > 0 {
+            self.wake_local();
+        }
+        Ok(changed > 0)
+    }
+
+    async fn paused(&self) -> Result<Vec<QueueName>, DriverError> {
+        let mut conn = self.conn().await?;
+        let names: Vec<String> = conn.query(sql::PAUSED).await.map_err(map)?;
+        Ok(names
+            .into_iter()
+            .filter_map(|n| QueueName::new(n).ok())
+            .collect())
+    }
 }
+
+/// MySQL's and MariaDB's "Duplicate entry … for key" error.
+const ER_DUP_ENTRY: u16 = 1062;

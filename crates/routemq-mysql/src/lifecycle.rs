@@ -102,7 +102,8 @@ impl JobLifecycle for MysqlDriver {
         Ok(ids)
     }
 
-    /// Batch claims: per queue in priority order, `SELECT … FOR UPDATE SKIP LOCKED`,
+    /// Batch claims: which of `queues` are paused (one primary-key read, skipped
+    /// below), then per queue in priority order `SELECT … FOR UPDATE SKIP LOCKED`,
     /// then one `UPDATE` reserving every locked row, all in one transaction.
     async fn claim(
         &self,
@@ -122,11 +123,17 @@ impl JobLifecycle for MysqlDriver {
             let started = SystemTime::now();
             let mut conn = self.conn().await?;
             let mut tx = conn.start_transaction(TxOpts::default()).await?;
+            let (stmt, padded) = sql::paused_among(queues.len());
+            let names: Vec<Value> = queues.iter().map(|q| Value::from(q.as_str())).collect();
+            let paused: Vec<String> = tx.exec(stmt, sql::pad(names, padded)).await?;
             let mut locked: Vec<(QueueName, Locked)> = Vec::new();
             for queue in queues {
                 let room = max - locked.len();
                 if room == 0 {
                     break;
+                }
+                if paused.iter().any(|p| p == queue.as_str()) {
+                    continue;
                 }
                 let rows: Vec<Locked> = tx
                     .exec(sql::CLAIM_SELECT, (queue.as_str(), room as u64))
@@ -167,9 +174,10 @@ impl JobLifecycle for MysqlDriver {
         .await
     }
 
-    /// Idle waiting: one indexed look at the next due time per round, sleeping in
-    /// between with a pause that starts at `poll_min` and doubles up to `poll_max`;
-    /// a dispatch, release or retry from this process ends the wait at once.
+    /// Idle waiting: one indexed look at the next due time per round (paused
+    /// queues left out), sleeping in between with a pause that starts at
+    /// `poll_min` and doubles up to `poll_max`; a dispatch, release, retry or
+    /// resume from this process ends the wait at once.
     async fn wait_for_jobs(
         &self,
         queues: &[QueueName],
@@ -189,7 +197,10 @@ impl JobLifecycle for MysqlDriver {
             let due_us = if queues.is_empty() {
                 None
             } else {
-                let params: Vec<Value> = queues.iter().map(|q| Value::from(q.as_str())).collect();
+                let params: Vec<Value> = queues
+                    .iter()
+                    .flat_map(|q| [Value::from(q.as_str()), Value::from(q.as_str())])
+                    .collect();
                 let mut conn = self.conn().await?;
                 let due: Option<Option<i64>> = conn.exec_first(&stmt, params).await.map_err(map)?;
                 due.flatten()

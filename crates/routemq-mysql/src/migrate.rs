@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_create_queue_workers.sql",
         sql: include_str!("../../../migrations/0002_create_queue_workers.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_create_queue_paused.sql",
+        sql: include_str!("../../../migrations/0003_create_queue_paused.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

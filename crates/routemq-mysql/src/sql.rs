@@ -27,6 +27,10 @@ const NEXT_DUE_PART: &str = include_str!("sql/next_due_part.sql");
 pub(crate) const STATS: &str = include_str!("sql/stats.sql");
 pub(crate) const QUEUES: &str = include_str!("sql/queues.sql");
 pub(crate) const CLEAR: &str = include_str!("sql/clear.sql");
+pub(crate) const PAUSE: &str = include_str!("sql/pause.sql");
+pub(crate) const RESUME: &str = include_str!("sql/resume.sql");
+pub(crate) const PAUSED: &str = include_str!("sql/paused.sql");
+const PAUSED_AMONG: &str = include_str!("sql/paused_among.sql");
 const FAILED_COLUMNS: &str = include_str!("sql/failed_columns.sql");
 pub(crate) const FAILED_RETRY_COPY: &str = include_str!("sql/failed_retry_copy.sql");
 pub(crate) const FAILED_PRUNE: &str = include_str!("sql/failed_prune.sql");
@@ -103,6 +107,12 @@ pub(crate) fn claim_update(n: usize) -> (String, usize) {
     (format!("{}{list}", CLAIM_UPDATE.trim_end()), padded)
 }
 
+/// paused_among.sql for `n` queues; returns the SQL and the padded count.
+pub(crate) fn paused_among(n: usize) -> (String, usize) {
+    let (list, padded) = in_list(n);
+    (format!("{} {list}", PAUSED_AMONG.trim_end()), padded)
+}
+
 /// ack_batch_lock.sql for `n` leases; params: padded ids then padded tokens.
 pub(crate) fn ack_batch_lock(n: usize) -> (String, usize) {
     let (list, padded) = in_list(n);
@@ -156,7 +166,8 @@ pub(crate) fn push_bulk(rows: usize, now: bool) -> String {
 
 /// Microseconds from the server's now to the earliest due time among waiting
 /// (unreserved) jobs of `queues` — ≤ 0 when one is claimable, NULL when none
-/// waits. One index lookup per queue (next_due_part.sql); params: the queues.
+/// waits; paused queues are left out. One index lookup per queue
+/// (next_due_part.sql); params: each queue twice.
 pub(crate) fn next_due(queues: usize) -> String {
     let part = fragment(NEXT_DUE_PART);
     let mut s = String::from("SELECT TIMESTAMPDIFF(MICROSECOND, NOW(6), MIN(t)) FROM (");
@@ -216,11 +227,12 @@ mod tests {
         assert_eq!(push_bulk(3, false).matches('?').count(), 18);
         assert_eq!(push_bulk(3, true).matches('?').count(), 12);
         assert_eq!(PUSH_NOW.matches('?').count(), 4);
-        assert_eq!(next_due(2).matches('?').count(), 2);
+        assert_eq!(next_due(2).matches('?').count(), 4);
+        assert_eq!(paused_among(3).0.matches('?').count(), 4);
         assert_eq!(reclaim_fail(2).0.matches('?').count(), 3);
         assert_eq!(failed_list(true).matches('?').count(), 3);
         assert_eq!(failed_list(false).matches('?').count(), 2);
-        assert_eq!(STATS.matches('?').count(), 5);
+        assert_eq!(STATS.matches('?').count(), 6);
     }
 
     #[test]

@@ -324,6 +324,8 @@ async fn columns_have_the_promised_types_and_indexes() {
 /// The driver's claim and reclaim statements, verbatim.
 const CLAIM_SELECT: &str = include_str!("../src/sql/claim_select.sql");
 const RECLAIM_SELECT: &str = include_str!("../src/sql/reclaim_select.sql");
+/// The idle wait's per-queue lookup (a fragment: wrapped in a SELECT below).
+const NEXT_DUE_PART: &str = include_str!("../src/sql/next_due_part.sql");
 
 /// What `EXPLAIN FORMAT=JSON` (the one EXPLAIN format both servers share: MySQL
 /// 9 prints a tree by default, MariaDB has no FORMAT=TRADITIONAL) says about
@@ -336,7 +338,7 @@ const RECLAIM_SELECT: &str = include_str!("../src/sql/reclaim_select.sql");
 async fn plan(
     c: &mut routemq_mysql::mysql_async::Conn,
     sql: &str,
-    params: (&str, u64),
+    params: impl Into<routemq_mysql::mysql_async::Params> + Send,
 ) -> (Vec<(String, String, String)>, bool, String) {
     fn walk(v: &serde_json::Value, tables: &mut Vec<(String, String, String)>, sorts: &mut bool) {
         match v {
@@ -439,6 +441,34 @@ async fn claim_and_reclaim_plans_use_the_claim_index_without_sorting() {
         )],
         "reclaim: {text}"
     );
+    // The idle wait's lookup, with a queue paused and one not: queue_jobs is
+    // read through the claim index only (queue_paused by its primary key).
+    c.query_drop("INSERT INTO queue_paused (queue) VALUES ('low')")
+        .await
+        .unwrap();
+    let part: String = NEXT_DUE_PART
+        .lines()
+        .filter(|l| !l.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for queue in ["default", "low"] {
+        let (tables, sorts, text) = plan(&mut c, &format!("SELECT {part}"), (queue, queue)).await;
+        // MIN over an index prefix may be answered while optimizing (MariaDB
+        // "Select tables optimized away", MySQL "rows fetched before execution"):
+        // then no table access is listed at all, the best plan there is.
+        assert!(
+            tables
+                .iter()
+                .all(|t| (t.0 == "queue_jobs" && t.1 == "queue_jobs_claim_index")
+                    || (t.0 == "queue_paused" && t.1 == "PRIMARY")),
+            "next due ({queue}): {text}"
+        );
+        assert!(
+            !tables.iter().any(|t| t.2 == "ALL" || t.2 == "table_scan"),
+            "next due ({queue}) scans a table: {text}"
+        );
+        assert!(!sorts, "next due ({queue}): {text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -521,6 +521,30 @@ async fn no_statement_of_the_driver_leaves_a_warning() {
 
     d.stats(&default).await.unwrap();
     check("stats", &relay, &d).await;
+    assert!(d.pause(&other).await.unwrap());
+    check("pause", &relay, &d).await;
+    assert!(!d.pause(&other).await.unwrap());
+    check("pause (already paused)", &relay, &d).await;
+    assert_eq!(d.paused().await.unwrap(), vec![other.clone()]);
+    check("paused", &relay, &d).await;
+    assert!(d.stats(&other).await.unwrap().paused);
+    check("stats (paused)", &relay, &d).await;
+    d.claim(
+        &[other.clone(), default.clone()],
+        1,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    check("claim (one queue paused)", &relay, &d).await;
+    d.wait_for_jobs(std::slice::from_ref(&other), Duration::from_millis(30))
+        .await
+        .unwrap();
+    check("wait for jobs (paused)", &relay, &d).await;
+    assert!(d.resume(&other).await.unwrap());
+    check("resume", &relay, &d).await;
+    assert!(!d.resume(&other).await.unwrap());
+    check("resume (not paused)", &relay, &d).await;
     d.queues().await.unwrap();
     check("queues", &relay, &d).await;
     d.wait_for_jobs(std::slice::from_ref(&other), Duration::from_millis(30))

@@ -20,6 +20,7 @@ fn job(queue: &QueueName, data: Vec<u8>) -> PendingJob {
         queue: queue.clone(),
         codec: Codec::Json,
         data,
+        encryption: None,
         max_tries: 3,
         timeout: Duration::from_secs(60),
         backoff: Default::default(),

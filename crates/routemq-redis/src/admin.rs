@@ -1,4 +1,5 @@
-//! [`QueueAdmin`] for [`RedisDriver`]: stats, the queue registry, clearing.
+//! [`QueueAdmin`] for [`RedisDriver`]: stats, the queue registry, clearing,
+//! pausing and resuming.
 
 use std::time::Duration;
 
@@ -17,10 +18,17 @@ impl QueueAdmin for RedisDriver {
         let k = self.inner.keys.queue(queue);
         let now = now_ms();
         let cmd = self.inner.pool.scripts().stats.cmd(
-            &[&k.ready, &k.delayed, &k.reserved, &k.jobs, &k.failed],
+            &[
+                &k.ready,
+                &k.delayed,
+                &k.reserved,
+                &k.jobs,
+                &k.failed,
+                &k.paused,
+            ],
             (now, STATS_PROMOTE_LIMIT),
         );
-        let (ready, delayed, reserved, failed, oldest): (u64, u64, u64, u64, i64) =
+        let (ready, delayed, reserved, failed, oldest, paused): (u64, u64, u64, u64, i64, u8) =
             self.inner.pool.cmd(&cmd).await?;
         Ok(QueueStats {
             queue: queue.to_string(),
@@ -30,6 +38,7 @@ impl QueueAdmin for RedisDriver {
             failed,
             oldest_ready_age: (ready > 0 && oldest >= 0)
                 .then(|| Duration::from_millis((now - oldest).max(0) as u64)),
+            paused: paused == 1,
         })
     }
 
@@ -54,5 +63,65 @@ impl QueueAdmin for RedisDriver {
             &[] as &[&str],
         );
         self.inner.pool.cmd(&cmd).await
+    }
+
+    /// `SET routemq:queue:{q}:paused <now ms> NX` (what `claim.lua` checks) and the
+    /// name into `routemq:queues:paused` (the listing), in one pipeline.
+    async fn pause(&self, queue: &QueueName) -> Result<bool, DriverError> {
+        let k = self.inner.keys.queue(queue);
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET").arg(&k.paused).arg(now_ms()).arg("NX");
+        pipe.cmd("SADD")
+            .arg(self.inner.keys.paused_queues())
+            .arg(queue.as_str())
+            .ignore();
+        let (set,): (Option<String>,) = self.inner.pool.pipe(&pipe).await?;
+        Ok(set.is_some())
+    }
+
+    /// `resume.lua` (deletes the flag and wakes waiters), then the name out of the
+    /// listing.
+    async fn resume(&self, queue: &QueueName) -> Result<bool, DriverError> {
+        let k = self.inner.keys.queue(queue);
+        let mut pipe = redis::pipe();
+        pipe.add_command(
+            self.inner
+                .pool
+                .scripts()
+                .resume
+                .cmd(&[&k.paused, &k.notify], &[] as &[&str]),
+        );
+        pipe.cmd("SREM")
+            .arg(self.inner.keys.paused_queues())
+            .arg(queue.as_str())
+            .ignore();
+        let (was,): (u8,) = self.inner.pool.pipe(&pipe).await?;
+        Ok(was == 1)
+    }
+
+    /// The listing's names whose flag is set (a name whose flag is gone, say
+    /// deleted by hand, is not reported).
+    async fn paused(&self) -> Result<Vec<QueueName>, DriverError> {
+        let names: Vec<String> = self
+            .inner
+            .pool
+            .cmd(redis::cmd("SMEMBERS").arg(self.inner.keys.paused_queues()))
+            .await?;
+        let mut queues: Vec<QueueName> = names
+            .into_iter()
+            .filter_map(|n| QueueName::new(n).ok())
+            .collect();
+        if queues.is_empty() {
+            return Ok(queues);
+        }
+        let mut pipe = redis::pipe();
+        for q in &queues {
+            pipe.cmd("EXISTS").arg(self.inner.keys.queue(q).paused);
+        }
+        let flags: Vec<u8> = self.inner.pool.pipe(&pipe).await?;
+        let mut flags = flags.into_iter();
+        queues.retain(|_| flags.next() == Some(1));
+        queues.sort();
+        Ok(queues)
     }
 }

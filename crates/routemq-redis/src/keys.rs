@@ -9,9 +9,11 @@
 //! | `routemq:queue:default:reserved` | zset | `"{id}\|{token}"` scored by lease deadline ms |
 //! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` |
 //! | `routemq:queue:default:notify` | list | wake-up tokens for idle workers (≤ 64) |
+//! | `routemq:queue:default:paused` | string | present while the queue is paused: when (ms); `claim.lua` skips the queue |
 //! | `routemq:queue:failed:default` | list | failed-job JSON records, newest first |
 //! | `routemq:queue:default:failed_index` | hash | id → the same record, for lookups by id |
 //! | `routemq:queues` | set | every queue name ever used |
+//! | `routemq:queues:paused` | set | names of paused queues, for listing only (the per-queue `paused` key decides) |
 //! | `routemq:workers` / `routemq:workers:info` | zset / hash | heartbeats: id → expiry ms / JSON |
 //!
 //! In cluster mode the queue name is wrapped in a hash tag (`routemq:queue:{default}`,
@@ -36,6 +38,7 @@ pub(crate) struct QueueKeys {
     pub reserved: String,
     pub jobs: String,
     pub notify: String,
+    pub paused: String,
     pub failed: String,
     pub failed_index: String,
 }
@@ -59,6 +62,7 @@ impl Keys {
             reserved: format!("{base}:reserved"),
             jobs: format!("{base}:jobs"),
             notify: format!("{base}:notify"),
+            paused: format!("{base}:paused"),
             failed_index: format!("{base}:failed_index"),
             failed: format!("{}:queue:failed:{name}", self.prefix),
             ready: base,
@@ -68,6 +72,12 @@ impl Keys {
     /// The set of queue names.
     pub fn queues(&self) -> String {
         format!("{}:queues", self.prefix)
+    }
+
+    /// The set of paused queue names (an index for listing; each queue's own
+    /// `paused` key is what claims check, so one queue's claim stays in one slot).
+    pub fn paused_queues(&self) -> String {
+        format!("{}:queues:paused", self.prefix)
     }
 
     /// Worker heartbeats: id → expiry ms.
@@ -97,6 +107,7 @@ mod tests {
         assert_eq!(k.delayed, "routemq:queue:default:delayed");
         assert_eq!(k.reserved, "routemq:queue:default:reserved");
         assert_eq!(k.failed, "routemq:queue:failed:default");
+        assert_eq!(k.paused, "routemq:queue:default:paused");
     }
 
     #[test]
@@ -105,7 +116,7 @@ mod tests {
         assert_eq!(k.ready, "routemq:queue:{emails}");
         assert_eq!(k.delayed, "routemq:queue:{emails}:delayed");
         assert_eq!(k.failed, "routemq:queue:failed:{emails}");
-        for key in [&k.reserved, &k.jobs, &k.notify, &k.failed_index] {
+        for key in [&k.reserved, &k.jobs, &k.notify, &k.failed_index, &k.paused] {
             assert!(key.contains("{emails}"), "{key}");
         }
     }

@@ -50,6 +50,7 @@ pub(crate) struct Scripts {
     pub reclaim: Script,
     pub stats: Script,
     pub clear: Script,
+    pub resume: Script,
     pub failed_retry: Script,
     pub failed_forget: Script,
     pub failed_flush: Script,
@@ -71,6 +72,7 @@ impl Scripts {
             reclaim: Script::new(include_str!("lua/reclaim.lua"), true),
             stats: Script::new(include_str!("lua/stats.lua"), true),
             clear: Script::new(include_str!("lua/clear.lua"), false),
+            resume: Script::new(include_str!("lua/resume.lua"), true),
             failed_retry: Script::new(include_str!("lua/failed_retry.lua"), true),
             failed_forget: Script::new(include_str!("lua/failed_forget.lua"), false),
             failed_flush: Script::new(include_str!("lua/failed_flush.lua"), false),
@@ -81,7 +83,7 @@ impl Scripts {
         }
     }
 
-    pub fn all(&self) -> [&Script; 16] {
+    pub fn all(&self) -> [&Script; 17] {
         [
             &self.push,
             &self.claim,
@@ -92,6 +94,7 @@ impl Scripts {
             &self.reclaim,
             &self.stats,
             &self.clear,
+            &self.resume,
             &self.failed_retry,
             &self.failed_forget,
             &self.failed_flush,

@@ -102,8 +102,11 @@ impl RedisDriver {
 
     /// Looks before blocking: `None` when a job is ready on one of the queues
     /// (or one is due now), else how long to block (the caller's `timeout`, cut
-    /// short by the earliest delayed job's due time). Drops stale wake-up tokens
-    /// first, so a push after this point leaves a token that ends the block at once.
+    /// short by the earliest delayed job's due time). Paused queues are left out
+    /// (their jobs are not claimable, so returning for them would make an idle
+    /// worker spin); a resume pushes a wake-up token like a push does. Drops stale
+    /// wake-up tokens first, so a push after this point leaves a token that ends
+    /// the block at once.
     pub(crate) async fn time_to_work(
         &self,
         d: &mut Dedicated,
@@ -117,6 +120,7 @@ impl RedisDriver {
         }
         pipe.ignore();
         for k in qkeys {
+            pipe.cmd("EXISTS").arg(&k.paused);
             pipe.cmd("LLEN").arg(&k.ready);
             pipe.cmd("ZRANGE")
                 .arg(&k.delayed)
@@ -127,14 +131,22 @@ impl RedisDriver {
         let replies: Vec<Value> = bounded(pipe.query_async(&mut d.conn)).await?;
         let mut wait = timeout;
         let now = now_ms();
-        for pair in replies.chunks(2) {
+        for triple in replies.chunks(3) {
+            let [paused, ready, next] = triple else {
+                return Err(bad_reply("wait", format!("{} replies", replies.len())));
+            };
+            let paused: u8 =
+                redis::from_redis_value_ref(paused).map_err(|e| bad_reply("EXISTS", e))?;
+            if paused == 1 {
+                continue;
+            }
             let ready: u64 =
-                redis::from_redis_value_ref(&pair[0]).map_err(|e| bad_reply("LLEN", e))?;
+                redis::from_redis_value_ref(ready).map_err(|e| bad_reply("LLEN", e))?;
             if ready > 0 {
                 return Ok(None);
             }
             let next: Vec<(String, f64)> =
-                redis::from_redis_value_ref(&pair[1]).map_err(|e| bad_reply("ZRANGE", e))?;
+                redis::from_redis_value_ref(next).map_err(|e| bad_reply("ZRANGE", e))?;
             if let Some((_, due)) = next.first() {
                 // One millisecond past the due time, so the claim that follows sees it.
                 let due_in = (*due as i64 - now + 1).max(0) as u64;

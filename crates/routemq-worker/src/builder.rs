@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use routemq_core::{Driver, Job, QueueName};
+use routemq_core::{Driver, Job, Keyring, QueueName};
 
 use crate::registry::Registry;
 use crate::{Worker, WorkerError};
@@ -24,6 +24,8 @@ pub(crate) struct Config {
     pub(crate) stop_when_empty: bool,
     pub(crate) shutdown_grace: Duration,
     pub(crate) heartbeat_every: Duration,
+    /// Opens encrypted job data (`Debug` shows key ids only).
+    pub(crate) keyring: Arc<Keyring>,
 }
 
 impl Config {
@@ -106,6 +108,7 @@ impl WorkerBuilder {
                 stop_when_empty: false,
                 shutdown_grace: Duration::from_secs(30),
                 heartbeat_every: Duration::from_secs(5),
+                keyring: Arc::new(Keyring::empty()),
             },
         }
     }
@@ -198,6 +201,14 @@ impl WorkerBuilder {
     /// times as long).
     pub fn heartbeat_interval(mut self, every: Duration) -> Self {
         self.config.heartbeat_every = every;
+        self
+    }
+
+    /// The keys that open encrypted job data (current and previous keys, e.g.
+    /// [`Keyring::from_env`]). Without a matching key an encrypted job is moved to
+    /// the failed store with the reason and never run.
+    pub fn keyring(mut self, keyring: Keyring) -> Self {
+        self.config.keyring = Arc::new(keyring);
         self
     }
 

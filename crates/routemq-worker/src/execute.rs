@@ -1,5 +1,6 @@
-//! Running one claimed job: decode, find its type, run the attempt while the lease
-//! keeper extends the lease, then hand the result to [`settle`](crate::settle).
+//! Running one claimed job: decode, decrypt encrypted data with the worker's
+//! keyring, find its type, run the attempt while the lease keeper extends the
+//! lease, then hand the result to [`settle`](crate::settle).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -82,9 +83,16 @@ impl JobRunner {
                     let reason = format!("{e}; the job was not run");
                     self.fail_unrunnable(lease, UNDECODABLE_JOB, &reason).await;
                 }
-                Ok(env) => match self.registry.load(env) {
-                    Err(e) => self.fail_unrunnable(lease, &env.name, &e.to_string()).await,
-                    Ok(job) => self.run_job(&reservation, env, job).await,
+                Ok(env) => match self.config.keyring.open(env) {
+                    // Not run, not retried: no attempt can make the key appear.
+                    Err(e) => {
+                        let reason = format!("{e}; the job was not run");
+                        self.fail_unrunnable(lease, &env.name, &reason).await;
+                    }
+                    Ok(env) => match self.registry.load(&env) {
+                        Err(e) => self.fail_unrunnable(lease, &env.name, &e.to_string()).await,
+                        Ok(job) => self.run_job(&reservation, &env, job).await,
+                    },
                 },
             }
         }

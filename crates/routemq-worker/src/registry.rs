@@ -148,6 +148,7 @@ mod tests {
             queue: QueueName::new("default").unwrap(),
             codec: Codec::Json,
             data: data.to_vec(),
+            encryption: None,
             max_tries: 1,
             timeout: Duration::from_secs(1),
             backoff: Backoff::default(),

@@ -101,6 +101,41 @@ async fn idle_worker_waits_instead_of_polling() {
     );
 }
 
+/// A worker on a paused queue with jobs waiting claims nothing and does not spin
+/// (a handful of claim calls, not one per anti-spin gap); resume wakes it and its
+/// jobs run within a second, although its idle wait is 3 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paused_queue_idles_the_worker_and_resume_runs_its_jobs() {
+    let (f, d) = faulty();
+    let key = new_key();
+    let default = qn("default");
+    assert!(d.pause(&default).await.unwrap());
+    for i in 0..3 {
+        dispatch(&d, &key, &i.to_string(), Act::Succeed).await;
+    }
+    let w = builder(&d).sleep(Duration::from_secs(3)).build().unwrap();
+    let run = spawn_worker(w);
+    tokio::time::sleep(ms(800)).await;
+    assert_eq!(probe(&key).runs(), 0, "a job of a paused queue ran");
+    let claims = Calls::get(&f.calls.claim);
+    assert!(
+        claims <= 5,
+        "{claims} claims in 800 ms on a paused queue: the worker spins"
+    );
+    assert_eq!(stats(&d, "default").await.ready, 3);
+
+    let resumed = Instant::now();
+    assert!(d.resume(&default).await.unwrap());
+    wait_for("the jobs ran after resume", 2_000, || {
+        probe(&key).done() == 3
+    })
+    .await;
+    let took = resumed.elapsed();
+    assert!(took < ms(1_000), "jobs ran {took:?} after resume");
+    let report = run.stop().await;
+    assert_eq!(report.counts.processed, 3);
+}
+
 #[tokio::test(start_paused = true)]
 async fn idle_worker_wakes_at_once_when_a_job_arrives() {
     let d = memory();

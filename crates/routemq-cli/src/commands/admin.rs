@@ -11,7 +11,7 @@ use crate::commands::queue_arg;
 use crate::config::shown_variables;
 use crate::duration::short;
 use crate::output::Output;
-use crate::{CliError, Config};
+use crate::{CliError, Config, EncryptionConfig};
 
 pub(crate) async fn clear(
     driver: Arc<dyn Driver>,
@@ -101,8 +101,20 @@ pub(crate) async fn workers(driver: Arc<dyn Driver>, out: &mut Output<'_>) -> Re
     )
 }
 
-pub(crate) fn config(config: &Config, out: &mut Output<'_>) -> Result<(), CliError> {
+pub(crate) fn config(
+    config: &Config,
+    encryption: &EncryptionConfig,
+    out: &mut Output<'_>,
+) -> Result<(), CliError> {
     let url = config.redacted_url();
+    // Key ids only, never keys.
+    let current_key = encryption.keyring.current_key_id().map(|k| k.to_string());
+    let previous_keys: Vec<String> = encryption
+        .keyring
+        .previous_key_ids()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let variables = shown_variables(|k| std::env::var(k).ok());
     #[allow(unused_mut)]
     let mut redis_layout: Option<(String, &'static str)> = None;
@@ -122,6 +134,12 @@ pub(crate) fn config(config: &Config, out: &mut Output<'_>) -> Result<(), CliErr
             "url_from": config.url_from,
             "redis_prefix": redis_layout.as_ref().map(|(p, _)| p),
             "redis_key_mode": redis_layout.as_ref().map(|(_, m)| m),
+            "encryption": {
+                "configured": !encryption.keyring.is_empty(),
+                "key_id": current_key,
+                "previous_key_ids": previous_keys,
+                "encrypt_all": encryption.encrypt_all,
+            },
             "variables": variables.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
         }));
     }
@@ -139,6 +157,20 @@ pub(crate) fn config(config: &Config, out: &mut Output<'_>) -> Result<(), CliErr
         rows.push(vec!["redis key prefix".to_owned(), prefix.clone()]);
         rows.push(vec!["redis key mode".to_owned(), (*mode).to_owned()]);
     }
+    let keys = match (&current_key, previous_keys.is_empty()) {
+        (None, true) => "not configured (ROUTEMQ_ENCRYPTION_KEY unset)".to_owned(),
+        (Some(k), true) => format!("key {k}"),
+        (current, false) => format!(
+            "key {}; previous keys {}",
+            current.as_deref().unwrap_or("none"),
+            previous_keys.join(", ")
+        ),
+    };
+    rows.push(vec!["encryption".to_owned(), keys]);
+    rows.push(vec![
+        "encrypt all".to_owned(),
+        if encryption.encrypt_all { "yes" } else { "no" }.to_owned(),
+    ]);
     for (k, v) in variables {
         rows.push(vec![format!("${k}"), v]);
     }

@@ -24,6 +24,8 @@ struct FailedView {
     failed_at_ms: i64,
     exception: String,
     max_tries: Option<u32>,
+    /// Whether the job's data is encrypted (then `data` only describes it).
+    encrypted: bool,
     data: serde_json::Value,
 }
 
@@ -31,6 +33,14 @@ impl FailedView {
     fn new(job: &FailedJob) -> Self {
         let envelope = Envelope::decode(&job.payload).ok();
         let data = match &envelope {
+            // Never shown as if it were data: the ciphertext means nothing to a reader.
+            Some(env) if env.encryption.is_some() => serde_json::Value::String(format!(
+                "<encrypted with key {}, {} bytes>",
+                env.encryption
+                    .map(|e| e.key_id.to_string())
+                    .unwrap_or_default(),
+                env.data.len()
+            )),
             Some(env) => env
                 .codec
                 .decode::<serde_json::Value>("job data", &env.data)
@@ -46,6 +56,7 @@ impl FailedView {
             failed_at_ms: unix_ms(job.failed_at),
             exception: job.exception.clone(),
             max_tries: envelope.as_ref().map(|e| e.max_tries),
+            encrypted: envelope.as_ref().is_some_and(|e| e.encryption.is_some()),
             data,
         }
     }
@@ -166,7 +177,10 @@ fn show(job: &FailedJob, out: &mut Output<'_>) -> Result<(), CliError> {
     if out.is_json() {
         return out.json(&view);
     }
-    let data = serde_json::to_string_pretty(&view.data).unwrap_or_default();
+    let data = match &view.data {
+        serde_json::Value::String(text) if view.encrypted => text.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    };
     let rows = vec![
         vec!["id".into(), view.id.clone()],
         vec![

@@ -4,7 +4,9 @@ pub(crate) mod admin;
 pub(crate) mod bench;
 pub(crate) mod demo;
 pub(crate) mod failed;
+pub(crate) mod pause;
 pub(crate) mod push;
+pub(crate) mod resume;
 pub(crate) mod stats;
 pub(crate) mod work;
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cli::PushArgs;
 use crate::commands::queue_arg;
 use crate::output::Output;
-use crate::CliError;
+use crate::{CliError, ConfigError, EncryptionConfig};
 
 #[derive(Serialize)]
 struct Pushed<'a> {
@@ -16,15 +16,27 @@ struct Pushed<'a> {
     queue: &'a str,
     job: &'a str,
     delay_ms: Option<u128>,
+    /// The id of the key that sealed the data, when encrypted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encrypted_with: Option<String>,
 }
 
 pub(crate) async fn run(
     driver: Arc<dyn Driver>,
     args: &PushArgs,
     known_jobs: &[&str],
+    encryption: &EncryptionConfig,
     out: &mut Output<'_>,
 ) -> Result<(), CliError> {
     let queue = queue_arg("--queue", &args.queue)?;
+    let encrypt = args.encrypt || encryption.encrypt_all;
+    let key_id = encryption.keyring.current_key_id();
+    if args.encrypt && key_id.is_none() {
+        return Err(ConfigError::NoEncryptionKey {
+            asked_by: "--encrypt",
+        }
+        .into());
+    }
     if args.job.trim().is_empty() {
         return Err(CliError::usage("--job", "the job name must not be empty"));
     }
@@ -47,7 +59,11 @@ pub(crate) async fn run(
         options = options.timeout(timeout);
     }
     let bytes = serde_json::to_vec(&data).map_err(|e| CliError::usage("--data", e.to_string()))?;
+    if encrypt {
+        options = options.encrypted();
+    }
     let id = Queue::from_arc(driver)
+        .with_keyring(encryption.keyring.clone())
         .dispatch_raw(&args.job, bytes, &options, args.delay.map(When::After))
         .await?;
     let pushed = Pushed {
@@ -55,6 +71,7 @@ pub(crate) async fn run(
         queue: queue.as_str(),
         job: &args.job,
         delay_ms: args.delay.map(|d| d.as_millis()),
+        encrypted_with: key_id.filter(|_| encrypt).map(|k| k.to_string()),
     };
     out.either(&pushed, &id)
 }

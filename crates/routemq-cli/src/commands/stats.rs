@@ -15,7 +15,12 @@ pub(crate) async fn collect(
     queues: &[String],
 ) -> Result<Vec<QueueStats>, CliError> {
     let names = if queues.is_empty() {
-        driver.queues().await?
+        // Known queues, and paused ones that hold no jobs yet.
+        let mut names = driver.queues().await?;
+        names.extend(driver.paused().await?);
+        names.sort();
+        names.dedup();
+        names
     } else {
         queues
             .iter()
@@ -51,6 +56,7 @@ pub(crate) async fn run(
                 s.reserved.to_string(),
                 s.failed.to_string(),
                 s.oldest_ready_age.map(short).unwrap_or_else(|| "-".into()),
+                if s.paused { "yes" } else { "no" }.to_owned(),
             ]
         })
         .collect();
@@ -62,6 +68,7 @@ pub(crate) async fn run(
             "reserved",
             "failed",
             "oldest ready",
+            "paused",
         ],
         rows,
     )

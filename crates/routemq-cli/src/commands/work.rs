@@ -7,7 +7,7 @@ use routemq_worker::{WorkerError, WorkerReport};
 
 use crate::cli::WorkArgs;
 use crate::output::Output;
-use crate::{App, CliError, Config, Connection};
+use crate::{App, CliError, Config, Connection, EncryptionConfig};
 
 /// Maps a worker build error to a usage error naming the flag, or a worker error.
 pub(crate) fn worker_error(e: WorkerError) -> CliError {
@@ -37,6 +37,7 @@ pub(crate) async fn run(
     app: &App,
     driver: Arc<dyn Driver>,
     config: Option<&Config>,
+    encryption: &EncryptionConfig,
     args: &WorkArgs,
     out: &mut Output<'_>,
 ) -> Result<(), CliError> {
@@ -48,6 +49,7 @@ pub(crate) async fn run(
     }
     let worker = app
         .worker_builder(driver.clone())
+        .keyring(encryption.keyring.clone())
         .queues(args.queue.iter().map(String::as_str))
         .concurrency(args.concurrency)
         .lease(args.lease)

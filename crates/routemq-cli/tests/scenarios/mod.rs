@@ -372,6 +372,98 @@ pub fn sigterm_lets_the_running_job_finish(b: &Backend) {
     );
 }
 
+/// `routemq pause Q` stops a running `routemq work` from starting Q's jobs
+/// within a second while the job it runs finishes; dispatch still stores jobs;
+/// `routemq resume Q` lets the worker run them again at once; `stats` shows it.
+pub fn pause_and_resume_a_running_worker(b: &Backend) {
+    let q = queue("pause");
+    let push = |ms: u64| {
+        b.ok(&[
+            "push",
+            "--queue",
+            &q,
+            "--job",
+            "routemq.sleep",
+            "--data",
+            &format!(r#"{{"ms": {ms}}}"#),
+            "--json",
+        ])
+    };
+    for _ in 0..3 {
+        push(800);
+    }
+    let child = (b.std_cmd(&["work", "--queue", &q, "--concurrency", "1", "--json"]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    b.wait_stats(&q, |s| s["reserved"] == 1);
+    let paused = b.ok(&["pause", &q, "--json"]);
+    assert_eq!(
+        (&paused["queue"], &paused["paused"], &paused["changed"]),
+        (
+            &Value::from(q.as_str()),
+            &Value::from(true),
+            &Value::from(true)
+        ),
+        "{paused}"
+    );
+    let again = b.ok(&["pause", &q, "--json"]);
+    assert_eq!(again["changed"], false, "pausing twice: {again}");
+    let text = b.cmd(&["pause", &q]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("already paused"),
+        "{text:?}"
+    );
+    // The running job (800 ms) finishes; no other starts.
+    std::thread::sleep(Duration::from_millis(1_800));
+    let s = b.stats(&q);
+    assert_eq!(
+        (
+            s["ready"].as_u64(),
+            s["reserved"].as_u64(),
+            s["failed"].as_u64()
+        ),
+        (Some(2), Some(0), Some(0)),
+        "a paused queue: the running job finished, no new one started: {s}"
+    );
+    assert_eq!(s["paused"], true, "{s}");
+    push(100);
+    assert_eq!(
+        b.stats(&q)["ready"],
+        3,
+        "dispatch to a paused queue stores the job"
+    );
+    let table = b.cmd(&["stats", "--queue", &q]).output().unwrap();
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    assert!(table.contains("paused") && table.contains("yes"), "{table}");
+
+    let resumed_at = Instant::now();
+    let resumed = b.ok(&["resume", &q, "--json"]);
+    assert_eq!(
+        (&resumed["paused"], &resumed["changed"]),
+        (&Value::from(false), &Value::from(true)),
+        "{resumed}"
+    );
+    b.wait_stats(&q, |s| s["ready"].as_u64() < Some(3));
+    let took = resumed_at.elapsed();
+    assert!(
+        took < Duration::from_millis(1_500),
+        "the worker took a job {took:?} after resume (its idle wait is 3 s)"
+    );
+    assert_eq!(b.stats(&q)["paused"], false);
+    let not_paused = b.ok(&["resume", &q, "--json"]);
+    assert_eq!(not_paused["changed"], false, "{not_paused}");
+    b.wait_stats(&q, |s| s["ready"] == 0 && s["reserved"] == 0);
+
+    let mut child = child;
+    terminate(&mut child);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["processed"], 4, "{report}");
+}
+
 /// The demo on a real server accounts for every job.
 pub fn demo(b: &Backend) {
     let q = queue("demo");

@@ -1,10 +1,13 @@
-//! Rules of [`QueueAdmin`](crate::QueueAdmin): stats, clear and the queue listing.
+//! Rules of [`QueueAdmin`](crate::QueueAdmin): stats, clear, the queue listing,
+//! and pausing and resuming a queue.
 
 use std::time::{Duration, SystemTime};
 
+use crate::{Driver, QueueName, ReclaimReport};
+
 use super::fixture::{
-    assert_counts, assert_nothing_claimable, claim, claim_one, expect_lease_lost, fail_new, ok,
-    push, push_at, queue, sleep_until, LONG_LEASE,
+    assert_counts, assert_nothing_claimable, claim, claim_one, expect_lease_lost, fail_new, ids,
+    ok, push, push_at, queue, sleep_until, stats, LONG_LEASE, SHORT_LEASE, WAKE_SLACK,
 };
 use super::DriverFactory;
 
@@ -179,4 +182,243 @@ pub async fn queues_lists_known_queues(factory: &dyn DriverFactory) {
         .map(|q| q.to_string())
         .collect();
     assert_eq!(names, ["a_delayed", "f_failed", "m_reserved", "q_ready"]);
+}
+
+/// Pauses `queue`, checking the return value (`expect_new`: it was not paused) and
+/// that `stats` and `paused` show it.
+async fn pause_checked(d: &dyn Driver, q: &QueueName, expect_new: bool, what: &str) {
+    assert_eq!(
+        ok(d.pause(q).await, "pause"),
+        expect_new,
+        "{what}: pause({q}) returns true only when the queue was not paused"
+    );
+    assert!(stats(d, q).await.paused, "{what}: stats({q}).paused");
+    assert!(
+        ok(d.paused().await, "paused").contains(q),
+        "{what}: paused() lists {q}"
+    );
+}
+
+/// Resumes `queue`, checking the return value and that it no longer shows paused.
+async fn resume_checked(d: &dyn Driver, q: &QueueName, expect_was: bool, what: &str) {
+    assert_eq!(
+        ok(d.resume(q).await, "resume"),
+        expect_was,
+        "{what}: resume({q}) returns true only when the queue was paused"
+    );
+    assert!(!stats(d, q).await.paused, "{what}: stats({q}).paused");
+    assert!(
+        !ok(d.paused().await, "paused").contains(q),
+        "{what}: paused() must not list {q}"
+    );
+}
+
+/// A paused queue gives `claim` nothing while other queues of the same call still
+/// deliver in priority order; pushes to it are stored (and delayed jobs become
+/// due); pausing twice is idempotent; after `resume` its jobs are claimed in FIFO
+/// order. `stats` and `paused` show the state, and the return values of `pause`
+/// and `resume` say whether anything changed.
+pub async fn paused_queue_is_not_claimed_and_resume_restores_it(factory: &dyn DriverFactory) {
+    let driver = factory.fresh().await;
+    let d = driver.as_ref();
+    let a = queue("paused_a");
+    let b = queue("paused_b");
+    let both = [a.clone(), b.clone()];
+    assert!(ok(d.paused().await, "paused").is_empty(), "a fresh store");
+    assert!(!stats(d, &a).await.paused, "a queue never paused");
+    assert!(
+        !ok(d.resume(&a).await, "resume"),
+        "resuming a queue that is not paused returns false"
+    );
+
+    let mut a_jobs = vec![push(d, &a, 1, 3).await, push(d, &a, 2, 3).await];
+    let b_jobs = vec![push(d, &b, 1, 3).await, push(d, &b, 2, 3).await];
+    pause_checked(d, &a, true, "first pause").await;
+    pause_checked(d, &a, false, "second pause").await;
+    assert!(!stats(d, &b).await.paused, "pausing a leaves b running");
+    assert_eq!(
+        ok(d.paused().await, "paused"),
+        vec![a.clone()],
+        "only a is paused"
+    );
+
+    let got = claim(d, &both, 10, LONG_LEASE).await;
+    assert_eq!(
+        ids(&got),
+        b_jobs,
+        "claim over [a, b] with a paused must return b's jobs only, in order"
+    );
+    assert!(got.iter().all(|r| r.lease.queue == b));
+    assert_nothing_claimable(d, &a, "a paused queue").await;
+
+    a_jobs.push(push(d, &a, 3, 3).await);
+    let due = SystemTime::now() + Duration::from_millis(200);
+    a_jobs.push(push_at(d, &a, 4, due).await);
+    sleep_until(due + Duration::from_millis(100)).await;
+    assert_nothing_claimable(d, &a, "a paused queue after a push and a due time").await;
+    let s = stats(d, &a).await;
+    assert_eq!(
+        (s.ready, s.delayed, s.reserved, s.paused),
+        (4, 0, 0, true),
+        "stats of the paused queue: pushes are stored, the delayed job is due"
+    );
+    assert!(
+        claim(d, &both, 10, LONG_LEASE).await.is_empty(),
+        "claim over [a, b]: a paused, b drained"
+    );
+
+    resume_checked(d, &a, true, "resume").await;
+    resume_checked(d, &a, false, "second resume").await;
+    let got = claim(d, &both, 10, LONG_LEASE).await;
+    assert_eq!(
+        ids(&got),
+        a_jobs,
+        "after resume a's jobs come in FIFO order"
+    );
+    for r in &got {
+        ok(d.ack(&r.lease).await, "ack");
+    }
+
+    pause_checked(d, &b, true, "pausing a queue with nothing in it").await;
+    let late = push(d, &b, 3, 3).await;
+    assert_nothing_claimable(d, &b, "b paused while empty, then pushed to").await;
+    resume_checked(d, &b, true, "resume b").await;
+    assert_eq!(claim_one(d, &b, "b resumed").await.lease.job_id, late);
+}
+
+/// Pausing a queue leaves its running jobs alone: a held lease can still be
+/// extended, acked, released and failed; `reclaim_expired` still returns an
+/// expired lease (or fails it when out of tries), and the job waits until resume.
+pub async fn paused_queue_keeps_running_jobs_settleable(factory: &dyn DriverFactory) {
+    let driver = factory.fresh().await;
+    let d = driver.as_ref();
+    let q = queue("paused_running");
+    let qs = std::slice::from_ref(&q);
+    for n in 0..4 {
+        push(d, &q, n, 3).await;
+    }
+    let held = claim(d, qs, 4, LONG_LEASE).await;
+    assert_eq!(held.len(), 4, "four jobs to hold");
+    pause_checked(d, &q, true, "pause while jobs run").await;
+
+    ok(
+        d.extend_lease(&held[0].lease, LONG_LEASE).await,
+        "extend_lease while paused",
+    );
+    ok(d.ack(&held[0].lease).await, "ack while paused");
+    ok(
+        d.fail(&held[1].lease, "failed while paused").await,
+        "fail while paused",
+    );
+    assert!(
+        ok(d.failed_show(&held[1].lease.job_id).await, "failed_show").is_some(),
+        "a job failed while its queue is paused is in the failed store"
+    );
+    ok(
+        d.release(&held[2].lease, Duration::ZERO).await,
+        "release while paused",
+    );
+    let outcome = ok(
+        d.ack_batch(&[held[3].lease.clone()]).await,
+        "ack_batch while paused",
+    );
+    assert_eq!(
+        (outcome.acked, outcome.lost.len()),
+        (1, 0),
+        "ack_batch while paused"
+    );
+    assert_nothing_claimable(d, &q, "the released job of a paused queue").await;
+    let s = stats(d, &q).await;
+    assert_eq!(
+        (s.ready, s.reserved, s.failed, s.paused),
+        (1, 0, 1, true),
+        "after settling every held job of a paused queue"
+    );
+
+    // An expired lease of a paused queue: taken while running, then paused.
+    resume_checked(d, &q, true, "resume to take the released job").await;
+    let released = claim_one(d, &q, "the released job").await;
+    ok(d.ack(&released.lease).await, "ack");
+    let retried = push(d, &q, 10, 3).await;
+    let last = super::fixture::job(&q, 11, 1, None);
+    let last = super::fixture::push_job(d, last).await;
+    let short = claim(d, qs, 2, SHORT_LEASE).await;
+    assert_eq!(ids(&short), vec![retried.clone(), last.clone()]);
+    pause_checked(d, &q, true, "pause with short leases out").await;
+    sleep_until(short[1].lease.expires_at + Duration::from_millis(150)).await;
+    let report = ok(d.reclaim_expired(qs).await, "reclaim_expired while paused");
+    assert_eq!(
+        report,
+        ReclaimReport {
+            released: 1,
+            failed: 1
+        },
+        "reclaim of a paused queue: one job with tries left, one without"
+    );
+    assert!(
+        ok(d.failed_show(&last).await, "failed_show").is_some(),
+        "the job out of tries went to the failed store"
+    );
+    assert_nothing_claimable(d, &q, "a reclaimed job of a paused queue").await;
+    let s = stats(d, &q).await;
+    assert_eq!((s.ready, s.reserved, s.paused), (1, 0, true));
+    resume_checked(d, &q, true, "resume after reclaim").await;
+    let again = claim_one(d, &q, "the reclaimed job after resume").await;
+    assert_eq!(again.lease.job_id, retried);
+    assert_eq!(again.attempt, 2, "the reclaimed job's second attempt");
+}
+
+/// `wait_for_jobs` on a paused queue with ready jobs waits (it does not return at
+/// once, which would make an idle worker spin), and `resume` wakes a waiter as a
+/// push does.
+pub async fn paused_queue_is_not_waited_for_and_resume_wakes(factory: &dyn DriverFactory) {
+    let driver = factory.fresh().await;
+    let q = queue("paused_wait");
+    let qs = vec![q.clone()];
+    push(driver.as_ref(), &q, 1, 3).await;
+    ok(driver.pause(&q).await, "pause");
+    let timeout = Duration::from_millis(400);
+    let started = std::time::Instant::now();
+    ok(driver.wait_for_jobs(&qs, timeout).await, "wait_for_jobs");
+    let waited = started.elapsed();
+    assert!(
+        waited >= timeout - Duration::from_millis(50),
+        "wait_for_jobs on a paused queue with a ready job returned after {waited:?} \
+         (of {timeout:?}): it must ignore the paused queue's jobs, or workers spin"
+    );
+
+    let d2 = driver.clone();
+    let qs2 = qs.clone();
+    let waiter = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        ok(
+            d2.wait_for_jobs(&qs2, Duration::from_secs(10)).await,
+            "wait_for_jobs",
+        );
+        started.elapsed()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiter.is_finished(),
+        "the waiter returned while the queue was paused"
+    );
+    let resumed = std::time::Instant::now();
+    assert!(
+        ok(driver.resume(&q).await, "resume"),
+        "resume of a paused queue"
+    );
+    let total = waiter.await.expect("the waiter does not panic");
+    let after_resume = resumed.elapsed();
+    assert!(
+        total >= Duration::from_millis(250),
+        "the waiter returned after {total:?}, before the resume"
+    );
+    assert!(
+        after_resume <= WAKE_SLACK + Duration::from_millis(500),
+        "the waiter returned {after_resume:?} after resume: resume must wake waiters"
+    );
+    assert_eq!(
+        claim_one(driver.as_ref(), &q, "after resume").await.attempt,
+        1
+    );
 }

@@ -36,6 +36,7 @@ pub(super) fn envelope(queue: &QueueName, n: u64, max_tries: u32) -> Envelope {
         queue: queue.clone(),
         codec: Codec::Json,
         data: format!("{{\"n\":{n}}}").into_bytes(),
+        encryption: None,
         max_tries,
         timeout: Duration::from_secs(30),
         backoff: Backoff::fixed(Duration::from_secs(1)),

@@ -34,7 +34,9 @@ pub mod lifecycle;
 pub mod worker_registry;
 
 pub use admin::{
-    clear_removes_jobs_and_fences_holders, queues_lists_known_queues, stats_track_each_step,
+    clear_removes_jobs_and_fences_holders, paused_queue_is_not_claimed_and_resume_restores_it,
+    paused_queue_is_not_waited_for_and_resume_wakes, paused_queue_keeps_running_jobs_settleable,
+    queues_lists_known_queues, stats_track_each_step,
 };
 pub use failed_store::{
     corrupt_payload_can_be_failed, fail_records_the_error, failed_flush_all_and_per_queue,
@@ -135,6 +137,9 @@ macro_rules! __routemq_conformance_rules {
             stats_track_each_step,
             clear_removes_jobs_and_fences_holders,
             queues_lists_known_queues,
+            paused_queue_is_not_claimed_and_resume_restores_it,
+            paused_queue_keeps_running_jobs_settleable,
+            paused_queue_is_not_waited_for_and_resume_wakes,
             // WorkerRegistry
             worker_heartbeats_expire_and_can_be_removed,
         }
@@ -216,6 +221,6 @@ mod tests {
         let mut listed = RULES.to_vec();
         listed.sort_unstable();
         assert_eq!(defined, listed);
-        assert!(RULES.len() >= 26, "the suite lost rules: {}", RULES.len());
+        assert!(RULES.len() >= 29, "the suite lost rules: {}", RULES.len());
     }
 }

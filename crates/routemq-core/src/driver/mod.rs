@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | [`JobLifecycle`] | push, claim, wait, ack, release, fail, extend, reclaim | `conformance::lifecycle` |
 //! | [`FailedStore`] | failed list / show / retry / forget / flush / prune | `conformance::failed_store` |
-//! | [`QueueAdmin`] | stats, known queues, clear | `conformance::admin` |
+//! | [`QueueAdmin`] | stats, known queues, clear, pause / resume | `conformance::admin` |
 //! | [`WorkerRegistry`] | worker heartbeats | `conformance::worker_registry` |
 //!
 //! [`Driver`] is all four together; it is implemented automatically for every type

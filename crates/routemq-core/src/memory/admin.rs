@@ -29,6 +29,7 @@ impl QueueAdmin for MemoryDriver {
             oldest_ready_age: q
                 .and_then(|q| q.ready.iter().map(|(_, at)| *at).min())
                 .map(|at| Duration::from_millis((now - at).max(0) as u64)),
+            paused: state.paused.contains(queue),
         })
     }
 
@@ -59,5 +60,21 @@ impl QueueAdmin for MemoryDriver {
             state.jobs.remove(id);
         }
         Ok(ids.len() as u64)
+    }
+
+    async fn pause(&self, queue: &QueueName) -> Result<bool, DriverError> {
+        Ok(self.state().paused.insert(queue.clone()))
+    }
+
+    async fn resume(&self, queue: &QueueName) -> Result<bool, DriverError> {
+        let was = self.state().paused.remove(queue);
+        if was {
+            self.inner.notify.notify_waiters();
+        }
+        Ok(was)
+    }
+
+    async fn paused(&self) -> Result<Vec<QueueName>, DriverError> {
+        Ok(self.state().paused.iter().cloned().collect())
     }
 }

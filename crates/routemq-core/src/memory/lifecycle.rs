@@ -59,6 +59,9 @@ impl JobLifecycle for MemoryDriver {
                 break;
             }
             state.promote_due(queue, now);
+            if state.paused.contains(queue) {
+                continue;
+            }
             while out.len() < max {
                 let State { jobs, queues, .. } = &mut *state;
                 let Some(q) = queues.get_mut(queue) else {
@@ -102,6 +105,11 @@ impl JobLifecycle for MemoryDriver {
         {
             let state = self.state();
             for queue in queues {
+                if state.paused.contains(queue) {
+                    // Its jobs are not claimable: wait for a push, a resume or the
+                    // timeout like on an empty queue.
+                    continue;
+                }
                 let Some(q) = state.queues.get(queue) else {
                     continue;
                 };

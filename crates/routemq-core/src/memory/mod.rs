@@ -3,7 +3,7 @@
 //! The state and its helpers are here; each capability trait is implemented in the
 //! module of its name.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
@@ -66,6 +66,8 @@ struct State {
     failed: HashMap<JobId, FailedRecord>,
     /// worker id → (info, expiry ms).
     workers: BTreeMap<String, (WorkerInfo, i64)>,
+    /// Paused queues: `claim` and `wait_for_jobs` skip them.
+    paused: BTreeSet<QueueName>,
 }
 
 impl Default for MemoryDriver {

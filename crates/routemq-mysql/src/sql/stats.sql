@@ -1,6 +1,7 @@
 -- Counts for one queue, each an index range count on queue_jobs_claim_index or
 -- queue_failed_jobs_queue_failed_at_index (no row is read into the process, no
--- table scan). Params: the queue five times. One statement, so one NOW(6).
+-- table scan), and whether the queue is paused (a primary-key lookup on
+-- queue_paused). Params: the queue six times. One statement, so one NOW(6).
 -- Guarantee: reads only; locks nothing.
 SELECT
   (SELECT COUNT(*) FROM queue_jobs
@@ -11,4 +12,5 @@ SELECT
     WHERE queue = ? AND reserved_at IS NOT NULL) AS n_reserved,
   (SELECT COUNT(*) FROM queue_failed_jobs WHERE queue = ?) AS n_failed,
   (SELECT TIMESTAMPDIFF(MICROSECOND, MIN(available_at), NOW(6)) FROM queue_jobs
-    WHERE queue = ? AND reserved_at IS NULL AND available_at <= NOW(6)) AS oldest_us
+    WHERE queue = ? AND reserved_at IS NULL AND available_at <= NOW(6)) AS oldest_us,
+  (SELECT COUNT(*) FROM queue_paused WHERE queue = ?) AS n_paused

@@ -57,6 +57,7 @@ pub fn job(queue: &QueueName, n: u64, at: Option<SystemTime>) -> PendingJob {
         queue: queue.clone(),
         codec: routemq_core::Codec::Json,
         data: format!("{{\"n\":{n}}}").into_bytes(),
+        encryption: None,
         max_tries: 3,
         timeout: Duration::from_secs(30),
         backoff: routemq_core::Backoff::fixed(Duration::from_secs(1)),

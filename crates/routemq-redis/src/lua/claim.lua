@@ -1,12 +1,15 @@
--- claim.lua: claims up to N jobs across queues in priority order.
--- KEYS: 4 per queue, in priority order: ready list, delayed zset, reserved zset,
---   jobs hash (bodies and "{id}:meta" fields).
+-- claim.lua: claims up to N jobs across queues in priority order, skipping
+-- paused queues.
+-- KEYS: 5 per queue, in priority order: ready list, delayed zset, reserved zset,
+--   jobs hash (bodies and "{id}:meta" fields), paused flag (string; present while
+--   the queue is paused).
 -- ARGV[1] now (ms)   ARGV[2] lease deadline (ms)   ARGV[3] max jobs
 -- ARGV[4] token nonce (random; token k = nonce .. k)   ARGV[5] delayed jobs to
 -- promote per queue at most   ARGV[6..] fresh ids for adopted foreign payloads
 -- (a few; claiming stops before a foreign payload when none is left).
 -- Guarantee: atomic. Due delayed jobs move to the ready list first (oldest due
--- first); each claimed job leaves the ready list, has its attempt counted and is
+-- first, paused queues included); nothing is claimed from a queue whose paused
+-- flag exists (the next queue is tried instead); each claimed job leaves the ready list, has its attempt counted and is
 -- recorded in the reserved zset as member "id|token" scored by the lease deadline.
 -- A ready-list element with no body in the jobs hash is a foreign payload (pushed by
 -- another producer, or corrupt): it is adopted under a fresh id (max_tries 1) and
@@ -18,14 +21,16 @@ local nonce, promote_limit = ARGV[4], tonumber(ARGV[5])
 local fresh = 6
 local out = {}
 local claimed = 0
-for q = 1, #KEYS / 4 do
+for q = 1, #KEYS / 5 do
   if claimed >= max then break end
-  local base = (q - 1) * 4
+  local base = (q - 1) * 5
   local ready, delayed, reserved, jobs = KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]
   promote(ready, delayed, now, promote_limit)
   local want = max - claimed
   local ids
-  if want == 1 then
+  if redis.call('EXISTS', KEYS[base + 5]) == 1 then
+    ids = {}
+  elseif want == 1 then
     local one = redis.call('LPOP', ready)
     ids = one and { one } or {}
   else

@@ -61,6 +61,7 @@ pub fn job_at(
         queue: queue(queue_name),
         codec: Codec::Json,
         data: format!(r#"{{"n":{n}}}"#).into_bytes(),
+        encryption: None,
         max_tries,
         timeout: Duration::from_secs(30),
         backoff: Default::default(),

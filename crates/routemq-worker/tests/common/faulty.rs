@@ -156,6 +156,15 @@ impl QueueAdmin for FaultyDriver {
     async fn clear(&self, queue: &QueueName) -> Result<u64, DriverError> {
         self.inner.clear(queue).await
     }
+    async fn pause(&self, queue: &QueueName) -> Result<bool, DriverError> {
+        self.inner.pause(queue).await
+    }
+    async fn resume(&self, queue: &QueueName) -> Result<bool, DriverError> {
+        self.inner.resume(queue).await
+    }
+    async fn paused(&self) -> Result<Vec<QueueName>, DriverError> {
+        self.inner.paused().await
+    }
 }
 
 #[async_trait]

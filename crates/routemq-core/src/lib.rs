@@ -29,8 +29,8 @@
 //! With the `otel` feature, [`Queue`]'s dispatch methods store the W3C
 //! `traceparent`/`tracestate` of the current `tracing` span's OpenTelemetry
 //! context in [`Envelope::trace`]; the worker (its own `otel` feature) makes each
-//! job's span a child of it. See [`otel`]. Without the feature the trace map stays
-//! empty and no OpenTelemetry crate is linked.
+//! job's span a child of it: see the `otel` module. Without the feature the
+//! trace map stays empty and no OpenTelemetry crate is linked.
 
 #![warn(missing_docs)]
 

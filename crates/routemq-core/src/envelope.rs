@@ -51,7 +51,9 @@ pub struct Envelope {
     pub backoff: Backoff,
     /// Dispatch time, milliseconds since the Unix epoch.
     pub created_at_ms: i64,
-    /// Trace context from the producer.
+    /// Trace context from the producer: with feature `otel`, the dispatching
+    /// span's W3C `traceparent`/`tracestate` (see `routemq_core::otel`); empty when
+    /// there was none.
     pub trace: TraceContext,
 }
 

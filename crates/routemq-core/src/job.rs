@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{Backoff, Codec, Driver, DriverError, JobId, Lease, QueueName};
+use crate::{Backoff, Codec, Driver, DriverError, JobId, Lease, QueueName, TraceContext};
 
 /// A typed background job.
 ///
@@ -255,6 +255,7 @@ pub struct JobContext {
     max_tries: u32,
     driver: Arc<dyn Driver>,
     lease: Arc<Mutex<Lease>>,
+    trace: Arc<TraceContext>,
 }
 
 impl fmt::Debug for JobContext {
@@ -265,6 +266,7 @@ impl fmt::Debug for JobContext {
             .field("queue", &self.queue)
             .field("attempt", &self.attempt)
             .field("max_tries", &self.max_tries)
+            .field("trace", &self.trace)
             .finish()
     }
 }
@@ -291,7 +293,22 @@ impl JobContext {
             max_tries,
             driver,
             lease,
+            trace: Arc::default(),
         }
+    }
+
+    /// Sets the trace context the job was dispatched with
+    /// ([`Envelope::trace`](crate::Envelope::trace)); the worker calls this.
+    pub fn with_trace(mut self, trace: TraceContext) -> Self {
+        self.trace = Arc::new(trace);
+        self
+    }
+
+    /// The trace context the job was dispatched with (W3C `traceparent` and
+    /// `tracestate` with feature `otel`, or whatever pairs the producer stored);
+    /// empty when there was none.
+    pub fn trace(&self) -> &TraceContext {
+        &self.trace
     }
 
     /// The job's id.

@@ -24,6 +24,13 @@
 //! job dispatched by a [`Queue::encrypt_all`] queue) has its [`Envelope::data`]
 //! sealed with XChaCha20-Poly1305 by the queue's [`Keyring`]; the worker opens it
 //! with its own keyring before decoding the job.
+//!
+//! # Trace context (feature `otel`)
+//! With the `otel` feature, [`Queue`]'s dispatch methods store the W3C
+//! `traceparent`/`tracestate` of the current `tracing` span's OpenTelemetry
+//! context in [`Envelope::trace`]; the worker (its own `otel` feature) makes each
+//! job's span a child of it: see the `otel` module. Without the feature the
+//! trace map stays empty and no OpenTelemetry crate is linked.
 
 #![warn(missing_docs)]
 
@@ -43,6 +50,9 @@ mod redact;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
+
+#[cfg(feature = "otel")]
+pub mod otel;
 
 pub use backoff::Backoff;
 pub use clock::{from_unix_ms, unix_ms};

@@ -38,7 +38,25 @@ impl From<SystemTime> for When {
     }
 }
 
+/// The trace context stored with a new job: with feature `otel`, the current
+/// span's W3C `traceparent`/`tracestate` (empty when there is no OpenTelemetry
+/// span); without it, always empty.
+fn dispatch_trace() -> TraceContext {
+    #[cfg(feature = "otel")]
+    {
+        let mut trace = TraceContext::new();
+        crate::otel::inject_current(&mut trace);
+        trace
+    }
+    #[cfg(not(feature = "otel"))]
+    TraceContext::new()
+}
+
 /// Dispatches typed jobs onto a [`Driver`]. Cheap to clone.
+///
+/// With feature `otel`, every dispatch method stores the current `tracing` span's
+/// OpenTelemetry context in [`Envelope::trace`] (W3C `traceparent`, `tracestate`),
+/// so the job's span on the worker continues the dispatcher's trace.
 ///
 /// Jobs whose options say [`JobOptions::encrypted`] (or every job, with
 /// [`Queue::encrypt_all`]) have their data sealed with the current key of the
@@ -185,7 +203,7 @@ impl Queue {
             timeout: options.resolved_timeout(),
             backoff: options.resolved_backoff(),
             created_at_ms: unix_ms(SystemTime::now()),
-            trace: TraceContext::new(),
+            trace: dispatch_trace(),
         };
         if encrypt || self.encrypt_all || options.resolved_encrypted() {
             self.keyring.seal(&mut envelope)?;

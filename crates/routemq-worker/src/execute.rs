@@ -62,6 +62,20 @@ pub(crate) struct AttemptInfo<'a> {
     pub(crate) timeout: Duration,
 }
 
+/// Makes `span` (the job's, not yet entered) a child of the dispatcher's span
+/// stored in `trace`. A missing or malformed `traceparent` leaves the span where
+/// it is (the job runs in a trace of its own); so does a subscriber without a
+/// `tracing_opentelemetry` layer.
+#[cfg(feature = "otel")]
+fn continue_trace(span: &Span, trace: &routemq_core::TraceContext) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    if let Some(parent) = routemq_core::otel::extract(trace) {
+        if let Err(e) = span.set_parent(parent) {
+            tracing::trace!(error = %e, "the job span does not continue its dispatcher's trace");
+        }
+    }
+}
+
 impl JobRunner {
     /// Runs one reservation to its end: acked, released, failed or abandoned.
     pub(crate) async fn run(&self, reservation: Reservation) {
@@ -76,6 +90,10 @@ impl JobRunner {
             queue = %reservation.lease.queue,
             attempt = reservation.attempt,
         );
+        #[cfg(feature = "otel")]
+        if let Ok(env) = &envelope {
+            continue_trace(&span, &env.trace);
+        }
         async {
             let lease = &reservation.lease;
             match &envelope {
@@ -115,7 +133,8 @@ impl JobRunner {
             info.max_tries,
             self.driver.clone(),
             lease.clone(),
-        );
+        )
+        .with_trace(env.trace.clone());
         let (queue, name) = (r.lease.queue.as_str(), env.name.as_str());
 
         self.stats.started();

@@ -20,6 +20,15 @@
 //! then the failed store. A panic is a failure carrying its message.
 //!
 //! See [`telemetry`] for the metrics emitted.
+//!
+//! # Traces across dispatch and job (feature `otel`)
+//! Each attempt runs inside a `job{id, name, queue, attempt}` span. With the
+//! `otel` feature and a `tracing_opentelemetry` layer in the application's
+//! subscriber, that span's parent is the dispatching span whose W3C context
+//! [`Queue`](routemq_core::Queue) stored in the envelope, so the handler's own
+//! spans join the dispatcher's trace. A missing or malformed `traceparent` is
+//! ignored: the job runs in a trace of its own. The handler reads the stored map
+//! with [`JobContext::trace`](routemq_core::JobContext::trace).
 
 #![warn(missing_docs)]
 

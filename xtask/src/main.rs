@@ -300,7 +300,8 @@ fn umbrella_features() -> Result<Row> {
         "redis",
         "mysql",
         "worker,redis",
-        "redis,mysql,worker,cli,tls",
+        "msgpack",
+        "redis,mysql,worker,cli,tls,msgpack",
     ];
     let mut total = testrun::Outcome {
         success: true,

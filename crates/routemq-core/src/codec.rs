@@ -2,6 +2,11 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+/// Why a MessagePack encode or decode failed in a build without the feature.
+#[cfg(not(feature = "msgpack"))]
+const NO_MSGPACK: &str =
+    "MessagePack support is not compiled in: enable the `msgpack` feature of routemq (or routemq-core)";
+
 /// How a job's data (and the envelope around it) is encoded. Recorded in every
 /// envelope, so one queue can hold jobs of both codecs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -49,7 +54,8 @@ impl Codec {
         }
     }
 
-    /// Encodes `value`; `what` names it in errors.
+    /// Encodes `value`; `what` names it in errors. Without the `msgpack` feature,
+    /// [`Codec::MsgPack`] is an error saying how to turn it on.
     pub fn encode<T: Serialize + ?Sized>(
         self,
         what: &str,
@@ -57,7 +63,10 @@ impl Codec {
     ) -> Result<Vec<u8>, CodecError> {
         let res = match self {
             Codec::Json => serde_json::to_vec(value).map_err(|e| e.to_string()),
+            #[cfg(feature = "msgpack")]
             Codec::MsgPack => rmp_serde::to_vec_named(value).map_err(|e| e.to_string()),
+            #[cfg(not(feature = "msgpack"))]
+            Codec::MsgPack => Err(NO_MSGPACK.to_owned()),
         };
         res.map_err(|message| CodecError::Encode {
             what: what.to_owned(),
@@ -70,7 +79,10 @@ impl Codec {
     pub fn decode<T: DeserializeOwned>(self, what: &str, bytes: &[u8]) -> Result<T, CodecError> {
         let res = match self {
             Codec::Json => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+            #[cfg(feature = "msgpack")]
             Codec::MsgPack => rmp_serde::from_slice(bytes).map_err(|e| e.to_string()),
+            #[cfg(not(feature = "msgpack"))]
+            Codec::MsgPack => Err(NO_MSGPACK.to_owned()),
         };
         res.map_err(|message| CodecError::Decode {
             what: what.to_owned(),

@@ -14,6 +14,7 @@
 //! | `worker` | `routemq-worker` | [`worker`] module, `Worker` |
 //! | `cli` | `routemq-cli` | [`cli`] module (embed the `routemq` command with your jobs) |
 //! | `tls` | the drivers' `tls` features | `rediss://`, MySQL `require_ssl=true` |
+//! | `msgpack` | `routemq-core`'s `msgpack` | `Codec::MsgPack` job data and envelopes |
 //!
 //! No feature is on by default: a crate that asks for `redis` and `worker` builds
 //! the core, the Redis driver and the worker, and nothing of MySQL or the CLI.

@@ -53,3 +53,48 @@ async fn a_worker_builds_on_the_memory_driver() {
 fn the_cli_app_takes_job_types() {
     let _app = routemq::cli::App::new().register::<Ping>();
 }
+
+/// With `msgpack`, MessagePack jobs round-trip through a queue.
+#[cfg(feature = "msgpack")]
+#[tokio::test]
+async fn msgpack_jobs_dispatch_and_decode() {
+    use routemq::prelude::*;
+    let driver = MemoryDriver::new();
+    let queue = Queue::new(driver.clone());
+    let options = routemq::JobOptions::new().codec(routemq::Codec::MsgPack);
+    queue
+        .dispatch_with(Ping { n: 7 }, &options, None)
+        .await
+        .unwrap();
+    let claimed = driver
+        .claim(
+            &[routemq::QueueName::new("default").unwrap()],
+            1,
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    let envelope = claimed[0].envelope().unwrap();
+    assert_eq!(envelope.codec, routemq::Codec::MsgPack);
+}
+
+/// Without `msgpack`, a MessagePack job is refused at dispatch with a reason that
+/// says how to turn it on; nothing is stored.
+#[cfg(not(feature = "msgpack"))]
+#[tokio::test]
+async fn without_msgpack_a_msgpack_job_is_refused_with_the_reason() {
+    use routemq::prelude::*;
+    let driver = MemoryDriver::new();
+    let queue = Queue::new(driver.clone());
+    let options = routemq::JobOptions::new().codec(routemq::Codec::MsgPack);
+    let err = queue
+        .dispatch_with(Ping { n: 7 }, &options, None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("`msgpack` feature"), "{err}");
+    let stats = driver
+        .stats(&routemq::QueueName::new("default").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stats.ready, 0);
+}

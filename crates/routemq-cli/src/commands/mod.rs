@@ -6,7 +6,6 @@ pub(crate) mod demo;
 pub(crate) mod failed;
 pub(crate) mod pause;
 pub(crate) mod push;
-pub(crate) mod resume;
 pub(crate) mod stats;
 pub(crate) mod work;
 

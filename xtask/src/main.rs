@@ -320,7 +320,7 @@ fn umbrella_features() -> Result<Row> {
         server: "-".into(),
         version: "-".into(),
         how: "-".into(),
-        suites: "routemq umbrella: none, redis, mysql, worker+redis, all".into(),
+        suites: "routemq umbrella: none, redis, mysql, worker+redis, msgpack, all".into(),
         result: RowResult::Ran(total),
     })
 }

@@ -59,7 +59,9 @@ impl QueueAdmin for MysqlDriver {
     async fn pause(&self, queue: &QueueName) -> Result<bool, DriverError> {
         let q = queue.as_str();
         let mut conn = self.conn().await?;
-        match conn.exec_drop(sql::PAUSE, (q, q)).await {
+        let result = conn.exec_drop(sql::PAUSE, (q, q)).await;
+        self.forget_paused();
+        match result {
             Ok(()) => Ok(conn.affected_rows() > 0),
             Err(mysql_async::Error::Server(e)) if e.code == ER_DUP_ENTRY => Ok(false),
             Err(e) => Err(map(e)),
@@ -72,6 +74,7 @@ impl QueueAdmin for MysqlDriver {
         let changed = self
             .single(sql::RESUME, vec![queue.as_str().into()])
             .await?;
+        self.forget_paused();
         if changed > 0 {
             self.wake_local();
         }

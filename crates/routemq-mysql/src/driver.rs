@@ -5,7 +5,7 @@
 //! `admin.rs` (QueueAdmin), `workers.rs` (WorkerRegistry).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool};
@@ -45,7 +45,15 @@ pub(crate) struct Inner {
     pub(crate) config: MysqlConfig,
     pub(crate) max_payload: usize,
     pub(crate) wake: Notify,
+    /// The paused queues as last read, and when: claims use it instead of a
+    /// read per claim (see [`MysqlDriver::paused_queues`]).
+    pub(crate) paused: std::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>,
 }
+
+/// How long claims trust the last read of `queue_paused`. A pause or resume made
+/// through this driver refreshes it at once; one made by another process is seen
+/// within this long.
+const PAUSED_FRESH_FOR: Duration = Duration::from_millis(250);
 
 /// A connection from `pool` within `config.connect_timeout`, else `Unavailable`
 /// naming the server and the timeout (`also` adds another possible cause).
@@ -100,6 +108,7 @@ impl MysqlDriver {
                 config,
                 max_payload,
                 wake: Notify::new(),
+                paused: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -209,6 +218,29 @@ impl MysqlDriver {
 }
 
 impl MysqlDriver {
+    /// The paused queues, read from `queue_paused` on `conn` at most every
+    /// [`PAUSED_FRESH_FOR`], so a busy worker does not pay a round trip per claim.
+    pub(crate) async fn paused_queues(
+        &self,
+        conn: &mut Conn,
+    ) -> Result<Arc<Vec<String>>, mysql_async::Error> {
+        if let Some((at, names)) = &*self.inner.paused.lock().unwrap_or_else(|p| p.into_inner()) {
+            if at.elapsed() < PAUSED_FRESH_FOR {
+                return Ok(names.clone());
+            }
+        }
+        let names: Arc<Vec<String>> = Arc::new(conn.query(sql::PAUSED).await?);
+        *self.inner.paused.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), names.clone()));
+        Ok(names)
+    }
+
+    /// Forgets the cached paused queues (after a pause or resume through this
+    /// driver), so the next claim reads them again.
+    pub(crate) fn forget_paused(&self) {
+        *self.inner.paused.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     /// Runs `stmt`, a `DELETE … LIMIT ?` whose last parameter is the chunk size
     /// (appended here to `params`), until a run deletes less than a chunk;
     /// returns the rows deleted in all. Each run is its own short autocommit

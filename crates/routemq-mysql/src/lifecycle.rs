@@ -102,8 +102,8 @@ impl JobLifecycle for MysqlDriver {
         Ok(ids)
     }
 
-    /// Batch claims: which of `queues` are paused (one primary-key read, skipped
-    /// below), then per queue in priority order `SELECT … FOR UPDATE SKIP LOCKED`,
+    /// Batch claims: paused queues are skipped (their list is read at most every
+    /// 250 ms, not per claim: see `MysqlDriver::paused_queues`), then per queue in priority order `SELECT … FOR UPDATE SKIP LOCKED`,
     /// then one `UPDATE` reserving every locked row, all in one transaction.
     async fn claim(
         &self,
@@ -122,10 +122,8 @@ impl JobLifecycle for MysqlDriver {
             // never later than the one the server enforces.
             let started = SystemTime::now();
             let mut conn = self.conn().await?;
+            let paused = self.paused_queues(&mut conn).await?;
             let mut tx = conn.start_transaction(TxOpts::default()).await?;
-            let (stmt, padded) = sql::paused_among(queues.len());
-            let names: Vec<Value> = queues.iter().map(|q| Value::from(q.as_str())).collect();
-            let paused: Vec<String> = tx.exec(stmt, sql::pad(names, padded)).await?;
             let mut locked: Vec<(QueueName, Locked)> = Vec::new();
             for queue in queues {
                 let room = max - locked.len();

@@ -30,7 +30,6 @@ pub(crate) const CLEAR: &str = include_str!("sql/clear.sql");
 pub(crate) const PAUSE: &str = include_str!("sql/pause.sql");
 pub(crate) const RESUME: &str = include_str!("sql/resume.sql");
 pub(crate) const PAUSED: &str = include_str!("sql/paused.sql");
-const PAUSED_AMONG: &str = include_str!("sql/paused_among.sql");
 const FAILED_COLUMNS: &str = include_str!("sql/failed_columns.sql");
 pub(crate) const FAILED_RETRY_COPY: &str = include_str!("sql/failed_retry_copy.sql");
 pub(crate) const FAILED_PRUNE: &str = include_str!("sql/failed_prune.sql");
@@ -105,12 +104,6 @@ pub(crate) fn pad<T: Clone>(mut values: Vec<T>, len: usize) -> Vec<T> {
 pub(crate) fn claim_update(n: usize) -> (String, usize) {
     let (list, padded) = in_list(n);
     (format!("{}{list}", CLAIM_UPDATE.trim_end()), padded)
-}
-
-/// paused_among.sql for `n` queues; returns the SQL and the padded count.
-pub(crate) fn paused_among(n: usize) -> (String, usize) {
-    let (list, padded) = in_list(n);
-    (format!("{} {list}", PAUSED_AMONG.trim_end()), padded)
 }
 
 /// ack_batch_lock.sql for `n` leases; params: padded ids then padded tokens.
@@ -228,7 +221,6 @@ mod tests {
         assert_eq!(push_bulk(3, true).matches('?').count(), 12);
         assert_eq!(PUSH_NOW.matches('?').count(), 4);
         assert_eq!(next_due(2).matches('?').count(), 4);
-        assert_eq!(paused_among(3).0.matches('?').count(), 4);
         assert_eq!(reclaim_fail(2).0.matches('?').count(), 3);
         assert_eq!(failed_list(true).matches('?').count(), 3);
         assert_eq!(failed_list(false).matches('?').count(), 2);

@@ -63,6 +63,11 @@ mod opt_duration_ms {
 ///   ready and delayed jobs, so an idle worker waits normally instead of waking at
 ///   once for jobs it may not claim.
 ///
+/// A pause or resume takes effect at once for claims through the same driver
+/// value; a driver in another process may go on claiming a just-paused queue for
+/// a short while (the MySQL driver reads the paused queues at most every 250 ms,
+/// not once per claim; Redis and memory check at every claim).
+///
 /// [`resume`](QueueAdmin::resume) wakes waiters the way a push does (a worker
 /// in another process may take up to its driver's polling interval to notice;
 /// well under a second with the default settings). Pause state is kept in the

@@ -47,6 +47,7 @@ mod memory;
 mod queue;
 mod queue_name;
 mod redact;
+mod server_address;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
@@ -73,6 +74,7 @@ pub use memory::MemoryDriver;
 pub use queue::{Queue, When};
 pub use queue_name::QueueName;
 pub use redact::redact_url;
+pub use server_address::{check_host, parse_port};
 
 /// The capability traits of the driver contract, to call them on an
 /// `Arc<dyn Driver>`: `use routemq_core::prelude::*;`.

@@ -176,19 +176,11 @@ impl MysqlConfig {
                 ));
             }
             let host = get("DB_HOST").unwrap_or_else(|| "localhost".into());
-            let host = host.trim().to_owned();
-            if host.contains(['/', '@', ' ', '?', '#']) {
-                return Err(bad(
-                    "DB_HOST",
-                    &host,
-                    "is not a host name or address (give only the host; the port has its own variable)",
-                ));
-            }
+            let host = routemq_core::check_host(&host)
+                .map_err(|why| bad("DB_HOST", &host, why))?
+                .to_owned();
             let port = match get("DB_PORT") {
-                Some(p) => match p.trim().parse::<u16>() {
-                    Ok(port) if port > 0 => port,
-                    _ => return Err(bad("DB_PORT", &p, "is not a port number (1-65535)")),
-                },
+                Some(p) => routemq_core::parse_port(&p).map_err(|why| bad("DB_PORT", &p, why))?,
                 None => 3306,
             };
             let builder = OptsBuilder::default()

@@ -190,19 +190,12 @@ impl RedisConfig {
             }
             None => {
                 let host = var("REDIS_HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
-                let host = host.trim();
-                if host.contains(['/', '@', ' ', '?', '#']) {
-                    return Err(bad(
-                        "REDIS_HOST",
-                        host,
-                        "is not a host name or address (give only the host; the port has its own variable)",
-                    ));
-                }
+                let host =
+                    routemq_core::check_host(&host).map_err(|why| bad("REDIS_HOST", &host, why))?;
                 let port = match var("REDIS_PORT") {
-                    Some(p) => match p.trim().parse::<u16>() {
-                        Ok(port) if port > 0 => port,
-                        _ => return Err(bad("REDIS_PORT", &p, "is not a port number (1-65535)")),
-                    },
+                    Some(p) => {
+                        routemq_core::parse_port(&p).map_err(|why| bad("REDIS_PORT", &p, why))?
+                    }
                     None => 6379,
                 };
                 let db = match var("REDIS_DB") {

@@ -1,6 +1,7 @@
 //! The core of RouteMQ for Rust: the job model, the stored envelope and its codecs,
 //! the [`Driver`] contract every storage backend implements (split by capability:
-//! [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`], [`WorkerRegistry`]), the dispatch API
+//! [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`], [`WorkerRegistry`], [`ScheduleStore`]),
+//! recurring jobs ([`Schedule`]), the dispatch API
 //! ([`Queue`]), the in-memory driver ([`MemoryDriver`]) and — behind the `testing`
 //! feature — the driver conformance suite ([`conformance`]).
 //!
@@ -47,6 +48,7 @@ mod memory;
 mod queue;
 mod queue_name;
 mod redact;
+mod schedule;
 mod server_address;
 
 #[cfg(feature = "testing")]
@@ -59,8 +61,9 @@ pub use backoff::Backoff;
 pub use clock::{from_unix_ms, unix_ms};
 pub use codec::{Codec, CodecError};
 pub use driver::{
-    AckOutcome, Driver, FailedJob, FailedQuery, FailedStore, JobLifecycle, Lease, LeaseToken,
-    PendingJob, QueueAdmin, QueueStats, ReclaimReport, Reservation, WorkerInfo, WorkerRegistry,
+    AckOutcome, Driver, FailedJob, FailedQuery, FailedStore, FireOutcome, JobLifecycle, Lease,
+    LeaseToken, PendingJob, QueueAdmin, QueueStats, ReclaimReport, Reservation, ScheduleStore,
+    Tick, UpsertOutcome, WorkerInfo, WorkerRegistry,
 };
 pub use encryption::{
     Cipher, DecryptError, EncryptError, Encryption, EncryptionKey, KeyError, KeyId, Keyring,
@@ -74,12 +77,16 @@ pub use memory::MemoryDriver;
 pub use queue::{Queue, When};
 pub use queue_name::QueueName;
 pub use redact::redact_url;
+pub use schedule::{
+    plan_tick, MissedTicks, PlanError, Schedule, ScheduleError, ScheduleSpec, ScheduleState,
+    MIN_INTERVAL, MISSED_AFTER,
+};
 pub use server_address::{check_host, parse_port};
 
 /// The capability traits of the driver contract, to call them on an
 /// `Arc<dyn Driver>`: `use routemq_core::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Driver, FailedStore, JobLifecycle, QueueAdmin, WorkerRegistry};
+    pub use crate::{Driver, FailedStore, JobLifecycle, QueueAdmin, ScheduleStore, WorkerRegistry};
 }
 
 /// Re-exported so job types can use `#[async_trait]`-free `async fn` and drivers can

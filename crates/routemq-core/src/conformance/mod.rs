@@ -10,7 +10,8 @@
 //! ```
 //!
 //! The rules are grouped by the capability they check, in the modules
-//! [`lifecycle`], [`failed_store`], [`admin`] and [`worker_registry`] (one per
+//! [`lifecycle`], [`failed_store`], [`admin`], [`worker_registry`] and
+//! [`schedule_store`] (one per
 //! trait of the contract); [`RULES`] lists them all, in that order.
 //!
 //! Each rule takes a [`DriverFactory`], asks it for a driver over a fresh, empty,
@@ -31,6 +32,7 @@ pub mod admin;
 pub mod failed_store;
 mod fixture;
 pub mod lifecycle;
+pub mod schedule_store;
 pub mod worker_registry;
 
 pub use admin::{
@@ -50,6 +52,10 @@ pub use lifecycle::{
     one_mib_payload_round_trips, oversize_payload_is_rejected, release_with_delay,
     stale_owner_gets_lease_lost_everywhere, strict_priority_across_queues,
     wait_for_jobs_returns_around_due_time, wait_for_jobs_wakes_on_push,
+};
+pub use schedule_store::{
+    schedule_missed_ticks_follow_the_policy, schedule_run_now_keeps_next_run,
+    schedule_tick_fires_once_under_concurrent_firers, schedule_upsert_list_remove_round_trip,
 };
 pub use worker_registry::worker_heartbeats_expire_and_can_be_removed;
 
@@ -142,6 +148,11 @@ macro_rules! __routemq_conformance_rules {
             paused_queue_is_not_waited_for_and_resume_wakes,
             // WorkerRegistry
             worker_heartbeats_expire_and_can_be_removed,
+            // ScheduleStore
+            schedule_upsert_list_remove_round_trip,
+            schedule_tick_fires_once_under_concurrent_firers,
+            schedule_missed_ticks_follow_the_policy,
+            schedule_run_now_keeps_next_run,
         }
     };
 }
@@ -205,6 +216,7 @@ mod tests {
             include_str!("admin.rs"),
             include_str!("failed_store.rs"),
             include_str!("worker_registry.rs"),
+            include_str!("schedule_store.rs"),
             include_str!("lifecycle/concurrency.rs"),
             include_str!("lifecycle/leases.rs"),
             include_str!("lifecycle/order.rs"),

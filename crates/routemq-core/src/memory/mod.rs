@@ -16,6 +16,7 @@ use crate::{
 mod admin;
 mod failed_store;
 mod lifecycle;
+mod schedule_store;
 mod worker_registry;
 
 const NAME: &str = "memory";
@@ -68,6 +69,8 @@ struct State {
     workers: BTreeMap<String, (WorkerInfo, i64)>,
     /// Paused queues: `claim` and `wait_for_jobs` skip them.
     paused: BTreeSet<QueueName>,
+    /// Schedules by name.
+    schedules: BTreeMap<String, schedule_store::StoredSchedule>,
 }
 
 impl Default for MemoryDriver {

@@ -15,6 +15,8 @@
 //! | `routemq:queues` | set | every queue name ever used |
 //! | `routemq:queues:paused` | set | names of paused queues, for listing only (the per-queue `paused` key decides) |
 //! | `routemq:workers` / `routemq:workers:info` | zset / hash | heartbeats: id → expiry ms / JSON |
+//! | `routemq:queue:default:schedule:NAME` | hash | schedule NAME (its jobs go to `default`): `def` (definition JSON), `key` (spec and queue), `next`, `last` (ms), `last_job` (id) |
+//! | `routemq:schedules` | hash | schedule name → its queue, for listing and finding the state hash |
 //!
 //! In cluster mode the queue name is wrapped in a hash tag (`routemq:queue:{default}`,
 //! `routemq:queue:failed:{default}`, …), so one queue's keys share a slot.
@@ -90,6 +92,17 @@ impl Keys {
         format!("{}:workers:info", self.prefix)
     }
 
+    /// The state hash of schedule `name`, in its queue's slot (so firing a tick
+    /// touches one slot).
+    pub fn schedule(&self, queue: &QueueName, name: &str) -> String {
+        format!("{}:schedule:{name}", self.queue(queue).ready)
+    }
+
+    /// The schedule index: name → queue.
+    pub fn schedules(&self) -> String {
+        format!("{}:schedules", self.prefix)
+    }
+
     /// A waiter's private wake-up list.
     pub fn waker(&self, waiter: &str) -> String {
         format!("{}:waker:{waiter}", self.prefix)
@@ -119,5 +132,10 @@ mod tests {
         for key in [&k.reserved, &k.jobs, &k.notify, &k.failed_index, &k.paused] {
             assert!(key.contains("{emails}"), "{key}");
         }
+        let keys = Keys::new("routemq", KeyMode::Cluster);
+        assert_eq!(
+            keys.schedule(&QueueName::new("emails").unwrap(), "digest"),
+            "routemq:queue:{emails}:schedule:digest"
+        );
     }
 }

@@ -58,6 +58,8 @@ pub(crate) struct Scripts {
     pub heartbeat: Script,
     pub remove_worker: Script,
     pub workers: Script,
+    pub schedule_upsert: Script,
+    pub schedule_fire: Script,
 }
 
 impl Scripts {
@@ -80,10 +82,12 @@ impl Scripts {
             heartbeat: Script::new(include_str!("lua/heartbeat.lua"), false),
             remove_worker: Script::new(include_str!("lua/remove_worker.lua"), false),
             workers: Script::new(include_str!("lua/workers.lua"), true),
+            schedule_upsert: Script::new(include_str!("lua/schedule_upsert.lua"), false),
+            schedule_fire: Script::new(include_str!("lua/schedule_fire.lua"), true),
         }
     }
 
-    pub fn all(&self) -> [&Script; 17] {
+    pub fn all(&self) -> [&Script; 19] {
         [
             &self.push,
             &self.claim,
@@ -102,6 +106,8 @@ impl Scripts {
             &self.heartbeat,
             &self.remove_worker,
             &self.workers,
+            &self.schedule_upsert,
+            &self.schedule_fire,
         ]
     }
 }

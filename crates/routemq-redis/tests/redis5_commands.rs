@@ -14,6 +14,7 @@ const REDIS_5_ALLOWED: &[&str] = &[
     "EXPIRE",
     "HDEL",
     "HGET",
+    "HGETALL",
     "HLEN",
     "HMGET",
     "HMSET",

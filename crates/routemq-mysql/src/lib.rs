@@ -39,6 +39,7 @@ mod lifecycle;
 mod migrate;
 mod push;
 mod reclaim;
+mod schedules;
 mod sql;
 mod time;
 mod token;

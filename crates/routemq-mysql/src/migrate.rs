@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_create_queue_paused.sql",
         sql: include_str!("../../../migrations/0003_create_queue_paused.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_create_queue_schedules.sql",
+        sql: include_str!("../../../migrations/0004_create_queue_schedules.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

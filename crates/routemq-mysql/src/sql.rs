@@ -35,6 +35,13 @@ pub(crate) const FAILED_RETRY_COPY: &str = include_str!("sql/failed_retry_copy.s
 pub(crate) const FAILED_PRUNE: &str = include_str!("sql/failed_prune.sql");
 pub(crate) const HEARTBEAT: &str = include_str!("sql/heartbeat.sql");
 pub(crate) const WORKERS: &str = include_str!("sql/workers.sql");
+pub(crate) const SCHEDULE_KEY: &str = include_str!("sql/schedule_key.sql");
+pub(crate) const SCHEDULE_UPSERT: &str = include_str!("sql/schedule_upsert.sql");
+pub(crate) const SCHEDULES: &str = include_str!("sql/schedules.sql");
+pub(crate) const SCHEDULE_REMOVE: &str = include_str!("sql/schedule_remove.sql");
+pub(crate) const SCHEDULE_ADVANCE: &str = include_str!("sql/schedule_advance.sql");
+pub(crate) const SCHEDULE_NEXT: &str = include_str!("sql/schedule_next.sql");
+pub(crate) const SCHEDULE_RAN: &str = include_str!("sql/schedule_ran.sql");
 
 /// Deletes expired heartbeats (before listing workers).
 pub(crate) const WORKERS_PRUNE: &str = "DELETE FROM queue_workers WHERE expires_at <= NOW(6)";

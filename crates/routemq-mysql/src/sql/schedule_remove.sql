@@ -1,0 +1,3 @@
+-- Deletes one schedule. Params: name.
+-- Guarantee: one autocommit DELETE by primary key; jobs it enqueued stay.
+DELETE FROM queue_schedules WHERE name = ?

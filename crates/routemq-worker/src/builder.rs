@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use routemq_core::{Driver, Job, Keyring, QueueName};
+use routemq_core::{Driver, Job, Keyring, QueueName, Schedule};
 
 use crate::registry::Registry;
 use crate::{Worker, WorkerError};
@@ -26,6 +26,10 @@ pub(crate) struct Config {
     pub(crate) heartbeat_every: Duration,
     /// Opens encrypted job data (`Debug` shows key ids only).
     pub(crate) keyring: Arc<Keyring>,
+    /// Schedules declared in code, stored at start.
+    pub(crate) schedules: Vec<Schedule>,
+    /// Whether this worker runs the scheduler task.
+    pub(crate) run_schedules: bool,
 }
 
 impl Config {
@@ -109,6 +113,8 @@ impl WorkerBuilder {
                 shutdown_grace: Duration::from_secs(30),
                 heartbeat_every: Duration::from_secs(5),
                 keyring: Arc::new(Keyring::empty()),
+                schedules: Vec::new(),
+                run_schedules: true,
             },
         }
     }
@@ -209,6 +215,38 @@ impl WorkerBuilder {
     /// the failed store with the reason and never run.
     pub fn keyring(mut self, keyring: Keyring) -> Self {
         self.config.keyring = Arc::new(keyring);
+        self
+    }
+
+    /// Declares a recurring job: stored (upserted) when the worker starts, so an
+    /// unchanged spec keeps its state and a changed one is rescheduled. Every
+    /// worker that runs schedules fires it; a later declaration of the same name
+    /// replaces an earlier one.
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// # use routemq_core::{MemoryDriver, Schedule, ScheduleSpec};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let nightly = Schedule::new(
+    ///     "nightly-report",
+    ///     ScheduleSpec::cron("0 30 2 * * *", "Europe/Paris")?,
+    ///     "reports.nightly",
+    /// )?;
+    /// let builder = routemq_worker::Worker::builder(Arc::new(MemoryDriver::new()))
+    ///     .schedule(nightly);
+    /// # let _ = builder; Ok(()) }
+    /// ```
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.config.schedules.retain(|s| s.name != schedule.name);
+        self.config.schedules.push(schedule);
+        self
+    }
+
+    /// Whether this worker takes part in firing schedules (default `true`; the
+    /// CLI's `routemq work --no-schedules` turns it off). Schedules given to
+    /// [`schedule`](Self::schedule) are not stored by a worker that does not.
+    pub fn run_schedules(mut self, yes: bool) -> Self {
+        self.config.run_schedules = yes;
         self
     }
 

@@ -21,6 +21,15 @@
 //!
 //! See [`telemetry`] for the metrics emitted.
 //!
+//! # Recurring jobs
+//! Every worker also runs a scheduler task (unless
+//! [`WorkerBuilder::run_schedules`] turns it off): it stores the schedules given
+//! to [`WorkerBuilder::schedule`], and fires the due ticks of every stored
+//! schedule through the driver's atomic
+//! [`fire_tick`](routemq_core::ScheduleStore::fire_tick), so each tick is
+//! enqueued once however many workers run. It looks at the stored schedules at
+//! their earliest next run and at least every second.
+//!
 //! # Traces across dispatch and job (feature `otel`)
 //! Each attempt runs inside a `job{id, name, queue, attempt}` span. With the
 //! `otel` feature and a `tracing_opentelemetry` layer in the application's
@@ -42,6 +51,7 @@ mod heartbeat;
 mod lease_keeper;
 mod registry;
 mod run_loop;
+mod scheduler;
 mod settle;
 mod signal;
 mod stats;

@@ -19,7 +19,7 @@ use crate::backend_retry::Incident;
 use crate::builder::Config;
 use crate::execute::JobRunner;
 use crate::stats::{StopReason, WorkerReport, WorkerStats};
-use crate::{acker, heartbeat, Worker, WorkerError};
+use crate::{acker, heartbeat, scheduler, Worker, WorkerError};
 
 /// The shortest idle wait asked of the driver.
 const MIN_WAIT: Duration = Duration::from_millis(1);
@@ -69,6 +69,14 @@ impl Worker {
             config.heartbeat_every,
             heartbeat_stop.clone(),
         );
+        let scheduler_stop = CancellationToken::new();
+        let scheduler = config.run_schedules.then(|| {
+            scheduler::spawn(
+                driver.clone(),
+                config.schedules.clone(),
+                scheduler_stop.clone(),
+            )
+        });
         let (ack_sender, acker_task) = acker::spawn(driver.clone());
         let runner = Arc::new(JobRunner {
             driver: driver.clone(),
@@ -100,6 +108,12 @@ impl Worker {
         futures::pin_mut!(shutdown);
         let reason = run.claim_loop(shutdown.as_mut()).await;
         tracing::info!(reason = ?reason, running = stats.snapshot().running, "stopped claiming");
+        scheduler_stop.cancel();
+        if let Some(task) = scheduler {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "the scheduler task failed");
+            }
+        }
         run.drain(reason, shutdown.as_mut()).await;
         drop(run); // drops the last ack sender: the acker finishes and stops
         if let Err(e) = acker_task.await {

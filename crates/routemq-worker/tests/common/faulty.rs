@@ -10,6 +10,7 @@ use routemq_core::{
     Lease, MemoryDriver, PendingJob, QueueAdmin, QueueName, QueueStats, ReclaimReport, Reservation,
     WorkerInfo, WorkerRegistry,
 };
+use routemq_core::{FireOutcome, Schedule, ScheduleState, ScheduleStore, Tick, UpsertOutcome};
 
 /// How many upcoming calls of each operation fail.
 #[derive(Debug, Default)]
@@ -200,5 +201,33 @@ impl WorkerRegistry for FaultyDriver {
     }
     async fn workers(&self) -> Result<Vec<WorkerInfo>, DriverError> {
         self.inner.workers().await
+    }
+}
+
+#[async_trait]
+impl ScheduleStore for FaultyDriver {
+    async fn upsert_schedule(
+        &self,
+        schedule: &Schedule,
+        next_run: SystemTime,
+    ) -> Result<UpsertOutcome, DriverError> {
+        self.inner.upsert_schedule(schedule, next_run).await
+    }
+    async fn schedules(&self) -> Result<Vec<ScheduleState>, DriverError> {
+        self.inner.schedules().await
+    }
+    async fn remove_schedule(&self, name: &str) -> Result<bool, DriverError> {
+        self.inner.remove_schedule(name).await
+    }
+    async fn fire_tick(&self, tick: Tick) -> Result<FireOutcome, DriverError> {
+        self.inner.fire_tick(tick).await
+    }
+    async fn run_schedule_now(
+        &self,
+        name: &str,
+        job: PendingJob,
+        at: SystemTime,
+    ) -> Result<Option<JobId>, DriverError> {
+        self.inner.run_schedule_now(name, job, at).await
     }
 }

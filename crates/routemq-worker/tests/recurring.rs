@@ -1,0 +1,84 @@
+//! Recurring jobs: workers store the schedules declared in code and fire each
+//! tick once between them; a worker with schedules off does neither.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
+
+use common::*;
+use routemq_core::{unix_ms, Schedule, ScheduleSpec};
+
+fn every_second() -> Schedule {
+    Schedule::new(
+        "tick",
+        ScheduleSpec::every(Duration::from_secs(1)).unwrap(),
+        "scripted",
+    )
+    .unwrap()
+    .queue(qn("ticks"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_workers_fire_each_tick_once() {
+    let d = memory();
+    let started = SystemTime::now();
+    let (stop, _) = tokio::sync::watch::channel(false);
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let w = builder(&d).schedule(every_second()).build().unwrap();
+        let mut rx = stop.subscribe();
+        runs.push(tokio::spawn(w.run_until(async move {
+            let _ = rx.changed().await;
+        })));
+    }
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    stop.send(true).unwrap();
+    for r in runs {
+        r.await.unwrap().unwrap();
+    }
+    let stopped = SystemTime::now();
+    let got = d
+        .claim(&[qn("ticks")], 100, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let ticks: Vec<i64> = got
+        .iter()
+        .map(|r| r.envelope().unwrap().created_at_ms)
+        .collect();
+    let distinct: BTreeSet<i64> = ticks.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        ticks.len(),
+        "a tick was enqueued twice: {ticks:?}"
+    );
+    // Every whole second after the workers started and before they stopped,
+    // except possibly the last (a tick at the very moment of the stop).
+    let first = unix_ms(started) / 1000 * 1000 + 1000;
+    let last = unix_ms(stopped) / 1000 * 1000;
+    let expected: BTreeSet<i64> = (0..)
+        .map(|i| first + i * 1000)
+        .take_while(|t| *t <= last)
+        .collect();
+    let must: BTreeSet<i64> = expected.iter().copied().filter(|t| *t < last).collect();
+    assert!(
+        must.is_subset(&distinct) && distinct.is_subset(&expected),
+        "ticks {distinct:?}, expected {expected:?}"
+    );
+    let state = &d.schedules().await.unwrap()[0];
+    assert_eq!(state.last_run.map(unix_ms), distinct.last().copied());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_schedules_off_stores_and_fires_nothing() {
+    let d = memory();
+    let w = builder(&d)
+        .schedule(every_second())
+        .run_schedules(false)
+        .max_time(Some(Duration::from_millis(1_300)))
+        .build()
+        .unwrap();
+    run_to_limit(w).await;
+    assert!(d.schedules().await.unwrap().is_empty());
+    assert_eq!(d.stats(&qn("ticks")).await.unwrap().ready, 0);
+}

@@ -74,6 +74,10 @@ dispatch and delayed jobs keep adding to it. Pausing a paused queue changes noth
     /// Let workers take jobs of a paused queue again (waiting workers wake at once).
     #[command(after_help = "Example:\n  routemq resume emails\n  routemq resume emails --json")]
     Resume(PauseArgs),
+    /// Recurring jobs: add, list, remove, or run a schedule now. Every `routemq
+    /// work` fires them (each tick once, however many workers run).
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Create or update the MySQL tables (idempotent); nothing to do for Redis.
     #[command(after_help = "Example:\n  QUEUE_CONNECTION=database routemq migrate")]
     Migrate,
@@ -141,6 +145,9 @@ pub struct WorkArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// Take no part in firing schedules (`routemq schedule`); other workers do.
+    #[arg(long)]
+    pub no_schedules: bool,
 }
 
 /// `routemq push`.
@@ -246,6 +253,73 @@ pub struct ClearArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub force: bool,
+}
+
+/// `routemq schedule …`.
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Create or replace a schedule (same spec: its next run is kept).
+    #[command(
+        after_help = "Example:\n  routemq schedule add nightly-report --cron '0 30 2 * * *' --tz Europe/Paris --job reports.nightly --data '{\"format\": \"pdf\"}'\n  routemq schedule add heartbeat --every 30s --job routemq.noop --queue low --missed catch-up:1 --json\n\n\
+Cron: 5 fields (minute first), 6 (seconds first) or 7 (year last); @hourly, @daily… \
+Interval ticks are counted from the Unix epoch (every 30s fires at :00 and :30). \
+A tick more than 5 s late when a worker first sees it is missed: skip (default) enqueues nothing for it, \
+catch-up:N enqueues the oldest N missed ticks."
+    )]
+    Add(ScheduleAddArgs),
+    /// Every schedule with its next run, last run and last job id.
+    #[command(after_help = "Example:\n  routemq schedule list\n  routemq schedule list --json")]
+    List,
+    /// Delete a schedule (jobs it enqueued stay).
+    #[command(after_help = "Example:\n  routemq schedule remove nightly-report --json")]
+    Remove {
+        /// The schedule's name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Enqueue the schedule's job now; its next run does not move.
+    #[command(after_help = "Example:\n  routemq schedule run nightly-report --json")]
+    Run {
+        /// The schedule's name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+/// `routemq schedule add`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("when").required(true).args(["cron", "every"])))]
+pub struct ScheduleAddArgs {
+    /// The schedule's name: 1-100 of A-Z a-z 0-9 _ - .
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// A cron expression, e.g. '*/10 * * * * *' (every 10 seconds).
+    #[arg(long, value_name = "EXPR")]
+    pub cron: Option<String>,
+    /// The IANA time zone the cron expression is read in.
+    #[arg(long, default_value = "UTC", value_name = "ZONE", requires = "cron")]
+    pub tz: String,
+    /// A fixed interval instead of --cron, e.g. 30s, 5m (at least 1s).
+    #[arg(long, value_parser = duration, value_name = "D")]
+    pub every: Option<Duration>,
+    /// Job type name, e.g. routemq.noop or reports.nightly.
+    #[arg(long, short, value_name = "NAME")]
+    pub job: String,
+    /// The job's fields as JSON.
+    #[arg(long, short, default_value = "{}", value_name = "JSON")]
+    pub data: String,
+    /// Target queue.
+    #[arg(long, short, default_value = "default", value_name = "Q")]
+    pub queue: String,
+    /// Missed ticks: skip, or catch-up:N.
+    #[arg(long, default_value = "skip", value_name = "POLICY")]
+    pub missed: String,
+    /// Attempts allowed per job (default 3).
+    #[arg(long, value_name = "N")]
+    pub tries: Option<u32>,
+    /// Run time allowed per attempt (default 60s).
+    #[arg(long, value_parser = duration, value_name = "S")]
+    pub timeout: Option<Duration>,
 }
 
 /// `routemq pause` and `routemq resume`.

@@ -39,6 +39,16 @@ pub enum CliError {
         #[source]
         source: routemq_worker::WorkerError,
     },
+    /// A schedule given on the command line was refused (bad cron expression,
+    /// zone, interval, name or missed-tick policy): exit code 2.
+    #[error("{flag}")]
+    ScheduleUsage {
+        /// The flag or argument.
+        flag: &'static str,
+        /// Why the schedule was refused.
+        #[source]
+        source: routemq_core::ScheduleError,
+    },
     /// A driver call failed (backend unreachable, backend error…): exit code 1.
     #[error(transparent)]
     Driver(#[from] DriverError),
@@ -92,7 +102,10 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Args(e) => u8::try_from(e.exit_code()).unwrap_or(2),
-            CliError::Config(_) | CliError::Usage { .. } | CliError::WorkerUsage { .. } => 2,
+            CliError::Config(_)
+            | CliError::Usage { .. }
+            | CliError::WorkerUsage { .. }
+            | CliError::ScheduleUsage { .. } => 2,
             _ => 1,
         }
     }

@@ -66,3 +66,13 @@ fn migrate_is_idempotent() {
 fn bench_prints_the_figures() {
     scenarios::bench(&Backend::mysql());
 }
+
+#[test]
+fn schedule_add_list_run_remove() {
+    scenarios::schedule_verbs(&Backend::mysql());
+}
+
+#[test]
+fn four_workers_fire_each_tick_once() {
+    scenarios::schedules_fire_each_tick_once_across_workers(&Backend::mysql());
+}

@@ -62,3 +62,13 @@ fn migrate_is_a_no_op() {
 fn bench_prints_the_figures() {
     scenarios::bench(&Backend::redis());
 }
+
+#[test]
+fn schedule_add_list_run_remove() {
+    scenarios::schedule_verbs(&Backend::redis());
+}
+
+#[test]
+fn four_workers_fire_each_tick_once() {
+    scenarios::schedules_fire_each_tick_once_across_workers(&Backend::redis());
+}

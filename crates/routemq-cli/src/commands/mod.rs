@@ -6,6 +6,7 @@ pub(crate) mod demo;
 pub(crate) mod failed;
 pub(crate) mod pause;
 pub(crate) mod push;
+pub(crate) mod schedule;
 pub(crate) mod stats;
 pub(crate) mod work;
 

@@ -9,6 +9,9 @@ use serde_json::Value;
 
 use crate::support::{queue, Backend};
 
+mod schedule;
+pub use schedule::{schedule_verbs, schedules_fire_each_tick_once_across_workers};
+
 fn id_of(pushed: &Value) -> String {
     pushed["id"]
         .as_str()
@@ -489,7 +492,7 @@ pub fn config_shows_no_secret(b: &Backend) {
     assert_eq!(v["variables"]["REDIS_PASSWORD"], "***");
 }
 
-fn terminate(child: &mut std::process::Child) {
+pub(crate) fn terminate(child: &mut std::process::Child) {
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

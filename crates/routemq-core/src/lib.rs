@@ -48,6 +48,7 @@ mod queue;
 mod queue_name;
 mod redact;
 mod server_address;
+mod unique;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
@@ -75,6 +76,7 @@ pub use queue::{Queue, When};
 pub use queue_name::QueueName;
 pub use redact::redact_url;
 pub use server_address::{check_host, parse_port};
+pub use unique::{Dispatched, Unique, UniqueKey, UniqueScope, Uniqueness};
 
 /// The capability traits of the driver contract, to call them on an
 /// `Arc<dyn Driver>`: `use routemq_core::prelude::*;`.

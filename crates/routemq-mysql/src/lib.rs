@@ -42,6 +42,7 @@ mod reclaim;
 mod sql;
 mod time;
 mod token;
+mod unique;
 mod workers;
 
 pub use config::MysqlConfig;

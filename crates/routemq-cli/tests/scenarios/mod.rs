@@ -9,6 +9,11 @@ use serde_json::Value;
 
 use crate::support::{queue, Backend};
 
+mod unique;
+pub use unique::{
+    bad_unique_flags, concurrent_unique_pushes_store_one_job, unique_scopes_and_debounce,
+};
+
 fn id_of(pushed: &Value) -> String {
     pushed["id"]
         .as_str()

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration::parse_duration;
 
@@ -50,9 +50,15 @@ pub enum Command {
         after_help = "Example:\n  routemq work --queue high,default --concurrency 16 --max-time 1h --metrics-addr 127.0.0.1:9187"
     )]
     Work(WorkArgs),
-    /// Enqueue one job from the command line; prints its id.
+    /// Enqueue one job from the command line; prints its id (and `duplicate` when
+    /// a unique key was held).
     #[command(
-        after_help = "Example:\n  routemq push --queue default --job routemq.sleep --data '{\"ms\": 250}' --delay 10s"
+        after_help = "Example:\n  routemq push --queue default --job routemq.sleep --data '{\"ms\": 250}' --delay 10s\n  \
+routemq push --job reports.build --data '{\"user\": 42}' --unique-key report:42 --unique-for 10m\n  \
+routemq push --job search.index --data '{\"doc\": 7}' --unique-key index:7 --debounce 5s\n\n\
+With --unique-key, a push while another job of the queue holds the key stores nothing and prints \
+the holder's id followed by `duplicate` (exit code 0); with --debounce, a holder that has not \
+started takes this push's data and is due DURATION from now (`duplicate debounced`)."
     )]
     Push(PushArgs),
     /// Per-queue counts: ready, delayed, reserved, failed, oldest ready age, paused.
@@ -175,6 +181,36 @@ pub struct PushArgs {
     /// ROUTEMQ_ENCRYPT_ALL=true); the worker needs the key to run it.
     #[arg(long)]
     pub encrypt: bool,
+    /// Make the job unique on its queue under this key (1-255 bytes): while a
+    /// job holds it, a push with it stores nothing and prints the holder's id.
+    #[arg(long, value_name = "K")]
+    pub unique_key: Option<String>,
+    /// The key is free after DURATION at the latest (or when the job finishes).
+    #[arg(
+        long,
+        value_parser = duration,
+        value_name = "DURATION",
+        requires = "unique_key",
+        conflicts_with = "unique_until"
+    )]
+    pub unique_for: Option<Duration>,
+    /// When the key is free again: once a worker starts the job, or once it has
+    /// finished or failed for good (default: finished; started with --debounce).
+    #[arg(long, value_enum, value_name = "WHEN", requires = "unique_key")]
+    pub unique_until: Option<UniqueUntil>,
+    /// Debounce: the job is due DURATION after the last push of its key; a push
+    /// that finds the key held by a job not started yet gives it this data.
+    #[arg(long, value_parser = duration, value_name = "DURATION", requires = "unique_key")]
+    pub debounce: Option<Duration>,
+}
+
+/// `routemq push --unique-until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UniqueUntil {
+    /// Free once a worker claims the job.
+    Started,
+    /// Free once the job is acknowledged or has failed for good.
+    Finished,
 }
 
 /// `routemq stats`.

@@ -37,6 +37,21 @@ fn pause_and_resume_a_running_worker() {
 }
 
 #[test]
+fn concurrent_unique_pushes_store_one_job() {
+    scenarios::concurrent_unique_pushes_store_one_job(&Backend::mysql());
+}
+
+#[test]
+fn unique_scopes_and_debounce() {
+    scenarios::unique_scopes_and_debounce(&Backend::mysql());
+}
+
+#[test]
+fn bad_unique_flags() {
+    scenarios::bad_unique_flags(&Backend::mysql());
+}
+
+#[test]
 fn sigterm_lets_the_running_job_finish() {
     scenarios::sigterm_lets_the_running_job_finish(&Backend::mysql());
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{Backoff, Codec, Driver, DriverError, JobId, Lease, QueueName, TraceContext};
+use crate::{Backoff, Codec, Driver, DriverError, JobId, Lease, QueueName, TraceContext, Unique};
 
 /// A typed background job.
 ///
@@ -74,6 +74,9 @@ pub struct JobOptions {
     /// Encrypt the job's data (Laravel's `ShouldBeEncrypted`). A type whose
     /// [`Job::options`] asks for it is always encrypted, whatever a dispatch says.
     pub encrypted: Option<bool>,
+    /// Uniqueness and debounce (see [`Unique`]); a dispatch's setting replaces
+    /// the type's.
+    pub unique: Option<Unique>,
 }
 
 impl JobOptions {
@@ -127,6 +130,14 @@ impl JobOptions {
         self
     }
 
+    /// Makes the job unique per queue while [`Unique`]'s scope says: a
+    /// duplicate dispatch stores nothing and returns the holder's id
+    /// ([`Queue::dispatch_unique`](crate::Queue::dispatch_unique) says it was one).
+    pub fn unique(mut self, unique: Unique) -> Self {
+        self.unique = Some(unique);
+        self
+    }
+
     /// `self` with `over`'s set fields taking precedence.
     pub fn merged(self, over: &JobOptions) -> JobOptions {
         JobOptions {
@@ -136,6 +147,7 @@ impl JobOptions {
             backoff: over.backoff.clone().or(self.backoff),
             codec: over.codec.or(self.codec),
             encrypted: over.encrypted.or(self.encrypted),
+            unique: over.unique.clone().or(self.unique),
         }
     }
 

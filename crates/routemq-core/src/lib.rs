@@ -20,6 +20,13 @@
 //! [`JobLifecycle::fail`], [`JobLifecycle::extend_lease`]): a stale owner gets [`DriverError::LeaseLost`] and
 //! changes nothing.
 //!
+//! # Unique jobs and debounce
+//! [`JobOptions::unique`] makes a job unique per queue under a key ([`Unique`]);
+//! a duplicate dispatch stores nothing and returns the holder's id
+//! ([`Queue::dispatch_unique`] says [`Dispatched::duplicate`]). Drivers store the
+//! job and its lock atomically in [`JobLifecycle::push_unique`] and release the
+//! lock when its [`UniqueScope`] says, and always when the job is gone.
+//!
 //! # Encrypted job data
 //! A job type that returns [`JobOptions::encrypted`] from [`Job::options`] (or any
 //! job dispatched by a [`Queue::encrypt_all`] queue) has its [`Envelope::data`]
@@ -50,6 +57,7 @@ mod queue_name;
 mod redact;
 mod schedule;
 mod server_address;
+mod unique;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
@@ -82,6 +90,7 @@ pub use schedule::{
     MIN_INTERVAL, MISSED_AFTER,
 };
 pub use server_address::{check_host, parse_port};
+pub use unique::{Dispatched, Unique, UniqueKey, UniqueScope, Uniqueness};
 
 /// The capability traits of the driver contract, to call them on an
 /// `Arc<dyn Driver>`: `use routemq_core::prelude::*;`.

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::{
-    unix_ms, Codec, Driver, DriverError, Envelope, Job, JobId, JobOptions, Keyring, PendingJob,
-    TraceContext,
+    unix_ms, Codec, Dispatched, Driver, DriverError, Envelope, Job, JobId, JobOptions, Keyring,
+    PendingJob, TraceContext, Uniqueness,
 };
 
 /// When a job dispatched later becomes claimable.
@@ -127,34 +127,76 @@ impl Queue {
     }
 
     /// Dispatches `job` with `overrides` over its type's options, claimable at
-    /// `when` (`None` = now).
+    /// `when` (`None` = now). A unique job (see [`JobOptions::unique`]) that
+    /// turns out a duplicate returns the holder's id;
+    /// [`Queue::dispatch_unique`] also says whether it was one.
     pub async fn dispatch_with<J: Job>(
         &self,
         job: J,
         overrides: &JobOptions,
         when: Option<When>,
     ) -> Result<JobId, DriverError> {
-        let pending = self.pending(&job, overrides, when)?;
-        self.driver.push(pending).await
+        Ok(self.dispatch_unique(job, overrides, when).await?.id)
+    }
+
+    /// Dispatches `job` like [`Queue::dispatch_with`] and says what happened: a
+    /// job whose options carry [`Unique`](crate::Unique) is stored with its lock
+    /// in one atomic step, or, when its key is held, not stored at all
+    /// ([`Dispatched::duplicate`], the holder's id; never an error) or merged into
+    /// the holder ([`Dispatched::debounced`]). A job without uniqueness is always
+    /// stored.
+    ///
+    /// ```
+    /// # async fn demo(queue: routemq_core::Queue) -> Result<(), routemq_core::DriverError> {
+    /// use routemq_core::{Job, JobContext, JobError, JobOptions, Unique};
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Report { user: u64 }
+    /// impl Job for Report {
+    ///     const NAME: &'static str = "reports.build";
+    ///     async fn handle(&self, _: &JobContext) -> Result<(), JobError> { Ok(()) }
+    /// }
+    /// let once = JobOptions::new().unique(Unique::key("report:42"));
+    /// let first = queue.dispatch_unique(Report { user: 42 }, &once, None).await?;
+    /// let again = queue.dispatch_unique(Report { user: 42 }, &once, None).await?;
+    /// assert!(!first.duplicate && again.duplicate && again.id == first.id);
+    /// # Ok(()) }
+    /// ```
+    pub async fn dispatch_unique<J: Job>(
+        &self,
+        job: J,
+        overrides: &JobOptions,
+        when: Option<When>,
+    ) -> Result<Dispatched, DriverError> {
+        let (pending, unique) = self.prepare(&job, overrides, when)?;
+        self.store(pending, unique).await
     }
 
     /// Dispatches many jobs of one type in as few round trips as the driver
     /// allows; returns ids in input order. Nothing is stored if any job fails to
-    /// encode or is too large.
+    /// encode or is too large. A type with [`JobOptions::unique`] is dispatched
+    /// one job at a time (each duplicate gives its holder's id).
     pub async fn dispatch_bulk<J: Job>(
         &self,
         jobs: impl IntoIterator<Item = J>,
     ) -> Result<Vec<JobId>, DriverError> {
         let overrides = JobOptions::new();
-        let pending = jobs
+        let prepared = jobs
             .into_iter()
-            .map(|j| self.pending(&j, &overrides, None))
+            .map(|j| self.prepare(&j, &overrides, None))
             .collect::<Result<Vec<_>, _>>()?;
+        if prepared.iter().any(|(_, u)| u.is_some()) {
+            let mut ids = Vec::with_capacity(prepared.len());
+            for (pending, unique) in prepared {
+                ids.push(self.store(pending, unique).await?.id);
+            }
+            return Ok(ids);
+        }
+        let pending = prepared.into_iter().map(|(p, _)| p).collect();
         self.driver.push_bulk(pending).await
     }
 
     /// Dispatches an already-encoded job (the CLI's `push`): `data` must be valid
-    /// for `codec`.
+    /// for `codec`. Unique options are honoured as in [`Queue::dispatch_with`].
     pub async fn dispatch_raw(
         &self,
         name: &str,
@@ -162,9 +204,23 @@ impl Queue {
         options: &JobOptions,
         when: Option<When>,
     ) -> Result<JobId, DriverError> {
-        let envelope = self.envelope(name, data, options, false)?;
-        let pending = PendingJob::new(&envelope, when.map(When::instant))?;
-        self.driver.push(pending).await
+        Ok(self
+            .dispatch_raw_unique(name, data, options, when)
+            .await?
+            .id)
+    }
+
+    /// [`Queue::dispatch_raw`], saying whether it was a duplicate (as
+    /// [`Queue::dispatch_unique`]).
+    pub async fn dispatch_raw_unique(
+        &self,
+        name: &str,
+        data: Vec<u8>,
+        options: &JobOptions,
+        when: Option<When>,
+    ) -> Result<Dispatched, DriverError> {
+        let (pending, unique) = self.build(name, data, options, false, when)?;
+        self.store(pending, unique).await
     }
 
     /// Encodes `job` into a [`PendingJob`] without storing it.
@@ -174,17 +230,62 @@ impl Queue {
         overrides: &JobOptions,
         when: Option<When>,
     ) -> Result<PendingJob, DriverError> {
+        Ok(self.prepare(job, overrides, when)?.0)
+    }
+
+    /// Stores `pending`, under its uniqueness when it has one.
+    async fn store(
+        &self,
+        pending: PendingJob,
+        unique: Option<Uniqueness>,
+    ) -> Result<Dispatched, DriverError> {
+        match unique {
+            None => Ok(Dispatched::stored(self.driver.push(pending).await?)),
+            Some(unique) => self.driver.push_unique(pending, &unique).await,
+        }
+    }
+
+    /// The pending job and its resolved uniqueness.
+    fn prepare<J: Job>(
+        &self,
+        job: &J,
+        overrides: &JobOptions,
+        when: Option<When>,
+    ) -> Result<(PendingJob, Option<Uniqueness>), DriverError> {
         let options = J::options().merged(overrides);
         let codec: Codec = options.resolved_codec();
         let data = codec.encode(J::NAME, job)?;
         // A type that asks for encryption cannot be dispatched in the clear.
         let type_wants = J::options().resolved_encrypted();
-        let envelope = self.envelope(J::NAME, data, &options, type_wants)?;
-        Ok(PendingJob::new(&envelope, when.map(When::instant))?)
+        self.build(J::NAME, data, &options, type_wants, when)
     }
 
-    /// The envelope, sealed when the options, the job type (`encrypt`) or the
-    /// queue ask for it.
+    /// Resolves the uniqueness key from the plain data, seals the envelope and
+    /// sets the due time (debounce: at least `debounce` from now).
+    fn build(
+        &self,
+        name: &str,
+        data: Vec<u8>,
+        options: &JobOptions,
+        type_wants: bool,
+        when: Option<When>,
+    ) -> Result<(PendingJob, Option<Uniqueness>), DriverError> {
+        let encrypt = type_wants || self.encrypt_all || options.resolved_encrypted();
+        let unique = options
+            .unique
+            .as_ref()
+            .map(|u| u.resolve(name, &data, encrypt))
+            .transpose()?;
+        let envelope = self.envelope(name, data, options, encrypt)?;
+        let mut at = when.map(When::instant);
+        if let Some(delay) = unique.as_ref().and_then(|u| u.debounce) {
+            let quiet = SystemTime::now() + delay;
+            at = Some(at.map_or(quiet, |t| t.max(quiet)));
+        }
+        Ok((PendingJob::new(&envelope, at)?, unique))
+    }
+
+    /// The envelope, sealed when `encrypt`.
     fn envelope(
         &self,
         name: &str,
@@ -205,7 +306,7 @@ impl Queue {
             created_at_ms: unix_ms(SystemTime::now()),
             trace: dispatch_trace(),
         };
-        if encrypt || self.encrypt_all || options.resolved_encrypted() {
+        if encrypt {
             self.keyring.seal(&mut envelope)?;
         }
         Ok(envelope)

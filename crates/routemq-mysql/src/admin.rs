@@ -49,9 +49,15 @@ impl QueueAdmin for MysqlDriver {
             .collect())
     }
 
+    /// Chunked deletes of the queue's jobs, then one DELETE of its uniqueness
+    /// locks whose job is gone.
     async fn clear(&self, queue: &QueueName) -> Result<u64, DriverError> {
-        self.delete_in_chunks(sql::CLEAR, vec![queue.as_str().into()])
-            .await
+        let n = self
+            .delete_in_chunks(sql::CLEAR, vec![queue.as_str().into()])
+            .await?;
+        self.single(sql::UNIQUE_CLEAR, vec![queue.as_str().into()])
+            .await?;
+        Ok(n)
     }
 
     /// One INSERT into `queue_paused` unless the queue has a row there; a

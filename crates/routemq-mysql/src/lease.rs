@@ -8,7 +8,8 @@ use mysql_async::{TxOpts, Value};
 use routemq_core::{DriverError, Lease};
 
 use crate::driver::{MysqlDriver, OpError};
-use crate::sql;
+use crate::unique::release_locks;
+use crate::{sql, token};
 
 /// Most rows one claim or batch-ack transaction touches (IN lists stay at most
 /// 1024 placeholders long); larger requests are served in several.
@@ -43,10 +44,41 @@ impl MysqlDriver {
                 let (stmt, padded) = sql::delete_ids(owned.len());
                 let ids: Vec<Value> = owned.iter().map(|(id, _)| Value::from(*id)).collect();
                 tx.exec_drop(stmt, sql::pad(ids, padded)).await?;
+                let locked: Vec<u64> = owned
+                    .iter()
+                    .filter(|(_, owner)| token::holds_lock(owner))
+                    .map(|(id, _)| *id)
+                    .collect();
+                release_locks(&mut tx, &locked).await?;
             }
             tx.commit().await?;
             Ok::<_, OpError>(owned.into_iter().map(|(_, owner)| owner).collect())
         })
         .await
+    }
+
+    /// Ack of a job holding a uniqueness lock: the DELETE fenced by the owner
+    /// token and the lock's release, in one transaction.
+    pub(crate) async fn ack_unique(&self, id: u64, lease: &Lease) -> Result<(), DriverError> {
+        let owner = lease.token.0.as_str();
+        let acked = self
+            .retrying(|| async move {
+                let mut conn = self.conn().await?;
+                let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                tx.exec_drop(sql::ACK, (id, owner)).await?;
+                if tx.affected_rows() == 0 {
+                    tx.rollback().await?;
+                    return Ok::<_, OpError>(false);
+                }
+                release_locks(&mut tx, &[id]).await?;
+                tx.commit().await?;
+                Ok(true)
+            })
+            .await?;
+        if acked {
+            Ok(())
+        } else {
+            Err(lost(lease))
+        }
     }
 }

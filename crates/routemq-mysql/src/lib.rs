@@ -43,6 +43,7 @@ mod schedules;
 mod sql;
 mod time;
 mod token;
+mod unique;
 mod workers;
 
 pub use config::MysqlConfig;

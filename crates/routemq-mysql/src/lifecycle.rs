@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{TxOpts, Value};
 use routemq_core::{
-    AckOutcome, DriverError, JobId, JobLifecycle, Lease, PendingJob, QueueName, ReclaimReport,
-    Reservation,
+    AckOutcome, Dispatched, DriverError, JobId, JobLifecycle, Lease, PendingJob, QueueName,
+    ReclaimReport, Reservation, Uniqueness,
 };
 use tokio::time::Instant;
 
@@ -19,10 +19,12 @@ use crate::lease::{lost, MAX_BATCH};
 use crate::push::{check_due, due_now, row_params};
 use crate::reclaim::BATCH;
 use crate::time::micros;
+use crate::unique::{release_locks, SCOPE_UNTIL_GONE, SCOPE_UNTIL_STARTED};
 use crate::{sql, token};
 
-/// A locked row: id, uuid, attempts before this claim, max_tries, payload.
-type Locked = (u64, Option<String>, u32, u32, Vec<u8>);
+/// A locked row: id, uuid, attempts before this claim, max_tries, payload,
+/// unique_scope.
+type Locked = (u64, Option<String>, u32, u32, Vec<u8>, Option<u8>);
 
 #[async_trait]
 impl JobLifecycle for MysqlDriver {
@@ -47,6 +49,22 @@ impl JobLifecycle for MysqlDriver {
         drop(conn);
         self.wake_local();
         Ok(id)
+    }
+
+    /// One transaction (see `unique.rs`): the lock row and its holder locked,
+    /// then a duplicate, a debounce, or the job and its lock stored together.
+    async fn push_unique(
+        &self,
+        job: PendingJob,
+        unique: &Uniqueness,
+    ) -> Result<Dispatched, DriverError> {
+        job.check_size(self.inner.max_payload, NAME)?;
+        check_due(&job)?;
+        let done = self.push_unique_tx(&job, unique).await?;
+        if !done.duplicate || done.debounced {
+            self.wake_local();
+        }
+        Ok(done)
     }
 
     async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
@@ -148,17 +166,23 @@ impl JobLifecycle for MysqlDriver {
             let mut params = vec![Value::from(lease_us), Value::from(suffix.as_str())];
             params.extend(sql::pad(ids, padded));
             tx.exec_drop(stmt, params).await?;
+            let started_locks: Vec<u64> = locked
+                .iter()
+                .filter(|(_, r)| r.5 == Some(SCOPE_UNTIL_STARTED))
+                .map(|(_, r)| r.0)
+                .collect();
+            release_locks(&mut tx, &started_locks).await?;
             tx.commit().await?;
             let expires_at = started + lease;
             Ok::<_, OpError>(
                 locked
                     .into_iter()
                     .map(
-                        |(queue, (id, uuid, attempts, max_tries, payload))| Reservation {
+                        |(queue, (id, uuid, attempts, max_tries, payload, scope))| Reservation {
                             lease: Lease {
                                 job_id: token::job_id(id, uuid),
                                 queue,
-                                token: token::token(id, &suffix),
+                                token: token::claimed(id, &suffix, scope == Some(SCOPE_UNTIL_GONE)),
                                 expires_at,
                             },
                             attempt: attempts.saturating_add(1),
@@ -222,9 +246,13 @@ impl JobLifecycle for MysqlDriver {
         }
     }
 
-    /// One autocommit DELETE keyed on id and owner.
+    /// One autocommit DELETE keyed on id and owner (a job holding a uniqueness
+    /// lock: the DELETE and the lock's release in one transaction).
     async fn ack(&self, lease: &Lease) -> Result<(), DriverError> {
         let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
+        if token::holds_lock(&lease.token.0) {
+            return self.ack_unique(id, lease).await;
+        }
         let changed = self
             .single(
                 sql::ACK,
@@ -305,6 +333,9 @@ impl JobLifecycle for MysqlDriver {
                 if tx.affected_rows() == 0 {
                     tx.rollback().await?;
                     return Ok(false);
+                }
+                if token::holds_lock(&lease.token.0) {
+                    release_locks(&mut tx, &[id]).await?;
                 }
                 tx.commit().await?;
                 Ok(true)

@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_create_queue_schedules.sql",
         sql: include_str!("../../../migrations/0004_create_queue_schedules.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_create_queue_unique_locks.sql",
+        sql: include_str!("../../../migrations/0005_create_queue_unique_locks.sql"),
+    },
 ];
 
 /// What [`migrate`] did.
@@ -135,13 +140,20 @@ async fn apply(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
             continue;
         }
         for statement in statements(m.sql) {
-            conn.query_drop(statement)
-                .await
-                .map_err(|e| MigrationError::Statement {
-                    version: m.version,
-                    name: m.name,
-                    source: map(e),
-                })?;
+            match conn.query_drop(&statement).await {
+                Ok(()) => {}
+                // Re-run after a crash between an ADD COLUMN and the record of
+                // its migration: the column is there, which is what it wanted.
+                Err(mysql_async::Error::Server(e))
+                    if e.code == ER_DUP_FIELDNAME && adds_column(&statement) => {}
+                Err(e) => {
+                    return Err(MigrationError::Statement {
+                        version: m.version,
+                        name: m.name,
+                        source: map(e),
+                    })
+                }
+            }
         }
         conn.exec_drop(
             "INSERT INTO routemq_migrations (version, name, checksum) VALUES (?, ?, ?)",
@@ -153,6 +165,16 @@ async fn apply(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
         report.applied.push(m.version);
     }
     Ok(report)
+}
+
+/// MySQL's and MariaDB's "Duplicate column name" error.
+const ER_DUP_FIELDNAME: u16 = 1060;
+
+/// True for `ALTER TABLE … ADD COLUMN …`: the one statement besides
+/// `CREATE TABLE IF NOT EXISTS` a migration may hold (made idempotent by
+/// [`ER_DUP_FIELDNAME`] above; MySQL has no `ADD COLUMN IF NOT EXISTS`).
+fn adds_column(statement: &str) -> bool {
+    statement.starts_with("ALTER TABLE ") && statement.contains(" ADD COLUMN ")
 }
 
 /// Splits a migration into statements: a statement ends with `;` at the end of
@@ -207,7 +229,10 @@ mod tests {
             let stmts = statements(m.sql);
             assert!(!stmts.is_empty());
             for s in stmts {
-                assert!(s.starts_with("CREATE TABLE IF NOT EXISTS"), "{s}");
+                assert!(
+                    s.starts_with("CREATE TABLE IF NOT EXISTS") || adds_column(&s),
+                    "{s}"
+                );
                 assert!(!s.contains(';'), "{s}");
             }
         }

@@ -1,5 +1,6 @@
 //! Reclaiming expired reservations: claimable again while attempts remain,
-//! otherwise moved to the failed store — one transaction per batch.
+//! otherwise moved to the failed store (releasing a uniqueness lock it holds) —
+//! one transaction per batch.
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{TxOpts, Value};
@@ -8,6 +9,7 @@ use routemq_core::{DriverError, QueueName};
 use crate::driver::{MysqlDriver, OpError};
 use crate::error::NAME;
 use crate::sql;
+use crate::unique::release_locks;
 
 /// Expired reservations handled per transaction.
 pub(crate) const BATCH: u64 = 500;
@@ -21,13 +23,13 @@ impl MysqlDriver {
         self.retrying(|| async move {
             let mut conn = self.conn().await?;
             let mut tx = conn.start_transaction(TxOpts::default()).await?;
-            let rows: Vec<(u64, u32, u32)> = tx
+            let rows: Vec<(u64, u32, u32, Option<u8>)> = tx
                 .exec(sql::RECLAIM_SELECT, (queue.as_str(), BATCH))
                 .await?;
             let seen = rows.len() as u64;
             let (exhausted, retry): (Vec<_>, Vec<_>) = rows
                 .into_iter()
-                .partition(|(_, attempts, max)| attempts >= max);
+                .partition(|(_, attempts, max, _)| attempts >= max);
             if !retry.is_empty() {
                 let (stmt, padded) = sql::reclaim_release(retry.len());
                 let ids: Vec<Value> = retry.iter().map(|r| Value::from(r.0)).collect();
@@ -41,6 +43,13 @@ impl MysqlDriver {
                 tx.exec_drop(stmt, params).await?;
                 let (stmt, padded) = sql::delete_ids(exhausted.len());
                 tx.exec_drop(stmt, sql::pad(ids, padded)).await?;
+                // A job going back keeps its lock (it still exists and will run).
+                let locked: Vec<u64> = exhausted
+                    .iter()
+                    .filter(|r| r.3.is_some())
+                    .map(|r| r.0)
+                    .collect();
+                release_locks(&mut tx, &locked).await?;
             }
             tx.commit().await?;
             Ok::<_, OpError>((retry.len() as u64, exhausted.len() as u64, seen))

@@ -33,6 +33,13 @@ pub(crate) const PAUSED: &str = include_str!("sql/paused.sql");
 const FAILED_COLUMNS: &str = include_str!("sql/failed_columns.sql");
 pub(crate) const FAILED_RETRY_COPY: &str = include_str!("sql/failed_retry_copy.sql");
 pub(crate) const FAILED_PRUNE: &str = include_str!("sql/failed_prune.sql");
+pub(crate) const UNIQUE_LOOKUP: &str = include_str!("sql/unique_lookup.sql");
+pub(crate) const PUSH_UNIQUE: &str = include_str!("sql/push_unique.sql");
+pub(crate) const UNIQUE_LOCK_INSERT: &str = include_str!("sql/unique_lock_insert.sql");
+pub(crate) const UNIQUE_LOCK_TAKE: &str = include_str!("sql/unique_lock_take.sql");
+pub(crate) const UNIQUE_DEBOUNCE: &str = include_str!("sql/unique_debounce.sql");
+const UNIQUE_RELEASE: &str = include_str!("sql/unique_release.sql");
+pub(crate) const UNIQUE_CLEAR: &str = include_str!("sql/unique_clear.sql");
 pub(crate) const HEARTBEAT: &str = include_str!("sql/heartbeat.sql");
 pub(crate) const WORKERS: &str = include_str!("sql/workers.sql");
 pub(crate) const SCHEDULE_KEY: &str = include_str!("sql/schedule_key.sql");
@@ -135,6 +142,12 @@ pub(crate) fn delete_ids(n: usize) -> (String, usize) {
 pub(crate) fn reclaim_release(n: usize) -> (String, usize) {
     let (list, padded) = in_list(n);
     (format!("{}{list}", RECLAIM_RELEASE.trim_end()), padded)
+}
+
+/// unique_release.sql for `n` job row ids.
+pub(crate) fn unique_release(n: usize) -> (String, usize) {
+    let (list, padded) = in_list(n);
+    (format!("{}{list}", UNIQUE_RELEASE.trim_end()), padded)
 }
 
 /// reclaim_fail.sql for `n` ids (first param: connection name).

@@ -14,6 +14,21 @@ pub(crate) fn token(id: u64, suffix: &str) -> LeaseToken {
     LeaseToken(format!("{id}.{suffix}"))
 }
 
+/// The token of row `id` claimed with `suffix`, ending in `u` when the job holds
+/// its uniqueness lock until it is gone (as claim_update.sql writes it).
+pub(crate) fn claimed(id: u64, suffix: &str, holds_lock: bool) -> LeaseToken {
+    if holds_lock {
+        LeaseToken(format!("{id}.{suffix}u"))
+    } else {
+        token(id, suffix)
+    }
+}
+
+/// True when `token` says its job holds a uniqueness lock (see [`claimed`]).
+pub(crate) fn holds_lock(token: &str) -> bool {
+    token.ends_with('u')
+}
+
 /// The row id inside `token`, or `None` for a token this driver did not issue
 /// (which can own nothing).
 pub(crate) fn row_id(token: &LeaseToken) -> Option<u64> {
@@ -43,6 +58,10 @@ mod tests {
         assert_eq!(s.len(), 16);
         let t = token(42, &s);
         assert_eq!(row_id(&t), Some(42));
+        assert!(!holds_lock(&t.0));
+        let u = claimed(42, &s, true);
+        assert_eq!((row_id(&u), holds_lock(&u.0)), (Some(42), true));
+        assert_eq!(claimed(42, &s, false), t);
         assert_eq!(row_id(&LeaseToken("nonsense".into())), None);
         assert_eq!(row_id(&LeaseToken("7.".into())), None);
         assert_eq!(row_id(&LeaseToken("x.y".into())), None);

@@ -7,9 +7,11 @@
 //! | `routemq:queue:default` | list | ready job ids, FIFO (`LLEN` = ready count) |
 //! | `routemq:queue:default:delayed` | zset | job ids scored by available-at ms (`ZCARD` = delayed count) |
 //! | `routemq:queue:default:reserved` | zset | `"{id}\|{token}"` scored by lease deadline ms |
-//! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` |
+//! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` (a unique job adds `"\|s\|key"` or `"\|f\|key"`) |
 //! | `routemq:queue:default:notify` | list | wake-up tokens for idle workers (≤ 64) |
 //! | `routemq:queue:default:paused` | string | present while the queue is paused: when (ms); `claim.lua` skips the queue |
+//! | `routemq:queue:default:unique` | set | uniqueness keys held on the queue (so `clear` finds their locks) |
+//! | `routemq:queue:default:unique:{key}` | string | a uniqueness lock: the holder's job id, with a time to live (`PX`) |
 //! | `routemq:queue:failed:default` | list | failed-job JSON records, newest first |
 //! | `routemq:queue:default:failed_index` | hash | id → the same record, for lookups by id |
 //! | `routemq:queues` | set | every queue name ever used |
@@ -19,7 +21,11 @@
 //! | `routemq:schedules` | hash | schedule name → its queue, for listing and finding the state hash |
 //!
 //! In cluster mode the queue name is wrapped in a hash tag (`routemq:queue:{default}`,
-//! `routemq:queue:failed:{default}`, …), so one queue's keys share a slot.
+//! `routemq:queue:failed:{default}`, …), so one queue's keys share a slot. A
+//! uniqueness lock's name starts with its queue's tagged name, so it shares that
+//! slot too: `claim.lua`, `ack.lua`, `fail.lua`, `reclaim.lua` and `clear.lua`
+//! build lock names from the `unique` set's name and the job's metadata, and
+//! uniqueness is per queue.
 
 use routemq_core::QueueName;
 
@@ -41,8 +47,17 @@ pub(crate) struct QueueKeys {
     pub jobs: String,
     pub notify: String,
     pub paused: String,
+    /// The set of held uniqueness keys; each lock is this name, `:` and the key.
+    pub unique: String,
     pub failed: String,
     pub failed_index: String,
+}
+
+impl QueueKeys {
+    /// The uniqueness lock of `key` on this queue.
+    pub fn unique_lock(&self, key: &str) -> String {
+        format!("{}:{key}", self.unique)
+    }
 }
 
 impl Keys {
@@ -65,6 +80,7 @@ impl Keys {
             jobs: format!("{base}:jobs"),
             notify: format!("{base}:notify"),
             paused: format!("{base}:paused"),
+            unique: format!("{base}:unique"),
             failed_index: format!("{base}:failed_index"),
             failed: format!("{}:queue:failed:{name}", self.prefix),
             ready: base,
@@ -129,7 +145,16 @@ mod tests {
         assert_eq!(k.ready, "routemq:queue:{emails}");
         assert_eq!(k.delayed, "routemq:queue:{emails}:delayed");
         assert_eq!(k.failed, "routemq:queue:failed:{emails}");
-        for key in [&k.reserved, &k.jobs, &k.notify, &k.failed_index, &k.paused] {
+        let lock = k.unique_lock("report:{7}");
+        assert_eq!(lock, "routemq:queue:{emails}:unique:report:{7}");
+        for key in [
+            &k.reserved,
+            &k.jobs,
+            &k.notify,
+            &k.failed_index,
+            &k.paused,
+            &k.unique,
+        ] {
             assert!(key.contains("{emails}"), "{key}");
         }
         let keys = Keys::new("routemq", KeyMode::Cluster);

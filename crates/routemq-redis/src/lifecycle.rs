@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use routemq_core::{
-    from_unix_ms, unix_ms, AckOutcome, DriverError, JobId, JobLifecycle, Lease, PendingJob,
-    QueueName, ReclaimReport, Reservation,
+    from_unix_ms, unix_ms, AckOutcome, Dispatched, DriverError, JobId, JobLifecycle, Lease,
+    PendingJob, QueueName, ReclaimReport, Reservation, Uniqueness,
 };
 
 use crate::{KeyMode, RedisDriver, NAME};
@@ -68,6 +68,34 @@ impl JobLifecycle for RedisDriver {
             self.inner.pool.cmd::<i64>(&cmd).await?;
         }
         Ok(job.id)
+    }
+
+    async fn push_unique(
+        &self,
+        job: PendingJob,
+        unique: &Uniqueness,
+    ) -> Result<Dispatched, DriverError> {
+        job.check_size(self.inner.max_payload, NAME)?;
+        let queue = job.queue.clone();
+        let cmd = self.push_unique_cmd(&job, unique, now_ms());
+        let (id, outcome): (String, i64) = if self.inner.needs_register(&queue) {
+            let mut pipe = redis::pipe();
+            pipe.cmd("SADD")
+                .arg(self.inner.keys.queues())
+                .arg(queue.as_str())
+                .ignore();
+            pipe.add_command(cmd);
+            let (reply,) = self.inner.pool.pipe(&pipe).await?;
+            self.inner.mark_registered(&queue);
+            reply
+        } else {
+            self.inner.pool.cmd(&cmd).await?
+        };
+        let id = JobId::from_string(id);
+        Ok(match outcome {
+            0 => Dispatched::stored(id),
+            n => Dispatched::duplicate_of(id, n == 2),
+        })
     }
 
     async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
@@ -177,7 +205,7 @@ impl JobLifecycle for RedisDriver {
                         .pool
                         .scripts()
                         .ack
-                        .cmd(&[&k.reserved, &k.jobs], args),
+                        .cmd(&[&k.reserved, &k.jobs, &k.unique], args),
                 );
             }
         }
@@ -214,7 +242,7 @@ impl JobLifecycle for RedisDriver {
             .arg(lease.queue.as_str())
             .ignore();
         let cmd = self.inner.pool.scripts().fail.cmd(
-            &[&k.reserved, &k.jobs, &k.failed, &k.failed_index],
+            &[&k.reserved, &k.jobs, &k.failed, &k.failed_index, &k.unique],
             (
                 lease.job_id.as_str(),
                 lease.token.0.as_str(),
@@ -258,6 +286,7 @@ impl JobLifecycle for RedisDriver {
                         &k.failed,
                         &k.failed_index,
                         &k.notify,
+                        &k.unique,
                     ],
                     (now_ms(), RECLAIM_LIMIT, NAME, queue.as_str()),
                 );

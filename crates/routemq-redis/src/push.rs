@@ -1,7 +1,11 @@
-//! Building the push script's command (`push.lua`) for one queue's jobs.
+//! Building the push scripts' commands (`push.lua` for one queue's jobs,
+//! `push_unique.lua` for one job under a uniqueness key).
 
-use routemq_core::{unix_ms, PendingJob, QueueName};
+use std::time::Duration;
 
+use routemq_core::{unix_ms, PendingJob, QueueName, UniqueScope, Uniqueness};
+
+use crate::lifecycle::ms;
 use crate::RedisDriver;
 
 impl RedisDriver {
@@ -37,6 +41,42 @@ impl RedisDriver {
                 cmd.arg(*at).arg(job.id.as_str());
             }
         }
+        cmd
+    }
+
+    /// `push_unique.lua`'s command for `job` under `unique` (see the script's
+    /// header for the arguments).
+    pub(crate) fn push_unique_cmd(
+        &self,
+        job: &PendingJob,
+        unique: &Uniqueness,
+        now: i64,
+    ) -> redis::Cmd {
+        let k = self.inner.keys.queue(&job.queue);
+        let due = job.available_at.map_or(now, unix_ms);
+        let ttl = ms(unique.lock_ttl(Duration::from_millis((due - now).max(0) as u64))).max(1);
+        let scope = if unique.scope.until_started() {
+            "s"
+        } else {
+            "f"
+        };
+        let lock = k.unique_lock(unique.key.as_str());
+        let mut cmd = self.inner.pool.scripts().push_unique.cmd(
+            &[&k.ready, &k.delayed, &k.jobs, &k.notify, &k.unique, &lock],
+            (
+                job.id.as_str(),
+                job.payload.as_slice(),
+                job.max_tries.max(1),
+            ),
+        );
+        let renew = !matches!(unique.scope, UniqueScope::For(_));
+        cmd.arg(due)
+            .arg(now)
+            .arg(scope)
+            .arg(ttl)
+            .arg(if unique.debounce.is_some() { "1" } else { "0" })
+            .arg(unique.key.as_str())
+            .arg(if renew { "1" } else { "0" });
         cmd
     }
 }

@@ -42,6 +42,7 @@ const LIB: &str = include_str!("lua/lib.lua");
 #[derive(Debug)]
 pub(crate) struct Scripts {
     pub push: Script,
+    pub push_unique: Script,
     pub claim: Script,
     pub ack: Script,
     pub release: Script,
@@ -66,6 +67,7 @@ impl Scripts {
     pub fn new() -> Self {
         Scripts {
             push: Script::new(include_str!("lua/push.lua"), true),
+            push_unique: Script::new(include_str!("lua/push_unique.lua"), true),
             claim: Script::new(include_str!("lua/claim.lua"), true),
             ack: Script::new(include_str!("lua/ack.lua"), true),
             release: Script::new(include_str!("lua/release.lua"), true),
@@ -87,9 +89,10 @@ impl Scripts {
         }
     }
 
-    pub fn all(&self) -> [&Script; 19] {
+    pub fn all(&self) -> [&Script; 20] {
         [
             &self.push,
+            &self.push_unique,
             &self.claim,
             &self.ack,
             &self.release,

@@ -1,11 +1,11 @@
-//! `routemq push`: enqueue one raw job.
+//! `routemq push`: enqueue one raw job, unique under `--unique-key` if asked.
 
 use std::sync::Arc;
 
-use routemq_core::{Codec, Driver, JobOptions, Queue, When};
+use routemq_core::{Codec, Driver, JobOptions, Queue, Unique, UniqueKey, When};
 use serde::Serialize;
 
-use crate::cli::PushArgs;
+use crate::cli::{PushArgs, UniqueUntil};
 use crate::commands::queue_arg;
 use crate::output::Output;
 use crate::{CliError, ConfigError, EncryptionConfig};
@@ -19,6 +19,32 @@ struct Pushed<'a> {
     /// The id of the key that sealed the data, when encrypted.
     #[serde(skip_serializing_if = "Option::is_none")]
     encrypted_with: Option<String>,
+    /// The unique key was held: nothing was stored, `id` is the holder's.
+    duplicate: bool,
+    /// The holder had not started and took this push's data and due time.
+    debounced: bool,
+}
+
+/// The uniqueness `args` ask for, if any.
+fn unique(args: &PushArgs) -> Result<Option<Unique>, CliError> {
+    let Some(key) = &args.unique_key else {
+        return Ok(None);
+    };
+    UniqueKey::new(key.clone()).map_err(|e| CliError::usage("--unique-key", e.to_string()))?;
+    let mut unique = Unique::key(key.clone());
+    unique = match (args.unique_for, args.unique_until) {
+        (Some(d), _) if d.is_zero() => {
+            return Err(CliError::usage("--unique-for", "must be longer than 0"))
+        }
+        (Some(d), _) => unique.for_duration(d),
+        (None, Some(UniqueUntil::Started)) => unique.until_started(),
+        (None, Some(UniqueUntil::Finished)) => unique.until_finished(),
+        (None, None) => unique,
+    };
+    if let Some(d) = args.debounce {
+        unique = unique.debounce(d);
+    }
+    Ok(Some(unique))
 }
 
 pub(crate) async fn run(
@@ -62,16 +88,27 @@ pub(crate) async fn run(
     if encrypt {
         options = options.encrypted();
     }
-    let id = Queue::from_arc(driver)
+    if let Some(u) = unique(args)? {
+        options = options.unique(u);
+    }
+    let done = Queue::from_arc(driver)
         .with_keyring(encryption.keyring.clone())
-        .dispatch_raw(&args.job, bytes, &options, args.delay.map(When::After))
+        .dispatch_raw_unique(&args.job, bytes, &options, args.delay.map(When::After))
         .await?;
+    let id = done.id;
+    let text = match (done.duplicate, done.debounced) {
+        (false, _) => id.to_string(),
+        (true, false) => format!("{id} duplicate"),
+        (true, true) => format!("{id} duplicate debounced"),
+    };
     let pushed = Pushed {
         id: id.to_string(),
         queue: queue.as_str(),
         job: &args.job,
         delay_ms: args.delay.map(|d| d.as_millis()),
         encrypted_with: key_id.filter(|_| encrypt).map(|k| k.to_string()),
+        duplicate: done.duplicate,
+        debounced: done.debounced,
     };
-    out.either(&pushed, &id)
+    out.either(&pushed, text)
 }

@@ -11,6 +11,10 @@ use crate::support::{queue, Backend};
 
 mod schedule;
 pub use schedule::{schedule_verbs, schedules_fire_each_tick_once_across_workers};
+mod unique;
+pub use unique::{
+    bad_unique_flags, concurrent_unique_pushes_store_one_job, unique_scopes_and_debounce,
+};
 
 fn id_of(pushed: &Value) -> String {
     pushed["id"]

@@ -53,6 +53,13 @@ pub use lifecycle::{
     stale_owner_gets_lease_lost_everywhere, strict_priority_across_queues,
     wait_for_jobs_returns_around_due_time, wait_for_jobs_wakes_on_push,
 };
+pub use lifecycle::{
+    unique_concurrent_dispatches_store_one_job, unique_debounce_replaces_data_and_pushes_due_time,
+    unique_duplicate_returns_the_existing_id, unique_for_duration_expires_and_goes_with_its_job,
+    unique_lock_follows_a_reclaimed_lease, unique_lock_released_by_clear,
+    unique_until_finished_holds_until_ack, unique_until_finished_releases_on_final_fail,
+    unique_until_started_releases_at_claim,
+};
 pub use schedule_store::{
     schedule_missed_ticks_follow_the_policy, schedule_run_now_keeps_next_run,
     schedule_tick_fires_once_under_concurrent_firers, schedule_upsert_list_remove_round_trip,
@@ -130,6 +137,16 @@ macro_rules! __routemq_conformance_rules {
             stale_owner_gets_lease_lost_everywhere,
             extend_lease_prevents_reclaim,
             ack_batch_of_many,
+            // JobLifecycle: unique jobs and debounce
+            unique_duplicate_returns_the_existing_id,
+            unique_concurrent_dispatches_store_one_job,
+            unique_until_started_releases_at_claim,
+            unique_until_finished_holds_until_ack,
+            unique_until_finished_releases_on_final_fail,
+            unique_lock_follows_a_reclaimed_lease,
+            unique_lock_released_by_clear,
+            unique_for_duration_expires_and_goes_with_its_job,
+            unique_debounce_replaces_data_and_pushes_due_time,
             // FailedStore
             fail_records_the_error,
             failed_list_newest_first_filtered_and_paged,
@@ -222,6 +239,7 @@ mod tests {
             include_str!("lifecycle/order.rs"),
             include_str!("lifecycle/payload.rs"),
             include_str!("lifecycle/timing.rs"),
+            include_str!("lifecycle/unique.rs"),
         ];
         let mut defined: Vec<&str> = sources
             .iter()

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{CodecError, DriverError, Envelope, JobId, QueueName};
+use crate::{CodecError, Dispatched, DriverError, Envelope, JobId, QueueName, Uniqueness};
 
 /// A job ready to be stored: its encoded envelope and when it becomes claimable.
 #[derive(Debug, Clone)]
@@ -158,6 +158,33 @@ pub trait JobLifecycle: Send + Sync + fmt::Debug + 'static {
 
     /// Stores one job. Fails with [`DriverError::PayloadTooLarge`] over the limit.
     async fn push(&self, job: PendingJob) -> Result<JobId, DriverError>;
+
+    /// Stores one job under a uniqueness key, atomically with its lock (one
+    /// script, one transaction, one mutex section), so concurrent dispatches of
+    /// one key store exactly one job.
+    ///
+    /// # Unique jobs (checked by the conformance suite's `unique_*` rules)
+    /// - Keys are per queue (`job.queue`). A key is *held* while its lock exists,
+    ///   has not expired and its job still exists (a lock whose job is gone counts
+    ///   as free and is taken over).
+    /// - Held: nothing is stored; returns the holder's id with `duplicate`. With
+    ///   `unique.debounce` and a holder that has never been claimed, the holder
+    ///   keeps its id but takes `job`'s payload, `max_tries` and due time
+    ///   (`available_at`), and `debounced` is set too.
+    /// - Free: stores `job` like [`push`](JobLifecycle::push) and locks the key
+    ///   for it, with an expiry of [`Uniqueness::lock_ttl`].
+    /// - Release, only ever of a lock that still names the job: at claim for
+    ///   [`UntilStarted`](crate::UniqueScope::UntilStarted); otherwise on ack,
+    ///   on fail, when [`reclaim_expired`](JobLifecycle::reclaim_expired) fails a
+    ///   job out of tries, and on [`clear`](crate::QueueAdmin::clear).
+    ///   A reclaimed job that goes back to its queue keeps its lock (it still
+    ///   exists and will run); `release` (a retry) keeps it too.
+    ///   [`For`](crate::UniqueScope::For) locks also expire by themselves.
+    async fn push_unique(
+        &self,
+        job: PendingJob,
+        unique: &Uniqueness,
+    ) -> Result<Dispatched, DriverError>;
 
     /// Stores many jobs in as few round trips as the backend allows (one for Redis,
     /// chunked multi-row INSERTs for MySQL), returning ids in input order. Checks

@@ -57,7 +57,7 @@ impl QueueAdmin for MemoryDriver {
             .chain(q.reserved.drain().map(|(id, _)| id))
             .collect();
         for id in &ids {
-            state.jobs.remove(id);
+            state.remove_job(id);
         }
         Ok(ids.len() as u64)
     }

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::{MemoryDriver, State, NAME};
 use crate::{
-    from_unix_ms, unix_ms, AckOutcome, DriverError, JobId, JobLifecycle, Lease, LeaseToken,
-    PendingJob, QueueName, ReclaimReport, Reservation,
+    from_unix_ms, unix_ms, AckOutcome, Dispatched, DriverError, JobId, JobLifecycle, Lease,
+    LeaseToken, PendingJob, QueueName, ReclaimReport, Reservation, Uniqueness,
 };
 
 #[async_trait]
@@ -26,6 +26,19 @@ impl JobLifecycle for MemoryDriver {
         self.state().insert(job, unix_ms(SystemTime::now()));
         self.inner.notify.notify_waiters();
         Ok(id)
+    }
+
+    async fn push_unique(
+        &self,
+        job: PendingJob,
+        unique: &Uniqueness,
+    ) -> Result<Dispatched, DriverError> {
+        job.check_size(self.max_payload, NAME)?;
+        let done = self
+            .state()
+            .push_unique(job, unique, unix_ms(SystemTime::now()));
+        self.inner.notify.notify_waiters();
+        Ok(done)
     }
 
     async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
@@ -74,19 +87,22 @@ impl JobLifecycle for MemoryDriver {
                     continue;
                 };
                 job.attempts += 1;
+                let (attempt, max_tries, payload) =
+                    (job.attempts, job.max_tries, job.payload.clone());
                 let token = LeaseToken::random();
                 q.reserved.insert(id.clone(), (token.clone(), deadline));
                 out.push(Reservation {
                     lease: Lease {
-                        job_id: id,
+                        job_id: id.clone(),
                         queue: queue.clone(),
                         token,
                         expires_at: from_unix_ms(deadline),
                     },
-                    attempt: job.attempts,
-                    max_tries: job.max_tries,
-                    payload: job.payload.clone(),
+                    attempt,
+                    max_tries,
+                    payload,
                 });
+                state.started(&id);
             }
         }
         Ok(out)
@@ -138,7 +154,7 @@ impl JobLifecycle for MemoryDriver {
         if let Some(q) = state.queues.get_mut(&lease.queue) {
             q.reserved.remove(&lease.job_id);
         }
-        state.jobs.remove(&lease.job_id);
+        state.remove_job(&lease.job_id);
         Ok(())
     }
 

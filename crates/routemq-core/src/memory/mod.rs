@@ -10,13 +10,14 @@ use tokio::sync::Notify;
 
 use crate::{
     from_unix_ms, unix_ms, DriverError, FailedJob, JobId, Lease, LeaseToken, PendingJob, QueueName,
-    WorkerInfo,
+    UniqueKey, WorkerInfo,
 };
 
 mod admin;
 mod failed_store;
 mod lifecycle;
 mod schedule_store;
+mod unique;
 mod worker_registry;
 
 const NAME: &str = "memory";
@@ -40,6 +41,8 @@ struct StoredJob {
     max_tries: u32,
     payload: Vec<u8>,
     attempts: u32,
+    /// The uniqueness key it holds, and whether the lock goes at claim.
+    unique: Option<(UniqueKey, bool)>,
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +74,8 @@ struct State {
     paused: BTreeSet<QueueName>,
     /// Schedules by name.
     schedules: BTreeMap<String, schedule_store::StoredSchedule>,
+    /// Uniqueness locks: (queue, key) → (holder, expiry ms).
+    locks: HashMap<(QueueName, UniqueKey), (JobId, i64)>,
 }
 
 impl Default for MemoryDriver {
@@ -124,6 +129,7 @@ impl State {
                 max_tries: job.max_tries.max(1),
                 payload: job.payload,
                 attempts: 0,
+                unique: None,
             },
         );
     }
@@ -154,7 +160,7 @@ impl State {
     }
 
     fn move_to_failed(&mut self, id: &JobId, exception: String, now: i64) {
-        if let Some(job) = self.jobs.remove(id) {
+        if let Some(job) = self.remove_job(id) {
             let seq = self.next_seq();
             self.failed.insert(
                 id.clone(),

@@ -1,12 +1,16 @@
 -- Claim, step 2 of 2: reserve the locked rows. Params: lease in microseconds,
 -- random token suffix, then the ids (the IN list is built by sql::claim_update).
 -- Each row's owner token is `<id>.<suffix>`, so tokens are unique per row and
--- every later change is a primary-key lookup fenced by the token.
+-- every later change is a primary-key lookup fenced by the token. A job holding
+-- its uniqueness lock until it is gone (unique_scope 2) gets a token ending in
+-- 'u', so its ack and fail release the lock and others never look; an
+-- until-started mark (1) is cleared, its lock being released in this transaction.
 -- Guarantee: runs in the claim's transaction on rows it locked; attempts are
 -- counted here, at claim.
 UPDATE queue_jobs
 SET reserved_at = NOW(6),
     lease_until = NOW(6) + INTERVAL ? MICROSECOND,
-    owner = CONCAT(id, '.', ?),
+    owner = CONCAT(id, '.', ?, IF(unique_scope = 2, 'u', '')),
+    unique_scope = IF(unique_scope = 1, NULL, unique_scope),
     attempts = attempts + 1
 WHERE id IN

@@ -1,13 +1,22 @@
 -- ack.lua: removes finished jobs of one queue, fenced by owner token.
 -- KEYS[1] reserved zset   KEYS[2] jobs hash (bodies and "{id}:meta" fields)
--- ARGV: pairs of id, token.
+-- KEYS[3] the queue's set of held uniqueness keys (locks: KEYS[3] .. ':' .. key)
+-- ARGV: pairs of id, token. A token ending in 'u' (given by claim.lua to a job
+-- that holds a lock) makes the script read the job's metadata and release it;
+-- other acks never touch lock keys.
 -- Guarantee: atomic. A job is removed only if "id|token" is still in the reserved
 -- zset (its current owner acks it); other jobs are left untouched and their ids
--- returned as lost.
+-- returned as lost. A removed job's uniqueness lock is released if it still names
+-- the job.
 local done, lost = {}, {}
 for i = 1, #ARGV, 2 do
   local id = ARGV[i]
-  if redis.call('ZREM', KEYS[1], id .. '|' .. ARGV[i + 1]) == 1 then
+  local token = ARGV[i + 1]
+  if redis.call('ZREM', KEYS[1], id .. '|' .. token) == 1 then
+    if string.sub(token, -1) == 'u' then
+      local _, _, _, tail = parse_meta(redis.call('HGET', KEYS[2], meta_field(id)))
+      release_unique(KEYS[3], id, tail)
+    end
     done[#done + 1] = id
     done[#done + 1] = meta_field(id)
   else

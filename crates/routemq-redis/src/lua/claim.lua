@@ -1,8 +1,8 @@
 -- claim.lua: claims up to N jobs across queues in priority order, skipping
 -- paused queues.
--- KEYS: 5 per queue, in priority order: ready list, delayed zset, reserved zset,
+-- KEYS: 6 per queue, in priority order: ready list, delayed zset, reserved zset,
 --   jobs hash (bodies and "{id}:meta" fields), paused flag (string; present while
---   the queue is paused).
+--   the queue is paused), set of held uniqueness keys (locks: that key .. ':' .. key).
 -- ARGV[1] now (ms)   ARGV[2] lease deadline (ms)   ARGV[3] max jobs
 -- ARGV[4] token nonce (random; token k = nonce .. k)   ARGV[5] delayed jobs to
 -- promote per queue at most   ARGV[6..] fresh ids for adopted foreign payloads
@@ -13,7 +13,11 @@
 -- recorded in the reserved zset as member "id|token" scored by the lease deadline.
 -- A ready-list element with no body in the jobs hash is a foreign payload (pushed by
 -- another producer, or corrupt): it is adopted under a fresh id (max_tries 1) and
--- claimed like any job, so the worker can fail it with a reason.
+-- claimed like any job, so the worker can fail it with a reason. A job whose
+-- metadata carries a uniqueness tail has its lock released here when it is
+-- "until started" ("|s|"); one holding its lock until finished ("|f|") gets a
+-- token ending in 'u', so ack.lua releases the lock without reading metadata
+-- for other jobs.
 -- Returns a flat array, 6 values per job: queue index (1-based), id, token,
 -- attempt, max_tries, payload.
 local now, deadline, max = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
@@ -21,9 +25,9 @@ local nonce, promote_limit = ARGV[4], tonumber(ARGV[5])
 local fresh = 6
 local out = {}
 local claimed = 0
-for q = 1, #KEYS / 5 do
+for q = 1, #KEYS / 6 do
   if claimed >= max then break end
-  local base = (q - 1) * 5
+  local base = (q - 1) * 6
   local ready, delayed, reserved, jobs = KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]
   promote(ready, delayed, now, promote_limit)
   local want = max - claimed
@@ -69,22 +73,27 @@ for q = 1, #KEYS / 5 do
     local writes, members = {}, {}
     for i = 1, take do
       local id, body = ids[i], bodies[i]
-      local attempts, tries, ready_at
+      local attempts, tries, ready_at, tail
       if body then
-        attempts, tries, ready_at = parse_meta(metas[i])
+        attempts, tries, ready_at, tail = parse_meta(metas[i])
+        if string.sub(tail, 1, 3) == '|s|' then
+          release_unique(KEYS[base + 6], id, tail)
+          tail = ''
+        end
       else
         body = id
         id = ARGV[fresh]
         fresh = fresh + 1
-        attempts, tries, ready_at = 0, 1, now
+        attempts, tries, ready_at, tail = 0, 1, now, ''
         writes[#writes + 1] = id
         writes[#writes + 1] = body
       end
       attempts = attempts + 1
       claimed = claimed + 1
       local token = nonce .. claimed
+      if tail ~= '' then token = token .. 'u' end
       writes[#writes + 1] = meta_field(id)
-      writes[#writes + 1] = pack_meta(attempts, tries, ready_at)
+      writes[#writes + 1] = pack_meta(attempts, tries, ready_at, tail)
       members[#members + 1] = deadline
       members[#members + 1] = id .. '|' .. token
       out[#out + 1] = q

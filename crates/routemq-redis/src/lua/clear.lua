@@ -1,8 +1,14 @@
 -- clear.lua: deletes every ready, delayed and reserved job of one queue.
 -- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] reserved zset
--- KEYS[4] jobs hash (bodies and metadata)
+-- KEYS[4] jobs hash (bodies and metadata)   KEYS[5] the queue's set of held
+-- uniqueness keys (each lock is KEYS[5] .. ':' .. key)
 -- Guarantee: atomic; the failed store is left alone; holders of reservations get
--- LeaseLost afterwards (their "id|token" members are gone). Returns how many jobs.
+-- LeaseLost afterwards (their "id|token" members are gone); every uniqueness lock of the queue goes
+-- with the jobs that held it. Returns how many jobs.
 local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
-redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+local held = redis.call('SMEMBERS', KEYS[5])
+for i = 1, #held do
+  redis.call('DEL', KEYS[5] .. ':' .. held[i])
+end
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 return n

@@ -30,20 +30,40 @@ local function chunked_pairs(cmd, key, values)
 end
 
 -- Job metadata packed in one field of the jobs hash, beside the body:
--- field "{id}:meta" = "attempts|max_tries|ready_at_ms" (job ids never contain ':').
+-- field "{id}:meta" = "attempts|max_tries|ready_at_ms" (job ids never contain ':'),
+-- followed, for a job holding a uniqueness lock, by a tail "|s|key" (released at
+-- claim) or "|f|key" (released when the job is gone). Metadata without a tail
+-- (every job that is not unique, and jobs stored by older releases) parses as before.
 local function meta_field(id)
   return id .. ':meta'
 end
 
 local function parse_meta(meta)
-  if not meta then return 0, 1, 0 end
-  local a, m, r = string.match(meta, '^(%d+)|(%d+)|(%-?%d+)$')
-  if not a then return 0, 1, 0 end
-  return tonumber(a), tonumber(m), tonumber(r)
+  if not meta then return 0, 1, 0, '' end
+  local a, m, r, tail = string.match(meta, '^(%d+)|(%d+)|(%-?%d+)(.*)$')
+  if not a then return 0, 1, 0, '' end
+  return tonumber(a), tonumber(m), tonumber(r), tail
 end
 
-local function pack_meta(attempts, max_tries, ready_at)
-  return string.format('%d|%d|%d', attempts, max_tries, ready_at)
+local function pack_meta(attempts, max_tries, ready_at, tail)
+  return string.format('%d|%d|%d', attempts, max_tries, ready_at) .. (tail or '')
+end
+
+-- Releases the uniqueness lock named by a meta `tail` of job `id`, only while the
+-- lock still names the job. `index` is the queue's set of held keys; each lock is
+-- the string `index .. ':' .. key` (same hash tag as the queue's other keys).
+local function release_unique(index, id, tail)
+  if not tail or tail == '' then return end
+  local key = string.match(tail, '^|[sf]|(.*)$')
+  if not key then return end
+  local lock = index .. ':' .. key
+  local holder = redis.call('GET', lock)
+  if holder == id then
+    redis.call('DEL', lock)
+    redis.call('SREM', index, key)
+  elseif not holder then
+    redis.call('SREM', index, key)
+  end
 end
 
 -- Wakes idle workers: one token per push, the list trimmed to 64 tokens.
@@ -136,11 +156,13 @@ local function failed_record(id, connection, queue, payload, exception, failed_a
     .. '}'
 end
 
--- Moves job `id` (already out of the ready list / reserved set) to the failed store.
-local function to_failed(jobs, failed_list, failed_index, id, connection, queue, exception, now)
+-- Moves job `id` (already out of the ready list / reserved set) to the failed store,
+-- releasing its uniqueness lock (`unique_index`: the queue's set of held keys).
+local function to_failed(jobs, failed_list, failed_index, id, connection, queue, exception, now, unique_index)
   local mf = meta_field(id)
   local got = redis.call('HMGET', jobs, id, mf)
-  local _, max_tries = parse_meta(got[2])
+  local _, max_tries, _, tail = parse_meta(got[2])
+  release_unique(unique_index, id, tail)
   local record = failed_record(id, connection, queue, got[1] or '', exception, now, max_tries)
   redis.call('LPUSH', failed_list, record)
   redis.call('HSET', failed_index, id, record)

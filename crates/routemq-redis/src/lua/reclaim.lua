@@ -1,12 +1,13 @@
 -- reclaim.lua: handles expired reservations of one queue.
 -- KEYS[1] ready list   KEYS[2] reserved zset   KEYS[3] jobs hash (bodies and
 -- "{id}:meta" fields)   KEYS[4] failed list   KEYS[5] failed index hash
--- KEYS[6] notify list
+-- KEYS[6] notify list   KEYS[7] the queue's set of held uniqueness keys
 -- ARGV[1] now (ms)   ARGV[2] at most this many reservations per call
 -- ARGV[3] connection name   ARGV[4] queue name
 -- Guarantee: atomic. Each reservation whose deadline is <= now leaves the reserved
 -- zset: with attempts left it goes to the tail of the ready list, otherwise to the
--- failed store with a reason. Returns {released, failed}; a caller loops while the
+-- failed store with a reason (releasing its uniqueness lock; a job that goes
+-- back keeps its lock, as it still exists). Returns {released, failed}; a caller loops while the
 -- sum equals the limit.
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)
@@ -18,14 +19,14 @@ for i = 1, #expired do
   local id = string.match(member, '^(.*)|[^|]*$') or member
   local meta = redis.call('HGET', KEYS[3], meta_field(id))
   if meta then
-    local attempts, tries = parse_meta(meta)
+    local attempts, tries, _, tail = parse_meta(meta)
     if attempts >= tries then
       to_failed(KEYS[3], KEYS[4], KEYS[5], id, ARGV[3], ARGV[4],
         string.format('lease expired on attempt %d of %d: the worker stopped or hung before finishing the job', attempts, tries),
-        now)
+        now, KEYS[7])
       failed = failed + 1
     else
-      redis.call('HSET', KEYS[3], meta_field(id), pack_meta(attempts, tries, now))
+      redis.call('HSET', KEYS[3], meta_field(id), pack_meta(attempts, tries, now, tail))
       back[#back + 1] = id
       released = released + 1
     end

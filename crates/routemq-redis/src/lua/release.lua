@@ -3,18 +3,18 @@
 -- KEYS[4] jobs hash (bodies and "{id}:meta" fields)   KEYS[5] notify list
 -- ARGV[1] id   ARGV[2] token   ARGV[3] now (ms)   ARGV[4] available-at (ms)
 -- Guarantee: atomic; returns 0 and changes nothing unless the caller owns the job.
--- Otherwise the job goes to the tail of the ready list (available-at <= now) or into
+-- Otherwise the job (keeping its uniqueness lock) goes to the tail of the ready list (available-at <= now) or into
 -- the delayed zset, and idle workers are woken. Returns 1.
 local id, now, at = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('ZREM', KEYS[3], id .. '|' .. ARGV[2]) == 0 then return 0 end
 local mf = meta_field(id)
-local attempts, tries = parse_meta(redis.call('HGET', KEYS[4], mf))
+local attempts, tries, _, tail = parse_meta(redis.call('HGET', KEYS[4], mf))
 if at <= now then
   redis.call('RPUSH', KEYS[1], id)
-  redis.call('HSET', KEYS[4], mf, pack_meta(attempts, tries, now))
+  redis.call('HSET', KEYS[4], mf, pack_meta(attempts, tries, now, tail))
 else
   redis.call('ZADD', KEYS[2], at, id)
-  redis.call('HSET', KEYS[4], mf, pack_meta(attempts, tries, at))
+  redis.call('HSET', KEYS[4], mf, pack_meta(attempts, tries, at, tail))
 end
 notify(KEYS[5], 1)
 return 1

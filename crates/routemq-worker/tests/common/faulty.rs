@@ -10,6 +10,7 @@ use routemq_core::{
     Lease, MemoryDriver, PendingJob, QueueAdmin, QueueName, QueueStats, ReclaimReport, Reservation,
     WorkerInfo, WorkerRegistry,
 };
+use routemq_core::{Dispatched, Uniqueness};
 use routemq_core::{FireOutcome, Schedule, ScheduleState, ScheduleStore, Tick, UpsertOutcome};
 
 /// How many upcoming calls of each operation fail.
@@ -83,6 +84,13 @@ impl JobLifecycle for FaultyDriver {
     }
     async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
         self.inner.push(job).await
+    }
+    async fn push_unique(
+        &self,
+        job: PendingJob,
+        unique: &Uniqueness,
+    ) -> Result<Dispatched, DriverError> {
+        self.inner.push_unique(job, unique).await
     }
     async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError> {
         self.inner.push_bulk(jobs).await

@@ -1,11 +1,12 @@
 //! Rules of [`JobLifecycle`](crate::JobLifecycle): order, timing, concurrency,
-//! leases and payload limits.
+//! leases, payload limits and unique jobs.
 
 mod concurrency;
 mod leases;
 mod order;
 mod payload;
 mod timing;
+mod unique;
 
 pub use concurrency::concurrent_claimers_get_each_job_once;
 pub use leases::{
@@ -18,4 +19,11 @@ pub use payload::{one_mib_payload_round_trips, oversize_payload_is_rejected};
 pub use timing::{
     delay_precision, release_with_delay, wait_for_jobs_returns_around_due_time,
     wait_for_jobs_wakes_on_push,
+};
+pub use unique::{
+    unique_concurrent_dispatches_store_one_job, unique_debounce_replaces_data_and_pushes_due_time,
+    unique_duplicate_returns_the_existing_id, unique_for_duration_expires_and_goes_with_its_job,
+    unique_lock_follows_a_reclaimed_lease, unique_lock_released_by_clear,
+    unique_until_finished_holds_until_ack, unique_until_finished_releases_on_final_fail,
+    unique_until_started_releases_at_claim,
 };

@@ -1,6 +1,6 @@
 //! The core of RouteMQ for Rust: the job model, the stored envelope and its codecs,
 //! the [`Driver`] contract every storage backend implements (split by capability:
-//! [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`], [`WorkerRegistry`]), the dispatch API
+//! [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`], [`WorkerRegistry`], [`RateLimits`]), the dispatch API
 //! ([`Queue`]), the in-memory driver ([`MemoryDriver`]) and — behind the `testing`
 //! feature — the driver conformance suite ([`conformance`]).
 //!
@@ -60,7 +60,8 @@ pub use clock::{from_unix_ms, unix_ms};
 pub use codec::{Codec, CodecError};
 pub use driver::{
     AckOutcome, Driver, FailedJob, FailedQuery, FailedStore, JobLifecycle, Lease, LeaseToken,
-    PendingJob, QueueAdmin, QueueStats, ReclaimReport, Reservation, WorkerInfo, WorkerRegistry,
+    PendingJob, QueueAdmin, QueueStats, RateLimit, RateLimitError, RateLimits, ReclaimReport,
+    Reservation, WorkerInfo, WorkerRegistry,
 };
 pub use encryption::{
     Cipher, DecryptError, EncryptError, Encryption, EncryptionKey, KeyError, KeyId, Keyring,
@@ -79,7 +80,7 @@ pub use server_address::{check_host, parse_port};
 /// The capability traits of the driver contract, to call them on an
 /// `Arc<dyn Driver>`: `use routemq_core::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Driver, FailedStore, JobLifecycle, QueueAdmin, WorkerRegistry};
+    pub use crate::{Driver, FailedStore, JobLifecycle, QueueAdmin, RateLimits, WorkerRegistry};
 }
 
 /// Re-exported so job types can use `#[async_trait]`-free `async fn` and drivers can

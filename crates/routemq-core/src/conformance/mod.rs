@@ -10,7 +10,7 @@
 //! ```
 //!
 //! The rules are grouped by the capability they check, in the modules
-//! [`lifecycle`], [`failed_store`], [`admin`] and [`worker_registry`] (one per
+//! [`lifecycle`], [`failed_store`], [`admin`], [`worker_registry`] and [`rate_limits`] (one per
 //! trait of the contract); [`RULES`] lists them all, in that order.
 //!
 //! Each rule takes a [`DriverFactory`], asks it for a driver over a fresh, empty,
@@ -31,6 +31,7 @@ pub mod admin;
 pub mod failed_store;
 mod fixture;
 pub mod lifecycle;
+pub mod rate_limits;
 pub mod worker_registry;
 
 pub use admin::{
@@ -50,6 +51,11 @@ pub use lifecycle::{
     one_mib_payload_round_trips, oversize_payload_is_rejected, release_with_delay,
     stale_owner_gets_lease_lost_everywhere, strict_priority_across_queues,
     wait_for_jobs_returns_around_due_time, wait_for_jobs_wakes_on_push,
+};
+pub use rate_limits::{
+    hold_queue_blocks_claims_until_it_passes, rate_limit_holds_across_concurrent_claimers,
+    rate_limit_set_list_and_clear, rate_limited_queue_is_waited_for_until_the_window_opens,
+    rate_limited_queue_resumes_when_the_window_opens, release_uncounted_keeps_the_attempt_count,
 };
 pub use worker_registry::worker_heartbeats_expire_and_can_be_removed;
 
@@ -142,6 +148,13 @@ macro_rules! __routemq_conformance_rules {
             paused_queue_is_not_waited_for_and_resume_wakes,
             // WorkerRegistry
             worker_heartbeats_expire_and_can_be_removed,
+            // RateLimits
+            rate_limit_set_list_and_clear,
+            rate_limit_holds_across_concurrent_claimers,
+            rate_limited_queue_resumes_when_the_window_opens,
+            rate_limited_queue_is_waited_for_until_the_window_opens,
+            release_uncounted_keeps_the_attempt_count,
+            hold_queue_blocks_claims_until_it_passes,
         }
     };
 }
@@ -205,6 +218,7 @@ mod tests {
             include_str!("admin.rs"),
             include_str!("failed_store.rs"),
             include_str!("worker_registry.rs"),
+            include_str!("rate_limits.rs"),
             include_str!("lifecycle/concurrency.rs"),
             include_str!("lifecycle/leases.rs"),
             include_str!("lifecycle/order.rs"),

@@ -6,14 +6,16 @@
 //! | [`FailedStore`] | failed list / show / retry / forget / flush / prune | `conformance::failed_store` |
 //! | [`QueueAdmin`] | stats, known queues, clear, pause / resume | `conformance::admin` |
 //! | [`WorkerRegistry`] | worker heartbeats | `conformance::worker_registry` |
+//! | [`RateLimits`] | per-queue rate limits and holds | `conformance::rate_limits` |
 //!
-//! [`Driver`] is all four together; it is implemented automatically for every type
+//! [`Driver`] is all of them together; it is implemented automatically for every type
 //! that implements them, and `Arc<dyn Driver>` coerces to `Arc<dyn FailedStore>`
 //! (or any other part) where only one capability is needed.
 
 mod admin;
 mod failed_store;
 mod lifecycle;
+mod rate_limits;
 mod worker_registry;
 
 pub use admin::{QueueAdmin, QueueStats};
@@ -21,14 +23,18 @@ pub use failed_store::{FailedJob, FailedQuery, FailedStore};
 pub use lifecycle::{
     AckOutcome, JobLifecycle, Lease, LeaseToken, PendingJob, ReclaimReport, Reservation,
 };
+pub use rate_limits::{RateLimit, RateLimitError, RateLimits};
 pub use worker_registry::{WorkerInfo, WorkerRegistry};
 
 /// A complete storage backend: every capability of the contract.
 ///
 /// Never implemented by hand: the blanket implementation covers every type that
-/// implements [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`] and
-/// [`WorkerRegistry`]. The worker and the CLI hold an `Arc<dyn Driver>`; bring
+/// implements [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`],
+/// [`WorkerRegistry`] and [`RateLimits`]. The worker and the CLI hold an `Arc<dyn Driver>`; bring
 /// the capability traits into scope (`use routemq_core::prelude::*`) to call them.
-pub trait Driver: JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry {}
+pub trait Driver: JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry + RateLimits {}
 
-impl<T> Driver for T where T: JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry + ?Sized {}
+impl<T> Driver for T where
+    T: JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry + RateLimits + ?Sized
+{
+}

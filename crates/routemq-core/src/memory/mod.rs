@@ -16,7 +16,10 @@ use crate::{
 mod admin;
 mod failed_store;
 mod lifecycle;
+mod rate_limits;
 mod worker_registry;
+
+use rate_limits::Limiter;
 
 const NAME: &str = "memory";
 
@@ -68,6 +71,8 @@ struct State {
     workers: BTreeMap<String, (WorkerInfo, i64)>,
     /// Paused queues: `claim` and `wait_for_jobs` skip them.
     paused: BTreeSet<QueueName>,
+    /// Rate limits, their windows and holds: `claim` and `wait_for_jobs` obey them.
+    limiters: BTreeMap<QueueName, Limiter>,
 }
 
 impl Default for MemoryDriver {

@@ -10,10 +10,13 @@
 //! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` |
 //! | `routemq:queue:default:notify` | list | wake-up tokens for idle workers (≤ 64) |
 //! | `routemq:queue:default:paused` | string | present while the queue is paused: when (ms); `claim.lua` skips the queue |
+//! | `routemq:queue:default:rate` | hash | rate limit and hold: `jobs`, `per_ms`, `held_until` (server ms); present while the queue has a limit or a hold (a hold alone expires with it) |
+//! | `routemq:queue:default:rate_log` | zset | the limit's window: one member per started job (its token), scored by the start (server ms); expires a window after the last start |
 //! | `routemq:queue:failed:default` | list | failed-job JSON records, newest first |
 //! | `routemq:queue:default:failed_index` | hash | id → the same record, for lookups by id |
 //! | `routemq:queues` | set | every queue name ever used |
 //! | `routemq:queues:paused` | set | names of paused queues, for listing only (the per-queue `paused` key decides) |
+//! | `routemq:queues:limited` | set | names of queues with a rate limit, for listing only (the per-queue `rate` hash decides) |
 //! | `routemq:workers` / `routemq:workers:info` | zset / hash | heartbeats: id → expiry ms / JSON |
 //!
 //! In cluster mode the queue name is wrapped in a hash tag (`routemq:queue:{default}`,
@@ -39,6 +42,8 @@ pub(crate) struct QueueKeys {
     pub jobs: String,
     pub notify: String,
     pub paused: String,
+    pub rate: String,
+    pub rate_log: String,
     pub failed: String,
     pub failed_index: String,
 }
@@ -63,6 +68,8 @@ impl Keys {
             jobs: format!("{base}:jobs"),
             notify: format!("{base}:notify"),
             paused: format!("{base}:paused"),
+            rate: format!("{base}:rate"),
+            rate_log: format!("{base}:rate_log"),
             failed_index: format!("{base}:failed_index"),
             failed: format!("{}:queue:failed:{name}", self.prefix),
             ready: base,
@@ -78,6 +85,12 @@ impl Keys {
     /// `paused` key is what claims check, so one queue's claim stays in one slot).
     pub fn paused_queues(&self) -> String {
         format!("{}:queues:paused", self.prefix)
+    }
+
+    /// The set of rate-limited queue names (an index for listing; each queue's
+    /// own `rate` hash is what claims check).
+    pub fn limited_queues(&self) -> String {
+        format!("{}:queues:limited", self.prefix)
     }
 
     /// Worker heartbeats: id → expiry ms.
@@ -108,6 +121,8 @@ mod tests {
         assert_eq!(k.reserved, "routemq:queue:default:reserved");
         assert_eq!(k.failed, "routemq:queue:failed:default");
         assert_eq!(k.paused, "routemq:queue:default:paused");
+        assert_eq!(k.rate, "routemq:queue:default:rate");
+        assert_eq!(k.rate_log, "routemq:queue:default:rate_log");
     }
 
     #[test]
@@ -116,7 +131,15 @@ mod tests {
         assert_eq!(k.ready, "routemq:queue:{emails}");
         assert_eq!(k.delayed, "routemq:queue:{emails}:delayed");
         assert_eq!(k.failed, "routemq:queue:failed:{emails}");
-        for key in [&k.reserved, &k.jobs, &k.notify, &k.failed_index, &k.paused] {
+        for key in [
+            &k.reserved,
+            &k.jobs,
+            &k.notify,
+            &k.failed_index,
+            &k.paused,
+            &k.rate,
+            &k.rate_log,
+        ] {
             assert!(key.contains("{emails}"), "{key}");
         }
     }

@@ -13,6 +13,7 @@ const REDIS_5_ALLOWED: &[&str] = &[
     "EXISTS",
     "EXPIRE",
     "HDEL",
+    "HEXISTS",
     "HGET",
     "HLEN",
     "HMGET",
@@ -25,6 +26,8 @@ const REDIS_5_ALLOWED: &[&str] = &[
     "LRANGE",
     "LREM",
     "LTRIM",
+    "PERSIST",
+    "PEXPIRE",
     "PING",
     "RPOP",
     "RPUSH",
@@ -33,12 +36,15 @@ const REDIS_5_ALLOWED: &[&str] = &[
     "SET",
     "SMEMBERS",
     "SREM",
+    "TIME",
     "UNLINK",
     "ZADD",
     "ZCARD",
     "ZRANGE",
     "ZRANGEBYSCORE",
     "ZREM",
+    "ZREMRANGEBYSCORE",
+    "ZREVRANGE",
     "ZSCORE",
 ];
 
@@ -125,6 +131,8 @@ fn every_command_exists_in_redis_5() {
         "LRANGE",
         "LTRIM",
         "ZREM",
+        "ZREMRANGEBYSCORE",
+        "ZREVRANGE",
     ] {
         assert!(
             used.contains(must),

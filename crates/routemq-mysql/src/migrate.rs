@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_create_queue_paused.sql",
         sql: include_str!("../../../migrations/0003_create_queue_paused.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_create_queue_rate_limits.sql",
+        sql: include_str!("../../../migrations/0006_create_queue_rate_limits.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

@@ -32,7 +32,11 @@ pub(crate) enum Room {
     /// No limit (only a hold, passed).
     Unlimited,
     /// `left` jobs; their starts are logged at `now` (the server's, as a value).
-    Window { now: Value, left: usize, per_ms: u64 },
+    Window {
+        now: Value,
+        left: usize,
+        per_ms: u64,
+    },
 }
 
 /// Locks the limiter rows of `queues` that the cached `gated` list names (and
@@ -116,8 +120,11 @@ pub(crate) async fn record(
         params.push(now.clone());
     }
     tx.exec_drop(sql::rate_record(n), params).await?;
-    tx.exec_drop(sql::RATE_PRUNE, (queue.as_str(), per_ms * 1000, PRUNE_CHUNK))
-        .await
+    tx.exec_drop(
+        sql::RATE_PRUNE,
+        (queue.as_str(), per_ms * 1000, PRUNE_CHUNK),
+    )
+    .await
 }
 
 /// Microseconds until a claim may take jobs of `queue` again (its hold ends
@@ -171,11 +178,7 @@ impl MysqlDriver {
 impl RateLimits for MysqlDriver {
     /// One upsert into `queue_rate_limits`, then wakes this process's waiters
     /// (a higher limit may open the window at once).
-    async fn set_rate_limit(
-        &self,
-        queue: &QueueName,
-        limit: RateLimit,
-    ) -> Result<(), DriverError> {
+    async fn set_rate_limit(&self, queue: &QueueName, limit: RateLimit) -> Result<(), DriverError> {
         let limit = limit.validated()?;
         let params = vec![
             Value::from(queue.as_str()),

@@ -581,9 +581,13 @@ async fn no_statement_of_the_driver_leaves_a_warning() {
     check("release uncounted", &relay, &d).await;
     d.hold_queue(&other, Duration::from_secs(1)).await.unwrap();
     check("hold queue", &relay, &d).await;
-    d.hold_queue(&limited, Duration::from_secs(1)).await.unwrap();
+    d.hold_queue(&limited, Duration::from_secs(1))
+        .await
+        .unwrap();
     check("hold queue (limited)", &relay, &d).await;
-    d.hold_queue(&limited, Duration::from_millis(1)).await.unwrap();
+    d.hold_queue(&limited, Duration::from_millis(1))
+        .await
+        .unwrap();
     check("hold queue (shorter)", &relay, &d).await;
     assert_eq!(d.stats(&limited).await.unwrap().rate_limit, Some(two));
     check("stats (rate limited)", &relay, &d).await;

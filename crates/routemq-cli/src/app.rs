@@ -229,6 +229,7 @@ impl App {
             Command::Clear(args) => commands::admin::clear(driver, &args, out).await,
             Command::Pause(args) => commands::pause::run(driver, &args, true, out).await,
             Command::Resume(args) => commands::pause::run(driver, &args, false, out).await,
+            Command::Limit(cmd) => commands::limit::run(driver, &cmd, out).await,
             Command::Migrate => crate::connect::migrate(driver, config, out).await,
             Command::Workers => commands::admin::workers(driver, out).await,
             Command::Bench(args) => commands::bench::run(driver, config, &args, out).await,

@@ -37,6 +37,11 @@ fn pause_and_resume_a_running_worker() {
 }
 
 #[test]
+fn rate_limited_drain_by_two_workers() {
+    scenarios::rate_limit::rate_limited_drain_by_two_workers(&Backend::redis());
+}
+
+#[test]
 fn sigterm_lets_the_running_job_finish() {
     scenarios::sigterm_lets_the_running_job_finish(&Backend::redis());
 }

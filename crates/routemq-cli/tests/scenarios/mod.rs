@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use crate::support::{queue, Backend};
 
+pub mod rate_limit;
+
 fn id_of(pushed: &Value) -> String {
     pushed["id"]
         .as_str()

@@ -531,6 +531,8 @@ pub fn assert_bench_report(report: &Value, driver: &str) {
         "drain_per_sec",
         "latency_p50_ms",
         "latency_p99_ms",
+        "rate_limit_per_sec",
+        "rate_limited_drain_per_sec",
     ];
     want.sort_unstable();
     let mut got = keys.clone();
@@ -538,7 +540,13 @@ pub fn assert_bench_report(report: &Value, driver: &str) {
     assert_eq!(got, want, "{report}");
     assert_eq!(report["driver"], driver);
     assert_eq!(report["jobs"], 300);
-    for k in ["enqueue_per_sec", "bulk_enqueue_per_sec", "drain_per_sec"] {
+    for k in [
+        "enqueue_per_sec",
+        "bulk_enqueue_per_sec",
+        "drain_per_sec",
+        "rate_limited_drain_per_sec",
+    ] {
         assert!(report[k].as_f64().unwrap() > 0.0, "{k}: {report}");
     }
+    assert_eq!(report["rate_limit_per_sec"], 500.0, "{report}");
 }

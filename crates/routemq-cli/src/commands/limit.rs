@@ -28,7 +28,9 @@ pub(crate) async fn run(
                     "per_ms": limit.per_ms(),
                 }),
                 format!(
-                    "queue {queue}: workers start at most {limit} of its jobs, all workers together"
+                    "queue {queue}: at most {} jobs started per {}, all workers together",
+                    limit.jobs,
+                    per_text(&limit)
                 ),
             )
         }

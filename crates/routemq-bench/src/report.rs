@@ -23,13 +23,18 @@ pub struct BenchReport {
     pub latency_p50_ms: f64,
     /// 99th percentile of the same.
     pub latency_p99_ms: f64,
+    /// The limit of the rate-limited drain, in jobs per second.
+    pub rate_limit_per_sec: f64,
+    /// Achieved rate of the rate-limited drain: jobs after the first window's
+    /// over the time to empty (at most the limit when the limit holds).
+    pub rate_limited_drain_per_sec: f64,
 }
 
 impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "driver={} jobs={} concurrency={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms",
+            "driver={} jobs={} concurrency={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms rate_limited_drain={:.0}/s (limit {:.0}/s)",
             self.driver,
             self.jobs,
             self.concurrency,
@@ -37,7 +42,9 @@ impl fmt::Display for BenchReport {
             self.bulk_enqueue_per_sec,
             self.drain_per_sec,
             self.latency_p50_ms,
-            self.latency_p99_ms
+            self.latency_p99_ms,
+            self.rate_limited_drain_per_sec,
+            self.rate_limit_per_sec
         )
     }
 }
@@ -76,6 +83,8 @@ mod tests {
             drain_per_sec: 5.0,
             latency_p50_ms: 6.0,
             latency_p99_ms: 7.0,
+            rate_limit_per_sec: 8.0,
+            rate_limited_drain_per_sec: 9.0,
         };
         let v: serde_json::Value = serde_json::to_value(&r).unwrap();
         let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
@@ -90,7 +99,9 @@ mod tests {
                 "enqueue_per_sec",
                 "jobs",
                 "latency_p50_ms",
-                "latency_p99_ms"
+                "latency_p99_ms",
+                "rate_limit_per_sec",
+                "rate_limited_drain_per_sec"
             ]
         );
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use routemq_core::{Driver, DriverError, JobOptions, Queue, QueueName};
+use routemq_core::{Driver, DriverError, JobOptions, Queue, QueueName, RateLimit};
 use routemq_worker::{Worker, WorkerError};
 use tokio::sync::mpsc;
 
@@ -27,6 +27,10 @@ pub struct BenchConfig {
     pub latency_jobs: usize,
     /// Pause between two latency-phase jobs.
     pub latency_interval: Duration,
+    /// The limit of the rate-limited drain (on the queue `<queue>-limited`).
+    pub rate_limit: RateLimit,
+    /// Jobs of the rate-limited drain (a few windows' worth).
+    pub rate_limited_jobs: usize,
 }
 
 impl Default for BenchConfig {
@@ -39,6 +43,11 @@ impl Default for BenchConfig {
             concurrency: 32,
             latency_jobs: 1_000,
             latency_interval: Duration::from_millis(5),
+            rate_limit: RateLimit {
+                jobs: 500,
+                per: Duration::from_secs(1),
+            },
+            rate_limited_jobs: 1_500,
         }
     }
 }
@@ -177,6 +186,8 @@ pub async fn run(
     }
     samples.sort_by(f64::total_cmp);
 
+    let rate_limited_drain_per_sec = rate_limited_drain(&queue, &consumer, config).await?;
+
     Ok(BenchReport {
         driver: producer.connection_name().to_owned(),
         jobs: config.jobs,
@@ -186,5 +197,61 @@ pub async fn run(
         drain_per_sec,
         latency_p50_ms: percentile(&samples, 50.0),
         latency_p99_ms: percentile(&samples, 99.0),
+        rate_limit_per_sec: config.rate_limit.jobs as f64 / config.rate_limit.per.as_secs_f64(),
+        rate_limited_drain_per_sec,
     })
+}
+
+/// The rate-limited drain: `rate_limited_jobs` no-op jobs on `<queue>-limited`
+/// under `rate_limit`, run to empty by one worker. The first window's jobs
+/// start at once, so the achieved rate is the jobs after them over the time to
+/// empty: it approaches the limit from below, and a figure over it means the
+/// limit leaked.
+async fn rate_limited_drain(
+    queue: &Queue,
+    consumer: &Arc<dyn Driver>,
+    config: &BenchConfig,
+) -> Result<f64, BenchError> {
+    let name = format!("{}-limited", config.queue);
+    let queue_name = QueueName::new(name.clone())?;
+    let on_queue = JobOptions::new().queue(name.clone());
+    let driver = queue.driver();
+    driver.clear(&queue_name).await?;
+    driver
+        .set_rate_limit(&queue_name, config.rate_limit)
+        .await?;
+    let mut left = config.rate_limited_jobs;
+    while left > 0 {
+        let n = left.min(config.bulk_chunk.max(1));
+        let jobs = (0..n)
+            .map(|_| queue.pending(&BenchNoop {}, &on_queue, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        driver.push_bulk(jobs).await?;
+        left -= n;
+    }
+    let started = Instant::now();
+    let report = Worker::builder(consumer.clone())
+        .register::<BenchNoop>()
+        .queues([name.as_str()])
+        .concurrency(config.concurrency)
+        .max_jobs(Some(config.rate_limited_jobs as u64))
+        .build()?
+        .run_until(std::future::pending::<()>())
+        .await?;
+    let elapsed = started.elapsed();
+    driver.clear_rate_limit(&queue_name).await?;
+    driver.clear(&queue_name).await?;
+    if report.counts.processed < config.rate_limited_jobs as u64 {
+        return Err(BenchError::Incomplete {
+            phase: "rate-limited drain",
+            detail: format!(
+                "{} of {} jobs processed ({:?})",
+                report.counts.processed, config.rate_limited_jobs, report
+            ),
+        });
+    }
+    let after_first = config
+        .rate_limited_jobs
+        .saturating_sub(config.rate_limit.jobs as usize);
+    Ok(per_sec(after_first, elapsed))
 }

@@ -24,6 +24,12 @@ async fn small_run_completes_on_memory() {
     assert_eq!(report.jobs, 500);
     assert!(report.enqueue_per_sec > 0.0 && report.drain_per_sec > 0.0);
     assert!(report.latency_p99_ms >= report.latency_p50_ms);
+    assert_eq!(report.rate_limit_per_sec, 500.0);
+    assert!(report.rate_limited_drain_per_sec > 0.0);
+    assert!(
+        driver.rate_limits().await.unwrap().is_empty(),
+        "the benchmark removes its rate limit"
+    );
     let stats = driver
         .stats(&QueueName::new(config.queue).unwrap())
         .await

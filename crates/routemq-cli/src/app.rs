@@ -232,6 +232,7 @@ impl App {
             Command::Schedule(cmd) => {
                 commands::schedule::run(driver, &cmd, &self.job_names(), out).await
             }
+            Command::Limit(cmd) => commands::limit::run(driver, &cmd, out).await,
             Command::Migrate => crate::connect::migrate(driver, config, out).await,
             Command::Workers => commands::admin::workers(driver, out).await,
             Command::Bench(args) => commands::bench::run(driver, config, &args, out).await,

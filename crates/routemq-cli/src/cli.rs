@@ -61,7 +61,8 @@ the holder's id followed by `duplicate` (exit code 0); with --debounce, a holder
 started takes this push's data and is due DURATION from now (`duplicate debounced`)."
     )]
     Push(PushArgs),
-    /// Per-queue counts: ready, delayed, reserved, failed, oldest ready age, paused.
+    /// Per-queue counts: ready, delayed, reserved, failed, oldest ready age, paused,
+    /// rate limit.
     #[command(after_help = "Example:\n  routemq stats\n  routemq stats --queue emails --json")]
     Stats(StatsArgs),
     /// Inspect and act on the failed-job store.
@@ -84,6 +85,9 @@ dispatch and delayed jobs keep adding to it. Pausing a paused queue changes noth
     /// work` fires them (each tick once, however many workers run).
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Rate limits per queue: at most N jobs started per period, across all workers.
+    #[command(subcommand)]
+    Limit(LimitCommand),
     /// Create or update the MySQL tables (idempotent); nothing to do for Redis.
     #[command(after_help = "Example:\n  QUEUE_CONNECTION=database routemq migrate")]
     Migrate,
@@ -364,6 +368,39 @@ pub struct PauseArgs {
     /// The queue.
     #[arg(value_name = "QUEUE")]
     pub queue: String,
+}
+
+/// `routemq limit …`.
+#[derive(Debug, Subcommand)]
+pub enum LimitCommand {
+    /// Set (or replace) a queue's rate limit: workers start at most N of its jobs
+    /// in any window of the period, all workers together.
+    #[command(
+        after_help = "Example:\n  routemq limit set --queue emails --jobs 20 --per 1s\n  routemq limit set --queue reports --jobs 100 --per 1h --json\n\n\
+Jobs over the limit wait in the queue (not failed, not retried); idle workers sleep until the window opens. \
+Periods are humantime (500ms, 1s, 2m, 1h, 1d) or seconds, with millisecond precision."
+    )]
+    Set {
+        /// The queue.
+        #[arg(long, short, value_name = "Q")]
+        queue: String,
+        /// Jobs started per period, 1 or more.
+        #[arg(long, value_name = "N")]
+        jobs: u32,
+        /// The period, e.g. 1s, 500ms, 1m.
+        #[arg(long, value_parser = duration, value_name = "DURATION")]
+        per: Duration,
+    },
+    /// Every queue's rate limit.
+    #[command(after_help = "Example:\n  routemq limit list\n  routemq limit list --json")]
+    List,
+    /// Remove a queue's rate limit (and any hold from a rate-limited job).
+    #[command(after_help = "Example:\n  routemq limit clear --queue emails")]
+    Clear {
+        /// The queue.
+        #[arg(long, short, value_name = "Q")]
+        queue: String,
+    },
 }
 
 /// `routemq bench`.

@@ -52,6 +52,11 @@ fn bad_unique_flags() {
 }
 
 #[test]
+fn rate_limited_drain_by_two_workers() {
+    scenarios::rate_limit::rate_limited_drain_by_two_workers(&Backend::mysql());
+}
+
+#[test]
 fn sigterm_lets_the_running_job_finish() {
     scenarios::sigterm_lets_the_running_job_finish(&Backend::mysql());
 }

@@ -46,6 +46,10 @@ pub enum DriverError {
     #[error(transparent)]
     Encrypt(#[from] crate::EncryptError),
 
+    /// A rate limit no driver can keep (0 jobs, a zero period, …).
+    #[error(transparent)]
+    InvalidRateLimit(#[from] crate::RateLimitError),
+
     /// An argument that makes no sense (for example a batch size of 0).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

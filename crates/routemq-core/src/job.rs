@@ -186,13 +186,17 @@ pub enum RetryDirective {
     After(Duration),
     /// Fail now, whatever tries remain.
     Fatal,
+    /// Pushed back by a rate limit: give the job back without using up a try,
+    /// and take no job of its queue for this long
+    /// ([`RateLimits::hold_queue`](crate::RateLimits::hold_queue)).
+    RateLimited(Duration),
 }
 
 /// Why a job attempt did not succeed.
 ///
 /// Any error converts into a retryable `JobError` with `?`; use
 /// [`JobError::fatal`] to skip remaining tries, [`JobError::retry_after`] to pick
-/// the delay.
+/// the delay, [`JobError::rate_limited`] when a remote service pushes back.
 pub struct JobError {
     message: String,
     directive: RetryDirective,
@@ -218,6 +222,25 @@ impl JobError {
         JobError {
             message: message.into(),
             directive: RetryDirective::Fatal,
+        }
+    }
+    /// The handler was pushed back by a rate limit (an HTTP 429, say): the worker
+    /// gives the job back without using up a try and holds its whole queue for
+    /// `after` (no worker starts a job of the queue until then).
+    ///
+    /// ```
+    /// use routemq_core::{JobError, RetryDirective};
+    /// use std::time::Duration;
+    /// let e = JobError::rate_limited(Duration::from_secs(30));
+    /// assert_eq!(e.directive(), RetryDirective::RateLimited(Duration::from_secs(30)));
+    /// ```
+    pub fn rate_limited(after: Duration) -> Self {
+        JobError {
+            message: format!(
+                "rate limited: the queue is held for {} ms",
+                after.as_millis()
+            ),
+            directive: RetryDirective::RateLimited(after),
         }
     }
     /// The message stored in the failed store.

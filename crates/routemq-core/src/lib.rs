@@ -1,7 +1,7 @@
 //! The core of RouteMQ for Rust: the job model, the stored envelope and its codecs,
 //! the [`Driver`] contract every storage backend implements (split by capability:
-//! [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`], [`WorkerRegistry`], [`ScheduleStore`]),
-//! recurring jobs ([`Schedule`]), the dispatch API
+//! [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`], [`WorkerRegistry`], [`ScheduleStore`],
+//! [`RateLimits`]), recurring jobs ([`Schedule`]), the dispatch API
 //! ([`Queue`]), the in-memory driver ([`MemoryDriver`]) and — behind the `testing`
 //! feature — the driver conformance suite ([`conformance`]).
 //!
@@ -70,8 +70,8 @@ pub use clock::{from_unix_ms, unix_ms};
 pub use codec::{Codec, CodecError};
 pub use driver::{
     AckOutcome, Driver, FailedJob, FailedQuery, FailedStore, FireOutcome, JobLifecycle, Lease,
-    LeaseToken, PendingJob, QueueAdmin, QueueStats, ReclaimReport, Reservation, ScheduleStore,
-    Tick, UpsertOutcome, WorkerInfo, WorkerRegistry,
+    LeaseToken, PendingJob, QueueAdmin, QueueStats, RateLimit, RateLimitError, RateLimits,
+    ReclaimReport, Reservation, ScheduleStore, Tick, UpsertOutcome, WorkerInfo, WorkerRegistry,
 };
 pub use encryption::{
     Cipher, DecryptError, EncryptError, Encryption, EncryptionKey, KeyError, KeyId, Keyring,
@@ -95,7 +95,9 @@ pub use unique::{Dispatched, Unique, UniqueKey, UniqueScope, Uniqueness};
 /// The capability traits of the driver contract, to call them on an
 /// `Arc<dyn Driver>`: `use routemq_core::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Driver, FailedStore, JobLifecycle, QueueAdmin, ScheduleStore, WorkerRegistry};
+    pub use crate::{
+        Driver, FailedStore, JobLifecycle, QueueAdmin, RateLimits, ScheduleStore, WorkerRegistry,
+    };
 }
 
 /// Re-exported so job types can use `#[async_trait]`-free `async fn` and drivers can

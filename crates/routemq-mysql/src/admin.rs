@@ -21,6 +21,7 @@ impl QueueAdmin for MysqlDriver {
             .await
             .map_err(map)?;
         let (ready, delayed, reserved, failed, oldest_us, paused) = row.unwrap_or_default();
+        let rate_limit = self.rate_limit_of(&mut conn, queue).await?;
         Ok(QueueStats {
             queue: q.to_owned(),
             ready,
@@ -29,6 +30,7 @@ impl QueueAdmin for MysqlDriver {
             failed,
             oldest_ready_age: oldest_us.map(|us| Duration::from_micros(us.max(0) as u64)),
             paused: paused > 0,
+            rate_limit,
         })
     }
 

@@ -48,6 +48,9 @@ pub(crate) struct Inner {
     /// The paused queues as last read, and when: claims use it instead of a
     /// read per claim (see [`MysqlDriver::paused_queues`]).
     pub(crate) paused: std::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>,
+    /// The queues with a rate limit or a hold as last read, and when (see
+    /// [`MysqlDriver::gated_queues`]).
+    pub(crate) gated: std::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>,
 }
 
 /// How long claims trust the last read of `queue_paused`. A pause or resume made
@@ -109,6 +112,7 @@ impl MysqlDriver {
                 max_payload,
                 wake: Notify::new(),
                 paused: std::sync::Mutex::new(None),
+                gated: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -239,6 +243,30 @@ impl MysqlDriver {
     /// driver), so the next claim reads them again.
     pub(crate) fn forget_paused(&self) {
         *self.inner.paused.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// The queues with a rate limit or a hold (`queue_rate_limits`), read on
+    /// `conn` at most every [`PAUSED_FRESH_FOR`] like the paused queues: claims
+    /// of other queues pay nothing for rate limits.
+    pub(crate) async fn gated_queues(
+        &self,
+        conn: &mut Conn,
+    ) -> Result<Arc<Vec<String>>, mysql_async::Error> {
+        if let Some((at, names)) = &*self.inner.gated.lock().unwrap_or_else(|p| p.into_inner()) {
+            if at.elapsed() < PAUSED_FRESH_FOR {
+                return Ok(names.clone());
+            }
+        }
+        let names: Arc<Vec<String>> = Arc::new(conn.query(sql::RATE_GATED).await?);
+        *self.inner.gated.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), names.clone()));
+        Ok(names)
+    }
+
+    /// Forgets the cached rate-limited queues (after a change through this
+    /// driver), so the next claim reads them again.
+    pub(crate) fn forget_gated(&self) {
+        *self.inner.gated.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Runs `stmt`, a `DELETE … LIMIT ?` whose last parameter is the chunk size

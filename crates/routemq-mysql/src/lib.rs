@@ -38,6 +38,7 @@ mod lease;
 mod lifecycle;
 mod migrate;
 mod push;
+mod rate_limits;
 mod reclaim;
 mod schedules;
 mod sql;

@@ -17,6 +17,7 @@ use crate::driver::{MysqlDriver, OpError};
 use crate::error::{map, NAME};
 use crate::lease::{lost, MAX_BATCH};
 use crate::push::{check_due, due_now, row_params};
+use crate::rate_limits::{self as rate, Room};
 use crate::reclaim::BATCH;
 use crate::time::micros;
 use crate::unique::{release_locks, SCOPE_UNTIL_GONE, SCOPE_UNTIL_STARTED};
@@ -25,6 +26,27 @@ use crate::{sql, token};
 /// A locked row: id, uuid, attempts before this claim, max_tries, payload,
 /// unique_scope.
 type Locked = (u64, Option<String>, u32, u32, Vec<u8>, Option<u8>);
+
+/// Microseconds from the server's now to the earliest due time among waiting
+/// jobs of `queues` (paused ones left out): ≤ 0 when one is claimable, `None`
+/// when none waits (or `queues` is empty).
+async fn next_due(
+    conn: &mut mysql_async::Conn,
+    queues: &[&QueueName],
+) -> Result<Option<i64>, DriverError> {
+    if queues.is_empty() {
+        return Ok(None);
+    }
+    let params: Vec<Value> = queues
+        .iter()
+        .flat_map(|q| [Value::from(q.as_str()), Value::from(q.as_str())])
+        .collect();
+    let due: Option<Option<i64>> = conn
+        .exec_first(sql::next_due(queues.len()), params)
+        .await
+        .map_err(map)?;
+    Ok(due.flatten())
+}
 
 #[async_trait]
 impl JobLifecycle for MysqlDriver {
@@ -141,19 +163,41 @@ impl JobLifecycle for MysqlDriver {
             let started = SystemTime::now();
             let mut conn = self.conn().await?;
             let paused = self.paused_queues(&mut conn).await?;
+            let gated = self.gated_queues(&mut conn).await?;
             let mut tx = conn.start_transaction(TxOpts::default()).await?;
+            let (gates, spent) = rate::lock_gates(&mut tx, queues, &paused, &gated).await?;
+            if spent {
+                self.forget_gated();
+            }
             let mut locked: Vec<(QueueName, Locked)> = Vec::new();
             for queue in queues {
-                let room = max - locked.len();
+                let mut room = max - locked.len();
                 if room == 0 {
                     break;
                 }
                 if paused.iter().any(|p| p == queue.as_str()) {
                     continue;
                 }
+                let mut window = None;
+                if let Some(gate) = gates.get(queue.as_str()) {
+                    match rate::room(&mut tx, queue, gate).await? {
+                        Room::Held => continue,
+                        Room::Unlimited => {}
+                        Room::Window { now, left, per_ms } => {
+                            if left == 0 {
+                                continue;
+                            }
+                            room = room.min(left);
+                            window = Some((now, per_ms));
+                        }
+                    }
+                }
                 let rows: Vec<Locked> = tx
                     .exec(sql::CLAIM_SELECT, (queue.as_str(), room as u64))
                     .await?;
+                if let (Some((now, per_ms)), false) = (&window, rows.is_empty()) {
+                    rate::record(&mut tx, queue, now, rows.len(), *per_ms).await?;
+                }
                 locked.extend(rows.into_iter().map(|r| (queue.clone(), r)));
             }
             if locked.is_empty() {
@@ -208,7 +252,6 @@ impl JobLifecycle for MysqlDriver {
         let deadline = Instant::now() + timeout;
         let config = &self.inner.config;
         let mut pause = config.poll_min.max(Duration::from_millis(1));
-        let stmt = sql::next_due(queues.len());
         loop {
             // Registered before looking, so a push between the look and the sleep
             // is not missed.
@@ -219,13 +262,20 @@ impl JobLifecycle for MysqlDriver {
             let due_us = if queues.is_empty() {
                 None
             } else {
-                let params: Vec<Value> = queues
-                    .iter()
-                    .flat_map(|q| [Value::from(q.as_str()), Value::from(q.as_str())])
-                    .collect();
                 let mut conn = self.conn().await?;
-                let due: Option<Option<i64>> = conn.exec_first(&stmt, params).await.map_err(map)?;
-                due.flatten()
+                let gated = self.gated_queues(&mut conn).await.map_err(map)?;
+                let (gated, plain): (Vec<&QueueName>, Vec<&QueueName>) = queues
+                    .iter()
+                    .partition(|q| gated.iter().any(|g| g == q.as_str()));
+                let mut due = next_due(&mut conn, &plain).await?;
+                // A full window or a hold: the queue's jobs are due when it opens.
+                for q in gated {
+                    if let Some(us) = next_due(&mut conn, &[q]).await? {
+                        let at = us.max(rate::opens_in(&mut conn, q).await?);
+                        due = Some(due.map_or(at, |d| d.min(at)));
+                    }
+                }
+                due
             };
             if due_us.is_some_and(|us| us <= 0) {
                 return Ok(());
@@ -308,6 +358,20 @@ impl JobLifecycle for MysqlDriver {
             Value::from(lease.token.0.as_str()),
         ];
         if self.single(sql::RELEASE, params).await? == 0 {
+            return Err(lost(lease));
+        }
+        self.wake_local();
+        Ok(())
+    }
+
+    async fn release_uncounted(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
+        let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
+        let params = vec![
+            Value::from(micros(delay)),
+            Value::from(id),
+            Value::from(lease.token.0.as_str()),
+        ];
+        if self.single(sql::RELEASE_UNCOUNTED, params).await? == 0 {
             return Err(lost(lease));
         }
         self.wake_local();

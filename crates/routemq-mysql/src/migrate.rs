@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_create_queue_unique_locks.sql",
         sql: include_str!("../../../migrations/0005_create_queue_unique_locks.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_create_queue_rate_limits.sql",
+        sql: include_str!("../../../migrations/0006_create_queue_rate_limits.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

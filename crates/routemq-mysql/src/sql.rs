@@ -30,6 +30,21 @@ pub(crate) const CLEAR: &str = include_str!("sql/clear.sql");
 pub(crate) const PAUSE: &str = include_str!("sql/pause.sql");
 pub(crate) const RESUME: &str = include_str!("sql/resume.sql");
 pub(crate) const PAUSED: &str = include_str!("sql/paused.sql");
+pub(crate) const RELEASE_UNCOUNTED: &str = include_str!("sql/release_uncounted.sql");
+pub(crate) const RATE_LIMIT_SET: &str = include_str!("sql/rate_limit_set.sql");
+pub(crate) const RATE_LIMITS: &str = include_str!("sql/rate_limits.sql");
+pub(crate) const RATE_LIMIT_GET: &str = include_str!("sql/rate_limit_get.sql");
+pub(crate) const RATE_GATED: &str = include_str!("sql/rate_gated.sql");
+pub(crate) const RATE_CLEAR: &str = include_str!("sql/rate_clear.sql");
+pub(crate) const RATE_STARTS_CLEAR: &str = include_str!("sql/rate_starts_clear.sql");
+pub(crate) const RATE_HOLD: &str = include_str!("sql/rate_hold.sql");
+const RATE_LOCK: &str = include_str!("sql/rate_lock.sql");
+pub(crate) const RATE_WINDOW: &str = include_str!("sql/rate_window.sql");
+const RATE_RECORD_HEAD: &str = include_str!("sql/rate_record_head.sql");
+pub(crate) const RATE_PRUNE: &str = include_str!("sql/rate_prune.sql");
+pub(crate) const RATE_SPENT: &str = include_str!("sql/rate_spent.sql");
+pub(crate) const RATE_GATE: &str = include_str!("sql/rate_gate.sql");
+pub(crate) const RATE_OPEN: &str = include_str!("sql/rate_open.sql");
 const FAILED_COLUMNS: &str = include_str!("sql/failed_columns.sql");
 pub(crate) const FAILED_RETRY_COPY: &str = include_str!("sql/failed_retry_copy.sql");
 pub(crate) const FAILED_PRUNE: &str = include_str!("sql/failed_prune.sql");
@@ -130,6 +145,21 @@ pub(crate) fn ack_batch_lock(n: usize) -> (String, usize) {
             .replace("{owners}", &list),
         padded,
     )
+}
+
+/// rate_lock.sql for `n` queues; params: the padded queue names.
+pub(crate) fn rate_lock(n: usize) -> (String, usize) {
+    let (list, padded) = in_list(n);
+    (RATE_LOCK.trim_end().replace("{queues}", &list), padded)
+}
+
+/// rate_record_head.sql with `n` rows `(?, ?)`: queue, started_at each.
+pub(crate) fn rate_record(n: usize) -> String {
+    let mut s = String::from(RATE_RECORD_HEAD.trim_end());
+    for i in 0..n.max(1) {
+        s.push_str(if i == 0 { "\n(?, ?)" } else { ", (?, ?)" });
+    }
+    s
 }
 
 /// delete_ids.sql for `n` ids.
@@ -245,6 +275,9 @@ mod tests {
         assert_eq!(failed_list(true).matches('?').count(), 3);
         assert_eq!(failed_list(false).matches('?').count(), 2);
         assert_eq!(STATS.matches('?').count(), 6);
+        assert_eq!(rate_record(3).matches('?').count(), 6);
+        assert_eq!(rate_lock(3).0.matches('?').count(), 4);
+        assert_eq!(RATE_OPEN.matches('?').count(), 4);
     }
 
     #[test]

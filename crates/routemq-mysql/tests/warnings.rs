@@ -552,6 +552,50 @@ async fn no_statement_of_the_driver_leaves_a_warning() {
         .unwrap();
     check("wait for jobs", &relay, &d).await;
 
+    // Rate limits: set (insert, then replace), a limited claim (lock, window,
+    // log, prune), the wait on a full window, a hold (insert and update), a
+    // release that gives the attempt back, stats, list and clear.
+    let limited = q("limited");
+    d.push_bulk((20..24).map(|n| job(&limited, n, None)).collect())
+        .await
+        .unwrap();
+    let one = routemq_core::RateLimit::new(1, Duration::from_secs(60)).unwrap();
+    d.set_rate_limit(&limited, one).await.unwrap();
+    check("set rate limit", &relay, &d).await;
+    let two = routemq_core::RateLimit::new(2, Duration::from_secs(60)).unwrap();
+    d.set_rate_limit(&limited, two).await.unwrap();
+    check("set rate limit (replace)", &relay, &d).await;
+    let got = d
+        .claim(std::slice::from_ref(&limited), 4, lease)
+        .await
+        .unwrap();
+    check("claim (rate limited)", &relay, &d).await;
+    assert_eq!(got.len(), 2);
+    d.wait_for_jobs(std::slice::from_ref(&limited), Duration::from_millis(30))
+        .await
+        .unwrap();
+    check("wait for jobs (full window)", &relay, &d).await;
+    d.release_uncounted(&got[0].lease, Duration::ZERO)
+        .await
+        .unwrap();
+    check("release uncounted", &relay, &d).await;
+    d.hold_queue(&other, Duration::from_secs(1)).await.unwrap();
+    check("hold queue", &relay, &d).await;
+    d.hold_queue(&limited, Duration::from_secs(1))
+        .await
+        .unwrap();
+    check("hold queue (limited)", &relay, &d).await;
+    d.hold_queue(&limited, Duration::from_millis(1))
+        .await
+        .unwrap();
+    check("hold queue (shorter)", &relay, &d).await;
+    assert_eq!(d.stats(&limited).await.unwrap().rate_limit, Some(two));
+    check("stats (rate limited)", &relay, &d).await;
+    assert_eq!(d.rate_limits().await.unwrap(), vec![(limited.clone(), two)]);
+    check("rate limits", &relay, &d).await;
+    assert!(d.clear_rate_limit(&limited).await.unwrap());
+    check("clear rate limit", &relay, &d).await;
+
     let failed = d.failed_list(&FailedQuery::default()).await.unwrap();
     check("failed list", &relay, &d).await;
     assert_eq!(failed.len(), 2);

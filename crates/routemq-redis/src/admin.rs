@@ -25,10 +25,12 @@ impl QueueAdmin for RedisDriver {
                 &k.jobs,
                 &k.failed,
                 &k.paused,
+                &k.rate,
             ],
             (now, STATS_PROMOTE_LIMIT),
         );
-        let (ready, delayed, reserved, failed, oldest, paused): (u64, u64, u64, u64, i64, u8) =
+        type Reply = (u64, u64, u64, u64, i64, u8, Option<u32>, Option<u64>);
+        let (ready, delayed, reserved, failed, oldest, paused, jobs, per_ms): Reply =
             self.inner.pool.cmd(&cmd).await?;
         Ok(QueueStats {
             queue: queue.to_string(),
@@ -39,6 +41,7 @@ impl QueueAdmin for RedisDriver {
             oldest_ready_age: (ready > 0 && oldest >= 0)
                 .then(|| Duration::from_millis((now - oldest).max(0) as u64)),
             paused: paused == 1,
+            rate_limit: crate::rate_limits::stored_limit((jobs, per_ms))?,
         })
     }
 

@@ -28,10 +28,12 @@ impl RedisDriver {
         }
         let now = now_ms();
         let deadline = now.saturating_add(ms(lease));
-        let mut keys = Vec::with_capacity(queues.len() * 6);
+        let mut keys = Vec::with_capacity(queues.len() * 8);
         for queue in queues {
             let k = self.inner.keys.queue(queue);
-            keys.extend([k.ready, k.delayed, k.reserved, k.jobs, k.paused, k.unique]);
+            keys.extend([
+                k.ready, k.delayed, k.reserved, k.jobs, k.paused, k.unique, k.rate, k.rate_log,
+            ]);
         }
         let nonce = format!("{:024x}-", rand::random::<u128>() >> 32);
         let mut args: Vec<String> = vec![

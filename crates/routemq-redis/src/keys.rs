@@ -12,10 +12,13 @@
 //! | `routemq:queue:default:paused` | string | present while the queue is paused: when (ms); `claim.lua` skips the queue |
 //! | `routemq:queue:default:unique` | set | uniqueness keys held on the queue (so `clear` finds their locks) |
 //! | `routemq:queue:default:unique:{key}` | string | a uniqueness lock: the holder's job id, with a time to live (`PX`) |
+//! | `routemq:queue:default:rate` | hash | rate limit and hold: `jobs`, `per_ms`, `held_until` (server ms); present while the queue has a limit or a hold (a hold alone expires with it) |
+//! | `routemq:queue:default:rate_log` | zset | the limit's window: one member per started job (its token), scored by the start (server ms); expires a window after the last start |
 //! | `routemq:queue:failed:default` | list | failed-job JSON records, newest first |
 //! | `routemq:queue:default:failed_index` | hash | id → the same record, for lookups by id |
 //! | `routemq:queues` | set | every queue name ever used |
 //! | `routemq:queues:paused` | set | names of paused queues, for listing only (the per-queue `paused` key decides) |
+//! | `routemq:queues:limited` | set | names of queues with a rate limit, for listing only (the per-queue `rate` hash decides) |
 //! | `routemq:workers` / `routemq:workers:info` | zset / hash | heartbeats: id → expiry ms / JSON |
 //! | `routemq:queue:default:schedule:NAME` | hash | schedule NAME (its jobs go to `default`): `def` (definition JSON), `key` (spec and queue), `next`, `last` (ms), `last_job` (id) |
 //! | `routemq:schedules` | hash | schedule name → its queue, for listing and finding the state hash |
@@ -49,6 +52,8 @@ pub(crate) struct QueueKeys {
     pub paused: String,
     /// The set of held uniqueness keys; each lock is this name, `:` and the key.
     pub unique: String,
+    pub rate: String,
+    pub rate_log: String,
     pub failed: String,
     pub failed_index: String,
 }
@@ -81,6 +86,8 @@ impl Keys {
             notify: format!("{base}:notify"),
             paused: format!("{base}:paused"),
             unique: format!("{base}:unique"),
+            rate: format!("{base}:rate"),
+            rate_log: format!("{base}:rate_log"),
             failed_index: format!("{base}:failed_index"),
             failed: format!("{}:queue:failed:{name}", self.prefix),
             ready: base,
@@ -96,6 +103,12 @@ impl Keys {
     /// `paused` key is what claims check, so one queue's claim stays in one slot).
     pub fn paused_queues(&self) -> String {
         format!("{}:queues:paused", self.prefix)
+    }
+
+    /// The set of rate-limited queue names (an index for listing; each queue's
+    /// own `rate` hash is what claims check).
+    pub fn limited_queues(&self) -> String {
+        format!("{}:queues:limited", self.prefix)
     }
 
     /// Worker heartbeats: id → expiry ms.
@@ -137,6 +150,8 @@ mod tests {
         assert_eq!(k.reserved, "routemq:queue:default:reserved");
         assert_eq!(k.failed, "routemq:queue:failed:default");
         assert_eq!(k.paused, "routemq:queue:default:paused");
+        assert_eq!(k.rate, "routemq:queue:default:rate");
+        assert_eq!(k.rate_log, "routemq:queue:default:rate_log");
     }
 
     #[test]
@@ -154,6 +169,8 @@ mod tests {
             &k.failed_index,
             &k.paused,
             &k.unique,
+            &k.rate,
+            &k.rate_log,
         ] {
             assert!(key.contains("{emails}"), "{key}");
         }

@@ -31,6 +31,33 @@ pub(crate) fn ms(d: Duration) -> i64 {
 }
 
 impl RedisDriver {
+    /// `release.lua`: `release`, and with `uncount` the claim's attempt given back.
+    async fn give_back(
+        &self,
+        lease: &Lease,
+        delay: Duration,
+        uncount: bool,
+    ) -> Result<(), DriverError> {
+        let k = self.inner.keys.queue(&lease.queue);
+        let now = now_ms();
+        let at = if delay.is_zero() {
+            now
+        } else {
+            now.saturating_add(ms(delay).max(1))
+        };
+        let cmd = self.inner.pool.scripts().release.cmd(
+            &[&k.ready, &k.delayed, &k.reserved, &k.jobs, &k.notify],
+            (
+                lease.job_id.as_str(),
+                lease.token.0.as_str(),
+                now,
+                at,
+                u8::from(uncount),
+            ),
+        );
+        self.fenced(lease, self.inner.pool.cmd(&cmd).await?)
+    }
+
     fn fenced(&self, lease: &Lease, done: i64) -> Result<(), DriverError> {
         if done == 1 {
             Ok(())
@@ -218,18 +245,11 @@ impl JobLifecycle for RedisDriver {
     }
 
     async fn release(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
-        let k = self.inner.keys.queue(&lease.queue);
-        let now = now_ms();
-        let at = if delay.is_zero() {
-            now
-        } else {
-            now.saturating_add(ms(delay).max(1))
-        };
-        let cmd = self.inner.pool.scripts().release.cmd(
-            &[&k.ready, &k.delayed, &k.reserved, &k.jobs, &k.notify],
-            (lease.job_id.as_str(), lease.token.0.as_str(), now, at),
-        );
-        self.fenced(lease, self.inner.pool.cmd(&cmd).await?)
+        self.give_back(lease, delay, false).await
+    }
+
+    async fn release_uncounted(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
+        self.give_back(lease, delay, true).await
     }
 
     async fn fail(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {

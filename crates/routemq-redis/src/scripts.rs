@@ -52,6 +52,10 @@ pub(crate) struct Scripts {
     pub stats: Script,
     pub clear: Script,
     pub resume: Script,
+    pub set_limit: Script,
+    pub clear_limit: Script,
+    pub hold: Script,
+    pub rate_gate: Script,
     pub failed_retry: Script,
     pub failed_forget: Script,
     pub failed_flush: Script,
@@ -77,6 +81,10 @@ impl Scripts {
             stats: Script::new(include_str!("lua/stats.lua"), true),
             clear: Script::new(include_str!("lua/clear.lua"), false),
             resume: Script::new(include_str!("lua/resume.lua"), true),
+            set_limit: Script::new(include_str!("lua/set_limit.lua"), true),
+            clear_limit: Script::new(include_str!("lua/clear_limit.lua"), true),
+            hold: Script::new(include_str!("lua/hold.lua"), true),
+            rate_gate: Script::new(include_str!("lua/rate_gate.lua"), true),
             failed_retry: Script::new(include_str!("lua/failed_retry.lua"), true),
             failed_forget: Script::new(include_str!("lua/failed_forget.lua"), false),
             failed_flush: Script::new(include_str!("lua/failed_flush.lua"), false),
@@ -89,7 +97,7 @@ impl Scripts {
         }
     }
 
-    pub fn all(&self) -> [&Script; 20] {
+    pub fn all(&self) -> [&Script; 24] {
         [
             &self.push,
             &self.push_unique,
@@ -102,6 +110,10 @@ impl Scripts {
             &self.stats,
             &self.clear,
             &self.resume,
+            &self.set_limit,
+            &self.clear_limit,
+            &self.hold,
+            &self.rate_gate,
             &self.failed_retry,
             &self.failed_forget,
             &self.failed_flush,

@@ -104,9 +104,11 @@ impl RedisDriver {
     /// (or one is due now), else how long to block (the caller's `timeout`, cut
     /// short by the earliest delayed job's due time). Paused queues are left out
     /// (their jobs are not claimable, so returning for them would make an idle
-    /// worker spin); a resume pushes a wake-up token like a push does. Drops stale
-    /// wake-up tokens first, so a push after this point leaves a token that ends
-    /// the block at once.
+    /// worker spin); a resume pushes a wake-up token like a push does. A queue
+    /// with a full rate-limit window or a hold counts its jobs as due when it
+    /// opens (`rate_gate.lua`, a second round trip only for such queues with
+    /// jobs). Drops stale wake-up tokens first, so a push after this point
+    /// leaves a token that ends the block at once.
     pub(crate) async fn time_to_work(
         &self,
         d: &mut Dedicated,
@@ -127,31 +129,64 @@ impl RedisDriver {
                 .arg(0)
                 .arg(0)
                 .arg("WITHSCORES");
+            pipe.cmd("EXISTS").arg(&k.rate);
         }
         let replies: Vec<Value> = bounded(pipe.query_async(&mut d.conn)).await?;
-        let mut wait = timeout;
         let now = now_ms();
-        for triple in replies.chunks(3) {
-            let [paused, ready, next] = triple else {
+        // Per queue with work: (its keys, ms until its first job is due, gated).
+        let mut work: Vec<(&QueueKeys, i64, bool)> = Vec::new();
+        for (k, four) in qkeys.iter().zip(replies.chunks(4)) {
+            let [paused, ready, next, gated] = four else {
                 return Err(bad_reply("wait", format!("{} replies", replies.len())));
             };
-            let paused: u8 =
-                redis::from_redis_value_ref(paused).map_err(|e| bad_reply("EXISTS", e))?;
-            if paused == 1 {
+            let flag = |v: &Value| -> Result<bool, DriverError> {
+                let n: u8 = redis::from_redis_value_ref(v).map_err(|e| bad_reply("EXISTS", e))?;
+                Ok(n == 1)
+            };
+            if flag(paused)? {
                 continue;
             }
             let ready: u64 =
                 redis::from_redis_value_ref(ready).map_err(|e| bad_reply("LLEN", e))?;
-            if ready > 0 {
-                return Ok(None);
-            }
             let next: Vec<(String, f64)> =
                 redis::from_redis_value_ref(next).map_err(|e| bad_reply("ZRANGE", e))?;
-            if let Some((_, due)) = next.first() {
+            let due_in = if ready > 0 {
+                0
+            } else if let Some((_, due)) = next.first() {
                 // One millisecond past the due time, so the claim that follows sees it.
-                let due_in = (*due as i64 - now + 1).max(0) as u64;
-                wait = wait.min(Duration::from_millis(due_in));
+                (*due as i64 - now + 1).max(0)
+            } else {
+                continue;
+            };
+            work.push((k, due_in, flag(gated)?));
+        }
+        if qkeys.len() * 4 != replies.len() {
+            return Err(bad_reply("wait", format!("{} replies", replies.len())));
+        }
+        let gated: Vec<&QueueKeys> = work.iter().filter(|w| w.2).map(|w| w.0).collect();
+        let mut opens = Vec::new();
+        if !gated.is_empty() {
+            let mut pipe = redis::pipe();
+            for k in &gated {
+                pipe.add_command(
+                    self.inner
+                        .pool
+                        .scripts()
+                        .rate_gate
+                        .cmd(&[&k.rate, &k.rate_log], &[] as &[&str]),
+                );
             }
+            opens = self.inner.pool.pipe::<Vec<i64>>(&pipe).await?;
+        }
+        let mut opens = opens.into_iter();
+        let mut wait = timeout;
+        for (_, due_in, gated) in work {
+            let open_in = if gated { opens.next().unwrap_or(0) } else { 0 };
+            let at = due_in.max(open_in);
+            if at == 0 {
+                return Ok(None);
+            }
+            wait = wait.min(Duration::from_millis(at as u64));
         }
         Ok((!wait.is_zero()).then_some(wait))
     }

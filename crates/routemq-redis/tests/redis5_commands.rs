@@ -14,6 +14,7 @@ const REDIS_5_ALLOWED: &[&str] = &[
     "EXPIRE",
     "GET",
     "HDEL",
+    "HEXISTS",
     "HGET",
     "HGETALL",
     "HLEN",
@@ -27,6 +28,7 @@ const REDIS_5_ALLOWED: &[&str] = &[
     "LRANGE",
     "LREM",
     "LTRIM",
+    "PERSIST",
     "PEXPIRE",
     "PING",
     "RPOP",
@@ -36,12 +38,15 @@ const REDIS_5_ALLOWED: &[&str] = &[
     "SET",
     "SMEMBERS",
     "SREM",
+    "TIME",
     "UNLINK",
     "ZADD",
     "ZCARD",
     "ZRANGE",
     "ZRANGEBYSCORE",
     "ZREM",
+    "ZREMRANGEBYSCORE",
+    "ZREVRANGE",
     "ZSCORE",
 ];
 
@@ -128,6 +133,8 @@ fn every_command_exists_in_redis_5() {
         "LRANGE",
         "LTRIM",
         "ZREM",
+        "ZREMRANGEBYSCORE",
+        "ZREVRANGE",
     ] {
         assert!(
             used.contains(must),

@@ -32,6 +32,10 @@ impl JobRunner {
         }
         let label = |o: Outcome| if timed_out { Outcome::TimedOut } else { o };
         let directive = error.directive();
+        if let RetryDirective::RateLimited(after) = directive {
+            self.settle_rate_limited(info, lease, after).await;
+            return;
+        }
         let retry = info.attempt < info.max_tries && directive != RetryDirective::Fatal;
 
         if retry {
@@ -90,6 +94,48 @@ impl JobRunner {
         }
     }
 
+    /// A handler pushed back by a rate limit: holds its queue for `after` (no
+    /// worker starts a job of it until then), then gives the job back, claimable
+    /// after `after`, without the attempt its claim counted, whatever tries are
+    /// left. The hold comes first, so no other worker takes the queue's next job
+    /// in between; if it cannot be stored, the job is still given back.
+    async fn settle_rate_limited(
+        &self,
+        info: &AttemptInfo<'_>,
+        lease: &Mutex<Lease>,
+        after: Duration,
+    ) {
+        let (queue, name) = (info.queue, info.envelope.name.as_str());
+        let current = lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let held = until_lease_ends("hold_queue", &current.job_id, current.expires_at, || {
+            self.driver.hold_queue(&current.queue, after)
+        })
+        .await;
+        if let Err(gave_up) = held {
+            tracing::warn!(error = %gave_up, "could not hold the rate-limited queue; giving the job back all the same");
+        }
+        let released = until_lease_ends("release", &current.job_id, current.expires_at, || {
+            self.driver.release_uncounted(&current, after)
+        })
+        .await;
+        match released {
+            Ok(()) => {
+                tracing::info!(
+                    held_for = %humantime::format_duration(round_ms(after)),
+                    "rate limited on attempt {} of {}: queue held, the attempt does not count",
+                    info.attempt,
+                    info.max_tries
+                );
+                self.stats.count(Counter::Retried);
+                telemetry::record_outcome(queue, name, Outcome::RateLimited);
+            }
+            Err(gave_up) => {
+                tracing::warn!(error = %gave_up, "could not give the rate-limited job back");
+                self.abandoned(queue, name);
+            }
+        }
+    }
+
     /// Runs [`Job::failed`](routemq_core::Job::failed) in its own task, bounded by
     /// the job's timeout; a panic or timeout there is logged and nothing more.
     async fn failed_hook(
@@ -103,6 +149,7 @@ impl JobRunner {
             RetryDirective::Fatal => JobError::fatal(error.message()),
             RetryDirective::After(d) => JobError::retry_after(error.message(), d),
             RetryDirective::Backoff => JobError::retry(error.message()),
+            RetryDirective::RateLimited(d) => JobError::rate_limited(d),
         };
         let task = tokio::spawn(
             async move { job.failed(&ctx, &error).await }.instrument(tracing::Span::current()),

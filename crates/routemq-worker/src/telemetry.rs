@@ -35,6 +35,10 @@ pub enum Outcome {
     Released,
     /// Abandoned because the lease was lost.
     LeaseLost,
+    /// The handler was pushed back by a rate limit
+    /// ([`JobError::rate_limited`](routemq_core::JobError::rate_limited)): the job
+    /// was given back without using up a try and its queue held.
+    RateLimited,
 }
 
 impl Outcome {
@@ -47,6 +51,7 @@ impl Outcome {
             Outcome::TimedOut => "timed_out",
             Outcome::Released => "released",
             Outcome::LeaseLost => "lease_lost",
+            Outcome::RateLimited => "rate_limited",
         }
     }
 }

@@ -308,3 +308,44 @@ fn build_rejects_bad_settings_with_reasons() {
     );
     assert_eq!(w.concurrency(), 3);
 }
+
+/// A handler pushed back by a rate limit (`JobError::rate_limited`) does not use
+/// up a try (a job of one try runs again and succeeds on "attempt 1" again), and
+/// its whole queue is held: the next job of the queue starts only after the hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_attempt_holds_the_queue_and_keeps_the_try() {
+    let d = memory();
+    let key = new_key();
+    let hold = 400;
+    dispatch_with(
+        &d,
+        &key,
+        "limited",
+        Act::RateLimitedFirst(1, hold),
+        JobOptions::new().max_tries(1),
+    )
+    .await;
+    let other = new_key();
+    dispatch(&d, &other, "next", Act::Succeed).await;
+    let w = builder(&d)
+        .concurrency(1)
+        .max_jobs(Some(3))
+        .build()
+        .unwrap();
+    let report = run_to_limit(w).await;
+    assert_eq!(
+        (report.counts.processed, report.counts.failed),
+        (2, 0),
+        "{report:?}"
+    );
+    let limited = probe(&key).attempts.lock().unwrap().clone();
+    let attempts: Vec<u32> = limited.iter().map(|(_, a, _)| *a).collect();
+    assert_eq!(attempts, [1, 1], "the rate-limited attempt does not count");
+    let next = probe(&other).attempts.lock().unwrap().clone();
+    let gap = next[0].2.duration_since(limited[0].2);
+    assert!(
+        gap >= ms(hold - 20),
+        "the queue's next job started {gap:?} after the rate-limited one, inside the {hold} ms hold"
+    );
+    assert!(gap < ms(hold + 1_000), "the hold ended long ago: {gap:?}");
+}

@@ -66,6 +66,13 @@ fn print(r: &BenchReport, out: &mut Output<'_>) -> Result<(), CliError> {
             format!("{:.2} ms", r.latency_p50_ms),
         ],
         vec!["latency p99".into(), format!("{:.2} ms", r.latency_p99_ms)],
+        vec![
+            "rate-limited drain (achieved vs limit)".into(),
+            format!(
+                "{:.0} jobs/s of {:.0}",
+                r.rate_limited_drain_per_sec, r.rate_limit_per_sec
+            ),
+        ],
     ];
     let title = format!(
         "{} · {} jobs · concurrency {}",

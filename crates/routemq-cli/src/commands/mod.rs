@@ -4,6 +4,7 @@ pub(crate) mod admin;
 pub(crate) mod bench;
 pub(crate) mod demo;
 pub(crate) mod failed;
+pub(crate) mod limit;
 pub(crate) mod pause;
 pub(crate) mod push;
 pub(crate) mod schedule;

@@ -15,9 +15,10 @@ pub(crate) async fn collect(
     queues: &[String],
 ) -> Result<Vec<QueueStats>, CliError> {
     let names = if queues.is_empty() {
-        // Known queues, and paused ones that hold no jobs yet.
+        // Known queues, and paused or limited ones that hold no jobs yet.
         let mut names = driver.queues().await?;
         names.extend(driver.paused().await?);
+        names.extend(driver.rate_limits().await?.into_iter().map(|(q, _)| q));
         names.sort();
         names.dedup();
         names
@@ -57,6 +58,7 @@ pub(crate) async fn run(
                 s.failed.to_string(),
                 s.oldest_ready_age.map(short).unwrap_or_else(|| "-".into()),
                 if s.paused { "yes" } else { "no" }.to_owned(),
+                s.rate_limit.map_or_else(|| "-".into(), |l| l.to_string()),
             ]
         })
         .collect();
@@ -69,6 +71,7 @@ pub(crate) async fn run(
             "failed",
             "oldest ready",
             "paused",
+            "rate limit",
         ],
         rows,
     )

@@ -15,6 +15,7 @@ mod unique;
 pub use unique::{
     bad_unique_flags, concurrent_unique_pushes_store_one_job, unique_scopes_and_debounce,
 };
+pub mod rate_limit;
 
 fn id_of(pushed: &Value) -> String {
     pushed["id"]
@@ -536,6 +537,8 @@ pub fn assert_bench_report(report: &Value, driver: &str) {
         "drain_per_sec",
         "latency_p50_ms",
         "latency_p99_ms",
+        "rate_limit_per_sec",
+        "rate_limited_drain_per_sec",
     ];
     want.sort_unstable();
     let mut got = keys.clone();
@@ -543,7 +546,13 @@ pub fn assert_bench_report(report: &Value, driver: &str) {
     assert_eq!(got, want, "{report}");
     assert_eq!(report["driver"], driver);
     assert_eq!(report["jobs"], 300);
-    for k in ["enqueue_per_sec", "bulk_enqueue_per_sec", "drain_per_sec"] {
+    for k in [
+        "enqueue_per_sec",
+        "bulk_enqueue_per_sec",
+        "drain_per_sec",
+        "rate_limited_drain_per_sec",
+    ] {
         assert!(report[k].as_f64().unwrap() > 0.0, "{k}: {report}");
     }
+    assert_eq!(report["rate_limit_per_sec"], 500.0, "{report}");
 }

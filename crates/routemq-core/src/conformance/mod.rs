@@ -10,8 +10,8 @@
 //! ```
 //!
 //! The rules are grouped by the capability they check, in the modules
-//! [`lifecycle`], [`failed_store`], [`admin`], [`worker_registry`] and
-//! [`schedule_store`] (one per
+//! [`lifecycle`], [`failed_store`], [`admin`], [`worker_registry`],
+//! [`schedule_store`] and [`rate_limits`] (one per
 //! trait of the contract); [`RULES`] lists them all, in that order.
 //!
 //! Each rule takes a [`DriverFactory`], asks it for a driver over a fresh, empty,
@@ -32,6 +32,7 @@ pub mod admin;
 pub mod failed_store;
 mod fixture;
 pub mod lifecycle;
+pub mod rate_limits;
 pub mod schedule_store;
 pub mod worker_registry;
 
@@ -59,6 +60,11 @@ pub use lifecycle::{
     unique_lock_follows_a_reclaimed_lease, unique_lock_released_by_clear,
     unique_until_finished_holds_until_ack, unique_until_finished_releases_on_final_fail,
     unique_until_started_releases_at_claim,
+};
+pub use rate_limits::{
+    hold_queue_blocks_claims_until_it_passes, rate_limit_holds_across_concurrent_claimers,
+    rate_limit_set_list_and_clear, rate_limited_queue_is_waited_for_until_the_window_opens,
+    rate_limited_queue_resumes_when_the_window_opens, release_uncounted_keeps_the_attempt_count,
 };
 pub use schedule_store::{
     schedule_missed_ticks_follow_the_policy, schedule_run_now_keeps_next_run,
@@ -170,6 +176,13 @@ macro_rules! __routemq_conformance_rules {
             schedule_tick_fires_once_under_concurrent_firers,
             schedule_missed_ticks_follow_the_policy,
             schedule_run_now_keeps_next_run,
+            // RateLimits
+            rate_limit_set_list_and_clear,
+            rate_limit_holds_across_concurrent_claimers,
+            rate_limited_queue_resumes_when_the_window_opens,
+            rate_limited_queue_is_waited_for_until_the_window_opens,
+            release_uncounted_keeps_the_attempt_count,
+            hold_queue_blocks_claims_until_it_passes,
         }
     };
 }
@@ -234,6 +247,7 @@ mod tests {
             include_str!("failed_store.rs"),
             include_str!("worker_registry.rs"),
             include_str!("schedule_store.rs"),
+            include_str!("rate_limits.rs"),
             include_str!("lifecycle/concurrency.rs"),
             include_str!("lifecycle/leases.rs"),
             include_str!("lifecycle/order.rs"),

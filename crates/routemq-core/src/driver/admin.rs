@@ -29,6 +29,10 @@ pub struct QueueStats {
     /// [`QueueAdmin::resume`].
     #[serde(default)]
     pub paused: bool,
+    /// The queue's rate limit ([`RateLimits::set_rate_limit`](crate::RateLimits::set_rate_limit)),
+    /// if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<crate::RateLimit>,
 }
 
 mod opt_duration_ms {

@@ -222,6 +222,14 @@ pub trait JobLifecycle: Send + Sync + fmt::Debug + 'static {
     /// attempt count.
     async fn release(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError>;
 
+    /// Gives a job back like [`release`](JobLifecycle::release), and gives back
+    /// the attempt its claim counted: the next claim of the job has the same
+    /// attempt number as this one. For an attempt that did not count, such as a
+    /// handler pushed back by a rate limit
+    /// ([`JobError::rate_limited`](crate::JobError::rate_limited)). Fenced by the
+    /// owner token like every call on a reservation.
+    async fn release_uncounted(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError>;
+
     /// Moves a job to the failed store with `error` as the reason.
     async fn fail(&self, lease: &Lease, error: &str) -> Result<(), DriverError>;
 

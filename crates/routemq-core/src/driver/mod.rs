@@ -7,6 +7,7 @@
 //! | [`QueueAdmin`] | stats, known queues, clear, pause / resume | `conformance::admin` |
 //! | [`WorkerRegistry`] | worker heartbeats | `conformance::worker_registry` |
 //! | [`ScheduleStore`] | recurring jobs: schedules, their state, firing a tick | `conformance::schedule_store` |
+//! | [`RateLimits`] | per-queue rate limits and holds | `conformance::rate_limits` |
 //!
 //! [`Driver`] is all of them together; it is implemented automatically for every type
 //! that implements them, and `Arc<dyn Driver>` coerces to `Arc<dyn FailedStore>`
@@ -15,6 +16,7 @@
 mod admin;
 mod failed_store;
 mod lifecycle;
+mod rate_limits;
 mod schedule_store;
 mod worker_registry;
 
@@ -23,6 +25,7 @@ pub use failed_store::{FailedJob, FailedQuery, FailedStore};
 pub use lifecycle::{
     AckOutcome, JobLifecycle, Lease, LeaseToken, PendingJob, ReclaimReport, Reservation,
 };
+pub use rate_limits::{RateLimit, RateLimitError, RateLimits};
 pub use schedule_store::{FireOutcome, ScheduleStore, Tick, UpsertOutcome};
 pub use worker_registry::{WorkerInfo, WorkerRegistry};
 
@@ -30,11 +33,20 @@ pub use worker_registry::{WorkerInfo, WorkerRegistry};
 ///
 /// Never implemented by hand: the blanket implementation covers every type that
 /// implements [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`],
-/// [`WorkerRegistry`] and [`ScheduleStore`]. The worker and the CLI hold an `Arc<dyn Driver>`; bring
+/// [`WorkerRegistry`], [`ScheduleStore`] and [`RateLimits`]. The worker and the CLI hold an `Arc<dyn Driver>`; bring
 /// the capability traits into scope (`use routemq_core::prelude::*`) to call them.
-pub trait Driver: JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry + ScheduleStore {}
+pub trait Driver:
+    JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry + ScheduleStore + RateLimits
+{
+}
 
 impl<T> Driver for T where
-    T: JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry + ScheduleStore + ?Sized
+    T: JobLifecycle
+        + FailedStore
+        + QueueAdmin
+        + WorkerRegistry
+        + ScheduleStore
+        + RateLimits
+        + ?Sized
 {
 }

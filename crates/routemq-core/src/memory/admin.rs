@@ -30,6 +30,7 @@ impl QueueAdmin for MemoryDriver {
                 .and_then(|q| q.ready.iter().map(|(_, at)| *at).min())
                 .map(|at| Duration::from_millis((now - at).max(0) as u64)),
             paused: state.paused.contains(queue),
+            rate_limit: state.limiters.get(queue).and_then(|l| l.limit()),
         })
     }
 

@@ -10,6 +10,34 @@ use crate::{
     LeaseToken, PendingJob, QueueName, ReclaimReport, Reservation, Uniqueness,
 };
 
+impl MemoryDriver {
+    /// `release`, and with `uncount` the claim's attempt given back: one step
+    /// under the lock, fenced by the owner token.
+    fn give_back(&self, lease: &Lease, delay: Duration, uncount: bool) -> Result<(), DriverError> {
+        let now = unix_ms(SystemTime::now());
+        {
+            let mut state = self.state();
+            state.owned(lease)?;
+            if uncount {
+                if let Some(job) = state.jobs.get_mut(&lease.job_id) {
+                    job.attempts = job.attempts.saturating_sub(1);
+                }
+            }
+            let seq = state.next_seq();
+            let q = state.queues.entry(lease.queue.clone()).or_default();
+            q.reserved.remove(&lease.job_id);
+            if delay.is_zero() {
+                q.ready.push_back((lease.job_id.clone(), now));
+            } else {
+                let at = now.saturating_add(delay.as_millis() as i64);
+                q.delayed.insert((at, seq), lease.job_id.clone());
+            }
+        }
+        self.inner.notify.notify_waiters();
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl JobLifecycle for MemoryDriver {
     fn connection_name(&self) -> &'static str {
@@ -75,7 +103,13 @@ impl JobLifecycle for MemoryDriver {
             if state.paused.contains(queue) {
                 continue;
             }
-            while out.len() < max {
+            let room = state
+                .limiters
+                .get_mut(queue)
+                .map_or(usize::MAX, |l| l.room(now));
+            let before = out.len();
+            let stop = before.saturating_add(room).min(max);
+            while out.len() < stop {
                 let State { jobs, queues, .. } = &mut *state;
                 let Some(q) = queues.get_mut(queue) else {
                     break;
@@ -104,6 +138,9 @@ impl JobLifecycle for MemoryDriver {
                 });
                 state.started(&id);
             }
+            if let Some(l) = state.limiters.get_mut(queue) {
+                l.record(now, out.len() - before);
+            }
         }
         Ok(out)
     }
@@ -119,22 +156,36 @@ impl JobLifecycle for MemoryDriver {
         let now = unix_ms(SystemTime::now());
         let mut wait = timeout;
         {
-            let state = self.state();
+            let mut state = self.state();
+            let State {
+                queues: all,
+                paused,
+                limiters,
+                ..
+            } = &mut *state;
             for queue in queues {
-                if state.paused.contains(queue) {
+                if paused.contains(queue) {
                     // Its jobs are not claimable: wait for a push, a resume or the
                     // timeout like on an empty queue.
                     continue;
                 }
-                let Some(q) = state.queues.get(queue) else {
+                let Some(q) = all.get(queue) else {
                     continue;
                 };
-                if !q.ready.is_empty() {
-                    return Ok(());
-                }
-                if let Some(((at, _), _)) = q.delayed.first_key_value() {
-                    let due_in = Duration::from_millis((*at - now).max(0) as u64);
-                    wait = wait.min(due_in);
+                // A full window or a hold: the queue's jobs are due when it opens.
+                let opens = limiters.get_mut(queue).and_then(|l| l.opens_at(now));
+                let first_due = q.delayed.first_key_value().map(|((at, _), _)| *at);
+                let due = if q.ready.is_empty() {
+                    first_due
+                } else {
+                    Some(now)
+                };
+                if let Some(due) = due {
+                    let at = opens.map_or(due, |o| o.max(due));
+                    if at <= now {
+                        return Ok(());
+                    }
+                    wait = wait.min(Duration::from_millis((at - now) as u64));
                 }
             }
         }
@@ -171,22 +222,11 @@ impl JobLifecycle for MemoryDriver {
     }
 
     async fn release(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
-        let now = unix_ms(SystemTime::now());
-        {
-            let mut state = self.state();
-            state.owned(lease)?;
-            let seq = state.next_seq();
-            let q = state.queues.entry(lease.queue.clone()).or_default();
-            q.reserved.remove(&lease.job_id);
-            if delay.is_zero() {
-                q.ready.push_back((lease.job_id.clone(), now));
-            } else {
-                let at = now.saturating_add(delay.as_millis() as i64);
-                q.delayed.insert((at, seq), lease.job_id.clone());
-            }
-        }
-        self.inner.notify.notify_waiters();
-        Ok(())
+        self.give_back(lease, delay, false)
+    }
+
+    async fn release_uncounted(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
+        self.give_back(lease, delay, true)
     }
 
     async fn fail(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {

@@ -16,9 +16,12 @@ use crate::{
 mod admin;
 mod failed_store;
 mod lifecycle;
+mod rate_limits;
 mod schedule_store;
 mod unique;
 mod worker_registry;
+
+use rate_limits::Limiter;
 
 const NAME: &str = "memory";
 
@@ -76,6 +79,8 @@ struct State {
     schedules: BTreeMap<String, schedule_store::StoredSchedule>,
     /// Uniqueness locks: (queue, key) → (holder, expiry ms).
     locks: HashMap<(QueueName, UniqueKey), (JobId, i64)>,
+    /// Rate limits, their windows and holds: `claim` and `wait_for_jobs` obey them.
+    limiters: BTreeMap<QueueName, Limiter>,
 }
 
 impl Default for MemoryDriver {

@@ -1,15 +1,23 @@
 -- claim.lua: claims up to N jobs across queues in priority order, skipping
--- paused queues.
--- KEYS: 6 per queue, in priority order: ready list, delayed zset, reserved zset,
+-- paused and held queues and keeping each queue's rate limit.
+-- KEYS: 8 per queue, in priority order: ready list, delayed zset, reserved zset,
 --   jobs hash (bodies and "{id}:meta" fields), paused flag (string; present while
---   the queue is paused), set of held uniqueness keys (locks: that key .. ':' .. key).
+--   the queue is paused), set of held uniqueness keys (locks: that key .. ':' .. key),
+--   rate hash (jobs, per_ms, held_until: present while the queue has a limit or a
+--   hold), rate log zset (start times of the window).
 -- ARGV[1] now (ms)   ARGV[2] lease deadline (ms)   ARGV[3] max jobs
 -- ARGV[4] token nonce (random; token k = nonce .. k)   ARGV[5] delayed jobs to
 -- promote per queue at most   ARGV[6..] fresh ids for adopted foreign payloads
 -- (a few; claiming stops before a foreign payload when none is left).
 -- Guarantee: atomic. Due delayed jobs move to the ready list first (oldest due
 -- first, paused queues included); nothing is claimed from a queue whose paused
--- flag exists (the next queue is tried instead); each claimed job leaves the ready list, has its attempt counted and is
+-- flag exists or whose hold (held_until, server ms) has not passed (the next
+-- queue is tried instead); a queue with a limit of J per P ms gives at most J
+-- minus the starts its log holds within the last P ms (server clock), and each
+-- job it gives is logged (member = its token, score = server ms; the log expires
+-- P ms after its last start), so at most J start in any window of P ms across
+-- every worker. A queue without a rate hash costs one HMGET. Each claimed job
+-- leaves the ready list, has its attempt counted and is
 -- recorded in the reserved zset as member "id|token" scored by the lease deadline.
 -- A ready-list element with no body in the jobs hash is a foreign payload (pushed by
 -- another producer, or corrupt): it is adopted under a fresh id (max_tries 1) and
@@ -25,14 +33,31 @@ local nonce, promote_limit = ARGV[4], tonumber(ARGV[5])
 local fresh = 6
 local out = {}
 local claimed = 0
-for q = 1, #KEYS / 6 do
+for q = 1, #KEYS / 8 do
   if claimed >= max then break end
-  local base = (q - 1) * 6
+  local base = (q - 1) * 8
   local ready, delayed, reserved, jobs = KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]
   promote(ready, delayed, now, promote_limit)
   local want = max - claimed
+  local log, per, snow = nil, 0, 0
+  if redis.call('EXISTS', KEYS[base + 5]) == 0 then
+    local gate = redis.call('HMGET', KEYS[base + 7], 'jobs', 'per_ms', 'held_until')
+    if gate[1] or gate[3] then
+      snow = server_ms()
+      if gate[3] and tonumber(gate[3]) > snow then
+        want = 0
+      elseif gate[1] then
+        log, per = KEYS[base + 8], tonumber(gate[2])
+        redis.call('ZREMRANGEBYSCORE', log, '-inf', snow - per)
+        local room = tonumber(gate[1]) - redis.call('ZCARD', log)
+        if room < want then want = math.max(room, 0) end
+      end
+    end
+  else
+    want = 0
+  end
   local ids
-  if redis.call('EXISTS', KEYS[base + 5]) == 1 then
+  if want == 0 then
     ids = {}
   elseif want == 1 then
     local one = redis.call('LPOP', ready)
@@ -106,6 +131,15 @@ for q = 1, #KEYS / 6 do
     if take > 0 then
       chunked_pairs('HMSET', jobs, writes)
       chunked_pairs('ZADD', reserved, members)
+      if log then
+        local starts = {}
+        for k = claimed - take + 1, claimed do
+          starts[#starts + 1] = snow
+          starts[#starts + 1] = nonce .. k
+        end
+        chunked_pairs('ZADD', log, starts)
+        redis.call('PEXPIRE', log, per)
+      end
     end
     if take < #ids then break end
   end

@@ -168,3 +168,11 @@ local function to_failed(jobs, failed_list, failed_index, id, connection, queue,
   redis.call('HSET', failed_index, id, record)
   redis.call('HDEL', jobs, id, mf)
 end
+
+-- The server's clock in milliseconds: rate limits and holds are kept on it, so
+-- every worker counts against the same clock (Redis 5+ replicates a script's
+-- effects, so a script may write after reading TIME).
+local function server_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end

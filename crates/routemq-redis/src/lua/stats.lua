@@ -1,10 +1,11 @@
 -- stats.lua: counts for one queue (moving due delayed jobs first, as claim would).
 -- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] reserved zset
 -- KEYS[4] jobs hash (bodies and "{id}:meta" fields)   KEYS[5] failed list
--- KEYS[6] paused flag
+-- KEYS[6] paused flag   KEYS[7] rate hash (jobs, per_ms, held_until)
 -- ARGV[1] now (ms)   ARGV[2] delayed jobs to promote at most
 -- Guarantee: O(1) reads apart from the bounded promotion. Returns {ready, delayed,
--- reserved, failed, ready_at_ms of the oldest ready job or -1, 1 if paused else 0}.
+-- reserved, failed, ready_at_ms of the oldest ready job or -1, 1 if paused else 0,
+-- the rate limit's jobs or nil, its per_ms or nil}.
 local now = tonumber(ARGV[1])
 promote(KEYS[1], KEYS[2], now, tonumber(ARGV[2]))
 local oldest = -1
@@ -23,4 +24,6 @@ return {
   redis.call('LLEN', KEYS[5]),
   oldest,
   redis.call('EXISTS', KEYS[6]),
+  redis.call('HGET', KEYS[7], 'jobs') or false,
+  redis.call('HGET', KEYS[7], 'per_ms') or false,
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use routemq_core::{
     async_trait, AckOutcome, DriverError, FailedJob, FailedQuery, FailedStore, JobId, JobLifecycle,
-    Lease, MemoryDriver, PendingJob, QueueAdmin, QueueName, QueueStats, ReclaimReport, Reservation,
-    WorkerInfo, WorkerRegistry,
+    Lease, MemoryDriver, PendingJob, QueueAdmin, QueueName, QueueStats, RateLimit, RateLimits,
+    ReclaimReport, Reservation, WorkerInfo, WorkerRegistry,
 };
 use routemq_core::{Dispatched, Uniqueness};
 use routemq_core::{FireOutcome, Schedule, ScheduleState, ScheduleStore, Tick, UpsertOutcome};
@@ -136,6 +136,10 @@ impl JobLifecycle for FaultyDriver {
         hit(&self.calls.release, &self.faults.release)?;
         self.inner.release(lease, delay).await
     }
+    async fn release_uncounted(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
+        hit(&self.calls.release, &self.faults.release)?;
+        self.inner.release_uncounted(lease, delay).await
+    }
     async fn fail(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {
         hit(&self.calls.fail, &self.faults.fail)?;
         self.inner.fail(lease, error).await
@@ -173,6 +177,22 @@ impl QueueAdmin for FaultyDriver {
     }
     async fn paused(&self) -> Result<Vec<QueueName>, DriverError> {
         self.inner.paused().await
+    }
+}
+
+#[async_trait]
+impl RateLimits for FaultyDriver {
+    async fn set_rate_limit(&self, queue: &QueueName, limit: RateLimit) -> Result<(), DriverError> {
+        self.inner.set_rate_limit(queue, limit).await
+    }
+    async fn rate_limits(&self) -> Result<Vec<(QueueName, RateLimit)>, DriverError> {
+        self.inner.rate_limits().await
+    }
+    async fn clear_rate_limit(&self, queue: &QueueName) -> Result<bool, DriverError> {
+        self.inner.clear_rate_limit(queue).await
+    }
+    async fn hold_queue(&self, queue: &QueueName, duration: Duration) -> Result<(), DriverError> {
+        self.inner.hold_queue(queue, duration).await
     }
 }
 

@@ -119,6 +119,9 @@ pub enum Act {
     Tick(u64),
     /// Fails fatally; its `failed` hook panics.
     FatalWithPanickingHook,
+    /// Pushed back by a rate limit (`JobError::rate_limited(ms)`) on the probe's
+    /// first `n` runs, then succeeds.
+    RateLimitedFirst(u64, u64),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -180,6 +183,10 @@ impl Job for Scripted {
                 tokio::time::sleep(ms(*n)).await;
             },
             Act::FatalWithPanickingHook => return Err(JobError::fatal("fatal, hook panics")),
+            Act::RateLimitedFirst(n, hold) if p.runs.load(Ordering::SeqCst) <= *n => {
+                return Err(JobError::rate_limited(ms(*hold)))
+            }
+            Act::RateLimitedFirst(..) => {}
         }
         p.done.fetch_add(1, Ordering::SeqCst);
         Ok(())

@@ -85,8 +85,9 @@ fn time_field(value: Option<String>, what: &str) -> Result<Option<SystemTime>, D
 
 #[async_trait]
 impl ScheduleStore for RedisDriver {
-    /// Moves the state hash when the queue changed (the old one is deleted: a new
-    /// queue means a new slot, so the schedule starts afresh there), then
+    /// Moves the state hash when the queue changed (a new queue means a new slot:
+    /// the old hash is deleted, its last run and last job id are carried over and
+    /// the next run is the one given), then
     /// `schedule_upsert.lua`, the index entry and the queue registry in one
     /// pipeline.
     async fn upsert_schedule(
@@ -96,17 +97,38 @@ impl ScheduleStore for RedisDriver {
     ) -> Result<UpsertOutcome, DriverError> {
         let old_queue = self.schedule_queue(&schedule.name).await?;
         let moved = old_queue.as_ref().is_some_and(|q| *q != schedule.queue);
+        let state_key = self.inner.keys.schedule(&schedule.queue, &schedule.name);
         let mut pipe = redis::pipe();
+        let mut carried: (Option<String>, Option<String>) = (None, None);
         if let Some(old) = old_queue.as_ref().filter(|_| moved) {
-            pipe.cmd("DEL")
-                .arg(self.inner.keys.schedule(old, &schedule.name))
-                .ignore();
+            let old_key = self.inner.keys.schedule(old, &schedule.name);
+            carried = self
+                .inner
+                .pool
+                .cmd(
+                    redis::cmd("HMGET")
+                        .arg(&old_key)
+                        .arg("last")
+                        .arg("last_job"),
+                )
+                .await?;
+            pipe.cmd("DEL").arg(old_key).ignore();
         }
         let key = format!("{} > {}", schedule.spec.key(), schedule.queue);
         pipe.add_command(self.inner.pool.scripts().schedule_upsert.cmd(
-            &[self.inner.keys.schedule(&schedule.queue, &schedule.name)],
+            std::slice::from_ref(&state_key),
             (schedule.to_json(), key, unix_ms(next_run)),
         ));
+        if let (Some(last), Some(last_job)) = carried {
+            // The last run moves with the schedule, as on the other drivers.
+            pipe.cmd("HMSET")
+                .arg(&state_key)
+                .arg("last")
+                .arg(last)
+                .arg("last_job")
+                .arg(last_job)
+                .ignore();
+        }
         pipe.cmd("HSET")
             .arg(self.inner.keys.schedules())
             .arg(&schedule.name)

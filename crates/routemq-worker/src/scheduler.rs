@@ -67,10 +67,16 @@ impl Scheduler {
         while let Some(s) = pending.last() {
             let now = SystemTime::now();
             match s.next_after(now) {
-                Ok(next) => {
-                    let outcome = self.driver.upsert_schedule(s, next).await?;
-                    tracing::info!(schedule = %s.name, spec = %s.spec, ?outcome, "schedule declared");
-                }
+                Ok(next) => match self.driver.upsert_schedule(s, next).await {
+                    Ok(outcome) => {
+                        tracing::info!(schedule = %s.name, spec = %s.spec, ?outcome, "schedule declared")
+                    }
+                    // Retried after a pause, like any backend error.
+                    Err(e) if e.is_transient() => return Err(e),
+                    Err(e) => {
+                        tracing::error!(schedule = %s.name, error = %e, "the backend refused a declared schedule; not stored")
+                    }
+                },
                 Err(e) => {
                     tracing::error!(schedule = %s.name, error = %e, "a declared schedule has no next run; not stored")
                 }

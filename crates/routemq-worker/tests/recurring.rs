@@ -82,3 +82,46 @@ async fn a_worker_with_schedules_off_stores_and_fires_nothing() {
     assert!(d.schedules().await.unwrap().is_empty());
     assert_eq!(d.stats(&qn("ticks")).await.unwrap().ready, 0);
 }
+
+/// A schedule whose next run is a minute old (no worker ran) with `catch-up:2`:
+/// the worker enqueues the two oldest missed ticks, skips the rest of the outage,
+/// and fires the ticks less than `MISSED_AFTER` late and the ones that follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_catches_up_missed_ticks_as_the_policy_says() {
+    let d = memory();
+    let now = unix_ms(SystemTime::now()) / 1000 * 1000;
+    let t0 = now - 60_000;
+    let s = every_second().missed(routemq_core::MissedTicks::CatchUp(2));
+    d.upsert_schedule(&s, routemq_core::from_unix_ms(t0))
+        .await
+        .unwrap();
+    let w = builder(&d)
+        .max_time(Some(Duration::from_millis(1_500)))
+        .build()
+        .unwrap();
+    run_to_limit(w).await;
+    let got = d
+        .claim(&[qn("ticks")], 100, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let ticks: Vec<i64> = got
+        .iter()
+        .map(|r| r.envelope().unwrap().created_at_ms)
+        .collect();
+    assert_eq!(
+        &ticks[..2],
+        &[t0, t0 + 1000],
+        "the two oldest missed ticks: {ticks:?}"
+    );
+    let cutoff = now - routemq_core::MISSED_AFTER.as_millis() as i64;
+    assert!(
+        ticks[2..].iter().all(|t| *t >= cutoff),
+        "the rest of the outage is skipped: {ticks:?}"
+    );
+    assert!(
+        ticks.len() >= 2 + 5,
+        "the late-but-not-missed ticks fire: {ticks:?}"
+    );
+    let distinct: BTreeSet<i64> = ticks.iter().copied().collect();
+    assert_eq!(distinct.len(), ticks.len(), "{ticks:?}");
+}

@@ -56,8 +56,9 @@ async fn claim_tick_times(d: &dyn Driver, q: &str) -> Vec<(JobId, i64)> {
 }
 
 /// Upsert creates and lists a schedule with its definition and state; upserting the
-/// same spec keeps the state, a changed spec takes the next run given; remove
-/// deletes it (and firing a removed schedule stores nothing).
+/// same spec keeps the state, a changed spec or queue takes the next run given
+/// (keeping the last run); a step for the old queue or a removed schedule stores
+/// nothing; remove deletes it.
 pub async fn schedule_upsert_list_remove_round_trip(factory: &dyn DriverFactory) {
     let driver = factory.fresh().await;
     let d = driver.as_ref();
@@ -122,7 +123,34 @@ pub async fn schedule_upsert_list_remove_round_trip(factory: &dyn DriverFactory)
     let up = ok(d.upsert_schedule(&b3, resched).await, "upsert_schedule");
     assert_eq!(up, UpsertOutcome::Rescheduled);
     let s = state_of(d, "b-reports").await;
-    assert_eq!((s.next_run, s.last_job_id), (resched, Some(job_id)));
+    assert_eq!(
+        (s.next_run, s.last_job_id.as_ref()),
+        (resched, Some(&job_id))
+    );
+
+    // Another queue: rescheduled there, last run kept; a step for the old queue
+    // is Gone and stores nothing.
+    let b4 = b3.clone().queue(queue("sched-c"));
+    let moved_next = resched + Duration::from_secs(4);
+    let up = ok(d.upsert_schedule(&b4, moved_next).await, "upsert_schedule");
+    assert_eq!(up, UpsertOutcome::Rescheduled, "another queue reschedules");
+    let s = state_of(d, "b-reports").await;
+    assert_eq!(s.schedule.queue, queue("sched-c"));
+    assert_eq!(s.next_run, moved_next);
+    assert_eq!((s.last_run, s.last_job_id), (Some(base), Some(job_id)));
+    assert_eq!(listed(d).await.len(), 2, "a moved schedule is listed once");
+    let old_queue = Tick {
+        name: b3.name.clone(),
+        queue: b3.queue.clone(),
+        expected: resched,
+        next: resched + Duration::from_secs(2),
+        jobs: vec![b3.pending_job(resched).expect("job encodes")],
+        last_run: Some(resched),
+    };
+    assert_eq!(
+        ok(d.fire_tick(old_queue).await, "fire_tick"),
+        FireOutcome::Gone
+    );
 
     // Remove: gone from the list; firing it now stores nothing.
     assert!(ok(d.remove_schedule("b-reports").await, "remove_schedule"));
@@ -134,11 +162,11 @@ pub async fn schedule_upsert_list_remove_round_trip(factory: &dyn DriverFactory)
         .collect();
     assert_eq!(names, vec!["a-nightly".to_owned()]);
     let stray = Tick {
-        name: b3.name.clone(),
-        queue: b3.queue.clone(),
+        name: b4.name.clone(),
+        queue: b4.queue.clone(),
         expected: resched,
         next: resched + Duration::from_secs(2),
-        jobs: vec![b3.pending_job(resched).expect("job encodes")],
+        jobs: vec![b4.pending_job(resched).expect("job encodes")],
         last_run: Some(resched),
     };
     assert_eq!(ok(d.fire_tick(stray).await, "fire_tick"), FireOutcome::Gone);

@@ -49,6 +49,7 @@ mod driver;
 mod encryption;
 mod envelope;
 mod error;
+mod group;
 mod id;
 mod job;
 mod memory;
@@ -79,6 +80,7 @@ pub use encryption::{
 };
 pub use envelope::{Envelope, TraceContext};
 pub use error::DriverError;
+pub use group::GroupKey;
 pub use id::JobId;
 pub use job::{Job, JobContext, JobError, JobOptions, RetryDirective};
 pub use memory::MemoryDriver;

@@ -276,13 +276,14 @@ impl Queue {
             .as_ref()
             .map(|u| u.resolve(name, &data, encrypt))
             .transpose()?;
+        let group = options.resolved_group()?;
         let envelope = self.envelope(name, data, options, encrypt)?;
         let mut at = when.map(When::instant);
         if let Some(delay) = unique.as_ref().and_then(|u| u.debounce) {
             let quiet = SystemTime::now() + delay;
             at = Some(at.map_or(quiet, |t| t.max(quiet)));
         }
-        Ok((PendingJob::new(&envelope, at)?, unique))
+        Ok((PendingJob::new(&envelope, at)?.in_group(group), unique))
     }
 
     /// The envelope, sealed when `encrypt`.

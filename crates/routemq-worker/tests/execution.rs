@@ -266,6 +266,7 @@ async fn undecodable_payload_goes_to_failed_store() {
         max_tries: 3,
         payload: b"\x00\x01 not an envelope".to_vec(),
         available_at: None,
+        group: None,
     })
     .await
     .unwrap();

@@ -292,6 +292,7 @@ pub async fn corrupt_payload_can_be_failed(factory: &dyn DriverFactory) {
             max_tries: 3,
             payload: garbage.clone(),
             available_at: None,
+            group: None,
         },
     )
     .await;

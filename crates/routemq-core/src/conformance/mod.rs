@@ -12,7 +12,8 @@
 //! The rules are grouped by the capability they check, in the modules
 //! [`lifecycle`], [`failed_store`], [`admin`], [`worker_registry`],
 //! [`schedule_store`] and [`rate_limits`] (one per
-//! trait of the contract); [`RULES`] lists them all, in that order.
+//! trait of the contract), and [`groups`] (fair groups, across traits); [`RULES`]
+//! lists them all, in that order.
 //!
 //! Each rule takes a [`DriverFactory`], asks it for a driver over a fresh, empty,
 //! isolated store, and panics with a message naming the broken rule. Timings are
@@ -31,6 +32,7 @@ use crate::Driver;
 pub mod admin;
 pub mod failed_store;
 mod fixture;
+pub mod groups;
 pub mod lifecycle;
 pub mod rate_limits;
 pub mod schedule_store;
@@ -45,6 +47,11 @@ pub use failed_store::{
     corrupt_payload_can_be_failed, fail_records_the_error, failed_flush_all_and_per_queue,
     failed_list_newest_first_filtered_and_paged, failed_prune_by_cutoff,
     failed_show_retry_and_forget,
+};
+pub use groups::{
+    group_backlog_does_not_delay_another_group, grouped_jobs_release_reclaim_settle_and_clear,
+    groups_take_turns_in_claims, pause_unique_and_rate_limit_hold_for_grouped_jobs,
+    ungrouped_jobs_take_turns_and_keep_fifo,
 };
 pub use lifecycle::{
     ack_batch_of_many, attempts_counted_at_claim, bulk_push_keeps_ids_and_order,
@@ -183,6 +190,12 @@ macro_rules! __routemq_conformance_rules {
             rate_limited_queue_is_waited_for_until_the_window_opens,
             release_uncounted_keeps_the_attempt_count,
             hold_queue_blocks_claims_until_it_passes,
+            // Fair groups
+            groups_take_turns_in_claims,
+            ungrouped_jobs_take_turns_and_keep_fifo,
+            group_backlog_does_not_delay_another_group,
+            grouped_jobs_release_reclaim_settle_and_clear,
+            pause_unique_and_rate_limit_hold_for_grouped_jobs,
         }
     };
 }
@@ -248,6 +261,7 @@ mod tests {
             include_str!("worker_registry.rs"),
             include_str!("schedule_store.rs"),
             include_str!("rate_limits.rs"),
+            include_str!("groups.rs"),
             include_str!("lifecycle/concurrency.rs"),
             include_str!("lifecycle/leases.rs"),
             include_str!("lifecycle/order.rs"),

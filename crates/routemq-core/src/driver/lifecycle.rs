@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{CodecError, Dispatched, DriverError, Envelope, JobId, QueueName, Uniqueness};
+use crate::{
+    CodecError, Dispatched, DriverError, Envelope, GroupKey, JobId, QueueName, Uniqueness,
+};
 
 /// A job ready to be stored: its encoded envelope and when it becomes claimable.
 #[derive(Debug, Clone)]
@@ -23,6 +25,8 @@ pub struct PendingJob {
     pub payload: Vec<u8>,
     /// When the job becomes claimable; `None` means now.
     pub available_at: Option<SystemTime>,
+    /// The job's group (see [`GroupKey`]); `None` keeps the queue's plain FIFO.
+    pub group: Option<GroupKey>,
 }
 
 impl PendingJob {
@@ -34,7 +38,14 @@ impl PendingJob {
             max_tries: envelope.max_tries.max(1),
             payload: envelope.encode()?,
             available_at,
+            group: None,
         })
+    }
+
+    /// `self` in `group` (`None`: ungrouped).
+    pub fn in_group(mut self, group: Option<GroupKey>) -> Self {
+        self.group = group;
+        self
     }
 
     /// [`DriverError::PayloadTooLarge`] naming `driver` when the payload is over

@@ -22,12 +22,12 @@ impl QueueAdmin for MemoryDriver {
         let q = state.queues.get(queue);
         Ok(QueueStats {
             queue: queue.to_string(),
-            ready: q.map_or(0, |q| q.ready.len() as u64),
+            ready: q.map_or(0, |q| q.ready_iter().count() as u64),
             delayed: q.map_or(0, |q| q.delayed.len() as u64),
             reserved: q.map_or(0, |q| q.reserved.len() as u64),
             failed,
             oldest_ready_age: q
-                .and_then(|q| q.ready.iter().map(|(_, at)| *at).min())
+                .and_then(|q| q.ready_iter().map(|(_, at)| *at).min())
                 .map(|at| Duration::from_millis((now - at).max(0) as u64)),
             paused: state.paused.contains(queue),
             rate_limit: state.limiters.get(queue).and_then(|l| l.limit()),
@@ -51,9 +51,8 @@ impl QueueAdmin for MemoryDriver {
             return Ok(0);
         };
         let ids: Vec<JobId> = q
-            .ready
-            .drain(..)
-            .map(|(id, _)| id)
+            .drain_ready()
+            .into_iter()
             .chain(std::mem::take(&mut q.delayed).into_values())
             .chain(q.reserved.drain().map(|(id, _)| id))
             .collect();

@@ -27,8 +27,9 @@ impl MemoryDriver {
             let q = state.queues.entry(lease.queue.clone()).or_default();
             q.reserved.remove(&lease.job_id);
             if delay.is_zero() {
-                q.ready.push_back((lease.job_id.clone(), now));
+                state.make_ready(&lease.queue, lease.job_id.clone(), now);
             } else {
+                let q = state.queues.entry(lease.queue.clone()).or_default();
                 let at = now.saturating_add(delay.as_millis() as i64);
                 q.delayed.insert((at, seq), lease.job_id.clone());
             }
@@ -114,7 +115,7 @@ impl JobLifecycle for MemoryDriver {
                 let Some(q) = queues.get_mut(queue) else {
                     break;
                 };
-                let Some((id, _)) = q.ready.pop_front() else {
+                let Some((id, _)) = q.next_ready() else {
                     break;
                 };
                 let Some(job) = jobs.get_mut(&id) else {
@@ -175,7 +176,7 @@ impl JobLifecycle for MemoryDriver {
                 // A full window or a hold: the queue's jobs are due when it opens.
                 let opens = limiters.get_mut(queue).and_then(|l| l.opens_at(now));
                 let first_due = q.delayed.first_key_value().map(|((at, _), _)| *at);
-                let due = if q.ready.is_empty() {
+                let due = if q.ready.is_empty() && q.rotation.is_empty() {
                     first_due
                 } else {
                     Some(now)
@@ -297,12 +298,7 @@ impl JobLifecycle for MemoryDriver {
                         );
                         report.failed += 1;
                     } else {
-                        state
-                            .queues
-                            .entry(queue.clone())
-                            .or_default()
-                            .ready
-                            .push_back((id, now));
+                        state.make_ready(queue, id, now);
                         report.released += 1;
                     }
                 }

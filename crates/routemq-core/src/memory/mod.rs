@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 use crate::{
-    from_unix_ms, unix_ms, DriverError, FailedJob, JobId, Lease, LeaseToken, PendingJob, QueueName,
-    UniqueKey, WorkerInfo,
+    from_unix_ms, unix_ms, DriverError, FailedJob, GroupKey, JobId, Lease, LeaseToken, PendingJob,
+    QueueName, UniqueKey, WorkerInfo,
 };
 
 mod admin;
 mod failed_store;
+mod groups;
 mod lifecycle;
 mod rate_limits;
 mod schedule_store;
@@ -46,12 +47,19 @@ struct StoredJob {
     attempts: u32,
     /// The uniqueness key it holds, and whether the lock goes at claim.
     unique: Option<(UniqueKey, bool)>,
+    /// Its group: where it waits when ready.
+    group: Option<GroupKey>,
 }
 
 #[derive(Debug, Default)]
 struct QueueState {
-    /// (job, available-at ms), FIFO.
+    /// Ungrouped ready jobs: (job, available-at ms), FIFO.
     ready: VecDeque<(JobId, i64)>,
+    /// Grouped ready jobs: one FIFO per group with ready jobs.
+    groups: HashMap<GroupKey, VecDeque<(JobId, i64)>>,
+    /// Lanes with ready jobs, in turn (`None` = the ungrouped list); empty while
+    /// no group has ready jobs.
+    rotation: VecDeque<Option<GroupKey>>,
     /// (available-at ms, sequence) → job.
     delayed: BTreeMap<(i64, u64), JobId>,
     /// job → (owner token, lease deadline ms).
@@ -125,7 +133,7 @@ impl State {
         if at > now {
             q.delayed.insert((at, seq), job.id.clone());
         } else {
-            q.ready.push_back((job.id.clone(), at));
+            q.enqueue(job.id.clone(), at, job.group.as_ref());
         }
         self.jobs.insert(
             job.id,
@@ -135,21 +143,33 @@ impl State {
                 payload: job.payload,
                 attempts: 0,
                 unique: None,
+                group: job.group,
             },
         );
     }
 
     fn promote_due(&mut self, queue: &QueueName, now: i64) {
-        if let Some(q) = self.queues.get_mut(queue) {
+        let State { queues, jobs, .. } = self;
+        if let Some(q) = queues.get_mut(queue) {
             while let Some(entry) = q.delayed.first_entry() {
                 let (at, _) = *entry.key();
                 if at > now {
                     break;
                 }
                 let id = entry.remove();
-                q.ready.push_back((id, at));
+                let group = jobs.get(&id).and_then(|j| j.group.as_ref());
+                q.enqueue(id, at, group);
             }
         }
+    }
+
+    /// Makes job `id` of `queue` ready at `at` (ms), in its group's lane.
+    fn make_ready(&mut self, queue: &QueueName, id: JobId, at: i64) {
+        let group = self.jobs.get(&id).and_then(|j| j.group.clone());
+        self.queues
+            .entry(queue.clone())
+            .or_default()
+            .enqueue(id, at, group.as_ref());
     }
 
     /// Checks the owner token; returns the stored reservation's deadline.

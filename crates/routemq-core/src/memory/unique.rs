@@ -61,12 +61,12 @@ impl State {
         let Some(q) = self.queues.get_mut(&queue) else {
             return true;
         };
-        q.ready.retain(|(id, _)| id != holder);
+        q.unready(holder);
         q.delayed.retain(|_, id| id != holder);
         if due > now {
             q.delayed.insert((due, seq), holder.clone());
         } else {
-            q.ready.push_back((holder.clone(), now));
+            self.make_ready(&queue, holder.clone(), now);
         }
         true
     }

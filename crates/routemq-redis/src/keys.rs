@@ -7,7 +7,7 @@
 //! | `routemq:queue:default` | list | ready job ids, FIFO (`LLEN` = ready count) |
 //! | `routemq:queue:default:delayed` | zset | job ids scored by available-at ms (`ZCARD` = delayed count) |
 //! | `routemq:queue:default:reserved` | zset | `"{id}\|{token}"` scored by lease deadline ms |
-//! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` (a unique job adds `"\|s\|key"` or `"\|f\|key"`) |
+//! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` (a unique job adds `"\|s\|key"` or `"\|f\|key"`); `"{id}:group"` → a grouped job's group |
 //! | `routemq:queue:default:notify` | list | wake-up tokens for idle workers (≤ 64) |
 //! | `routemq:queue:default:paused` | string | present while the queue is paused: when (ms); `claim.lua` skips the queue |
 //! | `routemq:queue:default:unique` | set | uniqueness keys held on the queue (so `clear` finds their locks) |
@@ -15,6 +15,9 @@
 //! | `routemq:queue:default:rate` | hash | rate limit and hold: `jobs`, `per_ms`, `held_until` (server ms); present while the queue has a limit or a hold (a hold alone expires with it) |
 //! | `routemq:queue:default:rate_log` | zset | the limit's window: one member per started job (its token), scored by the start (server ms); expires a window after the last start |
 //! | `routemq:queue:failed:default` | list | failed-job JSON records, newest first |
+//! | `routemq:queue:default:group:{g}` | list | ready job ids of group `g`, FIFO (exists while it has ready jobs) |
+//! | `routemq:queue:default:groups` | list | the rotation: groups with ready jobs in turn, each once, `""` standing for the ungrouped ready list; exists only while a group has ready jobs |
+//! | `routemq:queue:default:grouped` | string | set once the queue has had a grouped job: promotions, releases and reclaims then read `"{id}:group"` fields |
 //! | `routemq:queue:default:failed_index` | hash | id → the same record, for lookups by id |
 //! | `routemq:queues` | set | every queue name ever used |
 //! | `routemq:queues:paused` | set | names of paused queues, for listing only (the per-queue `paused` key decides) |
@@ -28,7 +31,8 @@
 //! uniqueness lock's name starts with its queue's tagged name, so it shares that
 //! slot too: `claim.lua`, `ack.lua`, `fail.lua`, `reclaim.lua` and `clear.lua`
 //! build lock names from the `unique` set's name and the job's metadata, and
-//! uniqueness is per queue.
+//! uniqueness is per queue. Group lists, the rotation and the grouped flag are
+//! named the same way (from the ready list's name), by the scripts that use them.
 
 use routemq_core::QueueName;
 
@@ -54,6 +58,8 @@ pub(crate) struct QueueKeys {
     pub unique: String,
     pub rate: String,
     pub rate_log: String,
+    /// The rotation of lanes with ready jobs (fair groups; see `lib.lua`).
+    pub groups: String,
     pub failed: String,
     pub failed_index: String,
 }
@@ -88,6 +94,7 @@ impl Keys {
             unique: format!("{base}:unique"),
             rate: format!("{base}:rate"),
             rate_log: format!("{base}:rate_log"),
+            groups: format!("{base}:groups"),
             failed_index: format!("{base}:failed_index"),
             failed: format!("{}:queue:failed:{name}", self.prefix),
             ready: base,

@@ -19,10 +19,25 @@ impl RedisDriver {
             .map(|j| j.available_at.map_or(now, unix_ms))
             .collect();
         let delayed = due.iter().filter(|at| **at > now).count();
-        let ready = jobs.len() - delayed;
+        let plain_ready = jobs
+            .iter()
+            .zip(&due)
+            .filter(|(j, at)| **at <= now && j.group.is_none())
+            .count();
+        let grouped = jobs.iter().filter(|j| j.group.is_some()).count();
+        // Ready grouped jobs by group, groups in order of first appearance.
+        let mut lanes: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (job, at) in jobs.iter().zip(&due) {
+            if let (Some(g), true) = (&job.group, *at <= now) {
+                match lanes.iter_mut().find(|(name, _)| *name == g.as_str()) {
+                    Some((_, ids)) => ids.push(job.id.as_str()),
+                    None => lanes.push((g.as_str(), vec![job.id.as_str()])),
+                }
+            }
+        }
         let mut cmd = self.inner.pool.scripts().push.cmd(
             &[&k.ready, &k.delayed, &k.jobs, &k.notify],
-            (jobs.len(), ready, delayed),
+            (jobs.len(), plain_ready, delayed, grouped, lanes.len()),
         );
         for (job, at) in jobs.iter().zip(&due) {
             // Body, then attempts | max_tries | when it became (or becomes) claimable.
@@ -31,8 +46,13 @@ impl RedisDriver {
                 .arg(format!("{}:meta", job.id))
                 .arg(format!("0|{}|{at}", job.max_tries.max(1)));
         }
+        for job in jobs {
+            if let Some(g) = &job.group {
+                cmd.arg(format!("{}:group", job.id)).arg(g.as_str());
+            }
+        }
         for (job, at) in jobs.iter().zip(&due) {
-            if *at <= now {
+            if *at <= now && job.group.is_none() {
                 cmd.arg(job.id.as_str());
             }
         }
@@ -40,6 +60,9 @@ impl RedisDriver {
             if *at > now {
                 cmd.arg(*at).arg(job.id.as_str());
             }
+        }
+        for (g, ids) in &lanes {
+            cmd.arg(*g).arg(ids.len()).arg(ids);
         }
         cmd
     }
@@ -76,7 +99,8 @@ impl RedisDriver {
             .arg(ttl)
             .arg(if unique.debounce.is_some() { "1" } else { "0" })
             .arg(unique.key.as_str())
-            .arg(if renew { "1" } else { "0" });
+            .arg(if renew { "1" } else { "0" })
+            .arg(job.group.as_ref().map_or("", |g| g.as_str()));
         cmd
     }
 }

@@ -79,7 +79,7 @@ impl Scripts {
             extend: Script::new(include_str!("lua/extend.lua"), false),
             reclaim: Script::new(include_str!("lua/reclaim.lua"), true),
             stats: Script::new(include_str!("lua/stats.lua"), true),
-            clear: Script::new(include_str!("lua/clear.lua"), false),
+            clear: Script::new(include_str!("lua/clear.lua"), true),
             resume: Script::new(include_str!("lua/resume.lua"), true),
             set_limit: Script::new(include_str!("lua/set_limit.lua"), true),
             clear_limit: Script::new(include_str!("lua/clear_limit.lua"), true),

@@ -124,6 +124,7 @@ impl RedisDriver {
         for k in qkeys {
             pipe.cmd("EXISTS").arg(&k.paused);
             pipe.cmd("LLEN").arg(&k.ready);
+            pipe.cmd("EXISTS").arg(&k.groups);
             pipe.cmd("ZRANGE")
                 .arg(&k.delayed)
                 .arg(0)
@@ -135,8 +136,8 @@ impl RedisDriver {
         let now = now_ms();
         // Per queue with work: (its keys, ms until its first job is due, gated).
         let mut work: Vec<(&QueueKeys, i64, bool)> = Vec::new();
-        for (k, four) in qkeys.iter().zip(replies.chunks(4)) {
-            let [paused, ready, next, gated] = four else {
+        for (k, five) in qkeys.iter().zip(replies.chunks(5)) {
+            let [paused, ready, grouped, next, gated] = five else {
                 return Err(bad_reply("wait", format!("{} replies", replies.len())));
             };
             let flag = |v: &Value| -> Result<bool, DriverError> {
@@ -150,7 +151,7 @@ impl RedisDriver {
                 redis::from_redis_value_ref(ready).map_err(|e| bad_reply("LLEN", e))?;
             let next: Vec<(String, f64)> =
                 redis::from_redis_value_ref(next).map_err(|e| bad_reply("ZRANGE", e))?;
-            let due_in = if ready > 0 {
+            let due_in = if ready > 0 || flag(grouped)? {
                 0
             } else if let Some((_, due)) = next.first() {
                 // One millisecond past the due time, so the claim that follows sees it.
@@ -160,7 +161,7 @@ impl RedisDriver {
             };
             work.push((k, due_in, flag(gated)?));
         }
-        if qkeys.len() * 4 != replies.len() {
+        if qkeys.len() * 5 != replies.len() {
             return Err(bad_reply("wait", format!("{} replies", replies.len())));
         }
         let gated: Vec<&QueueKeys> = work.iter().filter(|w| w.2).map(|w| w.0).collect();

@@ -19,6 +19,7 @@ for i = 1, #ARGV, 2 do
     end
     done[#done + 1] = id
     done[#done + 1] = meta_field(id)
+    done[#done + 1] = id .. ':group'
   else
     lost[#lost + 1] = id
   end

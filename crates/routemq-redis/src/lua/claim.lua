@@ -26,6 +26,10 @@
 -- "until started" ("|s|"); one holding its lock until finished ("|f|") gets a
 -- token ending in 'u', so ack.lua releases the lock without reading metadata
 -- for other jobs.
+-- Fair groups: a queue whose rotation ('{ready}:groups', see lib.lua) is not
+-- empty gives one job per lane in turn (take_turns), each group's jobs FIFO and
+-- the ungrouped ready list one more lane; a queue without it costs one LLEN.
+-- Due grouped delayed jobs go to their group's list.
 -- Returns a flat array, 6 values per job: queue index (1-based), id, token,
 -- attempt, max_tries, payload.
 local now, deadline, max = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
@@ -37,7 +41,7 @@ for q = 1, #KEYS / 8 do
   if claimed >= max then break end
   local base = (q - 1) * 8
   local ready, delayed, reserved, jobs = KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]
-  promote(ready, delayed, now, promote_limit)
+  promote(ready, delayed, now, promote_limit, jobs)
   local want = max - claimed
   local log, per, snow = nil, 0, 0
   if redis.call('EXISTS', KEYS[base + 5]) == 0 then
@@ -57,7 +61,10 @@ for q = 1, #KEYS / 8 do
     want = 0
   end
   local ids
-  if want == 0 then
+  local turns = want > 0 and redis.call('LLEN', ready .. ':groups') > 0
+  if turns then
+    ids = take_turns(ready, jobs, want, #ARGV - fresh + 1)
+  elseif want == 0 then
     ids = {}
   elseif want == 1 then
     local one = redis.call('LPOP', ready)
@@ -90,7 +97,9 @@ for q = 1, #KEYS / 8 do
       end
       take = i
     end
-    if want == 1 then
+    if turns then
+      -- take_turns already took exactly the ids that can be claimed.
+    elseif want == 1 then
       if take == 0 then redis.call('LPUSH', ready, ids[1]) end
     else
       redis.call('LTRIM', ready, take, -1)

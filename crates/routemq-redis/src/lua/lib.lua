@@ -77,13 +77,109 @@ local function notify(key, n)
   end
 end
 
--- Moves up to `limit` due delayed jobs (score <= now) to the tail of the ready list,
--- oldest due time first. Returns how many moved.
-local function promote(ready, delayed, now, limit)
+-- Fair groups. A grouped job has a field "{id}:group" in the jobs hash; while
+-- ready it waits in its group's list `ready .. ':group:' .. g`, not in the ready
+-- list. `ready .. ':groups'` is the rotation: the lanes with ready jobs in turn,
+-- each once, '' standing for the ungrouped ready list; it exists only while a
+-- group has ready jobs. `ready .. ':grouped'` is set once the queue has had a
+-- grouped job: only then do promotions, releases and reclaims read group fields.
+-- All share the queue's name, so its hash tag and slot.
+local function group_list(ready, g)
+  return ready .. ':group:' .. g
+end
+
+-- Appends `ids` (in order) to group `g`'s list; a group whose list was empty
+-- joins the rotation at its end (after '' when it starts the rotation).
+local function ready_in_group(ready, g, ids)
+  local list = group_list(ready, g)
+  local was = redis.call('LLEN', list)
+  chunked('RPUSH', list, ids)
+  if was == 0 then
+    local rotation = ready .. ':groups'
+    if redis.call('LLEN', rotation) == 0 then
+      redis.call('RPUSH', rotation, '', g)
+    else
+      redis.call('RPUSH', rotation, g)
+    end
+  end
+end
+
+-- Makes `ids` ready, in order: each grouped one in its group's list, the others
+-- at the tail of the ready list. A queue that never had a grouped job costs one
+-- EXISTS.
+local function make_ready(ready, jobs, ids)
+  if #ids == 0 then return end
+  if redis.call('EXISTS', ready .. ':grouped') == 0 then
+    chunked('RPUSH', ready, ids)
+    return
+  end
+  local fields = {}
+  for i = 1, #ids do fields[i] = ids[i] .. ':group' end
+  local groups = {}
+  for i = 1, #fields, CHUNK do
+    local got = redis.call('HMGET', jobs, unpack(fields, i, math.min(i + CHUNK - 1, #fields)))
+    for k = 1, #got do groups[#groups + 1] = got[k] end
+  end
+  local plain, by, order = {}, {}, {}
+  for i = 1, #ids do
+    local g = groups[i]
+    if g then
+      if not by[g] then
+        by[g] = {}
+        order[#order + 1] = g
+      end
+      local l = by[g]
+      l[#l + 1] = ids[i]
+    else
+      plain[#plain + 1] = ids[i]
+    end
+  end
+  if #plain > 0 then chunked('RPUSH', ready, plain) end
+  for i = 1, #order do ready_in_group(ready, order[i], by[order[i]]) end
+end
+
+-- Takes up to `want` ready ids of a queue whose rotation is not empty, one per
+-- lane in turn; a lane with ids left goes to the rotation's end ('' only while
+-- groups remain). An id without a body (a foreign payload) is taken only while
+-- `spare` fresh ids last; otherwise it is put back and taking stops. Returns the
+-- ids in order.
+local function take_turns(ready, jobs, want, spare)
+  local rotation = ready .. ':groups'
+  local ids = {}
+  while #ids < want do
+    local lane = redis.call('LPOP', rotation)
+    if not lane then break end
+    local list = ready
+    if lane ~= '' then list = group_list(ready, lane) end
+    local id = redis.call('LPOP', list)
+    if id and redis.call('HEXISTS', jobs, id) == 0 then
+      if spare == 0 then
+        redis.call('LPUSH', list, id)
+        redis.call('LPUSH', rotation, lane)
+        break
+      end
+      spare = spare - 1
+    end
+    if lane == '' then
+      if redis.call('LLEN', rotation) > 0 then redis.call('RPUSH', rotation, '') end
+    elseif redis.call('LLEN', list) > 0 then
+      redis.call('RPUSH', rotation, lane)
+    end
+    if id then ids[#ids + 1] = id end
+  end
+  if redis.call('LLEN', rotation) == 1 and redis.call('LINDEX', rotation, 0) == '' then
+    redis.call('DEL', rotation)
+  end
+  return ids
+end
+
+-- Moves up to `limit` due delayed jobs (score <= now) to the tail of the ready list
+-- (a grouped job: of its group's list), oldest due time first. Returns how many moved.
+local function promote(ready, delayed, now, limit, jobs)
   local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, limit)
   if #due > 0 then
     chunked('ZREM', delayed, due)
-    chunked('RPUSH', ready, due)
+    make_ready(ready, jobs, due)
   end
   return #due
 end
@@ -166,7 +262,7 @@ local function to_failed(jobs, failed_list, failed_index, id, connection, queue,
   local record = failed_record(id, connection, queue, got[1] or '', exception, now, max_tries)
   redis.call('LPUSH', failed_list, record)
   redis.call('HSET', failed_index, id, record)
-  redis.call('HDEL', jobs, id, mf)
+  redis.call('HDEL', jobs, id, mf, id .. ':group')
 end
 
 -- The server's clock in milliseconds: rate limits and holds are kept on it, so

@@ -7,6 +7,7 @@
 -- ARGV[5] now (ms)   ARGV[6] scope: 's' released at claim, 'f' when the job is
 -- gone   ARGV[7] lock time to live (ms)   ARGV[8] '1' to debounce
 -- ARGV[9] the key   ARGV[10] '1' to renew the lock's time to live on debounce
+-- ARGV[11] the job's group ('' = none; a debounced holder keeps its own)
 -- Guarantee: atomic. The key is held while the lock exists and the job it names
 -- still has metadata in the jobs hash; a held key stores nothing and returns
 -- {holder, 1}, or, debouncing a holder never claimed (0 attempts), gives the
@@ -26,14 +27,26 @@ if holder then
       return {holder, 1}
     end
     if not redis.call('ZSCORE', KEYS[2], holder) then
-      -- Due already: it waits in the ready list (O(its length), only here).
-      redis.call('LREM', KEYS[1], 1, holder)
+      -- Due already: it waits in the ready list or its group's list (O(its
+      -- length), only here); a group list left empty leaves the rotation.
+      local hg = redis.call('HGET', KEYS[3], holder .. ':group')
+      if hg then
+        local list = group_list(KEYS[1], hg)
+        redis.call('LREM', list, 1, holder)
+        if redis.call('LLEN', list) == 0 then
+          local rotation = KEYS[1] .. ':groups'
+          redis.call('LREM', rotation, 0, hg)
+          if redis.call('LLEN', rotation) == 1 then redis.call('DEL', rotation) end
+        end
+      else
+        redis.call('LREM', KEYS[1], 1, holder)
+      end
     end
     if due > now then
       redis.call('ZADD', KEYS[2], due, holder)
     else
       redis.call('ZREM', KEYS[2], holder)
-      redis.call('RPUSH', KEYS[1], holder)
+      make_ready(KEYS[1], KEYS[3], { holder })
     end
     redis.call('HMSET', KEYS[3], holder, ARGV[2],
       meta_field(holder), pack_meta(0, tonumber(ARGV[3]), ready_at, tail))
@@ -48,8 +61,14 @@ redis.call('SET', KEYS[6], id, 'PX', ARGV[7])
 redis.call('SADD', KEYS[5], ARGV[9])
 redis.call('HMSET', KEYS[3], id, ARGV[2],
   meta_field(id), pack_meta(0, tonumber(ARGV[3]), ready_at, '|' .. ARGV[6] .. '|' .. ARGV[9]))
+if ARGV[11] ~= '' then
+  redis.call('HSET', KEYS[3], id .. ':group', ARGV[11])
+  redis.call('SET', KEYS[1] .. ':grouped', '1')
+end
 if due > now then
   redis.call('ZADD', KEYS[2], due, id)
+elseif ARGV[11] ~= '' then
+  ready_in_group(KEYS[1], ARGV[11], { id })
 else
   redis.call('RPUSH', KEYS[1], id)
 end

@@ -5,7 +5,8 @@
 -- ARGV[1] now (ms)   ARGV[2] at most this many reservations per call
 -- ARGV[3] connection name   ARGV[4] queue name
 -- Guarantee: atomic. Each reservation whose deadline is <= now leaves the reserved
--- zset: with attempts left it goes to the tail of the ready list, otherwise to the
+-- zset: with attempts left it goes to the tail of the ready list (a grouped job: of
+-- its group's list), otherwise to the
 -- failed store with a reason (releasing its uniqueness lock; a job that goes
 -- back keeps its lock, as it still exists). Returns {released, failed}; a caller loops while the
 -- sum equals the limit.
@@ -33,7 +34,7 @@ for i = 1, #expired do
   end
 end
 if #back > 0 then
-  chunked('RPUSH', KEYS[1], back)
+  make_ready(KEYS[1], KEYS[3], back)
   notify(KEYS[6], #back)
 end
 return {released, failed}

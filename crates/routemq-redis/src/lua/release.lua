@@ -5,7 +5,8 @@
 -- ARGV[1] id   ARGV[2] token   ARGV[3] now (ms)   ARGV[4] available-at (ms)
 -- ARGV[5] 1: the attempt the claim counted is given back (release_uncounted), 0: kept
 -- Guarantee: atomic; returns 0 and changes nothing unless the caller owns the job.
--- Otherwise the job (keeping its uniqueness lock) goes to the tail of the ready list (available-at <= now) or into
+-- Otherwise the job (keeping its uniqueness lock) goes to the tail of the ready list, or of its group's list for a grouped job
+-- (available-at <= now), or into
 -- the delayed zset, and idle workers are woken. Returns 1.
 local id, now, at = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('ZREM', KEYS[3], id .. '|' .. ARGV[2]) == 0 then return 0 end
@@ -13,7 +14,7 @@ local mf = meta_field(id)
 local attempts, tries, _, tail = parse_meta(redis.call('HGET', KEYS[4], mf))
 if ARGV[5] == '1' and attempts > 0 then attempts = attempts - 1 end
 if at <= now then
-  redis.call('RPUSH', KEYS[1], id)
+  make_ready(KEYS[1], KEYS[4], { id })
   redis.call('HSET', KEYS[4], mf, pack_meta(attempts, tries, now, tail))
 else
   redis.call('ZADD', KEYS[2], at, id)

@@ -3,22 +3,36 @@
 -- KEYS[4] jobs hash (bodies and "{id}:meta" fields)   KEYS[5] failed list
 -- KEYS[6] paused flag   KEYS[7] rate hash (jobs, per_ms, held_until)
 -- ARGV[1] now (ms)   ARGV[2] delayed jobs to promote at most
--- Guarantee: O(1) reads apart from the bounded promotion. Returns {ready, delayed,
+-- Guarantee: O(1) reads per lane (the ready list, and each group with ready jobs)
+-- apart from the bounded promotion. Returns {ready, delayed,
 -- reserved, failed, ready_at_ms of the oldest ready job or -1, 1 if paused else 0,
 -- the rate limit's jobs or nil, its per_ms or nil}.
 local now = tonumber(ARGV[1])
-promote(KEYS[1], KEYS[2], now, tonumber(ARGV[2]))
+promote(KEYS[1], KEYS[2], now, tonumber(ARGV[2]), KEYS[4])
 local oldest = -1
-local head = redis.call('LINDEX', KEYS[1], 0)
-if head then
-  local meta = redis.call('HGET', KEYS[4], meta_field(head))
-  if meta then
-    local _, _, ready_at = parse_meta(meta)
-    oldest = ready_at
+local function head_of(list)
+  local head = redis.call('LINDEX', list, 0)
+  if head then
+    local meta = redis.call('HGET', KEYS[4], meta_field(head))
+    if meta then
+      local _, _, ready_at = parse_meta(meta)
+      if oldest < 0 or ready_at < oldest then oldest = ready_at end
+    end
+  end
+end
+head_of(KEYS[1])
+local ready = redis.call('LLEN', KEYS[1])
+-- Grouped ready jobs: every group in the rotation has some, the others none.
+local lanes = redis.call('LRANGE', KEYS[1] .. ':groups', 0, -1)
+for i = 1, #lanes do
+  if lanes[i] ~= '' then
+    local list = group_list(KEYS[1], lanes[i])
+    ready = ready + redis.call('LLEN', list)
+    head_of(list)
   end
 end
 return {
-  redis.call('LLEN', KEYS[1]),
+  ready,
   redis.call('ZCARD', KEYS[2]),
   redis.call('ZCARD', KEYS[3]),
   redis.call('LLEN', KEYS[5]),

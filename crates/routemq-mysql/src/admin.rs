@@ -59,6 +59,8 @@ impl QueueAdmin for MysqlDriver {
             .await?;
         self.single(sql::UNIQUE_CLEAR, vec![queue.as_str().into()])
             .await?;
+        self.single(sql::GROUP_CLEAR, vec![queue.as_str().into()])
+            .await?;
         Ok(n)
     }
 

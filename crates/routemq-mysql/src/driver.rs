@@ -51,6 +51,9 @@ pub(crate) struct Inner {
     /// The queues with a rate limit or a hold as last read, and when (see
     /// [`MysqlDriver::gated_queues`]).
     pub(crate) gated: std::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>,
+    /// The queues with a rotation of groups as last read, and when (see
+    /// [`MysqlDriver::grouped_queues`]).
+    pub(crate) grouped: std::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>,
 }
 
 /// How long claims trust the last read of `queue_paused`. A pause or resume made
@@ -113,6 +116,7 @@ impl MysqlDriver {
                 wake: Notify::new(),
                 paused: std::sync::Mutex::new(None),
                 gated: std::sync::Mutex::new(None),
+                grouped: std::sync::Mutex::new(None),
             }),
         })
     }

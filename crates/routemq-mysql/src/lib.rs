@@ -34,6 +34,7 @@ mod config;
 mod driver;
 mod error;
 mod failed;
+mod groups;
 mod lease;
 mod lifecycle;
 mod migrate;

@@ -23,9 +23,7 @@ use crate::time::micros;
 use crate::unique::{release_locks, SCOPE_UNTIL_GONE, SCOPE_UNTIL_STARTED};
 use crate::{sql, token};
 
-/// A locked row: id, uuid, attempts before this claim, max_tries, payload,
-/// unique_scope.
-type Locked = (u64, Option<String>, u32, u32, Vec<u8>, Option<u8>);
+use crate::groups::{self, Locked};
 
 /// Microseconds from the server's now to the earliest due time among waiting
 /// jobs of `queues` (paused ones left out): ≤ 0 when one is claimable, `None`
@@ -62,6 +60,10 @@ impl JobLifecycle for MysqlDriver {
         job.check_size(self.inner.max_payload, NAME)?;
         check_due(&job)?;
         let id = job.id.clone();
+        if job.group.is_some() {
+            self.push_grouped(vec![job]).await?;
+            return Ok(id);
+        }
         let now = due_now(&job);
         let mut params = Vec::with_capacity(6);
         row_params(job, now, &mut params);
@@ -98,6 +100,10 @@ impl JobLifecycle for MysqlDriver {
             return Ok(Vec::new());
         }
         let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
+        if jobs.iter().any(|j| j.group.is_some()) {
+            self.push_grouped(jobs).await?;
+            return Ok(ids);
+        }
         // Each statement stays under half the payload limit (itself below the
         // server's max_allowed_packet) and under the row cap.
         let byte_budget = (self.inner.max_payload / 2).max(1);
@@ -164,6 +170,7 @@ impl JobLifecycle for MysqlDriver {
             let mut conn = self.conn().await?;
             let paused = self.paused_queues(&mut conn).await?;
             let gated = self.gated_queues(&mut conn).await?;
+            let grouped = self.grouped_queues(&mut conn).await?;
             let mut tx = conn.start_transaction(TxOpts::default()).await?;
             let (gates, spent) = rate::lock_gates(&mut tx, queues, &paused, &gated).await?;
             if spent {
@@ -192,9 +199,18 @@ impl JobLifecycle for MysqlDriver {
                         }
                     }
                 }
-                let rows: Vec<Locked> = tx
-                    .exec(sql::CLAIM_SELECT, (queue.as_str(), room as u64))
-                    .await?;
+                let turns = if grouped.iter().any(|g| g == queue.as_str()) {
+                    groups::claim(&mut tx, queue, room).await?
+                } else {
+                    None
+                };
+                let rows: Vec<Locked> = match turns {
+                    Some(rows) => rows,
+                    None => {
+                        tx.exec(sql::CLAIM_SELECT, (queue.as_str(), room as u64))
+                            .await?
+                    }
+                };
                 if let (Some((now, per_ms)), false) = (&window, rows.is_empty()) {
                     rate::record(&mut tx, queue, now, rows.len(), *per_ms).await?;
                 }

@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_create_queue_rate_limits.sql",
         sql: include_str!("../../../migrations/0006_create_queue_rate_limits.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_create_queue_groups.sql",
+        sql: include_str!("../../../migrations/0007_create_queue_groups.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

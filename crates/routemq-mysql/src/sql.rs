@@ -12,6 +12,17 @@ pub(crate) const PUSH_NOW: &str = include_str!("sql/push_now.sql");
 const PUSH_BULK_HEAD: &str = include_str!("sql/push_bulk_head.sql");
 const PUSH_BULK_ROW: &str = include_str!("sql/push_bulk_row.sql");
 const PUSH_BULK_ROW_NOW: &str = include_str!("sql/push_bulk_row_now.sql");
+const PUSH_GROUP_HEAD: &str = include_str!("sql/push_group_head.sql");
+const PUSH_GROUP_ROW: &str = include_str!("sql/push_group_row.sql");
+pub(crate) const GROUP_JOIN: &str = include_str!("sql/group_join.sql");
+pub(crate) const GROUP_LANES: &str = include_str!("sql/group_lanes.sql");
+pub(crate) const GROUP_CLAIM_SELECT: &str = include_str!("sql/group_claim_select.sql");
+pub(crate) const GROUP_CLAIM_PLAIN: &str = include_str!("sql/group_claim_plain.sql");
+pub(crate) const GROUP_TURN: &str = include_str!("sql/group_turn.sql");
+pub(crate) const GROUP_HAS_JOBS: &str = include_str!("sql/group_has_jobs.sql");
+pub(crate) const GROUP_LEAVE: &str = include_str!("sql/group_leave.sql");
+pub(crate) const GROUP_CLEAR: &str = include_str!("sql/group_clear.sql");
+pub(crate) const GROUPED_QUEUES: &str = include_str!("sql/grouped_queues.sql");
 pub(crate) const CLAIM_SELECT: &str = include_str!("sql/claim_select.sql");
 const CLAIM_UPDATE: &str = include_str!("sql/claim_update.sql");
 pub(crate) const ACK: &str = include_str!("sql/ack.sql");
@@ -197,6 +208,22 @@ pub(crate) fn push_bulk(rows: usize, now: bool) -> String {
     });
     let mut s = String::with_capacity(PUSH_BULK_HEAD.len() + rows * (row.len() + 2));
     s.push_str(PUSH_BULK_HEAD.trim_end());
+    s.push('\n');
+    for i in 0..rows {
+        if i > 0 {
+            s.push_str(",\n");
+        }
+        s.push_str(row);
+    }
+    s
+}
+
+/// A multi-row INSERT of `rows` jobs with their groups (push_group_head.sql and
+/// push_group_row.sql per job).
+pub(crate) fn push_group_bulk(rows: usize) -> String {
+    let row = fragment(PUSH_GROUP_ROW);
+    let mut s = String::with_capacity(PUSH_GROUP_HEAD.len() + rows * (row.len() + 2));
+    s.push_str(PUSH_GROUP_HEAD.trim_end());
     s.push('\n');
     for i in 0..rows {
         if i > 0 {

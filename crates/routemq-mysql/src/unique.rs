@@ -71,6 +71,9 @@ impl MysqlDriver {
                 })
                 .await?;
             if let Some(done) = done {
+                if job.group.is_some() {
+                    self.forget_grouped();
+                }
                 return Ok(done);
             }
         }
@@ -130,7 +133,11 @@ async fn attempt(
         Value::from(due.0),
         Value::from(due.1),
         Value::from(scope),
+        job.group.as_ref().map_or(Value::NULL, |g| {
+            Value::Bytes(g.as_str().as_bytes().to_vec())
+        }),
     ];
+    crate::groups::join(tx, std::slice::from_ref(job)).await?;
     tx.exec_drop(sql::PUSH_UNIQUE, params).await?;
     let row = tx.last_insert_id().unwrap_or_default();
     if found.is_some() {

@@ -1,0 +1,211 @@
+//! Fair groups (migration 0007): grouped pushes, which also put their group and
+//! the ungrouped lane in the queue's rotation (`queue_groups`), and the claim of
+//! a queue that has a rotation, which takes one job per lane in turn. Queues
+//! without grouped jobs are claimed as before: the claim checks a cached list of
+//! grouped queues (read at most every 250 ms, like the paused queues).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Transaction, TxOpts, Value};
+use routemq_core::{DriverError, PendingJob, QueueName};
+
+use crate::driver::{MysqlDriver, OpError};
+use crate::push::row_params;
+use crate::sql;
+
+/// A locked row: id, uuid, attempts before this claim, max_tries, payload,
+/// unique_scope (as `lifecycle.rs` reads it).
+pub(crate) type Locked = (u64, Option<String>, u32, u32, Vec<u8>, Option<u8>);
+
+/// Lanes one claim looks at, at most (the ones served longest ago).
+const LANES: usize = 64;
+
+/// How long claims trust the last read of the grouped queues. A grouped push
+/// through this driver refreshes it at once; another process's first grouped
+/// push of a queue is claimed fairly within this long (FIFO until then).
+const GROUPED_FRESH_FOR: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The rotation rows a grouped push needs: (queue, group) for each distinct
+/// group of `jobs`, as group_join.sql's parameters.
+fn joins(jobs: &[PendingJob]) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    for job in jobs {
+        if let Some(g) = &job.group {
+            let row = (
+                job.queue.as_str().to_owned(),
+                g.as_str().as_bytes().to_vec(),
+            );
+            if !out.contains(&row) {
+                out.push(row);
+            }
+        }
+    }
+    out
+}
+
+/// Puts the groups of `jobs` (and the ungrouped lane) in their queues' rotation.
+pub(crate) async fn join(
+    tx: &mut Transaction<'_>,
+    jobs: &[PendingJob],
+) -> Result<(), mysql_async::Error> {
+    for (queue, group) in joins(jobs) {
+        tx.exec_drop(sql::GROUP_JOIN, (queue.as_str(), group, queue.as_str()))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts `jobs` (some grouped) in `tx` with one multi-row INSERT.
+pub(crate) async fn insert(
+    tx: &mut Transaction<'_>,
+    jobs: Vec<PendingJob>,
+) -> Result<(), mysql_async::Error> {
+    let stmt = sql::push_group_bulk(jobs.len());
+    let mut params = Vec::with_capacity(jobs.len() * 7);
+    for job in jobs {
+        let group = job.group.as_ref().map(|g| g.as_str().as_bytes().to_vec());
+        row_params(job, false, &mut params);
+        params.push(group.map_or(Value::NULL, Value::Bytes));
+    }
+    tx.exec_drop(stmt, params).await
+}
+
+/// The claim of `queue` through its rotation, in `tx`: up to `room` jobs, one per
+/// lane per pass, lanes in turn order. `None` when the queue has no rotation
+/// (claim it plainly). Every lane looked at moves to the rotation's end (in the
+/// order last looked at; the others keep their turn); a group without jobs leaves
+/// it, and so does the ungrouped lane once alone.
+pub(crate) async fn claim(
+    tx: &mut Transaction<'_>,
+    queue: &QueueName,
+    room: usize,
+) -> Result<Option<Vec<Locked>>, mysql_async::Error> {
+    let q = queue.as_str();
+    let lanes: Vec<Vec<u8>> = tx.exec(sql::GROUP_LANES, (q, LANES as u64)).await?;
+    if lanes.is_empty() {
+        return Ok(None);
+    }
+    if lanes.len() == 1 && lanes[0].is_empty() {
+        tx.exec_drop(sql::GROUP_LEAVE, (q, Vec::<u8>::new()))
+            .await?;
+        return Ok(None);
+    }
+    let mut got: Vec<Locked> = Vec::new();
+    let mut live: Vec<&Vec<u8>> = lanes.iter().collect();
+    let mut gone: Vec<&Vec<u8>> = Vec::new();
+    // Lanes in the order this claim last looked at them: they move to the end.
+    let mut looked: Vec<&Vec<u8>> = Vec::new();
+    let mut pass = 0u64;
+    while got.len() < room && !live.is_empty() {
+        let mut next = Vec::new();
+        for lane in live {
+            if got.len() >= room {
+                break;
+            }
+            looked.retain(|l| *l != lane);
+            looked.push(lane);
+            let row: Option<Locked> = if lane.is_empty() {
+                tx.exec_first(sql::GROUP_CLAIM_PLAIN, (q, pass)).await?
+            } else {
+                tx.exec_first(sql::GROUP_CLAIM_SELECT, (q, lane.as_slice(), pass))
+                    .await?
+            };
+            match row {
+                Some(row) => {
+                    got.push(row);
+                    next.push(lane);
+                }
+                None if !lane.is_empty() => {
+                    let any: Option<u8> = tx
+                        .exec_first(sql::GROUP_HAS_JOBS, (q, lane.as_slice()))
+                        .await?;
+                    if any.is_none() {
+                        gone.push(lane);
+                    }
+                }
+                None => {}
+            }
+        }
+        live = next;
+        pass += 1;
+    }
+    for (k, lane) in looked.into_iter().enumerate() {
+        if gone.contains(&lane) {
+            tx.exec_drop(sql::GROUP_LEAVE, (q, lane.as_slice())).await?;
+        } else {
+            tx.exec_drop(sql::GROUP_TURN, (k as u64, q, lane.as_slice()))
+                .await?;
+        }
+    }
+    Ok(Some(got))
+}
+
+impl MysqlDriver {
+    /// Stores `jobs` (some grouped) in one transaction: multi-row INSERTs in
+    /// chunks (each under half the payload limit and the row cap), then the
+    /// rotation rows of their groups. Wakes local waiters.
+    pub(crate) async fn push_grouped(&self, jobs: Vec<PendingJob>) -> Result<(), DriverError> {
+        let byte_budget = (self.inner.max_payload / 2).max(1);
+        let row_cap = self.inner.config.bulk_chunk_rows.max(1);
+        let mut chunks: Vec<Vec<PendingJob>> = vec![Vec::new()];
+        let mut bytes = 0usize;
+        for job in jobs {
+            let len = job.payload.len() + 160;
+            let full = chunks.last().is_some_and(|c| {
+                !c.is_empty() && (c.len() >= row_cap || bytes + len > byte_budget)
+            });
+            if full {
+                chunks.push(Vec::new());
+                bytes = 0;
+            }
+            bytes += len;
+            if let Some(c) = chunks.last_mut() {
+                c.push(job);
+            }
+        }
+        self.retrying(|| {
+            let chunks = chunks.clone();
+            async move {
+                let mut conn = self.conn().await?;
+                let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                for chunk in &chunks {
+                    join(&mut tx, chunk).await?;
+                }
+                for chunk in chunks {
+                    insert(&mut tx, chunk).await?;
+                }
+                tx.commit().await?;
+                Ok::<(), OpError>(())
+            }
+        })
+        .await?;
+        self.forget_grouped();
+        self.wake_local();
+        Ok(())
+    }
+
+    /// The queues with a rotation, read on `conn` at most every
+    /// [`GROUPED_FRESH_FOR`]: claims of other queues pay nothing for groups.
+    pub(crate) async fn grouped_queues(
+        &self,
+        conn: &mut Conn,
+    ) -> Result<Arc<Vec<String>>, mysql_async::Error> {
+        let cache = &self.inner.grouped;
+        if let Some((at, names)) = &*cache.lock().unwrap_or_else(|p| p.into_inner()) {
+            if at.elapsed() < GROUPED_FRESH_FOR {
+                return Ok(names.clone());
+            }
+        }
+        let names: Arc<Vec<String>> = Arc::new(conn.query(sql::GROUPED_QUEUES).await?);
+        *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), names.clone()));
+        Ok(names)
+    }
+
+    /// Forgets the cached grouped queues (after a grouped push through this
+    /// driver), so the next claim reads them again.
+    pub(crate) fn forget_grouped(&self) {
+        *self.inner.grouped.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}

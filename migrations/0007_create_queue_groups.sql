@@ -13,10 +13,6 @@
 -- has no job left, and the ungrouped row once it is the last. A queue without
 -- rows here is claimed exactly as before.
 
-ALTER TABLE queue_jobs
-    ADD COLUMN group_key VARBINARY(128) NULL DEFAULT NULL,
-    ADD INDEX queue_jobs_group_index (queue, group_key, reserved_at, available_at, id);
-
 CREATE TABLE IF NOT EXISTS queue_groups (
     queue      VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     group_key  VARBINARY(128) NOT NULL,
@@ -24,3 +20,7 @@ CREATE TABLE IF NOT EXISTS queue_groups (
     PRIMARY KEY (queue, group_key),
     KEY queue_groups_turn_index (queue, turn)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+ALTER TABLE queue_jobs
+    ADD COLUMN group_key VARBINARY(128) NULL DEFAULT NULL,
+    ADD INDEX queue_jobs_group_index (queue, group_key, reserved_at, available_at, id);

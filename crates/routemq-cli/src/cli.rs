@@ -55,7 +55,8 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  routemq push --queue default --job routemq.sleep --data '{\"ms\": 250}' --delay 10s\n  \
 routemq push --job reports.build --data '{\"user\": 42}' --unique-key report:42 --unique-for 10m\n  \
-routemq push --job search.index --data '{\"doc\": 7}' --unique-key index:7 --debounce 5s\n\n\
+routemq push --job search.index --data '{\"doc\": 7}' --unique-key index:7 --debounce 5s\n  \
+routemq push --job invoices.render --data '{\"invoice\": 9}' --group tenant-42\n\n\
 With --unique-key, a push while another job of the queue holds the key stores nothing and prints \
 the holder's id followed by `duplicate` (exit code 0); with --debounce, a holder that has not \
 started takes this push's data and is due DURATION from now (`duplicate debounced`)."
@@ -206,6 +207,10 @@ pub struct PushArgs {
     /// that finds the key held by a job not started yet gives it this data.
     #[arg(long, value_parser = duration, value_name = "DURATION", requires = "unique_key")]
     pub debounce: Option<Duration>,
+    /// Put the job in group G (a tenant, a customer; 1-128 bytes): claims take
+    /// the queue's groups in turn, so one group's backlog does not delay another's.
+    #[arg(long, value_name = "G")]
+    pub group: Option<String>,
 }
 
 /// `routemq push --unique-until`.

@@ -92,3 +92,8 @@ fn schedule_add_list_run_remove() {
 fn four_workers_fire_each_tick_once() {
     scenarios::schedules_fire_each_tick_once_across_workers(&Backend::redis());
 }
+
+#[test]
+fn tenant_b_is_not_delayed_by_tenant_a() {
+    scenarios::groups::tenant_b_is_not_delayed_by_tenant_a(&Backend::redis());
+}

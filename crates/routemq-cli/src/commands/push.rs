@@ -1,8 +1,9 @@
-//! `routemq push`: enqueue one raw job, unique under `--unique-key` if asked.
+//! `routemq push`: enqueue one raw job, unique under `--unique-key` and in
+//! `--group` if asked.
 
 use std::sync::Arc;
 
-use routemq_core::{Codec, Driver, JobOptions, Queue, Unique, UniqueKey, When};
+use routemq_core::{Codec, Driver, GroupKey, JobOptions, Queue, Unique, UniqueKey, When};
 use serde::Serialize;
 
 use crate::cli::{PushArgs, UniqueUntil};
@@ -16,6 +17,9 @@ struct Pushed<'a> {
     queue: &'a str,
     job: &'a str,
     delay_ms: Option<u128>,
+    /// The job's group, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'a str>,
     /// The id of the key that sealed the data, when encrypted.
     #[serde(skip_serializing_if = "Option::is_none")]
     encrypted_with: Option<String>,
@@ -88,6 +92,10 @@ pub(crate) async fn run(
     if encrypt {
         options = options.encrypted();
     }
+    if let Some(group) = &args.group {
+        GroupKey::new(group.clone()).map_err(|e| CliError::usage("--group", e.to_string()))?;
+        options = options.group(group.clone());
+    }
     if let Some(u) = unique(args)? {
         options = options.unique(u);
     }
@@ -106,6 +114,7 @@ pub(crate) async fn run(
         queue: queue.as_str(),
         job: &args.job,
         delay_ms: args.delay.map(|d| d.as_millis()),
+        group: args.group.as_deref(),
         encrypted_with: key_id.filter(|_| encrypt).map(|k| k.to_string()),
         duplicate: done.duplicate,
         debounced: done.debounced,

@@ -15,6 +15,7 @@ mod unique;
 pub use unique::{
     bad_unique_flags, concurrent_unique_pushes_store_one_job, unique_scopes_and_debounce,
 };
+pub mod groups;
 pub mod rate_limit;
 
 fn id_of(pushed: &Value) -> String {

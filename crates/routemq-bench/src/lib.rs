@@ -1,4 +1,5 @@
-//! The RouteMQ benchmark: single enqueue, bulk enqueue, drain and idle latency over
+//! The RouteMQ benchmark: single enqueue, bulk enqueue, drain, idle latency, a
+//! rate-limited drain and a group drain (1,000 groups) over
 //! any [`Driver`], measured through the real [`Worker`](routemq_worker::Worker).
 //! `routemq bench` and `cargo xtask bench` print its [`BenchReport`].
 //!
@@ -9,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+mod group_drain;
 mod jobs;
 mod report;
 mod run;

@@ -28,13 +28,18 @@ pub struct BenchReport {
     /// Achieved rate of the rate-limited drain: jobs after the first window's
     /// over the time to empty (at most the limit when the limit holds).
     pub rate_limited_drain_per_sec: f64,
+    /// Groups of the group drain.
+    pub groups: usize,
+    /// The drain's job count spread over `groups` groups, run to empty by one
+    /// worker (fair claims, to compare with `drain_per_sec`).
+    pub group_drain_per_sec: f64,
 }
 
 impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "driver={} jobs={} concurrency={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms rate_limited_drain={:.0}/s (limit {:.0}/s)",
+            "driver={} jobs={} concurrency={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms rate_limited_drain={:.0}/s (limit {:.0}/s) group_drain={:.0}/s ({} groups)",
             self.driver,
             self.jobs,
             self.concurrency,
@@ -44,7 +49,9 @@ impl fmt::Display for BenchReport {
             self.latency_p50_ms,
             self.latency_p99_ms,
             self.rate_limited_drain_per_sec,
-            self.rate_limit_per_sec
+            self.rate_limit_per_sec,
+            self.group_drain_per_sec,
+            self.groups
         )
     }
 }
@@ -85,6 +92,8 @@ mod tests {
             latency_p99_ms: 7.0,
             rate_limit_per_sec: 8.0,
             rate_limited_drain_per_sec: 9.0,
+            groups: 10,
+            group_drain_per_sec: 11.0,
         };
         let v: serde_json::Value = serde_json::to_value(&r).unwrap();
         let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
@@ -97,6 +106,8 @@ mod tests {
                 "drain_per_sec",
                 "driver",
                 "enqueue_per_sec",
+                "group_drain_per_sec",
+                "groups",
                 "jobs",
                 "latency_p50_ms",
                 "latency_p99_ms",

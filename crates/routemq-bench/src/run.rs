@@ -31,6 +31,9 @@ pub struct BenchConfig {
     pub rate_limit: RateLimit,
     /// Jobs of the rate-limited drain (a few windows' worth).
     pub rate_limited_jobs: usize,
+    /// Groups of the group drain (`jobs` jobs spread over them, on the queue
+    /// `<queue>-groups`).
+    pub groups: usize,
 }
 
 impl Default for BenchConfig {
@@ -48,6 +51,7 @@ impl Default for BenchConfig {
                 per: Duration::from_secs(1),
             },
             rate_limited_jobs: 1_500,
+            groups: 1_000,
         }
     }
 }
@@ -71,7 +75,7 @@ pub enum BenchError {
     },
 }
 
-fn per_sec(n: usize, elapsed: Duration) -> f64 {
+pub(crate) fn per_sec(n: usize, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
@@ -187,6 +191,7 @@ pub async fn run(
     samples.sort_by(f64::total_cmp);
 
     let rate_limited_drain_per_sec = rate_limited_drain(&queue, &consumer, config).await?;
+    let group_drain_per_sec = crate::group_drain::group_drain(&queue, &consumer, config).await?;
 
     Ok(BenchReport {
         driver: producer.connection_name().to_owned(),
@@ -199,6 +204,8 @@ pub async fn run(
         latency_p99_ms: percentile(&samples, 99.0),
         rate_limit_per_sec: config.rate_limit.jobs as f64 / config.rate_limit.per.as_secs_f64(),
         rate_limited_drain_per_sec,
+        groups: config.groups.max(1),
+        group_drain_per_sec,
     })
 }
 

@@ -26,6 +26,8 @@ async fn small_run_completes_on_memory() {
     assert!(report.latency_p99_ms >= report.latency_p50_ms);
     assert_eq!(report.rate_limit_per_sec, 500.0);
     assert!(report.rate_limited_drain_per_sec > 0.0);
+    assert_eq!(report.groups, 1_000);
+    assert!(report.group_drain_per_sec > 0.0);
     assert!(
         driver.rate_limits().await.unwrap().is_empty(),
         "the benchmark removes its rate limit"

@@ -73,6 +73,10 @@ fn print(r: &BenchReport, out: &mut Output<'_>) -> Result<(), CliError> {
                 r.rate_limited_drain_per_sec, r.rate_limit_per_sec
             ),
         ],
+        vec![
+            format!("group drain ({} groups)", r.groups),
+            format!("{:.0} jobs/s", r.group_drain_per_sec),
+        ],
     ];
     let title = format!(
         "{} · {} jobs · concurrency {}",

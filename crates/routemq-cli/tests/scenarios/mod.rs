@@ -540,6 +540,8 @@ pub fn assert_bench_report(report: &Value, driver: &str) {
         "latency_p99_ms",
         "rate_limit_per_sec",
         "rate_limited_drain_per_sec",
+        "groups",
+        "group_drain_per_sec",
     ];
     want.sort_unstable();
     let mut got = keys.clone();
@@ -552,6 +554,7 @@ pub fn assert_bench_report(report: &Value, driver: &str) {
         "bulk_enqueue_per_sec",
         "drain_per_sec",
         "rate_limited_drain_per_sec",
+        "group_drain_per_sec",
     ] {
         assert!(report[k].as_f64().unwrap() > 0.0, "{k}: {report}");
     }

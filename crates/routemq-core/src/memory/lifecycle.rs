@@ -92,9 +92,11 @@ impl JobLifecycle for MemoryDriver {
         max: usize,
         lease: Duration,
     ) -> Result<Vec<Reservation>, DriverError> {
+        // The clock is read under the lock: a claim that waited for it must not
+        // log its starts at an earlier time than other claims already did.
+        let mut state = self.state();
         let now = unix_ms(SystemTime::now());
         let deadline = now.saturating_add(lease.as_millis() as i64);
-        let mut state = self.state();
         let mut out = Vec::new();
         for queue in queues {
             if out.len() >= max {

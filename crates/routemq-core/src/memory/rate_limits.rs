@@ -25,11 +25,13 @@ impl Limiter {
         self.limit
     }
 
-    /// Drops starts that left the window ending at `now`.
+    /// Drops starts that left the window ending at `now`. Times are whole
+    /// milliseconds, so a start exactly `per` ago still counts: two starts
+    /// then lie more than `per` apart in real time.
     fn prune(&mut self, now: i64) {
         if let Some(limit) = self.limit {
             let edge = now - limit.per_ms() as i64;
-            while self.starts.front().is_some_and(|&t| t <= edge) {
+            while self.starts.front().is_some_and(|&t| t < edge) {
                 self.starts.pop_front();
             }
         }
@@ -63,7 +65,7 @@ impl Limiter {
             if self.starts.len() >= jobs {
                 // The window has room again once the jobs-th newest start leaves it.
                 let leaving = self.starts[self.starts.len() - jobs];
-                let open = leaving + l.per_ms() as i64;
+                let open = leaving + l.per_ms() as i64 + 1;
                 at = Some(at.map_or(open, |a| a.max(open)));
             }
         }

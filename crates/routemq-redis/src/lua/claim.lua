@@ -13,7 +13,8 @@
 -- first, paused queues included); nothing is claimed from a queue whose paused
 -- flag exists or whose hold (held_until, server ms) has not passed (the next
 -- queue is tried instead); a queue with a limit of J per P ms gives at most J
--- minus the starts its log holds within the last P ms (server clock), and each
+-- minus the starts its log holds within the last P ms (server clock, whole ms;
+-- a start exactly P ms old still counts, so starts lie more than P ms apart), and each
 -- job it gives is logged (member = its token, score = server ms; the log expires
 -- P ms after its last start), so at most J start in any window of P ms across
 -- every worker. A queue without a rate hash costs one HMGET. Each claimed job
@@ -52,7 +53,7 @@ for q = 1, #KEYS / 8 do
         want = 0
       elseif gate[1] then
         log, per = KEYS[base + 8], tonumber(gate[2])
-        redis.call('ZREMRANGEBYSCORE', log, '-inf', snow - per)
+        redis.call('ZREMRANGEBYSCORE', log, '-inf', '(' .. (snow - per))
         local room = tonumber(gate[1]) - redis.call('ZCARD', log)
         if room < want then want = math.max(room, 0) end
       end

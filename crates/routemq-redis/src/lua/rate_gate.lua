@@ -12,8 +12,8 @@ if g[3] and tonumber(g[3]) > now then at = tonumber(g[3]) end
 if g[1] then
   local jobs, per = tonumber(g[1]), tonumber(g[2])
   local e = redis.call('ZREVRANGE', KEYS[2], jobs - 1, jobs - 1, 'WITHSCORES')
-  if e[2] and tonumber(e[2]) > now - per then
-    local open = tonumber(e[2]) + per
+  if e[2] and tonumber(e[2]) >= now - per then
+    local open = tonumber(e[2]) + per + 1
     if open > at then at = open end
   end
 end

@@ -23,27 +23,7 @@ impl GroupKey {
 
     /// Validates `key`.
     pub fn new(key: impl Into<String>) -> Result<Self, DriverError> {
-        let key = key.into();
-        let problem = if key.is_empty() {
-            Some("it is empty".to_owned())
-        } else if key.len() > Self::MAX_LEN {
-            Some(format!(
-                "it is {} bytes long, over {}",
-                key.len(),
-                Self::MAX_LEN
-            ))
-        } else if key.chars().any(char::is_control) {
-            Some("it contains a control character".to_owned())
-        } else {
-            None
-        };
-        match problem {
-            Some(why) => Err(DriverError::InvalidArgument(format!(
-                "invalid group {key:?}: {why} (use 1-{} bytes of text)",
-                Self::MAX_LEN
-            ))),
-            None => Ok(GroupKey(key)),
-        }
+        crate::text_key::checked_key("group", key.into(), Self::MAX_LEN).map(GroupKey)
     }
 
     /// The key as text.

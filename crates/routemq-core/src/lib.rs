@@ -58,6 +58,7 @@ mod queue_name;
 mod redact;
 mod schedule;
 mod server_address;
+mod text_key;
 mod unique;
 
 #[cfg(feature = "testing")]

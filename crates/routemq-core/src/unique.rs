@@ -153,27 +153,7 @@ impl UniqueKey {
 
     /// Validates `key`.
     pub fn new(key: impl Into<String>) -> Result<Self, DriverError> {
-        let key = key.into();
-        let problem = if key.is_empty() {
-            Some("it is empty".to_owned())
-        } else if key.len() > Self::MAX_LEN {
-            Some(format!(
-                "it is {} bytes long, over {}",
-                key.len(),
-                Self::MAX_LEN
-            ))
-        } else if key.chars().any(char::is_control) {
-            Some("it contains a control character".to_owned())
-        } else {
-            None
-        };
-        match problem {
-            Some(why) => Err(DriverError::InvalidArgument(format!(
-                "invalid unique key {key:?}: {why} (use 1-{} bytes of text)",
-                Self::MAX_LEN
-            ))),
-            None => Ok(UniqueKey(key)),
-        }
+        crate::text_key::checked_key("unique key", key.into(), Self::MAX_LEN).map(UniqueKey)
     }
 
     /// `sha256:` and the hex SHA-256 of the job's name, a zero byte and its data.

@@ -149,22 +149,7 @@ impl MysqlDriver {
     pub(crate) async fn push_grouped(&self, jobs: Vec<PendingJob>) -> Result<(), DriverError> {
         let byte_budget = (self.inner.max_payload / 2).max(1);
         let row_cap = self.inner.config.bulk_chunk_rows.max(1);
-        let mut chunks: Vec<Vec<PendingJob>> = vec![Vec::new()];
-        let mut bytes = 0usize;
-        for job in jobs {
-            let len = job.payload.len() + 160;
-            let full = chunks.last().is_some_and(|c| {
-                !c.is_empty() && (c.len() >= row_cap || bytes + len > byte_budget)
-            });
-            if full {
-                chunks.push(Vec::new());
-                bytes = 0;
-            }
-            bytes += len;
-            if let Some(c) = chunks.last_mut() {
-                c.push(job);
-            }
-        }
+        let chunks = crate::push::insert_chunks(jobs, row_cap, byte_budget, 160);
         self.retrying(|| {
             let chunks = chunks.clone();
             async move {

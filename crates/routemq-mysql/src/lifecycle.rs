@@ -108,23 +108,7 @@ impl JobLifecycle for MysqlDriver {
         // server's max_allowed_packet) and under the row cap.
         let byte_budget = (self.inner.max_payload / 2).max(1);
         let row_cap = self.inner.config.bulk_chunk_rows.max(1);
-        let mut chunks: Vec<Vec<PendingJob>> = Vec::new();
-        let mut bytes = 0usize;
-        for job in jobs {
-            let len = job.payload.len() + 128;
-            let start_new = match chunks.last() {
-                None => true,
-                Some(c) => c.len() >= row_cap || (bytes + len > byte_budget && !c.is_empty()),
-            };
-            if start_new {
-                chunks.push(Vec::new());
-                bytes = 0;
-            }
-            bytes += len;
-            if let Some(c) = chunks.last_mut() {
-                c.push(job);
-            }
-        }
+        let chunks = crate::push::insert_chunks(jobs, row_cap, byte_budget, 128);
         self.retrying(|| {
             let chunks = chunks.clone();
             async move {

@@ -41,3 +41,32 @@ pub(crate) fn row_params(job: PendingJob, now: bool, out: &mut Vec<Value>) {
         out.push(Value::from(due.1));
     }
 }
+
+/// Splits `jobs` for multi-row INSERTs: each chunk holds at most `row_cap` rows
+/// and stays under `byte_budget` bytes (payload plus `row_overhead` per row),
+/// except that a single larger job gets a chunk of its own. Order is kept.
+pub(crate) fn insert_chunks(
+    jobs: Vec<PendingJob>,
+    row_cap: usize,
+    byte_budget: usize,
+    row_overhead: usize,
+) -> Vec<Vec<PendingJob>> {
+    let mut chunks: Vec<Vec<PendingJob>> = Vec::new();
+    let mut bytes = 0usize;
+    for job in jobs {
+        let len = job.payload.len() + row_overhead;
+        let start_new = match chunks.last() {
+            None => true,
+            Some(c) => c.len() >= row_cap || (bytes + len > byte_budget && !c.is_empty()),
+        };
+        if start_new {
+            chunks.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += len;
+        if let Some(c) = chunks.last_mut() {
+            c.push(job);
+        }
+    }
+    chunks
+}

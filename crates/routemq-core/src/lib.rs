@@ -71,9 +71,10 @@ pub use backoff::Backoff;
 pub use clock::{from_unix_ms, unix_ms};
 pub use codec::{Codec, CodecError};
 pub use driver::{
-    AckOutcome, Driver, FailedJob, FailedQuery, FailedStore, FireOutcome, JobLifecycle, Lease,
-    LeaseToken, PendingJob, QueueAdmin, QueueStats, RateLimit, RateLimitError, RateLimits,
-    ReclaimReport, Reservation, ScheduleStore, Tick, UpsertOutcome, WorkerInfo, WorkerRegistry,
+    checked_group_concurrency, AckOutcome, Driver, FailedJob, FailedQuery, FailedStore,
+    FireOutcome, JobLifecycle, Lease, LeaseToken, PendingJob, QueueAdmin, QueueStats, RateLimit,
+    RateLimitError, RateLimits, ReclaimReport, Reservation, ScheduleStore, Tick, UpsertOutcome,
+    WorkerInfo, WorkerRegistry, MAX_GROUP_CONCURRENCY,
 };
 pub use encryption::{
     Cipher, DecryptError, EncryptError, Encryption, EncryptionKey, KeyError, KeyId, Keyring,

@@ -32,6 +32,7 @@ use crate::Driver;
 pub mod admin;
 pub mod failed_store;
 mod fixture;
+pub mod group_limits;
 pub mod groups;
 pub mod lifecycle;
 pub mod rate_limits;
@@ -47,6 +48,11 @@ pub use failed_store::{
     corrupt_payload_can_be_failed, fail_records_the_error, failed_flush_all_and_per_queue,
     failed_list_newest_first_filtered_and_paged, failed_prune_by_cutoff,
     failed_show_retry_and_forget,
+};
+pub use group_limits::{
+    capped_group_is_waited_for_until_a_job_ends, group_concurrency_caps_running_jobs_per_group,
+    group_concurrency_holds_across_concurrent_claimers, hold_group_holds_one_group_until_it_passes,
+    per_group_rate_limit_gives_each_group_a_window,
 };
 pub use groups::{
     group_backlog_does_not_delay_another_group, grouped_jobs_release_reclaim_settle_and_clear,
@@ -196,6 +202,12 @@ macro_rules! __routemq_conformance_rules {
             group_backlog_does_not_delay_another_group,
             grouped_jobs_release_reclaim_settle_and_clear,
             pause_unique_and_rate_limit_hold_for_grouped_jobs,
+            // Per-group controls
+            group_concurrency_caps_running_jobs_per_group,
+            group_concurrency_holds_across_concurrent_claimers,
+            per_group_rate_limit_gives_each_group_a_window,
+            hold_group_holds_one_group_until_it_passes,
+            capped_group_is_waited_for_until_a_job_ends,
         }
     };
 }
@@ -262,6 +274,7 @@ mod tests {
             include_str!("schedule_store.rs"),
             include_str!("rate_limits.rs"),
             include_str!("groups.rs"),
+            include_str!("group_limits.rs"),
             include_str!("lifecycle/concurrency.rs"),
             include_str!("lifecycle/leases.rs"),
             include_str!("lifecycle/order.rs"),

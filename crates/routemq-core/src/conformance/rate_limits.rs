@@ -69,10 +69,12 @@ pub async fn rate_limit_set_list_and_clear(factory: &dyn DriverFactory) {
         RateLimit {
             jobs: 0,
             per: Duration::from_secs(1),
+            per_group: false,
         },
         RateLimit {
             jobs: 3,
             per: Duration::ZERO,
+            per_group: true,
         },
     ] {
         match d.set_rate_limit(&a, bad).await {

@@ -107,6 +107,9 @@ pub struct Reservation {
     /// foreign or corrupt payload comes back as it is, so the worker can send it to
     /// the failed store with the reason).
     pub payload: Vec<u8>,
+    /// The job's group, as it was pushed (`None`: ungrouped): what a push-back
+    /// ([`RateLimits::hold_group`](crate::RateLimits::hold_group)) holds.
+    pub group: Option<GroupKey>,
 }
 
 impl Reservation {

@@ -25,7 +25,9 @@ pub use failed_store::{FailedJob, FailedQuery, FailedStore};
 pub use lifecycle::{
     AckOutcome, JobLifecycle, Lease, LeaseToken, PendingJob, ReclaimReport, Reservation,
 };
-pub use rate_limits::{RateLimit, RateLimitError, RateLimits};
+pub use rate_limits::{
+    checked_group_concurrency, RateLimit, RateLimitError, RateLimits, MAX_GROUP_CONCURRENCY,
+};
 pub use schedule_store::{FireOutcome, ScheduleStore, Tick, UpsertOutcome};
 pub use worker_registry::{WorkerInfo, WorkerRegistry};
 

@@ -1,6 +1,7 @@
-//! Rate limits per queue: at most N jobs started per period, enforced by `claim`
-//! across every worker, and holds (`JobError::rate_limited`) that stop a queue's
-//! claims for a while.
+//! Rate limits per queue and per group: at most N jobs started per period,
+//! enforced by `claim` across every worker; a cap on each group's running jobs;
+//! and holds (`JobError::rate_limited`) that stop a queue's or a group's claims
+//! for a while.
 
 use std::fmt;
 use std::time::Duration;
@@ -8,11 +9,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{DriverError, QueueName};
+use crate::{DriverError, GroupKey, QueueName};
 
 /// At most `jobs` jobs of a queue started (claimed) in any window of length
-/// `per`, counted across every worker. Build it with [`RateLimit::new`], which
-/// refuses limits no driver can keep.
+/// `per`, counted across every worker; with [`RateLimit::per_group()`],
+/// that many per group instead. Build it with [`RateLimit::new`], which refuses
+/// limits no driver can keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RateLimit {
     /// Jobs started per window, 1 to [`RateLimit::MAX_JOBS`].
@@ -20,6 +22,11 @@ pub struct RateLimit {
     /// The window's length: whole milliseconds, 1 ms to [`RateLimit::MAX_PER`].
     #[serde(rename = "per_ms", with = "duration_ms")]
     pub per: Duration,
+    /// `true`: every group of the queue has a window of its own (and the
+    /// queue's ungrouped jobs share one more), so one group's full window does
+    /// not stop another's claims. `false`: one window for the whole queue.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_group: bool,
 }
 
 /// Why a [`RateLimit`] was refused.
@@ -53,6 +60,38 @@ pub enum RateLimitError {
         /// [`RateLimit::MAX_PER`].
         max: Duration,
     },
+    /// A group concurrency cap of 0.
+    #[error("a group concurrency of 0 would never start a job; pause the queue instead (`routemq pause`)")]
+    NoGroupConcurrency,
+    /// A group concurrency cap over [`MAX_GROUP_CONCURRENCY`].
+    #[error("a group concurrency of {cap} is over the maximum of {max}")]
+    GroupConcurrencyTooHigh {
+        /// The cap asked for.
+        cap: u32,
+        /// [`MAX_GROUP_CONCURRENCY`].
+        max: u32,
+    },
+}
+
+/// The highest group concurrency cap (running jobs of one group at once).
+pub const MAX_GROUP_CONCURRENCY: u32 = 100_000;
+
+/// Checks a group concurrency cap: 1 to [`MAX_GROUP_CONCURRENCY`].
+///
+/// ```
+/// use routemq_core::checked_group_concurrency;
+/// assert_eq!(checked_group_concurrency(3), Ok(3));
+/// assert!(checked_group_concurrency(0).is_err());
+/// ```
+pub fn checked_group_concurrency(cap: u32) -> Result<u32, RateLimitError> {
+    match cap {
+        0 => Err(RateLimitError::NoGroupConcurrency),
+        c if c > MAX_GROUP_CONCURRENCY => Err(RateLimitError::GroupConcurrencyTooHigh {
+            cap: c,
+            max: MAX_GROUP_CONCURRENCY,
+        }),
+        c => Ok(c),
+    }
 }
 
 impl RateLimit {
@@ -93,12 +132,31 @@ impl RateLimit {
         Ok(RateLimit {
             jobs,
             per: Duration::from_millis(per.as_millis() as u64),
+            per_group: false,
         })
+    }
+
+    /// The same limit kept per group: each group of the queue gets a window of
+    /// its own (the ungrouped jobs share one more).
+    ///
+    /// ```
+    /// use routemq_core::RateLimit;
+    /// use std::time::Duration;
+    /// let l = RateLimit::new(10, Duration::from_secs(1)).unwrap().per_group();
+    /// assert!(l.per_group);
+    /// assert_eq!(l.to_string(), "10 per 1s per group");
+    /// ```
+    pub fn per_group(mut self) -> Self {
+        self.per_group = true;
+        self
     }
 
     /// Checks a limit built field by field (drivers call this before storing it).
     pub fn validated(self) -> Result<Self, RateLimitError> {
-        Self::new(self.jobs, self.per)
+        Ok(RateLimit {
+            per_group: self.per_group,
+            ..Self::new(self.jobs, self.per)?
+        })
     }
 
     /// The window in milliseconds.
@@ -116,7 +174,11 @@ impl fmt::Display for RateLimit {
             _ if ms % 60_000 == 0 => write!(f, "{} per {}m", self.jobs, ms / 60_000),
             _ if ms % 1_000 == 0 => write!(f, "{} per {}s", self.jobs, ms / 1_000),
             _ => write!(f, "{} per {}ms", self.jobs, ms),
+        }?;
+        if self.per_group {
+            f.write_str(" per group")?;
         }
+        Ok(())
     }
 }
 
@@ -133,11 +195,11 @@ mod duration_ms {
     }
 }
 
-/// Per-queue rate limits and holds: what `routemq limit set|list|clear` and the
-/// worker's handling of [`JobError::rate_limited`](crate::JobError::rate_limited)
-/// use.
+/// Rate limits, group concurrency caps and holds: what `routemq limit
+/// set|list|clear` and the worker's handling of
+/// [`JobError::rate_limited`](crate::JobError::rate_limited) use.
 ///
-/// # Rules (checked by the conformance suite's rate-limit rules)
+/// # Rules (checked by the conformance suite's rate-limit and group rules)
 /// - With a limit of N per P on a queue, [`claim`](crate::JobLifecycle::claim)
 ///   starts at most N of its jobs in any window of length P, counted over every
 ///   claim through every driver value on the same backend (a sliding-window log
@@ -145,35 +207,65 @@ mod duration_ms {
 ///   what the window allows; other queues of the same call still deliver, in
 ///   the priority order given. Jobs over the limit stay ready: they are not
 ///   failed, retried or moved.
+/// - With a per-group limit ([`RateLimit::per_group()`]) the same holds for
+///   each group of the queue on its own, and for the queue's ungrouped jobs
+///   as one more lane; a claim passes over a lane whose window is full and
+///   takes the next lane's job instead.
+/// - With a group concurrency cap of C, at most C jobs of one group are
+///   reserved at once (from their claim until ack, fail, release or reclaim),
+///   across every worker; a claim passes over a group at its cap. Ungrouped
+///   jobs are not capped. Jobs already running when the cap is set count.
 /// - [`wait_for_jobs`](crate::JobLifecycle::wait_for_jobs) treats a full
-///   window's (or a held queue's) ready jobs as due when the window opens (or
-///   the hold ends), so an idle worker sleeps until then instead of spinning.
+///   window's (or a held queue's or group's) ready jobs as due when the window
+///   opens (or the hold ends), and a capped group's ready jobs as due when one
+///   of its running jobs ends, so an idle worker sleeps until then instead of
+///   spinning.
 /// - [`hold_queue`](RateLimits::hold_queue) stops claims from a queue (with or
-///   without a limit) until the hold ends; a shorter hold never cuts a longer
-///   one short.
+///   without a limit) until the hold ends; [`hold_group`](RateLimits::hold_group)
+///   the same for one group of a queue, the other lanes still delivering. A
+///   shorter hold never cuts a longer one short.
 /// - [`clear_rate_limit`](RateLimits::clear_rate_limit) removes the limit, its
-///   window and any hold at once.
+///   windows, the group concurrency cap and every hold of the queue and of its
+///   groups at once.
 ///
 /// Setting or clearing through one driver value takes effect at once for its
 /// own claims; another process sees it at its next claim (Redis, memory) or
 /// within 250 ms (MySQL, which keeps the list of limited queues that long).
 #[async_trait]
 pub trait RateLimits: Send + Sync + fmt::Debug + 'static {
-    /// Sets (or replaces) `queue`'s limit. Starts already counted stay in the
-    /// window. Fails with [`DriverError::InvalidRateLimit`] for a limit
-    /// [`RateLimit::new`] refuses.
+    /// Sets (or replaces) `queue`'s limit, queue-wide or per group. Starts
+    /// already counted stay in the window. Fails with
+    /// [`DriverError::InvalidRateLimit`] for a limit [`RateLimit::new`] refuses.
     async fn set_rate_limit(&self, queue: &QueueName, limit: RateLimit) -> Result<(), DriverError>;
 
     /// Every queue's limit, sorted by queue name.
     async fn rate_limits(&self) -> Result<Vec<(QueueName, RateLimit)>, DriverError>;
 
-    /// Removes `queue`'s limit, its window of starts and any hold; `true` when
-    /// there was a limit or a hold.
+    /// Caps the running jobs of each group of `queue` at `cap` (replacing an
+    /// earlier cap). Fails with [`DriverError::InvalidRateLimit`] for a cap
+    /// [`checked_group_concurrency`] refuses.
+    async fn set_group_concurrency(&self, queue: &QueueName, cap: u32) -> Result<(), DriverError>;
+
+    /// Every queue's group concurrency cap, sorted by queue name.
+    async fn group_concurrency_limits(&self) -> Result<Vec<(QueueName, u32)>, DriverError>;
+
+    /// Removes `queue`'s limit, its windows, its group concurrency cap and every
+    /// hold of the queue and its groups; `true` when there was any of them.
     async fn clear_rate_limit(&self, queue: &QueueName) -> Result<bool, DriverError>;
 
     /// Claims take nothing from `queue` for `duration` from now (on the
     /// backend's clock), unless a longer hold is already in place. Used when a
-    /// handler reports that a remote service pushes back
+    /// handler of an ungrouped job reports that a remote service pushes back
     /// ([`JobError::rate_limited`](crate::JobError::rate_limited)).
     async fn hold_queue(&self, queue: &QueueName, duration: Duration) -> Result<(), DriverError>;
+
+    /// Claims take no job of `group` in `queue` for `duration` from now (the
+    /// queue's other lanes still deliver), unless a longer hold of the group is
+    /// in place. Used when a handler of a grouped job reports a push-back.
+    async fn hold_group(
+        &self,
+        queue: &QueueName,
+        group: &GroupKey,
+        duration: Duration,
+    ) -> Result<(), DriverError>;
 }

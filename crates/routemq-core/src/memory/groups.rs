@@ -27,39 +27,79 @@ impl QueueState {
         }
     }
 
-    /// The next ready job: the plain list's head when no group has ready jobs,
-    /// else the head of the next lane in the rotation (which then moves to the
-    /// rotation's end while it still has jobs).
-    pub(super) fn next_ready(&mut self) -> Option<(JobId, i64)> {
-        while let Some(lane) = self.rotation.pop_front() {
-            match lane {
+    /// The next ready job of a lane `open` accepts, with its lane: the plain
+    /// list's head when no group has ready jobs, else the head of the first
+    /// accepted lane in the rotation, which then moves to the rotation's end
+    /// while it still has jobs (the lanes passed over keep their turn).
+    pub(super) fn next_ready(
+        &mut self,
+        mut open: impl FnMut(Option<&GroupKey>) -> bool,
+    ) -> Option<(JobId, Option<GroupKey>)> {
+        if self.rotation.is_empty() {
+            return if open(None) {
+                self.ready.pop_front().map(|(id, _)| (id, None))
+            } else {
+                None
+            };
+        }
+        let mut i = 0;
+        while i < self.rotation.len() {
+            let lane = self.rotation[i].clone();
+            if !open(lane.as_ref()) {
+                i += 1;
+                continue;
+            }
+            let got = match &lane {
+                None => self.ready.pop_front(),
+                Some(g) => self.groups.get_mut(g).and_then(|f| f.pop_front()),
+            };
+            let more = match &lane {
+                None => true,
+                Some(g) => self.groups.get(g).is_some_and(|f| !f.is_empty()),
+            };
+            if let (Some(g), false) = (&lane, more) {
+                self.groups.remove(g);
+            }
+            match got {
+                // An empty ungrouped lane keeps its place.
+                None if more => i += 1,
                 None => {
-                    let got = self.ready.pop_front();
-                    if !self.rotation.is_empty() {
-                        self.rotation.push_back(None);
-                    }
-                    if got.is_some() {
-                        return got;
-                    }
+                    self.rotation.remove(i);
                 }
-                Some(group) => {
-                    let fifo = self.groups.get_mut(&group);
-                    let (got, more) = match fifo {
-                        Some(f) => (f.pop_front(), !f.is_empty()),
-                        None => (None, false),
-                    };
+                Some((id, _)) => {
+                    self.rotation.remove(i);
                     if more {
-                        self.rotation.push_back(Some(group));
-                    } else {
-                        self.groups.remove(&group);
+                        self.rotation.push_back(lane.clone());
                     }
-                    if got.is_some() {
-                        return got;
+                    if self.groups.is_empty() {
+                        // No group has ready jobs: the plain list is served alone.
+                        self.rotation.clear();
                     }
+                    return Some((id, lane));
                 }
             }
         }
-        self.ready.pop_front()
+        if self.groups.is_empty() {
+            self.rotation.clear();
+        }
+        None
+    }
+
+    /// The lanes with ready jobs: the rotation, or the plain list alone.
+    pub(super) fn ready_lanes(&self) -> Vec<Option<GroupKey>> {
+        if self.rotation.is_empty() {
+            if self.ready.is_empty() {
+                Vec::new()
+            } else {
+                vec![None]
+            }
+        } else {
+            self.rotation
+                .iter()
+                .filter(|l| l.is_some() || !self.ready.is_empty())
+                .cloned()
+                .collect()
+        }
     }
 
     /// Every ready job, plain and grouped.

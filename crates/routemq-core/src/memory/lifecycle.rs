@@ -1,10 +1,11 @@
 //! [`JobLifecycle`] for [`MemoryDriver`].
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use super::{MemoryDriver, State, NAME};
+use super::{running_by_group, MemoryDriver, State, NAME};
 use crate::{
     from_unix_ms, unix_ms, AckOutcome, Dispatched, DriverError, JobId, JobLifecycle, Lease,
     LeaseToken, PendingJob, QueueName, ReclaimReport, Reservation, Uniqueness,
@@ -110,14 +111,25 @@ impl JobLifecycle for MemoryDriver {
                 .limiters
                 .get_mut(queue)
                 .map_or(usize::MAX, |l| l.room(now));
-            let before = out.len();
-            let stop = before.saturating_add(room).min(max);
+            let stop = out.len().saturating_add(room).min(max);
+            let mut running = state.running_by_group(queue);
             while out.len() < stop {
-                let State { jobs, queues, .. } = &mut *state;
+                let State {
+                    jobs,
+                    queues,
+                    limiters,
+                    ..
+                } = &mut *state;
                 let Some(q) = queues.get_mut(queue) else {
                     break;
                 };
-                let Some((id, _)) = q.next_ready() else {
+                let mut limiter = limiters.get_mut(queue);
+                let Some((id, group)) = q.next_ready(|lane| {
+                    limiter.as_mut().is_none_or(|l| {
+                        let n = lane.and_then(|g| running.get(g)).copied().unwrap_or(0);
+                        l.lane_opens_at(lane, n, now).is_none()
+                    })
+                }) else {
                     break;
                 };
                 let Some(job) = jobs.get_mut(&id) else {
@@ -128,6 +140,12 @@ impl JobLifecycle for MemoryDriver {
                     (job.attempts, job.max_tries, job.payload.clone());
                 let token = LeaseToken::random();
                 q.reserved.insert(id.clone(), (token.clone(), deadline));
+                if let Some(l) = limiter {
+                    l.record(group.as_ref(), now);
+                }
+                if let Some(g) = &group {
+                    *running.entry(g.clone()).or_default() += 1;
+                }
                 out.push(Reservation {
                     lease: Lease {
                         job_id: id.clone(),
@@ -138,11 +156,9 @@ impl JobLifecycle for MemoryDriver {
                     attempt,
                     max_tries,
                     payload,
+                    group,
                 });
                 state.started(&id);
-            }
-            if let Some(l) = state.limiters.get_mut(queue) {
-                l.record(now, out.len() - before);
             }
         }
         Ok(out)
@@ -164,6 +180,7 @@ impl JobLifecycle for MemoryDriver {
                 queues: all,
                 paused,
                 limiters,
+                jobs,
                 ..
             } = &mut *state;
             for queue in queues {
@@ -175,20 +192,39 @@ impl JobLifecycle for MemoryDriver {
                 let Some(q) = all.get(queue) else {
                     continue;
                 };
-                // A full window or a hold: the queue's jobs are due when it opens.
-                let opens = limiters.get_mut(queue).and_then(|l| l.opens_at(now));
+                // A full window or a hold: the queue's jobs are due when it opens;
+                // a lane's own window, hold or cap: when the first lane opens.
+                let mut limiter = limiters.get_mut(queue);
+                let running = match &limiter {
+                    Some(l) if l.group_cap().is_some() => running_by_group(jobs, q),
+                    _ => HashMap::new(),
+                };
+                let opens = limiter.as_mut().and_then(|l| l.opens_at(now));
+                let lanes_open = q
+                    .ready_lanes()
+                    .iter()
+                    .map(|lane| match limiter.as_mut() {
+                        None => now,
+                        Some(l) => {
+                            let n = lane.as_ref().and_then(|g| running.get(g)).copied();
+                            l.lane_opens_at(lane.as_ref(), n.unwrap_or(0), now)
+                                .unwrap_or(now)
+                        }
+                    })
+                    .min();
                 let first_due = q.delayed.first_key_value().map(|((at, _), _)| *at);
-                let due = if q.ready.is_empty() && q.rotation.is_empty() {
-                    first_due
-                } else {
-                    Some(now)
+                let due = match (lanes_open, first_due) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
                 };
                 if let Some(due) = due {
                     let at = opens.map_or(due, |o| o.max(due));
                     if at <= now {
                         return Ok(());
                     }
-                    wait = wait.min(Duration::from_millis((at - now) as u64));
+                    if at < i64::MAX {
+                        wait = wait.min(Duration::from_millis((at - now) as u64));
+                    }
                 }
             }
         }
@@ -203,12 +239,19 @@ impl JobLifecycle for MemoryDriver {
     }
 
     async fn ack(&self, lease: &Lease) -> Result<(), DriverError> {
-        let mut state = self.state();
-        state.owned(lease)?;
-        if let Some(q) = state.queues.get_mut(&lease.queue) {
-            q.reserved.remove(&lease.job_id);
+        let frees = {
+            let mut state = self.state();
+            state.owned(lease)?;
+            let frees = state.frees_group_slot(lease);
+            if let Some(q) = state.queues.get_mut(&lease.queue) {
+                q.reserved.remove(&lease.job_id);
+            }
+            state.remove_job(&lease.job_id);
+            frees
+        };
+        if frees {
+            self.inner.notify.notify_waiters();
         }
-        state.remove_job(&lease.job_id);
         Ok(())
     }
 
@@ -233,12 +276,19 @@ impl JobLifecycle for MemoryDriver {
     }
 
     async fn fail(&self, lease: &Lease, error: &str) -> Result<(), DriverError> {
-        let mut state = self.state();
-        state.owned(lease)?;
-        if let Some(q) = state.queues.get_mut(&lease.queue) {
-            q.reserved.remove(&lease.job_id);
+        let frees = {
+            let mut state = self.state();
+            state.owned(lease)?;
+            let frees = state.frees_group_slot(lease);
+            if let Some(q) = state.queues.get_mut(&lease.queue) {
+                q.reserved.remove(&lease.job_id);
+            }
+            state.move_to_failed(&lease.job_id, error.to_owned(), unix_ms(SystemTime::now()));
+            frees
+        };
+        if frees {
+            self.inner.notify.notify_waiters();
         }
-        state.move_to_failed(&lease.job_id, error.to_owned(), unix_ms(SystemTime::now()));
         Ok(())
     }
 
@@ -306,7 +356,8 @@ impl JobLifecycle for MemoryDriver {
                 }
             }
         }
-        if report.released > 0 {
+        if report.released > 0 || report.failed > 0 {
+            // Released jobs are ready; failed ones may free a capped group's slot.
             self.inner.notify.notify_waiters();
         }
         Ok(report)

@@ -120,7 +120,43 @@ impl MemoryDriver {
     }
 }
 
+/// The reserved jobs of each group of `q` (what a group concurrency cap counts).
+fn running_by_group(jobs: &HashMap<JobId, StoredJob>, q: &QueueState) -> HashMap<GroupKey, usize> {
+    let mut running: HashMap<GroupKey, usize> = HashMap::new();
+    for id in q.reserved.keys() {
+        if let Some(g) = jobs.get(id).and_then(|j| j.group.as_ref()) {
+            *running.entry(g.clone()).or_default() += 1;
+        }
+    }
+    running
+}
+
 impl State {
+    /// The running jobs of each group of `queue` while it has a group
+    /// concurrency cap (empty otherwise: nothing is capped).
+    fn running_by_group(&self, queue: &QueueName) -> HashMap<GroupKey, usize> {
+        let capped = self
+            .limiters
+            .get(queue)
+            .is_some_and(|l| l.group_cap().is_some());
+        match self.queues.get(queue) {
+            Some(q) if capped => running_by_group(&self.jobs, q),
+            _ => HashMap::new(),
+        }
+    }
+
+    /// True when ending `lease` frees a running slot of a capped group (so
+    /// waiters must look again).
+    fn frees_group_slot(&self, lease: &Lease) -> bool {
+        self.jobs
+            .get(&lease.job_id)
+            .is_some_and(|j| j.group.is_some())
+            && self
+                .limiters
+                .get(&lease.queue)
+                .is_some_and(|l| l.group_cap().is_some())
+    }
+
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq

@@ -378,11 +378,16 @@ pub struct PauseArgs {
 /// `routemq limit …`.
 #[derive(Debug, Subcommand)]
 pub enum LimitCommand {
-    /// Set (or replace) a queue's rate limit: workers start at most N of its jobs
-    /// in any window of the period, all workers together.
+    /// Set (or replace) a queue's rate limit (workers start at most N of its jobs
+    /// in any window of the period, all workers together; with --per-group, N
+    /// per group), or cap how many jobs of one group run at once.
     #[command(
-        after_help = "Example:\n  routemq limit set --queue emails --jobs 20 --per 1s\n  routemq limit set --queue reports --jobs 100 --per 1h --json\n\n\
+        group(clap::ArgGroup::new("what").required(true).multiple(true).args(["jobs", "group_concurrency"])),
+        after_help = "Examples:\n  routemq limit set --queue emails --jobs 20 --per 1s\n  routemq limit set --queue reports --jobs 100 --per 1h --json\n  \
+routemq limit set --queue webhooks --jobs 5 --per 1s --per-group\n  routemq limit set --queue exports --group-concurrency 2\n\n\
 Jobs over the limit wait in the queue (not failed, not retried); idle workers sleep until the window opens. \
+With --per-group every group (`routemq push --group G`) has a window of its own and the queue's ungrouped jobs share one more; \
+--group-concurrency N lets at most N jobs of one group run at once across all workers (ungrouped jobs are not capped). \
 Periods are humantime (500ms, 1s, 2m, 1h, 1d) or seconds, with millisecond precision."
     )]
     Set {
@@ -390,16 +395,23 @@ Periods are humantime (500ms, 1s, 2m, 1h, 1d) or seconds, with millisecond preci
         #[arg(long, short, value_name = "Q")]
         queue: String,
         /// Jobs started per period, 1 or more.
-        #[arg(long, value_name = "N")]
-        jobs: u32,
+        #[arg(long, value_name = "N", requires = "per")]
+        jobs: Option<u32>,
         /// The period, e.g. 1s, 500ms, 1m.
-        #[arg(long, value_parser = duration, value_name = "DURATION")]
-        per: Duration,
+        #[arg(long, value_parser = duration, value_name = "DURATION", requires = "jobs")]
+        per: Option<Duration>,
+        /// Keep the limit for each group of the queue (and its ungrouped jobs) apart.
+        #[arg(long, requires = "jobs")]
+        per_group: bool,
+        /// At most N jobs of one group running at once, all workers together.
+        #[arg(long, value_name = "N")]
+        group_concurrency: Option<u32>,
     },
-    /// Every queue's rate limit.
+    /// Every queue's rate limit and group concurrency cap.
     #[command(after_help = "Example:\n  routemq limit list\n  routemq limit list --json")]
     List,
-    /// Remove a queue's rate limit (and any hold from a rate-limited job).
+    /// Remove a queue's rate limit and group concurrency cap (and any hold of
+    /// the queue or its groups from a rate-limited job).
     #[command(after_help = "Example:\n  routemq limit clear --queue emails")]
     Clear {
         /// The queue.

@@ -57,6 +57,11 @@ fn rate_limited_drain_by_two_workers() {
 }
 
 #[test]
+fn group_concurrency_by_two_workers() {
+    scenarios::rate_limit::group_concurrency_by_two_workers(&Backend::redis());
+}
+
+#[test]
 fn sigterm_lets_the_running_job_finish() {
     scenarios::sigterm_lets_the_running_job_finish(&Backend::redis());
 }

@@ -56,6 +56,8 @@ enum Ended {
 /// One attempt's identity, for settling it.
 pub(crate) struct AttemptInfo<'a> {
     pub(crate) queue: &'a str,
+    /// The job's group: what a rate-limit push-back holds (else the queue).
+    pub(crate) group: Option<&'a routemq_core::GroupKey>,
     pub(crate) envelope: &'a Envelope,
     pub(crate) attempt: u32,
     pub(crate) max_tries: u32,
@@ -121,6 +123,7 @@ impl JobRunner {
     async fn run_job(&self, r: &Reservation, env: &Envelope, job: Arc<dyn LoadedJob>) {
         let info = AttemptInfo {
             queue: r.lease.queue.as_str(),
+            group: r.group.as_ref(),
             envelope: env,
             attempt: r.attempt,
             max_tries: self.config.tries_override.unwrap_or(r.max_tries).max(1),

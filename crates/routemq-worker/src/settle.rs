@@ -94,11 +94,13 @@ impl JobRunner {
         }
     }
 
-    /// A handler pushed back by a rate limit: holds its queue for `after` (no
-    /// worker starts a job of it until then), then gives the job back, claimable
-    /// after `after`, without the attempt its claim counted, whatever tries are
-    /// left. The hold comes first, so no other worker takes the queue's next job
-    /// in between; if it cannot be stored, the job is still given back.
+    /// A handler pushed back by a rate limit: holds the job's group (or its
+    /// queue, for an ungrouped job) for `after` (no worker starts a job of it
+    /// until then; the queue's other groups go on), then gives the job back,
+    /// claimable after `after`, without the attempt its claim counted, whatever
+    /// tries are left. The hold comes first, so no other worker takes the
+    /// group's next job in between; if it cannot be stored, the job is still
+    /// given back.
     async fn settle_rate_limited(
         &self,
         info: &AttemptInfo<'_>,
@@ -107,12 +109,27 @@ impl JobRunner {
     ) {
         let (queue, name) = (info.queue, info.envelope.name.as_str());
         let current = lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let held = until_lease_ends("hold_queue", &current.job_id, current.expires_at, || {
-            self.driver.hold_queue(&current.queue, after)
-        })
-        .await;
+        let held = match info.group {
+            Some(group) => {
+                until_lease_ends("hold_group", &current.job_id, current.expires_at, || {
+                    self.driver.hold_group(&current.queue, group, after)
+                })
+                .await
+            }
+            None => {
+                until_lease_ends("hold_queue", &current.job_id, current.expires_at, || {
+                    self.driver.hold_queue(&current.queue, after)
+                })
+                .await
+            }
+        };
+        let what = if info.group.is_some() {
+            "group"
+        } else {
+            "queue"
+        };
         if let Err(gave_up) = held {
-            tracing::warn!(error = %gave_up, "could not hold the rate-limited queue; giving the job back all the same");
+            tracing::warn!(error = %gave_up, "could not hold the rate-limited {what}; giving the job back all the same");
         }
         let released = until_lease_ends("release", &current.job_id, current.expires_at, || {
             self.driver.release_uncounted(&current, after)
@@ -122,7 +139,7 @@ impl JobRunner {
             Ok(()) => {
                 tracing::info!(
                     held_for = %humantime::format_duration(round_ms(after)),
-                    "rate limited on attempt {} of {}: queue held, the attempt does not count",
+                    "rate limited on attempt {} of {}: {what} held, the attempt does not count",
                     info.attempt,
                     info.max_tries
                 );

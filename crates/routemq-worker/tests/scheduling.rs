@@ -349,3 +349,73 @@ async fn rate_limited_attempt_holds_the_queue_and_keeps_the_try() {
     );
     assert!(gap < ms(hold + 1_000), "the hold ended long ago: {gap:?}");
 }
+
+/// A grouped job pushed back by a rate limit holds its group only: a job of
+/// another group starts at once, while the group's next job (and the job
+/// itself, on the same try) waits for the hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_grouped_attempt_holds_only_its_group() {
+    let d = memory();
+    let hold = 600;
+    let limited = new_key();
+    dispatch_with(
+        &d,
+        &limited,
+        "limited",
+        Act::RateLimitedFirst(1, hold),
+        JobOptions::new().max_tries(1).group("tenant-1"),
+    )
+    .await;
+    let same_group = new_key();
+    dispatch_with(
+        &d,
+        &same_group,
+        "same group",
+        Act::Succeed,
+        JobOptions::new().group("tenant-1"),
+    )
+    .await;
+    let other_group = new_key();
+    dispatch_with(
+        &d,
+        &other_group,
+        "other group",
+        Act::Succeed,
+        JobOptions::new().group("tenant-2"),
+    )
+    .await;
+    let w = builder(&d)
+        .concurrency(1)
+        .max_jobs(Some(4))
+        .build()
+        .unwrap();
+    let report = run_to_limit(w).await;
+    assert_eq!(
+        (report.counts.processed, report.counts.failed),
+        (3, 0),
+        "{report:?}"
+    );
+    let first = probe(&limited).attempts.lock().unwrap().clone();
+    let attempts: Vec<u32> = first.iter().map(|(_, a, _)| *a).collect();
+    assert_eq!(attempts, [1, 1], "the rate-limited attempt does not count");
+    let pushed_back = first[0].2;
+    let other = probe(&other_group).attempts.lock().unwrap()[0].2;
+    let gap = other.duration_since(pushed_back);
+    assert!(
+        gap < ms(hold / 2),
+        "the other group's job waited {gap:?}: only the pushed-back group is held"
+    );
+    for (what, at) in [
+        (
+            "the group's next job",
+            probe(&same_group).attempts.lock().unwrap()[0].2,
+        ),
+        ("the pushed-back job", first[1].2),
+    ] {
+        let gap = at.duration_since(pushed_back);
+        assert!(
+            gap >= ms(hold - 20),
+            "{what} started {gap:?} after the push-back, inside the {hold} ms group hold"
+        );
+    }
+}

@@ -109,3 +109,126 @@ pub fn rate_limited_drain_by_two_workers(b: &Backend) {
     );
     assert_eq!(b.stats(&q).get("rate_limit"), None, "stats after clear");
 }
+
+/// `limit set --group-concurrency` and `--per-group`: bad values exit 2 naming
+/// the flag; `set` and `list --json` show both; two `routemq work` processes (8
+/// slots each) drain 2 groups of 6 jobs of 200 ms under a cap of 1 per group:
+/// `stats` never shows more than 2 reserved, and the drain takes at least the
+/// 6 × 200 ms one group's jobs need one after another; `limit clear` removes
+/// both.
+pub fn group_concurrency_by_two_workers(b: &Backend) {
+    let q = queue("group_cap");
+    for (args, flag) in [
+        (vec!["--group-concurrency", "0"], "--group-concurrency"),
+        (vec!["--per-group", "--group-concurrency", "1"], "--jobs"),
+    ] {
+        let out = b
+            .cmd(&["limit", "set", "--queue", &q])
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(flag), "{args:?} names {flag}: {err}");
+    }
+    let set = b.ok(&[
+        "limit",
+        "set",
+        "--queue",
+        &q,
+        "--jobs",
+        "1000",
+        "--per",
+        "1s",
+        "--per-group",
+        "--group-concurrency",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(
+        (&set["per_group"], &set["group_concurrency"], &set["jobs"]),
+        (&Value::from(true), &Value::from(1), &Value::from(1000)),
+        "{set}"
+    );
+    let listed = b.ok(&["limit", "list", "--json"]);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["queue"] == q.as_str()
+                && l["per_group"] == true
+                && l["group_concurrency"] == 1),
+        "{listed}"
+    );
+    let table = b.cmd(&["limit", "list"]).output().unwrap();
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    assert!(table.contains("group concurrency"), "{table}");
+
+    for group in ["a", "b"] {
+        for _ in 0..6 {
+            b.ok(&[
+                "push",
+                "--queue",
+                &q,
+                "--job",
+                "routemq.sleep",
+                "--data",
+                r#"{"ms":200}"#,
+                "--group",
+                group,
+                "--json",
+            ]);
+        }
+    }
+    let started = Instant::now();
+    let mut workers: Vec<_> = (0..2)
+        .map(|_| {
+            b.std_cmd(&["work", "--queue", &q, "--concurrency", "8", "--json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let deadline = started + Duration::from_secs(30);
+    let mut most = 0;
+    loop {
+        let s = b.stats(&q);
+        most = most.max(s["reserved"].as_u64().unwrap());
+        if s["ready"] == 0 && s["reserved"] == 0 && s["delayed"] == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not drained in 30 s: {s}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = started.elapsed();
+    let mut processed = 0;
+    for mut w in workers.drain(..) {
+        super::terminate(&mut w);
+        let out = w.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        processed += report["processed"].as_u64().unwrap();
+    }
+    assert_eq!(processed, 12, "every job ran once");
+    assert!(
+        most <= 2,
+        "{most} jobs reserved at once: 2 groups under a cap of 1"
+    );
+    assert!(
+        took >= Duration::from_millis(1_200),
+        "drained in {took:?}: a group's 6 jobs of 200 ms under a cap of 1 take 1.2 s"
+    );
+    let cleared = b.ok(&["limit", "clear", "--queue", &q, "--json"]);
+    assert_eq!(cleared["cleared"], true, "{cleared}");
+    let listed = b.ok(&["limit", "list", "--json"]);
+    assert!(
+        !listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["queue"] == q.as_str()),
+        "{listed}"
+    );
+}

@@ -179,6 +179,9 @@ pub async fn group_concurrency_caps_running_jobs_per_group(factory: &dyn DriverF
     );
 }
 
+/// Per lane: (running now, most seen running, jobs finished).
+type LaneTally = (usize, usize, usize);
+
 /// 6 concurrent claimers over 4 groups of 15 jobs under a cap of 2: no group
 /// ever has more than 2 jobs between its claim's reply and its ack, every job
 /// is handed out once, and all of them finish.
@@ -197,8 +200,7 @@ pub async fn group_concurrency_holds_across_concurrent_claimers(factory: &dyn Dr
         "set_group_concurrency",
     );
     let book = Arc::new(book);
-    // lane → (running now, most seen running, jobs finished)
-    let seen: Arc<Mutex<HashMap<String, (usize, usize, usize)>>> = Arc::default();
+    let seen: Arc<Mutex<HashMap<String, LaneTally>>> = Arc::default();
     let done_at = Instant::now() + Duration::from_secs(20);
     let mut tasks = JoinSet::new();
     for i in 0..6usize {

@@ -115,8 +115,8 @@ impl Limiter {
                 if let Some(open) = window_opens(log, l, now) {
                     later(open);
                 }
-                if lane.is_some() && log.is_empty() {
-                    self.group_starts.remove(lane.expect("checked"));
+                if let (Some(g), true) = (lane, log.is_empty()) {
+                    self.group_starts.remove(g);
                 }
             }
         }

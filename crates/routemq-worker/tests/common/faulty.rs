@@ -194,6 +194,20 @@ impl RateLimits for FaultyDriver {
     async fn hold_queue(&self, queue: &QueueName, duration: Duration) -> Result<(), DriverError> {
         self.inner.hold_queue(queue, duration).await
     }
+    async fn set_group_concurrency(&self, queue: &QueueName, cap: u32) -> Result<(), DriverError> {
+        self.inner.set_group_concurrency(queue, cap).await
+    }
+    async fn group_concurrency_limits(&self) -> Result<Vec<(QueueName, u32)>, DriverError> {
+        self.inner.group_concurrency_limits().await
+    }
+    async fn hold_group(
+        &self,
+        queue: &QueueName,
+        group: &routemq_core::GroupKey,
+        duration: Duration,
+    ) -> Result<(), DriverError> {
+        self.inner.hold_group(queue, group, duration).await
+    }
 }
 
 #[async_trait]

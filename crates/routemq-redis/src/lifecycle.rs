@@ -46,7 +46,14 @@ impl RedisDriver {
             now.saturating_add(ms(delay).max(1))
         };
         let cmd = self.inner.pool.scripts().release.cmd(
-            &[&k.ready, &k.delayed, &k.reserved, &k.jobs, &k.notify, &k.rate],
+            &[
+                &k.ready,
+                &k.delayed,
+                &k.reserved,
+                &k.jobs,
+                &k.notify,
+                &k.rate,
+            ],
             (
                 lease.job_id.as_str(),
                 lease.token.0.as_str(),
@@ -227,16 +234,17 @@ impl JobLifecycle for RedisDriver {
                     .iter()
                     .flat_map(|l| [l.job_id.as_str(), l.token.0.as_str()])
                     .collect();
-                pipe.add_command(
-                    self.inner
-                        .pool
-                        .scripts()
-                        .ack
-                        .cmd(
-                            &[&k.reserved, &k.jobs, &k.unique, &k.ready, &k.rate, &k.notify],
-                            args,
-                        ),
-                );
+                pipe.add_command(self.inner.pool.scripts().ack.cmd(
+                    &[
+                        &k.reserved,
+                        &k.jobs,
+                        &k.unique,
+                        &k.ready,
+                        &k.rate,
+                        &k.notify,
+                    ],
+                    args,
+                ));
             }
         }
         let lost: Vec<Vec<String>> = self.inner.pool.pipe(&pipe).await?;

@@ -24,16 +24,10 @@ impl RateLimits for RedisDriver {
         let limit = limit.validated()?;
         let k = self.inner.keys.queue(queue);
         let mut pipe = redis::pipe();
-        pipe.add_command(
-            self.inner
-                .pool
-                .scripts()
-                .set_limit
-                .cmd(
-                    &[&k.rate, &k.notify, &k.ready],
-                    (limit.jobs, limit.per_ms(), u8::from(limit.per_group)),
-                ),
-        )
+        pipe.add_command(self.inner.pool.scripts().set_limit.cmd(
+            &[&k.rate, &k.notify, &k.ready],
+            (limit.jobs, limit.per_ms(), u8::from(limit.per_group)),
+        ))
         .ignore();
         pipe.cmd("SADD")
             .arg(self.inner.keys.limited_queues())
@@ -189,7 +183,13 @@ pub(crate) fn stored_limit(
     match (jobs, per_ms) {
         (None, _) => Ok(None),
         (Some(jobs), Some(per_ms)) => RateLimit::new(jobs, Duration::from_millis(per_ms))
-            .map(|l| Some(if per_group.as_deref() == Some("1") { l.per_group() } else { l }))
+            .map(|l| {
+                Some(if per_group.as_deref() == Some("1") {
+                    l.per_group()
+                } else {
+                    l
+                })
+            })
             .map_err(|e| bad_reply("rate limit", e)),
         (Some(_), None) => Err(bad_reply("rate limit", "jobs without per_ms")),
     }

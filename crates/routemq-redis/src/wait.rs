@@ -226,8 +226,7 @@ impl RedisDriver {
                 rotation: flag(grouped)?,
                 // One millisecond past the due time, so the claim that follows sees it.
                 delayed_in: first(next, "ZRANGE")?.map(|due| (due as i64 - now + 1).max(0)),
-                parked_in: first(parked, "ZRANGE")?
-                    .map(|at| (at as i64 - server_now + 1).max(0)),
+                parked_in: first(parked, "ZRANGE")?.map(|at| (at as i64 - server_now + 1).max(0)),
                 gated: flag(gated)?,
             };
             if lanes.plain

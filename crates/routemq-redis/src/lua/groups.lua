@@ -7,7 +7,8 @@
 -- its group's list `ready .. ':group:' .. g`, not in the ready list.
 -- `ready .. ':groups'` is the rotation: lanes with ready jobs that may be claimed
 -- now, in turn, each once, '' standing for the ungrouped ready list; it exists
--- only while a group is in it. `ready .. ':parked'` (zset g -> server ms) holds
+-- only while a group is in it. (A group whose list was empty joins it on a push
+-- even when blocked; the next claim that reaches it parks it.) `ready .. ':parked'` (zset g -> server ms) holds
 -- the blocked lanes (group held, its window full, at its cap) with the time to
 -- look at them again: a group with ready jobs is in exactly one of the two.
 -- `ready .. ':grouped'` is set once the queue has had a grouped job: only then do
@@ -90,8 +91,10 @@ end
 
 -- Ends one reservation of group `g` (nil: an ungrouped job, nothing to do). Call
 -- only after the job's reserved-zset member was removed (the owner fence). When
--- the queue has a cap (in `rate`) and the group is now under it, its parked lane
--- rejoins the rotation and one idle worker is woken on `notify_key`.
+-- the queue has a cap (in `rate`) and this end takes the group from its cap to
+-- just under it, its parked lane rejoins the rotation and one idle worker is
+-- woken on `notify_key` (a lane also parked for another reason is parked again
+-- by the next claim).
 local function group_slot_freed(ready, rate, notify_key, g)
   if not g then return end
   local active = ready .. ':active'
@@ -99,7 +102,7 @@ local function group_slot_freed(ready, rate, notify_key, g)
   if n <= 0 then redis.call('HDEL', active, g) end
   local cap = redis.call('HGET', rate, 'group_concurrency')
   local parked = ready .. ':parked'
-  if cap and n < tonumber(cap) and redis.call('ZSCORE', parked, g) then
+  if cap and n == tonumber(cap) - 1 and redis.call('ZSCORE', parked, g) then
     redis.call('ZREM', parked, g)
     join_rotation(ready, g)
     notify(notify_key, 1)

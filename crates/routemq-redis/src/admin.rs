@@ -29,8 +29,18 @@ impl QueueAdmin for RedisDriver {
             ],
             (now, STATS_PROMOTE_LIMIT),
         );
-        type Reply = (u64, u64, u64, u64, i64, u8, Option<u32>, Option<u64>);
-        let (ready, delayed, reserved, failed, oldest, paused, jobs, per_ms): Reply =
+        type Reply = (
+            u64,
+            u64,
+            u64,
+            u64,
+            i64,
+            u8,
+            Option<u32>,
+            Option<u64>,
+            Option<String>,
+        );
+        let (ready, delayed, reserved, failed, oldest, paused, jobs, per_ms, per_group): Reply =
             self.inner.pool.cmd(&cmd).await?;
         Ok(QueueStats {
             queue: queue.to_string(),
@@ -41,7 +51,7 @@ impl QueueAdmin for RedisDriver {
             oldest_ready_age: (ready > 0 && oldest >= 0)
                 .then(|| Duration::from_millis((now - oldest).max(0) as u64)),
             paused: paused == 1,
-            rate_limit: crate::rate_limits::stored_limit((jobs, per_ms))?,
+            rate_limit: crate::rate_limits::stored_limit((jobs, per_ms, per_group))?,
         })
     }
 

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use redis::Value;
-use routemq_core::{from_unix_ms, DriverError, JobId, Lease, LeaseToken, QueueName, Reservation};
+use routemq_core::{
+    from_unix_ms, DriverError, GroupKey, JobId, Lease, LeaseToken, QueueName, Reservation,
+};
 
 use crate::error::bad_reply;
 use crate::lifecycle::{ms, now_ms};
@@ -46,19 +48,25 @@ impl RedisDriver {
         args.extend((0..FRESH_IDS.min(max)).map(|_| JobId::generate().to_string()));
         let cmd = self.inner.pool.scripts().claim.cmd(&keys, args);
         let reply: Vec<Value> = self.inner.pool.cmd(&cmd).await?;
-        if reply.len() % 6 != 0 {
+        if reply.len() % 7 != 0 {
             return Err(bad_reply("claim", format!("{} values", reply.len())));
         }
         let expires_at = from_unix_ms(deadline);
         let mut values = reply.into_iter();
         while let Some(q) = values.next() {
             let mut next = || values.next().unwrap_or(Value::Nil);
-            let (id, token, attempt, max_tries, payload) = (next(), next(), next(), next(), next());
+            let (id, token, attempt, max_tries, payload, group) =
+                (next(), next(), next(), next(), next(), next());
             let q: usize = redis::from_redis_value(q).map_err(|e| bad_reply("claim", e))?;
             let queue = queues
                 .get(q.wrapping_sub(1))
                 .ok_or_else(|| bad_reply("claim", format!("queue index {q}")))?;
             let parse = |e: redis::ParsingError| bad_reply("claim", e);
+            let group: String = redis::from_redis_value(group).map_err(parse)?;
+            let group = match group.as_str() {
+                "" => None,
+                g => Some(GroupKey::new(g).map_err(|e| bad_reply("claim", e))?),
+            };
             out.push(Reservation {
                 lease: Lease {
                     job_id: JobId::from_string(
@@ -71,6 +79,7 @@ impl RedisDriver {
                 attempt: redis::from_redis_value(attempt).map_err(parse)?,
                 max_tries: redis::from_redis_value(max_tries).map_err(parse)?,
                 payload: redis::from_redis_value(payload).map_err(parse)?,
+                group,
             });
         }
         Ok(())

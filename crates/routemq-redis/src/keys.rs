@@ -12,12 +12,17 @@
 //! | `routemq:queue:default:paused` | string | present while the queue is paused: when (ms); `claim.lua` skips the queue |
 //! | `routemq:queue:default:unique` | set | uniqueness keys held on the queue (so `clear` finds their locks) |
 //! | `routemq:queue:default:unique:{key}` | string | a uniqueness lock: the holder's job id, with a time to live (`PX`) |
-//! | `routemq:queue:default:rate` | hash | rate limit and hold: `jobs`, `per_ms`, `held_until` (server ms); present while the queue has a limit or a hold (a hold alone expires with it) |
+//! | `routemq:queue:default:rate` | hash | rate limit, hold and cap: `jobs`, `per_ms`, `per_group` (`1`), `held_until` (server ms), `group_concurrency`; present while the queue has a limit, a cap or a hold (a hold alone expires with it) |
 //! | `routemq:queue:default:rate_log` | zset | the limit's window: one member per started job (its token), scored by the start (server ms); expires a window after the last start |
 //! | `routemq:queue:failed:default` | list | failed-job JSON records, newest first |
 //! | `routemq:queue:default:group:{g}` | list | ready job ids of group `g`, FIFO (exists while it has ready jobs) |
 //! | `routemq:queue:default:groups` | list | the rotation: groups with ready jobs in turn, each once, `""` standing for the ungrouped ready list; exists only while a group has ready jobs |
 //! | `routemq:queue:default:grouped` | string | set once the queue has had a grouped job: promotions, releases and reclaims then read `"{id}:group"` fields |
+//! | `routemq:queue:default:parked` | zset | blocked lanes out of the rotation (group held, its window full, at its cap) → when to look again (server ms); their lists keep their jobs |
+//! | `routemq:queue:default:active` | hash | group → its reserved jobs (every grouped job, cap or not; a field leaves at 0) |
+//! | `routemq:queue:default:rate:holds` | hash | group → its hold's end (server ms); expires with the last hold |
+//! | `routemq:queue:default:rate_log:{g}` | zset | group `g`'s window under a per-group limit (the queue's `rate_log` is then the ungrouped jobs' window) |
+//! | `routemq:queue:default:rate:windows` | zset | groups with a window log → when it expires (so `clear_rate_limit` finds them) |
 //! | `routemq:queue:default:failed_index` | hash | id → the same record, for lookups by id |
 //! | `routemq:queues` | set | every queue name ever used |
 //! | `routemq:queues:paused` | set | names of paused queues, for listing only (the per-queue `paused` key decides) |
@@ -31,8 +36,10 @@
 //! uniqueness lock's name starts with its queue's tagged name, so it shares that
 //! slot too: `claim.lua`, `ack.lua`, `fail.lua`, `reclaim.lua` and `clear.lua`
 //! build lock names from the `unique` set's name and the job's metadata, and
-//! uniqueness is per queue. Group lists, the rotation and the grouped flag are
-//! named the same way (from the ready list's name), by the scripts that use them.
+//! uniqueness is per queue. Group lists, the rotation, the grouped flag, the
+//! parked lanes and the running counts are named the same way (from the ready
+//! list's name), group holds and windows from the `rate` and `rate_log` names,
+//! by the scripts that use them.
 
 use routemq_core::QueueName;
 
@@ -58,8 +65,11 @@ pub(crate) struct QueueKeys {
     pub unique: String,
     pub rate: String,
     pub rate_log: String,
-    /// The rotation of lanes with ready jobs (fair groups; see `lib.lua`).
+    /// The rotation of lanes with ready jobs (fair groups; see `groups.lua`).
     pub groups: String,
+    /// Blocked lanes (group held, its window full, at its cap) → when to look
+    /// again, server ms (see `groups.lua`).
+    pub parked: String,
     pub failed: String,
     pub failed_index: String,
 }
@@ -95,6 +105,7 @@ impl Keys {
             rate: format!("{base}:rate"),
             rate_log: format!("{base}:rate_log"),
             groups: format!("{base}:groups"),
+            parked: format!("{base}:parked"),
             failed_index: format!("{base}:failed_index"),
             failed: format!("{}:queue:failed:{name}", self.prefix),
             ready: base,

@@ -46,7 +46,14 @@ impl RedisDriver {
             now.saturating_add(ms(delay).max(1))
         };
         let cmd = self.inner.pool.scripts().release.cmd(
-            &[&k.ready, &k.delayed, &k.reserved, &k.jobs, &k.notify],
+            &[
+                &k.ready,
+                &k.delayed,
+                &k.reserved,
+                &k.jobs,
+                &k.notify,
+                &k.rate,
+            ],
             (
                 lease.job_id.as_str(),
                 lease.token.0.as_str(),
@@ -227,13 +234,17 @@ impl JobLifecycle for RedisDriver {
                     .iter()
                     .flat_map(|l| [l.job_id.as_str(), l.token.0.as_str()])
                     .collect();
-                pipe.add_command(
-                    self.inner
-                        .pool
-                        .scripts()
-                        .ack
-                        .cmd(&[&k.reserved, &k.jobs, &k.unique], args),
-                );
+                pipe.add_command(self.inner.pool.scripts().ack.cmd(
+                    &[
+                        &k.reserved,
+                        &k.jobs,
+                        &k.unique,
+                        &k.ready,
+                        &k.rate,
+                        &k.notify,
+                    ],
+                    args,
+                ));
             }
         }
         let lost: Vec<Vec<String>> = self.inner.pool.pipe(&pipe).await?;
@@ -262,7 +273,16 @@ impl JobLifecycle for RedisDriver {
             .arg(lease.queue.as_str())
             .ignore();
         let cmd = self.inner.pool.scripts().fail.cmd(
-            &[&k.reserved, &k.jobs, &k.failed, &k.failed_index, &k.unique],
+            &[
+                &k.reserved,
+                &k.jobs,
+                &k.failed,
+                &k.failed_index,
+                &k.unique,
+                &k.ready,
+                &k.rate,
+                &k.notify,
+            ],
             (
                 lease.job_id.as_str(),
                 lease.token.0.as_str(),
@@ -307,6 +327,7 @@ impl JobLifecycle for RedisDriver {
                         &k.failed_index,
                         &k.notify,
                         &k.unique,
+                        &k.rate,
                     ],
                     (now_ms(), RECLAIM_LIMIT, NAME, queue.as_str()),
                 );

@@ -1,12 +1,16 @@
-//! [`RateLimits`] for [`RedisDriver`]: each queue's `rate` hash (limit and hold)
-//! and `rate_log` window, written by `set_limit.lua`, `clear_limit.lua` and
-//! `hold.lua`; `claim.lua` enforces them and `rate_gate.lua` tells the idle wait
-//! when a full window opens.
+//! [`RateLimits`] for [`RedisDriver`]: each queue's `rate` hash (limit, hold,
+//! `per_group`, `group_concurrency`), its `rate_log` window and the group keys
+//! beside them (`rate:holds`, `rate:windows`, `rate_log:{g}`; see
+//! `lua/groups.lua`), written by `set_limit.lua`, `set_group_cap.lua`,
+//! `clear_limit.lua`, `hold.lua` and `hold_group.lua`; `claim.lua` enforces them
+//! and `rate_gate.lua` tells the idle wait when a full window opens.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use routemq_core::{DriverError, QueueName, RateLimit, RateLimits};
+use routemq_core::{
+    checked_group_concurrency, DriverError, GroupKey, QueueName, RateLimit, RateLimits,
+};
 
 use crate::error::bad_reply;
 use crate::lifecycle::ms;
@@ -20,13 +24,10 @@ impl RateLimits for RedisDriver {
         let limit = limit.validated()?;
         let k = self.inner.keys.queue(queue);
         let mut pipe = redis::pipe();
-        pipe.add_command(
-            self.inner
-                .pool
-                .scripts()
-                .set_limit
-                .cmd(&[&k.rate, &k.notify], (limit.jobs, limit.per_ms())),
-        )
+        pipe.add_command(self.inner.pool.scripts().set_limit.cmd(
+            &[&k.rate, &k.notify, &k.ready],
+            (limit.jobs, limit.per_ms(), u8::from(limit.per_group)),
+        ))
         .ignore();
         pipe.cmd("SADD")
             .arg(self.inner.keys.limited_queues())
@@ -37,16 +38,7 @@ impl RateLimits for RedisDriver {
 
     /// The listing's names whose hash holds a limit, sorted.
     async fn rate_limits(&self) -> Result<Vec<(QueueName, RateLimit)>, DriverError> {
-        let names: Vec<String> = self
-            .inner
-            .pool
-            .cmd(redis::cmd("SMEMBERS").arg(self.inner.keys.limited_queues()))
-            .await?;
-        let mut queues: Vec<QueueName> = names
-            .into_iter()
-            .filter_map(|n| QueueName::new(n).ok())
-            .collect();
-        queues.sort();
+        let queues = self.limited().await?;
         if queues.is_empty() {
             return Ok(Vec::new());
         }
@@ -55,13 +47,58 @@ impl RateLimits for RedisDriver {
             pipe.cmd("HMGET")
                 .arg(self.inner.keys.queue(q).rate)
                 .arg("jobs")
-                .arg("per_ms");
+                .arg("per_ms")
+                .arg("per_group");
         }
-        let found: Vec<(Option<u32>, Option<u64>)> = self.inner.pool.pipe(&pipe).await?;
+        let found: Vec<StoredLimit> = self.inner.pool.pipe(&pipe).await?;
         let mut out = Vec::with_capacity(queues.len());
         for (q, found) in queues.into_iter().zip(found) {
             if let Some(limit) = stored_limit(found)? {
                 out.push((q, limit));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `set_group_cap.lua` on the queue's keys and the name into
+    /// `routemq:queues:limited` (the listing), in one pipeline.
+    async fn set_group_concurrency(&self, queue: &QueueName, cap: u32) -> Result<(), DriverError> {
+        let cap = checked_group_concurrency(cap)?;
+        let k = self.inner.keys.queue(queue);
+        let mut pipe = redis::pipe();
+        pipe.add_command(
+            self.inner
+                .pool
+                .scripts()
+                .set_group_cap
+                .cmd(&[&k.rate, &k.notify, &k.ready], cap),
+        )
+        .ignore();
+        pipe.cmd("SADD")
+            .arg(self.inner.keys.limited_queues())
+            .arg(queue.as_str())
+            .ignore();
+        self.inner.pool.pipe::<()>(&pipe).await
+    }
+
+    /// The listing's names whose hash holds a cap, sorted.
+    async fn group_concurrency_limits(&self) -> Result<Vec<(QueueName, u32)>, DriverError> {
+        let queues = self.limited().await?;
+        if queues.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for q in &queues {
+            pipe.cmd("HGET")
+                .arg(self.inner.keys.queue(q).rate)
+                .arg("group_concurrency");
+        }
+        let found: Vec<Option<u32>> = self.inner.pool.pipe(&pipe).await?;
+        let mut out = Vec::new();
+        for (q, cap) in queues.into_iter().zip(found) {
+            if let Some(cap) = cap {
+                let cap = checked_group_concurrency(cap).map_err(|e| bad_reply("group cap", e))?;
+                out.push((q, cap));
             }
         }
         Ok(out)
@@ -76,7 +113,7 @@ impl RateLimits for RedisDriver {
                 .pool
                 .scripts()
                 .clear_limit
-                .cmd(&[&k.rate, &k.rate_log, &k.notify], &[] as &[&str]),
+                .cmd(&[&k.rate, &k.rate_log, &k.notify, &k.ready], &[] as &[&str]),
         );
         pipe.cmd("SREM")
             .arg(self.inner.keys.limited_queues())
@@ -97,17 +134,62 @@ impl RateLimits for RedisDriver {
         let _until: i64 = self.inner.pool.cmd(&cmd).await?;
         Ok(())
     }
+
+    /// `hold_group.lua`: the group's hold in `rate:holds`, its lane parked.
+    async fn hold_group(
+        &self,
+        queue: &QueueName,
+        group: &GroupKey,
+        duration: Duration,
+    ) -> Result<(), DriverError> {
+        let k = self.inner.keys.queue(queue);
+        let cmd = self
+            .inner
+            .pool
+            .scripts()
+            .hold_group
+            .cmd(&[&k.rate, &k.ready], (group.as_str(), ms(duration)));
+        let _until: i64 = self.inner.pool.cmd(&cmd).await?;
+        Ok(())
+    }
 }
 
-/// A limit as `HMGET rate jobs per_ms` found it: `None` without one (a hold
-/// alone), an error for a half-written or invalid one.
+impl RedisDriver {
+    /// The names in `routemq:queues:limited` (queues given a limit or a cap),
+    /// sorted.
+    async fn limited(&self) -> Result<Vec<QueueName>, DriverError> {
+        let names: Vec<String> = self
+            .inner
+            .pool
+            .cmd(redis::cmd("SMEMBERS").arg(self.inner.keys.limited_queues()))
+            .await?;
+        let mut queues: Vec<QueueName> = names
+            .into_iter()
+            .filter_map(|n| QueueName::new(n).ok())
+            .collect();
+        queues.sort();
+        Ok(queues)
+    }
+}
+
+/// `HMGET rate jobs per_ms per_group`.
+pub(crate) type StoredLimit = (Option<u32>, Option<u64>, Option<String>);
+
+/// A limit as `HMGET rate jobs per_ms per_group` found it: `None` without one
+/// (a hold or a cap alone), an error for a half-written or invalid one.
 pub(crate) fn stored_limit(
-    (jobs, per_ms): (Option<u32>, Option<u64>),
+    (jobs, per_ms, per_group): StoredLimit,
 ) -> Result<Option<RateLimit>, DriverError> {
     match (jobs, per_ms) {
         (None, _) => Ok(None),
         (Some(jobs), Some(per_ms)) => RateLimit::new(jobs, Duration::from_millis(per_ms))
-            .map(Some)
+            .map(|l| {
+                Some(if per_group.as_deref() == Some("1") {
+                    l.per_group()
+                } else {
+                    l
+                })
+            })
             .map_err(|e| bad_reply("rate limit", e)),
         (Some(_), None) => Err(bad_reply("rate limit", "jobs without per_ms")),
     }

@@ -2,7 +2,7 @@
 
 use redis::{Cmd, ToRedisArgs};
 
-/// One script: its full text (with `lib.lua` in front when it needs the helpers)
+/// One script: its full text (with `lib.lua` and `groups.lua` in front when it needs the helpers)
 /// and its SHA-1.
 #[derive(Debug)]
 pub(crate) struct Script {
@@ -13,7 +13,7 @@ pub(crate) struct Script {
 impl Script {
     fn new(body: &str, with_lib: bool) -> Self {
         let text = if with_lib {
-            format!("{LIB}\n{body}")
+            format!("{LIB}\n{GROUPS}\n{body}")
         } else {
             body.to_owned()
         };
@@ -37,6 +37,8 @@ impl Script {
 }
 
 const LIB: &str = include_str!("lua/lib.lua");
+/// Fair groups and their controls; uses `lib.lua`'s helpers, so it follows it.
+const GROUPS: &str = include_str!("lua/groups.lua");
 
 /// Every script the driver runs.
 #[derive(Debug)]
@@ -55,6 +57,8 @@ pub(crate) struct Scripts {
     pub set_limit: Script,
     pub clear_limit: Script,
     pub hold: Script,
+    pub hold_group: Script,
+    pub set_group_cap: Script,
     pub rate_gate: Script,
     pub failed_retry: Script,
     pub failed_forget: Script,
@@ -84,6 +88,8 @@ impl Scripts {
             set_limit: Script::new(include_str!("lua/set_limit.lua"), true),
             clear_limit: Script::new(include_str!("lua/clear_limit.lua"), true),
             hold: Script::new(include_str!("lua/hold.lua"), true),
+            hold_group: Script::new(include_str!("lua/hold_group.lua"), true),
+            set_group_cap: Script::new(include_str!("lua/set_group_cap.lua"), true),
             rate_gate: Script::new(include_str!("lua/rate_gate.lua"), true),
             failed_retry: Script::new(include_str!("lua/failed_retry.lua"), true),
             failed_forget: Script::new(include_str!("lua/failed_forget.lua"), false),
@@ -97,7 +103,7 @@ impl Scripts {
         }
     }
 
-    pub fn all(&self) -> [&Script; 24] {
+    pub fn all(&self) -> [&Script; 26] {
         [
             &self.push,
             &self.push_unique,
@@ -113,6 +119,8 @@ impl Scripts {
             &self.set_limit,
             &self.clear_limit,
             &self.hold,
+            &self.hold_group,
+            &self.set_group_cap,
             &self.rate_gate,
             &self.failed_retry,
             &self.failed_forget,

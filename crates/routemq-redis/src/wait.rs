@@ -23,6 +23,52 @@ use crate::{ConfigError, RedisConfig, RedisDriver};
 const MAX_IDLE: usize = 8;
 /// Bound on the non-blocking steps of a wait on a dedicated connection.
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Replies per queue in `time_to_work`'s first pipeline.
+const PER_QUEUE: usize = 6;
+
+/// What one queue has, as `time_to_work` found it.
+struct Lanes {
+    /// Ungrouped ready jobs.
+    plain: bool,
+    /// A rotation: lanes claimable now.
+    rotation: bool,
+    /// Ms until the first delayed job is due.
+    delayed_in: Option<i64>,
+    /// Ms until the first parked lane is looked at again (server clock).
+    parked_in: Option<i64>,
+    /// A rate hash (limit, hold or cap): `rate_gate.lua` tells the rest.
+    gated: bool,
+}
+
+impl Lanes {
+    /// Ms until a claim may take one of the queue's jobs, given `rate_gate.lua`'s
+    /// `(hold, window, per_group)`: the queue's hold gates every lane; the
+    /// queue's window every lane, or under a per-group limit only the ungrouped
+    /// jobs (the groups' own windows park their lanes).
+    fn due_in(&self, (hold, window, per_group): (i64, i64, u8)) -> i64 {
+        let per_group = per_group == 1;
+        let plain = match (self.plain, per_group) {
+            (false, _) => None,
+            (true, true) => Some(window),
+            (true, false) => Some(0),
+        };
+        let first = [
+            self.rotation.then_some(0),
+            plain,
+            self.delayed_in,
+            self.parked_in,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(0);
+        if per_group {
+            hold.max(first)
+        } else {
+            hold.max(window).max(first)
+        }
+    }
+}
 
 pub(crate) struct Dedicated {
     conn: MultiplexedConnection,
@@ -102,13 +148,18 @@ impl RedisDriver {
 
     /// Looks before blocking: `None` when a job is ready on one of the queues
     /// (or one is due now), else how long to block (the caller's `timeout`, cut
-    /// short by the earliest delayed job's due time). Paused queues are left out
-    /// (their jobs are not claimable, so returning for them would make an idle
-    /// worker spin); a resume pushes a wake-up token like a push does. A queue
-    /// with a full rate-limit window or a hold counts its jobs as due when it
-    /// opens (`rate_gate.lua`, a second round trip only for such queues with
-    /// jobs). Drops stale wake-up tokens first, so a push after this point
-    /// leaves a token that ends the block at once.
+    /// short by the earliest delayed job's due time or parked lane's time).
+    /// Paused queues are left out (their jobs are not claimable, so returning
+    /// for them would make an idle worker spin); a resume pushes a wake-up token
+    /// like a push does. Lanes that are blocked (a group held, its window full,
+    /// at its cap) are parked out of the rotation, so their jobs count as due
+    /// when the lane is looked at again (a capped group's lane is also woken
+    /// when one of its jobs ends). A queue with a full rate-limit window or a
+    /// hold counts its jobs as due when it opens (`rate_gate.lua`, a second
+    /// round trip only for such queues with jobs); under a per-group limit the
+    /// queue's window only gates its ungrouped jobs. Drops stale wake-up tokens
+    /// first, so a push after this point leaves a token that ends the block at
+    /// once.
     pub(crate) async fn time_to_work(
         &self,
         d: &mut Dedicated,
@@ -131,13 +182,29 @@ impl RedisDriver {
                 .arg(0)
                 .arg("WITHSCORES");
             pipe.cmd("EXISTS").arg(&k.rate);
+            pipe.cmd("ZRANGE")
+                .arg(&k.parked)
+                .arg(0)
+                .arg(0)
+                .arg("WITHSCORES");
         }
-        let replies: Vec<Value> = bounded(pipe.query_async(&mut d.conn)).await?;
+        pipe.cmd("TIME");
+        let mut replies: Vec<Value> = bounded(pipe.query_async(&mut d.conn)).await?;
+        if qkeys.len() * PER_QUEUE + 1 != replies.len() {
+            return Err(bad_reply("wait", format!("{} replies", replies.len())));
+        }
         let now = now_ms();
-        // Per queue with work: (its keys, ms until its first job is due, gated).
-        let mut work: Vec<(&QueueKeys, i64, bool)> = Vec::new();
-        for (k, five) in qkeys.iter().zip(replies.chunks(5)) {
-            let [paused, ready, grouped, next, gated] = five else {
+        let server_now = match replies.pop() {
+            Some(time) => {
+                let (secs, micros): (i64, i64) =
+                    redis::from_redis_value(time).map_err(|e| bad_reply("TIME", e))?;
+                secs * 1000 + micros / 1000
+            }
+            None => return Err(bad_reply("wait", "no TIME reply")),
+        };
+        let mut work: Vec<(&QueueKeys, Lanes)> = Vec::new();
+        for (k, six) in qkeys.iter().zip(replies.chunks(PER_QUEUE)) {
+            let [paused, ready, grouped, next, gated, parked] = six else {
                 return Err(bad_reply("wait", format!("{} replies", replies.len())));
             };
             let flag = |v: &Value| -> Result<bool, DriverError> {
@@ -147,24 +214,30 @@ impl RedisDriver {
             if flag(paused)? {
                 continue;
             }
+            let first = |v: &Value, what: &str| -> Result<Option<f64>, DriverError> {
+                let got: Vec<(String, f64)> =
+                    redis::from_redis_value_ref(v).map_err(|e| bad_reply(what, e))?;
+                Ok(got.first().map(|(_, score)| *score))
+            };
             let ready: u64 =
                 redis::from_redis_value_ref(ready).map_err(|e| bad_reply("LLEN", e))?;
-            let next: Vec<(String, f64)> =
-                redis::from_redis_value_ref(next).map_err(|e| bad_reply("ZRANGE", e))?;
-            let due_in = if ready > 0 || flag(grouped)? {
-                0
-            } else if let Some((_, due)) = next.first() {
+            let lanes = Lanes {
+                plain: ready > 0,
+                rotation: flag(grouped)?,
                 // One millisecond past the due time, so the claim that follows sees it.
-                (*due as i64 - now + 1).max(0)
-            } else {
-                continue;
+                delayed_in: first(next, "ZRANGE")?.map(|due| (due as i64 - now + 1).max(0)),
+                parked_in: first(parked, "ZRANGE")?.map(|at| (at as i64 - server_now + 1).max(0)),
+                gated: flag(gated)?,
             };
-            work.push((k, due_in, flag(gated)?));
+            if lanes.plain
+                || lanes.rotation
+                || lanes.delayed_in.is_some()
+                || lanes.parked_in.is_some()
+            {
+                work.push((k, lanes));
+            }
         }
-        if qkeys.len() * 5 != replies.len() {
-            return Err(bad_reply("wait", format!("{} replies", replies.len())));
-        }
-        let gated: Vec<&QueueKeys> = work.iter().filter(|w| w.2).map(|w| w.0).collect();
+        let gated: Vec<&QueueKeys> = work.iter().filter(|w| w.1.gated).map(|w| w.0).collect();
         let mut opens = Vec::new();
         if !gated.is_empty() {
             let mut pipe = redis::pipe();
@@ -177,13 +250,17 @@ impl RedisDriver {
                         .cmd(&[&k.rate, &k.rate_log], &[] as &[&str]),
                 );
             }
-            opens = self.inner.pool.pipe::<Vec<i64>>(&pipe).await?;
+            opens = self.inner.pool.pipe::<Vec<(i64, i64, u8)>>(&pipe).await?;
         }
         let mut opens = opens.into_iter();
         let mut wait = timeout;
-        for (_, due_in, gated) in work {
-            let open_in = if gated { opens.next().unwrap_or(0) } else { 0 };
-            let at = due_in.max(open_in);
+        for (_, lanes) in work {
+            let gate = if lanes.gated {
+                opens.next().unwrap_or((0, 0, 0))
+            } else {
+                (0, 0, 0)
+            };
+            let at = lanes.due_in(gate);
             if at == 0 {
                 return Ok(None);
             }

@@ -1,13 +1,17 @@
 -- ack.lua: removes finished jobs of one queue, fenced by owner token.
 -- KEYS[1] reserved zset   KEYS[2] jobs hash (bodies and "{id}:meta" fields)
 -- KEYS[3] the queue's set of held uniqueness keys (locks: KEYS[3] .. ':' .. key)
+-- KEYS[4] ready list (names the group keys, see groups.lua)   KEYS[5] rate hash
+-- KEYS[6] notify list
 -- ARGV: pairs of id, token. A token ending in 'u' (given by claim.lua to a job
 -- that holds a lock) makes the script read the job's metadata and release it;
--- other acks never touch lock keys.
+-- other acks never touch lock keys. A token with a 'g' (a grouped job) makes it
+-- read the job's group and free one of the group's running slots.
 -- Guarantee: atomic. A job is removed only if "id|token" is still in the reserved
 -- zset (its current owner acks it); other jobs are left untouched and their ids
 -- returned as lost. A removed job's uniqueness lock is released if it still names
--- the job.
+-- the job; a removed grouped job's group count drops by one (a capped group back
+-- under its cap rejoins the rotation and wakes one idle worker).
 local done, lost = {}, {}
 for i = 1, #ARGV, 2 do
   local id = ARGV[i]
@@ -16,6 +20,9 @@ for i = 1, #ARGV, 2 do
     if string.sub(token, -1) == 'u' then
       local _, _, _, tail = parse_meta(redis.call('HGET', KEYS[2], meta_field(id)))
       release_unique(KEYS[3], id, tail)
+    end
+    if string.find(token, 'g', 1, true) then
+      group_slot_freed(KEYS[4], KEYS[5], KEYS[6], redis.call('HGET', KEYS[2], id .. ':group'))
     end
     done[#done + 1] = id
     done[#done + 1] = meta_field(id)

@@ -3,8 +3,9 @@
 -- KEYS: 8 per queue, in priority order: ready list, delayed zset, reserved zset,
 --   jobs hash (bodies and "{id}:meta" fields), paused flag (string; present while
 --   the queue is paused), set of held uniqueness keys (locks: that key .. ':' .. key),
---   rate hash (jobs, per_ms, held_until: present while the queue has a limit or a
---   hold), rate log zset (start times of the window).
+--   rate hash (jobs, per_ms, held_until, per_group, group_concurrency: present
+--   while the queue has a limit, a cap or a hold), rate log zset (start times of
+--   the window).
 -- ARGV[1] now (ms)   ARGV[2] lease deadline (ms)   ARGV[3] max jobs
 -- ARGV[4] token nonce (random; token k = nonce .. k)   ARGV[5] delayed jobs to
 -- promote per queue at most   ARGV[6..] fresh ids for adopted foreign payloads
@@ -27,12 +28,21 @@
 -- "until started" ("|s|"); one holding its lock until finished ("|f|") gets a
 -- token ending in 'u', so ack.lua releases the lock without reading metadata
 -- for other jobs.
--- Fair groups: a queue whose rotation ('{ready}:groups', see lib.lua) is not
+-- Fair groups: a queue whose rotation ('{ready}:groups', see groups.lua) is not
 -- empty gives one job per lane in turn (take_turns), each group's jobs FIFO and
 -- the ungrouped ready list one more lane; a queue without it costs one LLEN.
 -- Due grouped delayed jobs go to their group's list.
--- Returns a flat array, 6 values per job: queue index (1-based), id, token,
--- attempt, max_tries, payload.
+-- Group controls (see groups.lua): parked lanes whose time has come rejoin the
+-- rotation first (at most 100; a queue without parked lanes costs one EXISTS).
+-- The rate hash's group_concurrency caps each group's reserved jobs; a group hold
+-- ('{rate}:holds') stops one group; with per_group = '1' each group has its own
+-- window of J per P ('{rate_log}:' .. g) and the queue's log is the ungrouped
+-- lane's window (a queue without a rotation is limited by it as a whole). A lane
+-- that is, or becomes, blocked is parked instead of kept in the rotation. Each
+-- claimed grouped job raises its group's count in '{ready}:active' and gets a
+-- token with a 'g' (before any 'u'), so ack, fail, release and reclaim lower it.
+-- Returns a flat array, 7 values per job: queue index (1-based), id, token,
+-- attempt, max_tries, payload, group ('' for an ungrouped job).
 local now, deadline, max = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local nonce, promote_limit = ARGV[4], tonumber(ARGV[5])
 local fresh = 6
@@ -43,28 +53,51 @@ for q = 1, #KEYS / 8 do
   local base = (q - 1) * 8
   local ready, delayed, reserved, jobs = KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]
   promote(ready, delayed, now, promote_limit, jobs)
+  local snow = 0
+  if redis.call('EXISTS', ready .. ':parked') == 1 then
+    snow = server_ms()
+    unpark(ready, snow, 100)
+  end
   local want = max - claimed
-  local log, per, snow = nil, 0, 0
+  local log, per, ctl = nil, 0, nil
+  local rot = redis.call('LLEN', ready .. ':groups') > 0
   if redis.call('EXISTS', KEYS[base + 5]) == 0 then
-    local gate = redis.call('HMGET', KEYS[base + 7], 'jobs', 'per_ms', 'held_until')
-    if gate[1] or gate[3] then
-      snow = server_ms()
+    local rate = KEYS[base + 7]
+    local gate = redis.call('HMGET', rate, 'jobs', 'per_ms', 'held_until', 'per_group', 'group_concurrency')
+    local holds
+    if rot and redis.call('EXISTS', rate .. ':holds') == 1 then holds = rate .. ':holds' end
+    if gate[1] or gate[3] or gate[5] or holds then
+      if snow == 0 then snow = server_ms() end
       if gate[3] and tonumber(gate[3]) > snow then
         want = 0
-      elseif gate[1] then
-        log, per = KEYS[base + 8], tonumber(gate[2])
-        redis.call('ZREMRANGEBYSCORE', log, '-inf', '(' .. (snow - per))
-        local room = tonumber(gate[1]) - redis.call('ZCARD', log)
-        if room < want then want = math.max(room, 0) end
+      else
+        local per_group = gate[1] and gate[4] == '1'
+        if rot and (gate[5] or holds or per_group) then
+          ctl = { now = snow, holds = holds, nonce = nonce, k0 = claimed }
+          if gate[5] then ctl.cap = tonumber(gate[5]) end
+        end
+        if gate[1] then
+          local lg, p = KEYS[base + 8], tonumber(gate[2])
+          redis.call('ZREMRANGEBYSCORE', lg, '-inf', '(' .. (snow - p))
+          local room = math.max(tonumber(gate[1]) - redis.call('ZCARD', lg), 0)
+          if ctl and per_group then
+            ctl.jobs, ctl.per, ctl.log, ctl.room = tonumber(gate[1]), p, lg, room
+            ctl.windows = rate .. ':windows'
+            redis.call('ZREMRANGEBYSCORE', ctl.windows, '-inf', '(' .. snow)
+          else
+            log, per = lg, p
+            if room < want then want = room end
+          end
+        end
       end
     end
   else
     want = 0
   end
-  local ids
-  local turns = want > 0 and redis.call('LLEN', ready .. ':groups') > 0
+  local ids, lanes
+  local turns = want > 0 and rot
   if turns then
-    ids = take_turns(ready, jobs, want, #ARGV - fresh + 1)
+    ids, lanes = take_turns(ready, jobs, want, #ARGV - fresh + 1, ctl)
   elseif want == 0 then
     ids = {}
   elseif want == 1 then
@@ -108,6 +141,7 @@ for q = 1, #KEYS / 8 do
     local writes, members = {}, {}
     for i = 1, take do
       local id, body = ids[i], bodies[i]
+      local lane = lanes and lanes[i] or ''
       local attempts, tries, ready_at, tail
       if body then
         attempts, tries, ready_at, tail = parse_meta(metas[i])
@@ -122,10 +156,15 @@ for q = 1, #KEYS / 8 do
         attempts, tries, ready_at, tail = 0, 1, now, ''
         writes[#writes + 1] = id
         writes[#writes + 1] = body
+        if lane ~= '' then
+          writes[#writes + 1] = id .. ':group'
+          writes[#writes + 1] = lane
+        end
       end
       attempts = attempts + 1
       claimed = claimed + 1
       local token = nonce .. claimed
+      if lane ~= '' then token = token .. 'g' end
       if tail ~= '' then token = token .. 'u' end
       writes[#writes + 1] = meta_field(id)
       writes[#writes + 1] = pack_meta(attempts, tries, ready_at, tail)
@@ -137,6 +176,7 @@ for q = 1, #KEYS / 8 do
       out[#out + 1] = attempts
       out[#out + 1] = tries
       out[#out + 1] = body
+      out[#out + 1] = lane
     end
     if take > 0 then
       chunked_pairs('HMSET', jobs, writes)

@@ -2,14 +2,17 @@
 -- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] reserved zset
 -- KEYS[4] jobs hash (bodies and metadata)   KEYS[5] the queue's set of held
 -- uniqueness keys (each lock is KEYS[5] .. ':' .. key)
--- Fair groups: every group list in the rotation, the rotation and the grouped
--- flag go too (see lib.lua).
+-- Fair groups: every group list in the rotation or parked, the rotation, the
+-- parked lanes, the groups' running counts and the grouped flag go too (see
+-- groups.lua); limits, caps, windows and holds stay (clear_limit.lua removes them).
 -- Guarantee: atomic; the failed store is left alone; holders of reservations get
 -- LeaseLost afterwards (their "id|token" members are gone); every uniqueness lock of the queue goes
 -- with the jobs that held it. Returns how many jobs.
 local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
 local rotation = KEYS[1] .. ':groups'
 local lanes = redis.call('LRANGE', rotation, 0, -1)
+local parked = redis.call('ZRANGE', KEYS[1] .. ':parked', 0, -1)
+for i = 1, #parked do lanes[#lanes + 1] = parked[i] end
 for i = 1, #lanes do
   if lanes[i] ~= '' then
     local list = group_list(KEYS[1], lanes[i])
@@ -17,7 +20,7 @@ for i = 1, #lanes do
     redis.call('UNLINK', list)
   end
 end
-redis.call('UNLINK', rotation, KEYS[1] .. ':grouped')
+redis.call('UNLINK', rotation, KEYS[1] .. ':grouped', KEYS[1] .. ':parked', KEYS[1] .. ':active')
 local held = redis.call('SMEMBERS', KEYS[5])
 for i = 1, #held do
   redis.call('DEL', KEYS[5] .. ':' .. held[i])

@@ -36,6 +36,7 @@ if holder then
         if redis.call('LLEN', list) == 0 then
           local rotation = KEYS[1] .. ':groups'
           redis.call('LREM', rotation, 0, hg)
+          redis.call('ZREM', KEYS[1] .. ':parked', hg)
           if redis.call('LLEN', rotation) == 1 then redis.call('DEL', rotation) end
         end
       else

@@ -2,13 +2,15 @@
 -- KEYS[1] ready list   KEYS[2] reserved zset   KEYS[3] jobs hash (bodies and
 -- "{id}:meta" fields)   KEYS[4] failed list   KEYS[5] failed index hash
 -- KEYS[6] notify list   KEYS[7] the queue's set of held uniqueness keys
+-- KEYS[8] rate hash (its group_concurrency)
 -- ARGV[1] now (ms)   ARGV[2] at most this many reservations per call
 -- ARGV[3] connection name   ARGV[4] queue name
 -- Guarantee: atomic. Each reservation whose deadline is <= now leaves the reserved
 -- zset: with attempts left it goes to the tail of the ready list (a grouped job: of
 -- its group's list), otherwise to the
 -- failed store with a reason (releasing its uniqueness lock; a job that goes
--- back keeps its lock, as it still exists). Returns {released, failed}; a caller loops while the
+-- back keeps its lock, as it still exists); a grouped job's reservation (token with
+-- a 'g') frees one of its group's running slots either way. Returns {released, failed}; a caller loops while the
 -- sum equals the limit.
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)
@@ -17,8 +19,12 @@ local back = {}
 for i = 1, #expired do
   local member = expired[i]
   redis.call('ZREM', KEYS[2], member)
-  local id = string.match(member, '^(.*)|[^|]*$') or member
+  local id, token = string.match(member, '^(.*)|([^|]*)$')
+  if not id then id, token = member, '' end
   local meta = redis.call('HGET', KEYS[3], meta_field(id))
+  if string.find(token, 'g', 1, true) then
+    group_slot_freed(KEYS[1], KEYS[8], KEYS[6], redis.call('HGET', KEYS[3], id .. ':group'))
+  end
   if meta then
     local attempts, tries, _, tail = parse_meta(meta)
     if attempts >= tries then

@@ -2,12 +2,14 @@
 -- (or giving the claim's attempt back).
 -- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] reserved zset
 -- KEYS[4] jobs hash (bodies and "{id}:meta" fields)   KEYS[5] notify list
+-- KEYS[6] rate hash (its group_concurrency)
 -- ARGV[1] id   ARGV[2] token   ARGV[3] now (ms)   ARGV[4] available-at (ms)
 -- ARGV[5] 1: the attempt the claim counted is given back (release_uncounted), 0: kept
 -- Guarantee: atomic; returns 0 and changes nothing unless the caller owns the job.
 -- Otherwise the job (keeping its uniqueness lock) goes to the tail of the ready list, or of its group's list for a grouped job
 -- (available-at <= now), or into
--- the delayed zset, and idle workers are woken. Returns 1.
+-- the delayed zset, and idle workers are woken; a grouped job (token with a 'g')
+-- frees one of its group's running slots (see group_slot_freed). Returns 1.
 local id, now, at = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('ZREM', KEYS[3], id .. '|' .. ARGV[2]) == 0 then return 0 end
 local mf = meta_field(id)
@@ -19,6 +21,9 @@ if at <= now then
 else
   redis.call('ZADD', KEYS[2], at, id)
   redis.call('HSET', KEYS[4], mf, pack_meta(attempts, tries, at, tail))
+end
+if string.find(ARGV[2], 'g', 1, true) then
+  group_slot_freed(KEYS[1], KEYS[6], KEYS[5], redis.call('HGET', KEYS[4], id .. ':group'))
 end
 notify(KEYS[5], 1)
 return 1

@@ -142,7 +142,7 @@ pub(crate) async fn room(
         return Ok(Room::Held);
     }
     let lanes = (gate.per_group && gate.limit.is_some()) || gate.cap.is_some() || gate.group_held;
-    let mut rules = lanes.then(|| LaneRules {
+    let mut rules = lanes.then_some(LaneRules {
         holds: gate.group_held,
         window: None,
         cap: gate.cap,

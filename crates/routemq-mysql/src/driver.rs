@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool};
-use routemq_core::DriverError;
+use routemq_core::{DriverError, QueueName};
 use tokio::sync::Notify;
 
 use crate::error::{map, NAME};
+use crate::rate_limits::GatedQueues;
 use crate::{sql, ConfigError, MigrationError, MigrationReport, MysqlConfig};
 
 /// Rows deleted per statement by bulk deletes (short transactions, no huge undo).
@@ -48,9 +49,9 @@ pub(crate) struct Inner {
     /// The paused queues as last read, and when: claims use it instead of a
     /// read per claim (see [`MysqlDriver::paused_queues`]).
     pub(crate) paused: std::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>,
-    /// The queues with a rate limit or a hold as last read, and when (see
-    /// [`MysqlDriver::gated_queues`]).
-    pub(crate) gated: std::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>,
+    /// The queues with a rate limit, a group concurrency cap or a hold as last
+    /// read, and when (see [`MysqlDriver::gated_queues`]).
+    pub(crate) gated: std::sync::Mutex<Option<(Instant, Arc<GatedQueues>)>>,
     /// The queues with a rotation of groups as last read, and when (see
     /// [`MysqlDriver::grouped_queues`]).
     pub(crate) grouped: std::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>,
@@ -249,22 +250,44 @@ impl MysqlDriver {
         *self.inner.paused.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    /// The queues with a rate limit or a hold (`queue_rate_limits`), read on
-    /// `conn` at most every [`PAUSED_FRESH_FOR`] like the paused queues: claims
-    /// of other queues pay nothing for rate limits.
+    /// The queues with a rate limit, a group concurrency cap or a hold
+    /// (`queue_rate_limits`), read on `conn` at most every [`PAUSED_FRESH_FOR`]
+    /// like the paused queues: claims of other queues pay nothing for rate
+    /// limits.
     pub(crate) async fn gated_queues(
         &self,
         conn: &mut Conn,
-    ) -> Result<Arc<Vec<String>>, mysql_async::Error> {
-        if let Some((at, names)) = &*self.inner.gated.lock().unwrap_or_else(|p| p.into_inner()) {
+    ) -> Result<Arc<GatedQueues>, mysql_async::Error> {
+        if let Some((at, gated)) = &*self.inner.gated.lock().unwrap_or_else(|p| p.into_inner()) {
             if at.elapsed() < PAUSED_FRESH_FOR {
-                return Ok(names.clone());
+                return Ok(gated.clone());
             }
         }
-        let names: Arc<Vec<String>> = Arc::new(conn.query(sql::RATE_GATED).await?);
+        let rows: Vec<(String, i64)> = conn.query(sql::RATE_GATED).await?;
+        let capped = rows
+            .iter()
+            .filter(|(_, c)| *c == 1)
+            .map(|(q, _)| q.clone())
+            .collect();
+        let names = rows.into_iter().map(|(q, _)| q).collect();
+        let gated = Arc::new(GatedQueues { names, capped });
         *self.inner.gated.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((Instant::now(), names.clone()));
-        Ok(names)
+            Some((Instant::now(), gated.clone()));
+        Ok(gated)
+    }
+
+    /// Wakes this process's waiters when `queue` had a group concurrency cap at
+    /// the last read of the gated queues (a job of it just ended, so a group
+    /// at its cap may deliver again). No read: a queue capped by another
+    /// process since is seen by the waiters' next poll.
+    pub(crate) fn wake_if_capped(&self, queue: &QueueName) {
+        let capped = match &*self.inner.gated.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some((_, gated)) => gated.capped.iter().any(|c| c == queue.as_str()),
+            None => false,
+        };
+        if capped {
+            self.wake_local();
+        }
     }
 
     /// Forgets the cached rate-limited queues (after a change through this

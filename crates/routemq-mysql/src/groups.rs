@@ -13,11 +13,20 @@ use routemq_core::{DriverError, PendingJob, QueueName};
 
 use crate::driver::{MysqlDriver, OpError};
 use crate::push::row_params;
+use crate::rate_limits::LaneRules;
 use crate::sql;
 
 /// A locked row: id, uuid, attempts before this claim, max_tries, payload,
-/// unique_scope (as `lifecycle.rs` reads it).
-pub(crate) type Locked = (u64, Option<String>, u32, u32, Vec<u8>, Option<u8>);
+/// unique_scope, group_key (as `lifecycle.rs` reads it).
+pub(crate) type Locked = (
+    u64,
+    Option<String>,
+    u32,
+    u32,
+    Vec<u8>,
+    Option<u8>,
+    Option<Vec<u8>>,
+);
 
 /// Lanes one claim looks at, at most (the ones served longest ago).
 const LANES: usize = 64;
@@ -72,15 +81,63 @@ pub(crate) async fn insert(
     tx.exec_drop(stmt, params).await
 }
 
+/// How many jobs this claim may take from `lane` under `rules` (one lane-state
+/// read, on the claim's first look at the lane): 0 while the group is held,
+/// its window full or it is at its cap; `usize::MAX` when nothing bounds it.
+async fn allowance(
+    tx: &mut Transaction<'_>,
+    q: &str,
+    lane: &[u8],
+    rules: &LaneRules,
+) -> Result<usize, mysql_async::Error> {
+    if lane.is_empty() {
+        // Ungrouped: never held nor capped; its window was read with the gate.
+        return Ok(rules.ungrouped_left.unwrap_or(usize::MAX));
+    }
+    let (held, window, running) = (rules.holds, rules.window.is_some(), rules.cap.is_some());
+    if !(held || window || running) {
+        return Ok(usize::MAX);
+    }
+    let mut params: Vec<Value> = Vec::with_capacity(7);
+    if held {
+        params.extend([Value::from(q), Value::from(lane)]);
+    }
+    if let Some((_, per_us)) = rules.window {
+        params.extend([Value::from(q), Value::from(lane), Value::from(per_us)]);
+    }
+    if running {
+        params.extend([Value::from(q), Value::from(lane)]);
+    }
+    let row: Option<(u64, u64, u64)> = tx
+        .exec_first(sql::lane_state(held, window, running), params)
+        .await?;
+    let (held_n, started, running_n) = row.unwrap_or((0, 0, 0));
+    if held_n > 0 {
+        return Ok(0);
+    }
+    let mut left = usize::MAX;
+    if let Some((jobs, _)) = rules.window {
+        left = left.min(u64::from(jobs).saturating_sub(started) as usize);
+    }
+    if let Some(cap) = rules.cap {
+        left = left.min(u64::from(cap).saturating_sub(running_n) as usize);
+    }
+    Ok(left)
+}
+
 /// The claim of `queue` through its rotation, in `tx`: up to `room` jobs, one per
 /// lane per pass, lanes in turn order. `None` when the queue has no rotation
 /// (claim it plainly). Every lane looked at moves to the rotation's end (in the
 /// order last looked at; the others keep their turn); a group without jobs leaves
-/// it, and so does the ungrouped lane once alone.
+/// it, and so does the ungrouped lane once alone. With `rules` (per-group
+/// controls), a lane gives at most what its hold, window and cap allow: a
+/// blocked lane is passed over (and still moves to the end, so blocked lanes
+/// never crowd the open ones out of the first [`LANES`]).
 pub(crate) async fn claim(
     tx: &mut Transaction<'_>,
     queue: &QueueName,
     room: usize,
+    rules: Option<&LaneRules>,
 ) -> Result<Option<Vec<Locked>>, mysql_async::Error> {
     let q = queue.as_str();
     let lanes: Vec<Vec<u8>> = tx.exec(sql::GROUP_LANES, (q, LANES as u64)).await?;
@@ -97,6 +154,9 @@ pub(crate) async fn claim(
     let mut gone: Vec<&Vec<u8>> = Vec::new();
     // Lanes in the order this claim last looked at them: they move to the end.
     let mut looked: Vec<&Vec<u8>> = Vec::new();
+    // Under per-group controls: what each lane may still give (index as in
+    // `lanes`), read on the first look.
+    let mut left: Vec<Option<usize>> = vec![None; lanes.len()];
     let mut pass = 0u64;
     while got.len() < room && !live.is_empty() {
         let mut next = Vec::new();
@@ -106,6 +166,17 @@ pub(crate) async fn claim(
             }
             looked.retain(|l| *l != lane);
             looked.push(lane);
+            if let Some(rules) = rules {
+                let i = lanes.iter().position(|l| l == lane).unwrap_or(0);
+                let allowed = match left[i] {
+                    Some(n) => n,
+                    None => allowance(tx, q, lane, rules).await?,
+                };
+                left[i] = Some(allowed);
+                if allowed == 0 {
+                    continue;
+                }
+            }
             let row: Option<Locked> = if lane.is_empty() {
                 tx.exec_first(sql::GROUP_CLAIM_PLAIN, (q, pass)).await?
             } else {
@@ -116,6 +187,10 @@ pub(crate) async fn claim(
                 Some(row) => {
                     got.push(row);
                     next.push(lane);
+                    if rules.is_some() {
+                        let i = lanes.iter().position(|l| l == lane).unwrap_or(0);
+                        left[i] = left[i].map(|n| n.saturating_sub(1));
+                    }
                 }
                 None if !lane.is_empty() => {
                     let any: Option<u8> = tx

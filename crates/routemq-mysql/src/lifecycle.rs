@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{TxOpts, Value};
 use routemq_core::{
-    AckOutcome, Dispatched, DriverError, JobId, JobLifecycle, Lease, PendingJob, QueueName,
-    ReclaimReport, Reservation, Uniqueness,
+    AckOutcome, Dispatched, DriverError, GroupKey, JobId, JobLifecycle, Lease, PendingJob,
+    QueueName, ReclaimReport, Reservation, Uniqueness,
 };
 use tokio::time::Instant;
 
@@ -156,7 +156,7 @@ impl JobLifecycle for MysqlDriver {
             let gated = self.gated_queues(&mut conn).await?;
             let grouped = self.grouped_queues(&mut conn).await?;
             let mut tx = conn.start_transaction(TxOpts::default()).await?;
-            let (gates, spent) = rate::lock_gates(&mut tx, queues, &paused, &gated).await?;
+            let (gates, spent) = rate::lock_gates(&mut tx, queues, &paused, &gated.names).await?;
             if spent {
                 self.forget_gated();
             }
@@ -170,33 +170,48 @@ impl JobLifecycle for MysqlDriver {
                     continue;
                 }
                 let mut window = None;
+                let mut lanes = None;
                 if let Some(gate) = gates.get(queue.as_str()) {
                     match rate::room(&mut tx, queue, gate).await? {
                         Room::Held => continue,
-                        Room::Unlimited => {}
-                        Room::Window { now, left, per_ms } => {
-                            if left == 0 {
-                                continue;
+                        Room::Open {
+                            left,
+                            window: w,
+                            lanes: l,
+                        } => {
+                            if let Some(left) = left {
+                                if left == 0 {
+                                    continue;
+                                }
+                                room = room.min(left);
                             }
-                            room = room.min(left);
-                            window = Some((now, per_ms));
+                            window = w;
+                            lanes = l;
                         }
                     }
                 }
-                let turns = if grouped.iter().any(|g| g == queue.as_str()) {
-                    groups::claim(&mut tx, queue, room).await?
+                // Per-group controls: always through the rotation (a stale
+                // list of grouped queues must not let a group escape them).
+                let turns = if lanes.is_some() || grouped.iter().any(|g| g == queue.as_str()) {
+                    groups::claim(&mut tx, queue, room, lanes.as_ref()).await?
                 } else {
                     None
                 };
-                let rows: Vec<Locked> = match turns {
-                    Some(rows) => rows,
-                    None => {
+                let rows: Vec<Locked> = match (turns, &lanes) {
+                    (Some(rows), _) => rows,
+                    (None, Some(rules)) => {
+                        let n = room.min(rules.ungrouped_left.unwrap_or(room));
+                        tx.exec(sql::CLAIM_SELECT_UNGROUPED, (queue.as_str(), n as u64))
+                            .await?
+                    }
+                    (None, None) => {
                         tx.exec(sql::CLAIM_SELECT, (queue.as_str(), room as u64))
                             .await?
                     }
                 };
                 if let (Some((now, per_ms)), false) = (&window, rows.is_empty()) {
-                    rate::record(&mut tx, queue, now, rows.len(), *per_ms).await?;
+                    let lanes: Vec<Option<&[u8]>> = rows.iter().map(|r| r.6.as_deref()).collect();
+                    rate::record(&mut tx, queue, now, &lanes, *per_ms).await?;
                 }
                 locked.extend(rows.into_iter().map(|r| (queue.clone(), r)));
             }
@@ -222,16 +237,27 @@ impl JobLifecycle for MysqlDriver {
                 locked
                     .into_iter()
                     .map(
-                        |(queue, (id, uuid, attempts, max_tries, payload, scope))| Reservation {
-                            lease: Lease {
-                                job_id: token::job_id(id, uuid),
-                                queue,
-                                token: token::claimed(id, &suffix, scope == Some(SCOPE_UNTIL_GONE)),
-                                expires_at,
-                            },
-                            attempt: attempts.saturating_add(1),
-                            max_tries: max_tries.max(1),
-                            payload,
+                        |(queue, (id, uuid, attempts, max_tries, payload, scope, group))| {
+                            Reservation {
+                                lease: Lease {
+                                    job_id: token::job_id(id, uuid),
+                                    queue,
+                                    token: token::claimed(
+                                        id,
+                                        &suffix,
+                                        scope == Some(SCOPE_UNTIL_GONE),
+                                    ),
+                                    expires_at,
+                                },
+                                attempt: attempts.saturating_add(1),
+                                max_tries: max_tries.max(1),
+                                payload,
+                                group: group.and_then(|g| {
+                                    String::from_utf8(g)
+                                        .ok()
+                                        .and_then(|g| GroupKey::new(g).ok())
+                                }),
+                            }
                         },
                     )
                     .collect(),
@@ -266,13 +292,15 @@ impl JobLifecycle for MysqlDriver {
                 let gated = self.gated_queues(&mut conn).await.map_err(map)?;
                 let (gated, plain): (Vec<&QueueName>, Vec<&QueueName>) = queues
                     .iter()
-                    .partition(|q| gated.iter().any(|g| g == q.as_str()));
+                    .partition(|q| gated.names.iter().any(|g| g == q.as_str()));
                 let mut due = next_due(&mut conn, &plain).await?;
-                // A full window or a hold: the queue's jobs are due when it opens.
+                // A full window or a hold: the queue's jobs are due when it
+                // opens; with per-group controls, when one of its lanes does.
                 for q in gated {
                     if let Some(us) = next_due(&mut conn, &[q]).await? {
-                        let at = us.max(rate::opens_in(&mut conn, q).await?);
-                        due = Some(due.map_or(at, |d| d.min(at)));
+                        if let Some(at) = rate::opens_in(&mut conn, q, us).await? {
+                            due = Some(due.map_or(at, |d| d.min(at)));
+                        }
                     }
                 }
                 due
@@ -301,17 +329,19 @@ impl JobLifecycle for MysqlDriver {
     async fn ack(&self, lease: &Lease) -> Result<(), DriverError> {
         let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
         if token::holds_lock(&lease.token.0) {
-            return self.ack_unique(id, lease).await;
+            self.ack_unique(id, lease).await?;
+        } else {
+            let changed = self
+                .single(
+                    sql::ACK,
+                    vec![Value::from(id), Value::from(lease.token.0.as_str())],
+                )
+                .await?;
+            if changed == 0 {
+                return Err(lost(lease));
+            }
         }
-        let changed = self
-            .single(
-                sql::ACK,
-                vec![Value::from(id), Value::from(lease.token.0.as_str())],
-            )
-            .await?;
-        if changed == 0 {
-            return Err(lost(lease));
-        }
+        self.wake_if_capped(&lease.queue);
         Ok(())
     }
 
@@ -342,6 +372,7 @@ impl JobLifecycle for MysqlDriver {
             for (_, lease) in chunk {
                 if owned.contains(lease.token.0.as_str()) {
                     outcome.acked += 1;
+                    self.wake_if_capped(&lease.queue);
                 } else {
                     outcome.lost.push(lease.job_id.clone());
                 }
@@ -406,6 +437,7 @@ impl JobLifecycle for MysqlDriver {
             })
             .await?;
         if copied {
+            self.wake_if_capped(&lease.queue);
             Ok(())
         } else {
             Err(lost(lease))
@@ -444,6 +476,8 @@ impl JobLifecycle for MysqlDriver {
         }
         if report.released > 0 {
             self.wake_local();
+        } else if report.failed > 0 {
+            queues.iter().for_each(|q| self.wake_if_capped(q));
         }
         Ok(report)
     }

@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_create_queue_groups.sql",
         sql: include_str!("../../../migrations/0007_create_queue_groups.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_group_controls.sql",
+        sql: include_str!("../../../migrations/0008_group_controls.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

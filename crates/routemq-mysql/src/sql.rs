@@ -24,6 +24,7 @@ pub(crate) const GROUP_LEAVE: &str = include_str!("sql/group_leave.sql");
 pub(crate) const GROUP_CLEAR: &str = include_str!("sql/group_clear.sql");
 pub(crate) const GROUPED_QUEUES: &str = include_str!("sql/grouped_queues.sql");
 pub(crate) const CLAIM_SELECT: &str = include_str!("sql/claim_select.sql");
+pub(crate) const CLAIM_SELECT_UNGROUPED: &str = include_str!("sql/claim_select_ungrouped.sql");
 const CLAIM_UPDATE: &str = include_str!("sql/claim_update.sql");
 pub(crate) const ACK: &str = include_str!("sql/ack.sql");
 const ACK_BATCH_LOCK: &str = include_str!("sql/ack_batch_lock.sql");
@@ -56,6 +57,17 @@ pub(crate) const RATE_PRUNE: &str = include_str!("sql/rate_prune.sql");
 pub(crate) const RATE_SPENT: &str = include_str!("sql/rate_spent.sql");
 pub(crate) const RATE_GATE: &str = include_str!("sql/rate_gate.sql");
 pub(crate) const RATE_OPEN: &str = include_str!("sql/rate_open.sql");
+pub(crate) const RATE_LANE_WINDOW: &str = include_str!("sql/rate_lane_window.sql");
+pub(crate) const RATE_CAP_SET: &str = include_str!("sql/rate_cap_set.sql");
+pub(crate) const RATE_CAPS: &str = include_str!("sql/rate_caps.sql");
+pub(crate) const GROUP_HOLD_GATE: &str = include_str!("sql/group_hold_gate.sql");
+pub(crate) const GROUP_HOLD: &str = include_str!("sql/group_hold.sql");
+pub(crate) const GROUP_HOLDS_CLEAR: &str = include_str!("sql/group_holds_clear.sql");
+pub(crate) const GROUP_HOLDS_SPENT: &str = include_str!("sql/group_holds_spent.sql");
+pub(crate) const LANE_DUE: &str = include_str!("sql/lane_due.sql");
+const LANE_HELD: &str = include_str!("sql/lane_held.sql");
+const LANE_WINDOW: &str = include_str!("sql/lane_window.sql");
+const LANE_RUNNING: &str = include_str!("sql/lane_running.sql");
 const FAILED_COLUMNS: &str = include_str!("sql/failed_columns.sql");
 pub(crate) const FAILED_RETRY_COPY: &str = include_str!("sql/failed_retry_copy.sql");
 pub(crate) const FAILED_PRUNE: &str = include_str!("sql/failed_prune.sql");
@@ -164,13 +176,34 @@ pub(crate) fn rate_lock(n: usize) -> (String, usize) {
     (RATE_LOCK.trim_end().replace("{queues}", &list), padded)
 }
 
-/// rate_record_head.sql with `n` rows `(?, ?)`: queue, started_at each.
+/// rate_record_head.sql with `n` rows `(?, ?, ?)`: queue, group_key,
+/// started_at each.
 pub(crate) fn rate_record(n: usize) -> String {
     let mut s = String::from(RATE_RECORD_HEAD.trim_end());
     for i in 0..n.max(1) {
-        s.push_str(if i == 0 { "\n(?, ?)" } else { ", (?, ?)" });
+        s.push_str(if i == 0 { "\n(?, ?, ?)" } else { ", (?, ?, ?)" });
     }
     s
+}
+
+/// One grouped-claim lane check: `SELECT held, starts in window, running`, each
+/// part lane_held.sql / lane_window.sql / lane_running.sql when asked for, else
+/// `0`. Params: queue, lane for each part asked for (and the window in
+/// microseconds after lane_window's).
+pub(crate) fn lane_state(held: bool, window: bool, running: bool) -> String {
+    let part = |on: bool, sql: &str| {
+        if on {
+            fragment(sql).to_owned()
+        } else {
+            "0".to_owned()
+        }
+    };
+    format!(
+        "SELECT {}, {}, {}",
+        part(held, LANE_HELD),
+        part(window, LANE_WINDOW),
+        part(running, LANE_RUNNING)
+    )
 }
 
 /// delete_ids.sql for `n` ids.
@@ -302,7 +335,11 @@ mod tests {
         assert_eq!(failed_list(true).matches('?').count(), 3);
         assert_eq!(failed_list(false).matches('?').count(), 2);
         assert_eq!(STATS.matches('?').count(), 6);
-        assert_eq!(rate_record(3).matches('?').count(), 6);
+        assert_eq!(rate_record(3).matches('?').count(), 9);
+        assert_eq!(lane_state(true, true, true).matches('?').count(), 7);
+        assert_eq!(lane_state(false, true, false).matches('?').count(), 3);
+        assert_eq!(LANE_DUE.matches('?').count(), 12);
+        assert_eq!(RATE_SPENT.matches('?').count(), 2);
         assert_eq!(rate_lock(3).0.matches('?').count(), 4);
         assert_eq!(RATE_OPEN.matches('?').count(), 4);
     }

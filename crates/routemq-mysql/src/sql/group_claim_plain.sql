@@ -4,7 +4,7 @@
 -- NULL) as an ordered range scan.
 -- Guarantee: as claim_select.sql: a row locked here is invisible to every other
 -- claimer (SKIP LOCKED) until the transaction ends.
-SELECT id, uuid, attempts, max_tries, payload, unique_scope
+SELECT id, uuid, attempts, max_tries, payload, unique_scope, group_key
 FROM queue_jobs
 WHERE queue = ? AND group_key IS NULL AND reserved_at IS NULL AND available_at <= NOW(6)
 ORDER BY available_at, id

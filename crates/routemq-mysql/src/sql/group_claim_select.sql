@@ -3,7 +3,7 @@
 -- itself are still seen, others' are skipped). Served by queue_jobs_group_index as an ordered range scan.
 -- Guarantee: as claim_select.sql: a row locked here is invisible to every other
 -- claimer (SKIP LOCKED) until the transaction ends.
-SELECT id, uuid, attempts, max_tries, payload, unique_scope
+SELECT id, uuid, attempts, max_tries, payload, unique_scope, group_key
 FROM queue_jobs
 WHERE queue = ? AND group_key = ? AND reserved_at IS NULL AND available_at <= NOW(6)
 ORDER BY available_at, id

@@ -1,0 +1,13 @@
+-- Claim, step 1 of 2, for a queue with per-group controls but no rotation:
+-- lock up to N claimable UNGROUPED jobs, oldest-available first (a grouped job
+-- whose push committed meanwhile waits for the rotation, so it never escapes
+-- its group's cap, hold or window). Params: queue, N. Served by
+-- queue_jobs_group_index (group_key NULL) as an ordered range scan.
+-- Guarantee: as claim_select.sql: a row locked here is invisible to every other
+-- claimer (SKIP LOCKED) until the transaction ends.
+SELECT id, uuid, attempts, max_tries, payload, unique_scope, group_key
+FROM queue_jobs
+WHERE queue = ? AND group_key IS NULL AND reserved_at IS NULL AND available_at <= NOW(6)
+ORDER BY available_at, id
+LIMIT ?
+FOR UPDATE SKIP LOCKED

@@ -49,6 +49,7 @@ impl Default for BenchConfig {
             rate_limit: RateLimit {
                 jobs: 500,
                 per: Duration::from_secs(1),
+                per_group: false,
             },
             rate_limited_jobs: 1_500,
             groups: 1_000,

@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_create_queue_groups.sql",
         sql: include_str!("../../../migrations/0007_create_queue_groups.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_create_queue_outbox.sql",
+        sql: include_str!("../../../migrations/0009_create_queue_outbox.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

@@ -301,7 +301,8 @@ fn umbrella_features() -> Result<Row> {
         "mysql",
         "worker,redis",
         "msgpack",
-        "redis,mysql,worker,cli,tls,msgpack",
+        "outbox",
+        "redis,mysql,worker,cli,tls,msgpack,outbox",
     ];
     let mut total = testrun::Outcome {
         success: true,
@@ -320,7 +321,7 @@ fn umbrella_features() -> Result<Row> {
         server: "-".into(),
         version: "-".into(),
         how: "-".into(),
-        suites: "routemq umbrella: none, redis, mysql, worker+redis, msgpack, all".into(),
+        suites: "routemq umbrella: none, redis, mysql, worker+redis, msgpack, outbox, all".into(),
         result: RowResult::Ran(total),
     })
 }

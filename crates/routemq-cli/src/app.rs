@@ -234,6 +234,8 @@ impl App {
             }
             Command::Limit(cmd) => commands::limit::run(driver, &cmd, out).await,
             Command::Migrate => crate::connect::migrate(driver, config, out).await,
+            #[cfg(feature = "outbox")]
+            Command::Outbox(cmd) => commands::outbox::run(config, &cmd, out).await,
             Command::Workers => commands::admin::workers(driver, out).await,
             Command::Bench(args) => commands::bench::run(driver, config, &args, out).await,
             Command::Demo(args) => commands::demo::run(self, driver, &args, out).await,

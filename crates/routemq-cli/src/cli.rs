@@ -89,6 +89,11 @@ dispatch and delayed jobs keep adding to it. Pausing a paused queue changes noth
     /// Rate limits per queue: at most N jobs started per period, across all workers.
     #[command(subcommand)]
     Limit(LimitCommand),
+    /// The transactional outbox of Redis queues (ROUTEMQ_OUTBOX=true): its
+    /// backlog and relay lag, or a relay on its own.
+    #[cfg(feature = "outbox")]
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Create or update the MySQL tables (idempotent); nothing to do for Redis.
     #[command(after_help = "Example:\n  QUEUE_CONNECTION=database routemq migrate")]
     Migrate,
@@ -383,7 +388,7 @@ pub enum LimitCommand {
     /// per group), or cap how many jobs of one group run at once.
     #[command(
         group(clap::ArgGroup::new("what").required(true).multiple(true).args(["jobs", "group_concurrency"])),
-        after_help = "Examples:\n  routemq limit set --queue emails --jobs 20 --per 1s\n  routemq limit set --queue reports --jobs 100 --per 1h --json\n  \
+        after_help = "Example:\n  routemq limit set --queue emails --jobs 20 --per 1s\n  routemq limit set --queue reports --jobs 100 --per 1h --json\n  \
 routemq limit set --queue webhooks --jobs 5 --per 1s --per-group\n  routemq limit set --queue exports --group-concurrency 2\n\n\
 Jobs over the limit wait in the queue (not failed, not retried); idle workers sleep until the window opens. \
 With --per-group every group (`routemq push --group G`) has a window of its own and the queue's ungrouped jobs share one more; \
@@ -417,6 +422,28 @@ Periods are humantime (500ms, 1s, 2m, 1h, 1d) or seconds, with millisecond preci
         /// The queue.
         #[arg(long, short, value_name = "Q")]
         queue: String,
+    },
+}
+
+/// `routemq outbox …`.
+#[cfg(feature = "outbox")]
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Jobs staged and not yet relayed, and the relay lag (the oldest one's age).
+    #[command(
+        after_help = "Example:\n  QUEUE_CONNECTION=redis ROUTEMQ_OUTBOX=true DATABASE_URL=mysql://app@db/shop routemq outbox status --json"
+    )]
+    Status,
+    /// Relay the outbox to the Redis queues until SIGTERM/SIGINT (`routemq work`
+    /// already does this while ROUTEMQ_OUTBOX=true).
+    #[command(
+        after_help = "Example:\n  routemq outbox relay\n  routemq outbox relay --until-empty --json\n\n\
+One relay works at a time per database (the others wait for its lock); each job reaches its queue once, in the order it was staged."
+    )]
+    Relay {
+        /// Stop once the outbox is empty instead of waiting for more.
+        #[arg(long)]
+        until_empty: bool,
     },
 }
 

@@ -126,8 +126,11 @@ impl ConfigError {
 /// The variable that turns on encryption of every pushed job.
 pub const ENCRYPT_ALL_VAR: &str = "ROUTEMQ_ENCRYPT_ALL";
 
+/// The variable that turns on the transactional outbox of Redis queues.
+pub const OUTBOX_VAR: &str = "ROUTEMQ_OUTBOX";
+
 /// The variables this module reads itself.
-pub const CLI_VARIABLES: [&str; 7] = [
+pub const CLI_VARIABLES: [&str; 8] = [
     "QUEUE_CONNECTION",
     "ENABLE_REDIS",
     "ENABLE_MYSQL",
@@ -135,6 +138,7 @@ pub const CLI_VARIABLES: [&str; 7] = [
     routemq_core::ENCRYPTION_KEY_VAR,
     routemq_core::PREVIOUS_KEYS_VAR,
     ENCRYPT_ALL_VAR,
+    OUTBOX_VAR,
 ];
 
 /// Encryption of job data: the keys (`ROUTEMQ_ENCRYPTION_KEY`,
@@ -236,10 +240,15 @@ pub struct Config {
     /// [`RedisConfig::from_lookup`](routemq_redis::RedisConfig::from_lookup)).
     #[cfg(feature = "redis")]
     pub redis: Option<routemq_redis::RedisConfig>,
-    /// The MySQL settings, when `connection` is Database (from
+    /// The MySQL settings, when `connection` is Database, or the application
+    /// database holding the outbox when `outbox` is on (from
     /// [`MysqlConfig::from_lookup`](routemq_mysql::MysqlConfig::from_lookup)).
     #[cfg(feature = "mysql")]
     pub mysql: Option<routemq_mysql::MysqlConfig>,
+    /// `ROUTEMQ_OUTBOX=true` with a Redis connection: `work` relays the
+    /// application database's outbox (`queue_outbox`) to Redis, `stats` shows
+    /// its backlog and lag, `migrate` creates its table.
+    pub outbox: bool,
     /// Which variables gave the server's address (`REDIS_URL`, or
     /// `REDIS_HOST/…` when built from parts), for `routemq config`.
     pub url_from: Option<&'static str>,
@@ -317,9 +326,11 @@ impl Config {
             redis: None,
             #[cfg(feature = "mysql")]
             mysql: None,
+            outbox: false,
             url_from: None,
             chosen_by: chosen_by.clone(),
         };
+        let outbox = parse_bool(&get, OUTBOX_VAR)? == Some(true);
         match connection {
             Connection::Redis => {
                 if enable_redis == Some(false) {
@@ -336,11 +347,30 @@ impl Config {
                         "REDIS_HOST/REDIS_PORT/REDIS_DB/REDIS_USERNAME/REDIS_PASSWORD"
                     });
                 }
+                if outbox {
+                    // The outbox's database: DATABASE_URL or DB_*, read (and
+                    // refused when missing) by the MySQL driver's own parser.
+                    #[cfg(feature = "mysql")]
+                    {
+                        config.mysql = Some(routemq_mysql::MysqlConfig::from_lookup(get)?);
+                        config.outbox = true;
+                    }
+                    #[cfg(not(feature = "mysql"))]
+                    return Err(ConfigError::FeatureMissing {
+                        connection: Connection::Database,
+                        feature: "mysql",
+                    });
+                }
                 #[cfg(not(feature = "redis"))]
                 return Err(ConfigError::FeatureMissing {
                     connection,
                     feature: "redis",
                 });
+            }
+            Connection::Database | Connection::Memory if outbox => {
+                return Err(ConfigError::Choice(format!(
+                    "{OUTBOX_VAR}=true relays jobs to Redis queues, but {chosen_by_var}={connection}; with the database driver dispatch inside your transaction directly (MysqlDriver::push_in), or unset {OUTBOX_VAR}"
+                )));
             }
             Connection::Database => {
                 if enable_mysql == Some(false) {

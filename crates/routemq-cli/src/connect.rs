@@ -72,8 +72,9 @@ async fn connect_mysql(_config: &Config) -> Result<Arc<dyn Driver>, CliError> {
     .into())
 }
 
-/// Applies the MySQL migrations when `config` is the database connection; returns
-/// the versions applied now and those applied before (both empty otherwise).
+/// Applies the MySQL migrations when `config` is the database connection, or
+/// names the outbox's application database; returns the versions applied now
+/// and those applied before (both empty otherwise).
 pub async fn migrate_if_database(config: &Config) -> Result<(Vec<u32>, Vec<u32>), CliError> {
     match config.connection {
         #[cfg(feature = "mysql")]
@@ -81,8 +82,29 @@ pub async fn migrate_if_database(config: &Config) -> Result<(Vec<u32>, Vec<u32>)
             let report = mysql_driver(config).await?.migrate().await?;
             Ok((report.applied, report.already_applied))
         }
+        #[cfg(feature = "mysql")]
+        Connection::Redis if config.outbox => {
+            let report = mysql_driver(config).await?.migrate().await?;
+            Ok((report.applied, report.already_applied))
+        }
         _ => Ok((Vec::new(), Vec::new())),
     }
+}
+
+/// The outbox `config` turns on (`ROUTEMQ_OUTBOX=true` with Redis), connected:
+/// its application database and a Redis driver to relay to; `None` when off.
+#[cfg(feature = "outbox")]
+pub async fn outbox(config: &Config) -> Result<Option<routemq_outbox::Outbox>, CliError> {
+    if !config.outbox {
+        return Ok(None);
+    }
+    let database = mysql_driver(config).await?;
+    let redis = config.redis.clone().ok_or_else(|| not_resolved("Redis"))?;
+    let redis = routemq_redis::RedisDriver::new(redis).map_err(ConfigError::from)?;
+    Ok(Some(routemq_outbox::Outbox::new(
+        database.pool().clone(),
+        redis,
+    )))
 }
 
 /// `routemq migrate`: applies the MySQL migrations; nothing to do for Redis and
@@ -97,7 +119,8 @@ pub(crate) async fn migrate(
         None => (Vec::new(), Vec::new()),
     };
     let name = driver.connection_name();
-    let text = if name != "database" {
+    let outbox = config.is_some_and(|c| c.outbox);
+    let text = if name != "database" && !outbox {
         format!("nothing to migrate for the {name} driver")
     } else if applied.is_empty() {
         format!("database is up to date (migrations {already:?} were applied before)")

@@ -79,6 +79,10 @@ pub enum CliError {
         /// Jobs still in the queue.
         left: u64,
     },
+    /// The outbox or its relay failed: exit code 1.
+    #[cfg(feature = "outbox")]
+    #[error("outbox")]
+    Outbox(#[from] routemq_outbox::OutboxError),
     /// Applying the MySQL migrations failed: exit code 1.
     #[cfg(feature = "mysql")]
     #[error("migrate")]

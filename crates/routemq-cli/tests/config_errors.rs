@@ -258,6 +258,8 @@ fn every_verb_has_help_with_an_example() {
         &["limit", "list"],
         &["limit", "clear"],
         &["migrate"],
+        &["outbox", "status"],
+        &["outbox", "relay"],
         &["workers"],
         &["bench"],
         &["demo"],

@@ -35,6 +35,7 @@ mod driver;
 mod error;
 mod failed;
 mod groups;
+mod in_transaction;
 mod lease;
 mod lifecycle;
 mod migrate;

@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0008_group_controls.sql",
         sql: include_str!("../../../migrations/0008_group_controls.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_create_queue_outbox.sql",
+        sql: include_str!("../../../migrations/0009_create_queue_outbox.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

@@ -14,6 +14,7 @@
 //! | `routemq:queue:default:unique:{key}` | string | a uniqueness lock: the holder's job id, with a time to live (`PX`) |
 //! | `routemq:queue:default:rate` | hash | rate limit, hold and cap: `jobs`, `per_ms`, `per_group` (`1`), `held_until` (server ms), `group_concurrency`; present while the queue has a limit, a cap or a hold (a hold alone expires with it) |
 //! | `routemq:queue:default:rate_log` | zset | the limit's window: one member per started job (its token), scored by the start (server ms); expires a window after the last start |
+//! | `routemq:queue:default:pushed_once` | zset | job ids stored by `RedisDriver::push_once` (a relay's idempotent push), scored by when (ms); entries older than the relay's memory are dropped by the next `push_once` |
 //! | `routemq:queue:failed:default` | list | failed-job JSON records, newest first |
 //! | `routemq:queue:default:group:{g}` | list | ready job ids of group `g`, FIFO (exists while it has ready jobs) |
 //! | `routemq:queue:default:groups` | list | the rotation: groups with ready jobs in turn, each once, `""` standing for the ungrouped ready list; exists only while a group has ready jobs |
@@ -70,6 +71,8 @@ pub(crate) struct QueueKeys {
     /// Blocked lanes (group held, its window full, at its cap) → when to look
     /// again, server ms (see `groups.lua`).
     pub parked: String,
+    /// Ids stored by `push_once`, scored by when (ms).
+    pub pushed_once: String,
     pub failed: String,
     pub failed_index: String,
 }
@@ -106,6 +109,7 @@ impl Keys {
             rate_log: format!("{base}:rate_log"),
             groups: format!("{base}:groups"),
             parked: format!("{base}:parked"),
+            pushed_once: format!("{base}:pushed_once"),
             failed_index: format!("{base}:failed_index"),
             failed: format!("{}:queue:failed:{name}", self.prefix),
             ready: base,

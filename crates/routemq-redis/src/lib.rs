@@ -81,6 +81,7 @@ mod keys;
 mod lifecycle;
 mod pool;
 mod push;
+mod push_once;
 mod rate_limits;
 mod schedules;
 mod scripts;

@@ -45,6 +45,7 @@ const GROUPS: &str = include_str!("lua/groups.lua");
 pub(crate) struct Scripts {
     pub push: Script,
     pub push_unique: Script,
+    pub push_once: Script,
     pub claim: Script,
     pub ack: Script,
     pub release: Script,
@@ -76,6 +77,7 @@ impl Scripts {
         Scripts {
             push: Script::new(include_str!("lua/push.lua"), true),
             push_unique: Script::new(include_str!("lua/push_unique.lua"), true),
+            push_once: Script::new(include_str!("lua/push_once.lua"), true),
             claim: Script::new(include_str!("lua/claim.lua"), true),
             ack: Script::new(include_str!("lua/ack.lua"), true),
             release: Script::new(include_str!("lua/release.lua"), true),
@@ -103,10 +105,11 @@ impl Scripts {
         }
     }
 
-    pub fn all(&self) -> [&Script; 26] {
+    pub fn all(&self) -> [&Script; 27] {
         [
             &self.push,
             &self.push_unique,
+            &self.push_once,
             &self.claim,
             &self.ack,
             &self.release,

@@ -65,6 +65,12 @@ pub use routemq_mysql as mysql;
 #[cfg(feature = "mysql")]
 pub use routemq_mysql::{MysqlConfig, MysqlDriver};
 
+/// The transactional outbox of Redis queues (`routemq-outbox`).
+#[cfg(feature = "outbox")]
+pub use routemq_outbox as outbox;
+#[cfg(feature = "outbox")]
+pub use routemq_outbox::Outbox;
+
 /// The worker runtime (`routemq-worker`).
 #[cfg(feature = "worker")]
 pub use routemq_worker as worker;

@@ -126,6 +126,16 @@ pub(crate) fn config(
         };
         redis_layout = Some((r.key_prefix().to_owned(), mode));
     }
+    // The outbox's application database (ROUTEMQ_OUTBOX=true with Redis).
+    #[allow(unused_mut)]
+    let mut outbox_db: Option<String> = None;
+    #[cfg(feature = "mysql")]
+    if config.outbox {
+        outbox_db = config
+            .mysql
+            .as_ref()
+            .map(routemq_mysql::MysqlConfig::redacted_url);
+    }
     if out.is_json() {
         return out.json(&serde_json::json!({
             "connection": config.connection,
@@ -134,6 +144,7 @@ pub(crate) fn config(
             "url_from": config.url_from,
             "redis_prefix": redis_layout.as_ref().map(|(p, _)| p),
             "redis_key_mode": redis_layout.as_ref().map(|(_, m)| m),
+            "outbox": { "enabled": config.outbox, "database": outbox_db },
             "encryption": {
                 "configured": !encryption.keyring.is_empty(),
                 "key_id": current_key,
@@ -157,6 +168,13 @@ pub(crate) fn config(
         rows.push(vec!["redis key prefix".to_owned(), prefix.clone()]);
         rows.push(vec!["redis key mode".to_owned(), (*mode).to_owned()]);
     }
+    rows.push(vec![
+        "outbox".to_owned(),
+        match &outbox_db {
+            Some(db) => format!("on: relayed from {db}"),
+            None => "off (ROUTEMQ_OUTBOX unset)".to_owned(),
+        },
+    ]);
     let keys = match (&current_key, previous_keys.is_empty()) {
         (None, true) => "not configured (ROUTEMQ_ENCRYPTION_KEY unset)".to_owned(),
         (Some(k), true) => format!("key {k}"),

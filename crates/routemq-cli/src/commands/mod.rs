@@ -5,6 +5,8 @@ pub(crate) mod bench;
 pub(crate) mod demo;
 pub(crate) mod failed;
 pub(crate) mod limit;
+#[cfg(feature = "outbox")]
+pub(crate) mod outbox;
 pub(crate) mod pause;
 pub(crate) mod push;
 pub(crate) mod schedule;

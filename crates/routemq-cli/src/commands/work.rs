@@ -76,8 +76,32 @@ pub(crate) async fn run(
         args.concurrency,
         app.job_names().join(", ")
     );
-    let report = worker.run().await.map_err(worker_error)?;
-    print_report(&report, out)
+    #[cfg(feature = "outbox")]
+    let relay = match config {
+        Some(c) => crate::connect::outbox(c).await?,
+        None => None,
+    }
+    .map(|outbox| {
+        eprintln!("routemq: relaying the outbox (ROUTEMQ_OUTBOX=true) to the Redis queues");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            outbox
+                .run_relay(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        (stop, task)
+    });
+    let report = worker.run().await.map_err(worker_error);
+    #[cfg(feature = "outbox")]
+    if let Some((stop, task)) = relay {
+        let _ = stop.send(());
+        if let Ok(relayed) = task.await {
+            eprintln!("routemq: the outbox relay moved {relayed} jobs");
+        }
+    }
+    print_report(&report?, out)
 }
 
 fn print_report(report: &WorkerReport, out: &mut Output<'_>) -> Result<(), CliError> {

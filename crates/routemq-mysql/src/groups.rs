@@ -28,8 +28,11 @@ pub(crate) type Locked = (
     Option<Vec<u8>>,
 );
 
-/// Lanes one claim looks at, at most (the ones served longest ago).
+/// Lanes one round of a claim looks at, at most (the ones served longest ago).
 const LANES: usize = 64;
+
+/// Rounds of [`LANES`] lanes a claim looks through while it has found nothing.
+const ROUNDS: usize = 16;
 
 /// How long claims trust the last read of the grouped queues. A grouped push
 /// through this driver refreshes it at once; another process's first grouped
@@ -133,6 +136,10 @@ async fn allowance(
 /// controls), a lane gives at most what its hold, window and cap allow: a
 /// blocked lane is passed over (and still moves to the end, so blocked lanes
 /// never crowd the open ones out of the first [`LANES`]).
+///
+/// When the [`LANES`] lanes looked at give nothing (their jobs all running,
+/// gone, or blocked) the claim looks at the next ones, up to [`ROUNDS`] rounds,
+/// so a claim does not come back empty while a lane further on has a job.
 pub(crate) async fn claim(
     tx: &mut Transaction<'_>,
     queue: &QueueName,
@@ -140,16 +147,41 @@ pub(crate) async fn claim(
     rules: Option<&LaneRules>,
 ) -> Result<Option<Vec<Locked>>, mysql_async::Error> {
     let q = queue.as_str();
-    let lanes: Vec<Vec<u8>> = tx.exec(sql::GROUP_LANES, (q, LANES as u64)).await?;
-    if lanes.is_empty() {
-        return Ok(None);
-    }
-    if lanes.len() == 1 && lanes[0].is_empty() {
-        tx.exec_drop(sql::GROUP_LEAVE, (q, Vec::<u8>::new()))
-            .await?;
-        return Ok(None);
-    }
     let mut got: Vec<Locked> = Vec::new();
+    for round in 0..ROUNDS {
+        let lanes: Vec<Vec<u8>> = tx.exec(sql::GROUP_LANES, (q, LANES as u64)).await?;
+        if round == 0 {
+            if lanes.is_empty() {
+                return Ok(None);
+            }
+            if lanes.len() == 1 && lanes[0].is_empty() {
+                tx.exec_drop(sql::GROUP_LEAVE, (q, Vec::<u8>::new()))
+                    .await?;
+                return Ok(None);
+            }
+        }
+        // Only a round that found nothing is followed by another, so no lane
+        // is looked at again after it gave a job in this claim (its own locked
+        // rows would be seen twice).
+        claim_round(tx, q, &lanes, room, rules, &mut got).await?;
+        if !got.is_empty() || lanes.len() < LANES {
+            break;
+        }
+    }
+    Ok(Some(got))
+}
+
+/// One round of [`claim`] over `lanes` (locked by group_lanes.sql): appends to
+/// `got` up to `room` in all, then moves the lanes looked at to the end and
+/// deletes the ones left without jobs.
+async fn claim_round(
+    tx: &mut Transaction<'_>,
+    q: &str,
+    lanes: &[Vec<u8>],
+    room: usize,
+    rules: Option<&LaneRules>,
+    got: &mut Vec<Locked>,
+) -> Result<(), mysql_async::Error> {
     let mut live: Vec<&Vec<u8>> = lanes.iter().collect();
     let mut gone: Vec<&Vec<u8>> = Vec::new();
     // Lanes in the order this claim last looked at them: they move to the end.
@@ -214,7 +246,7 @@ pub(crate) async fn claim(
                 .await?;
         }
     }
-    Ok(Some(got))
+    Ok(())
 }
 
 impl MysqlDriver {

@@ -132,7 +132,11 @@ fn work_relays_committed_jobs_and_runs_each_once() {
         "{status}"
     );
     let s = b.stats("orders");
-    assert_eq!((s["ready"].as_u64(), s["failed"].as_u64()), (Some(0), Some(0)), "{s}");
+    assert_eq!(
+        (s["ready"].as_u64(), s["failed"].as_u64()),
+        (Some(0), Some(0)),
+        "{s}"
+    );
 }
 
 #[test]

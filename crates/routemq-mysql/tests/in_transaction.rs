@@ -96,7 +96,10 @@ async fn an_oversize_job_is_refused_before_anything_is_written() {
         .push_bulk_in(&mut tx, vec![common::job(&q, 0, None), big])
         .await
         .unwrap_err();
-    assert!(matches!(err, DriverError::PayloadTooLarge { .. }), "{err:?}");
+    assert!(
+        matches!(err, DriverError::PayloadTooLarge { .. }),
+        "{err:?}"
+    );
     tx.commit().await.unwrap();
     assert_eq!(d.stats(&q).await.unwrap().ready, 0, "nothing of the batch");
 }

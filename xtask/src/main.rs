@@ -302,7 +302,8 @@ fn umbrella_features() -> Result<Row> {
         "worker,redis",
         "msgpack",
         "outbox",
-        "redis,mysql,worker,cli,tls,msgpack,outbox",
+        "failed-mysql",
+        "redis,mysql,worker,cli,tls,msgpack,outbox,failed-mysql",
     ];
     let mut total = testrun::Outcome {
         success: true,
@@ -321,7 +322,7 @@ fn umbrella_features() -> Result<Row> {
         server: "-".into(),
         version: "-".into(),
         how: "-".into(),
-        suites: "routemq umbrella: none, redis, mysql, worker+redis, msgpack, outbox, all".into(),
+        suites: "routemq umbrella: none, redis, mysql, worker+redis, msgpack, outbox, failed-mysql, all".into(),
         result: RowResult::Ran(total),
     })
 }

@@ -224,8 +224,11 @@ impl App {
             Command::Push(args) => {
                 commands::push::run(driver, &args, &self.job_names(), encryption, out).await
             }
-            Command::Stats(args) => commands::stats::run(driver, &args, out).await,
-            Command::Failed(cmd) => commands::failed::run(driver, &cmd, out).await,
+            Command::Stats(args) => commands::stats::run(driver, config, &args, out).await,
+            Command::Failed(cmd) => {
+                let store = crate::connect::failed_store(config, driver).await?;
+                commands::failed::run(store, &cmd, out).await
+            }
             Command::Clear(args) => commands::admin::clear(driver, &args, out).await,
             Command::Pause(args) => commands::pause::run(driver, &args, true, out).await,
             Command::Resume(args) => commands::pause::run(driver, &args, false, out).await,

@@ -129,8 +129,11 @@ pub const ENCRYPT_ALL_VAR: &str = "ROUTEMQ_ENCRYPT_ALL";
 /// The variable that turns on the transactional outbox of Redis queues.
 pub const OUTBOX_VAR: &str = "ROUTEMQ_OUTBOX";
 
+/// The variable that picks where a Redis connection keeps failed jobs.
+pub const FAILED_STORE_VAR: &str = "ROUTEMQ_FAILED_STORE";
+
 /// The variables this module reads itself.
-pub const CLI_VARIABLES: [&str; 8] = [
+pub const CLI_VARIABLES: [&str; 9] = [
     "QUEUE_CONNECTION",
     "ENABLE_REDIS",
     "ENABLE_MYSQL",
@@ -139,6 +142,7 @@ pub const CLI_VARIABLES: [&str; 8] = [
     routemq_core::PREVIOUS_KEYS_VAR,
     ENCRYPT_ALL_VAR,
     OUTBOX_VAR,
+    FAILED_STORE_VAR,
 ];
 
 /// Encryption of job data: the keys (`ROUTEMQ_ENCRYPTION_KEY`,
@@ -249,6 +253,10 @@ pub struct Config {
     /// application database's outbox (`queue_outbox`) to Redis, `stats` shows
     /// its backlog and lag, `migrate` creates its table.
     pub outbox: bool,
+    /// A Redis connection's failed jobs are kept in the database
+    /// (`queue_failed_jobs`): `ROUTEMQ_FAILED_STORE=database`, or unset with a
+    /// database configured (`DATABASE_URL`, or `ENABLE_MYSQL=true` with `DB_*`).
+    pub failed_in_database: bool,
     /// Which variables gave the server's address (`REDIS_URL`, or
     /// `REDIS_HOST/…` when built from parts), for `routemq config`.
     pub url_from: Option<&'static str>,
@@ -327,10 +335,30 @@ impl Config {
             #[cfg(feature = "mysql")]
             mysql: None,
             outbox: false,
+            failed_in_database: false,
             url_from: None,
             chosen_by: chosen_by.clone(),
         };
         let outbox = parse_bool(&get, OUTBOX_VAR)? == Some(true);
+        let failed_store = match get(FAILED_STORE_VAR) {
+            None => None,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "database" => Some(true),
+                "redis" => Some(false),
+                _ => {
+                    return Err(ConfigError::invalid(
+                        FAILED_STORE_VAR,
+                        &v,
+                        "must be `database` or `redis`",
+                    ))
+                }
+            },
+        };
+        if failed_store == Some(false) && connection != Connection::Redis {
+            return Err(ConfigError::Choice(format!(
+                "{FAILED_STORE_VAR}=redis keeps a Redis connection's failed jobs in Redis, but {chosen_by_var}={connection}; unset it"
+            )));
+        }
         match connection {
             Connection::Redis => {
                 if enable_redis == Some(false) {
@@ -347,13 +375,17 @@ impl Config {
                         "REDIS_HOST/REDIS_PORT/REDIS_DB/REDIS_USERNAME/REDIS_PASSWORD"
                     });
                 }
-                if outbox {
-                    // The outbox's database: DATABASE_URL or DB_*, read (and
+                // RouteMQ keeps a Redis connection's failed jobs in the
+                // database whenever one is configured.
+                let failed_in_database = failed_store.unwrap_or(mysql_wanted);
+                if outbox || failed_in_database {
+                    // The application database: DATABASE_URL or DB_*, read (and
                     // refused when missing) by the MySQL driver's own parser.
                     #[cfg(feature = "mysql")]
                     {
                         config.mysql = Some(routemq_mysql::MysqlConfig::from_lookup(get)?);
-                        config.outbox = true;
+                        config.outbox = outbox;
+                        config.failed_in_database = failed_in_database;
                     }
                     #[cfg(not(feature = "mysql"))]
                     return Err(ConfigError::FeatureMissing {

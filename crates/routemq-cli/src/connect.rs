@@ -83,12 +83,46 @@ pub async fn migrate_if_database(config: &Config) -> Result<(Vec<u32>, Vec<u32>)
             Ok((report.applied, report.already_applied))
         }
         #[cfg(feature = "mysql")]
-        Connection::Redis if config.outbox => {
+        Connection::Redis if config.outbox || config.failed_in_database => {
             let report = mysql_driver(config).await?.migrate().await?;
             Ok((report.applied, report.already_applied))
         }
         _ => Ok((Vec::new(), Vec::new())),
     }
+}
+
+/// Where failed jobs are kept: the database failed store of a Redis connection
+/// when `config` asks for it (`ROUTEMQ_FAILED_STORE`), else `driver`'s own.
+pub async fn failed_store(
+    config: Option<&Config>,
+    driver: Arc<dyn Driver>,
+) -> Result<Arc<dyn routemq_core::FailedStore>, CliError> {
+    #[cfg(feature = "failed-mysql")]
+    if let Some(store) = match config {
+        Some(c) => database_failed_store(c).await?,
+        None => None,
+    } {
+        return Ok(Arc::new(store));
+    }
+    #[cfg(not(feature = "failed-mysql"))]
+    let _ = config;
+    Ok(driver)
+}
+
+/// The database failed store of a Redis connection, when `config` turns it on.
+#[cfg(feature = "failed-mysql")]
+pub async fn database_failed_store(
+    config: &Config,
+) -> Result<Option<routemq_failed_mysql::DatabaseFailedStore>, CliError> {
+    if !(config.connection == Connection::Redis && config.failed_in_database) {
+        return Ok(None);
+    }
+    let database = mysql_driver(config).await?;
+    let redis = config.redis.clone().ok_or_else(|| not_resolved("Redis"))?;
+    let redis = routemq_redis::RedisDriver::new(redis).map_err(ConfigError::from)?;
+    Ok(Some(routemq_failed_mysql::DatabaseFailedStore::new(
+        redis, database,
+    )))
 }
 
 /// The outbox `config` turns on (`ROUTEMQ_OUTBOX=true` with Redis), connected:
@@ -119,7 +153,7 @@ pub(crate) async fn migrate(
         None => (Vec::new(), Vec::new()),
     };
     let name = driver.connection_name();
-    let outbox = config.is_some_and(|c| c.outbox);
+    let outbox = config.is_some_and(|c| c.outbox || c.failed_in_database);
     let text = if name != "database" && !outbox {
         format!("nothing to migrate for the {name} driver")
     } else if applied.is_empty() {

@@ -35,6 +35,7 @@ mod driver;
 mod error;
 mod failed;
 mod groups;
+mod handoff;
 mod in_transaction;
 mod lease;
 mod lifecycle;
@@ -51,6 +52,7 @@ mod workers;
 
 pub use config::MysqlConfig;
 pub use driver::{ConnectError, MysqlDriver};
+pub use handoff::{HandedOver, HandoffRetry};
 pub use error::{ConfigError, MigrationError};
 pub use migrate::{migrate, Migration, MigrationReport, MIGRATIONS};
 

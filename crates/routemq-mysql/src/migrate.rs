@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0009_create_queue_outbox.sql",
         sql: include_str!("../../../migrations/0009_create_queue_outbox.sql"),
     },
+    Migration {
+        version: 10,
+        name: "0010_failed_retry_to_other_stores.sql",
+        sql: include_str!("../../../migrations/0010_failed_retry_to_other_stores.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

@@ -18,6 +18,12 @@ pub(crate) const GROUP_JOIN: &str = include_str!("sql/group_join.sql");
 pub(crate) const GROUP_LANES: &str = include_str!("sql/group_lanes.sql");
 pub(crate) const GROUP_CLAIM_SELECT: &str = include_str!("sql/group_claim_select.sql");
 pub(crate) const GROUP_CLAIM_PLAIN: &str = include_str!("sql/group_claim_plain.sql");
+pub(crate) const HANDOFF_INSERT: &str = include_str!("sql/handoff_insert.sql");
+pub(crate) const HANDOFF_RETRY_LOCK: &str = include_str!("sql/handoff_retry_lock.sql");
+pub(crate) const HANDOFF_RETRY_MARK: &str = include_str!("sql/handoff_retry_mark.sql");
+pub(crate) const HANDOFF_RETRY_STALE: &str = include_str!("sql/handoff_retry_stale.sql");
+pub(crate) const HANDOFF_RETRY_FINISH: &str = include_str!("sql/handoff_retry_finish.sql");
+pub(crate) const HANDOFF_COUNTS: &str = include_str!("sql/handoff_counts.sql");
 pub(crate) const GROUP_TURN: &str = include_str!("sql/group_turn.sql");
 pub(crate) const GROUP_HAS_JOBS: &str = include_str!("sql/group_has_jobs.sql");
 pub(crate) const GROUP_LEAVE: &str = include_str!("sql/group_leave.sql");
@@ -360,3 +366,4 @@ mod tests {
         assert!(failed_list(false).starts_with("SELECT id, uuid"));
     }
 }
+

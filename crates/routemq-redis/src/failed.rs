@@ -59,7 +59,7 @@ fn failed_at(v: &Value) -> SystemTime {
     }
 }
 
-fn parse(raw: &str, queue: &QueueName) -> Option<(FailedJob, u32)> {
+pub(crate) fn parse(raw: &str, queue: &QueueName) -> Option<(FailedJob, u32)> {
     let r: Record = match serde_json::from_str(raw) {
         Ok(r) => r,
         Err(e) => {

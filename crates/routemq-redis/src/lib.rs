@@ -77,6 +77,7 @@ mod config;
 mod driver;
 mod error;
 mod failed;
+mod failed_handoff;
 mod keys;
 mod lifecycle;
 mod pool;

@@ -32,34 +32,63 @@ impl RedisDriver {
         for job in jobs {
             job.check_size(self.inner.max_payload, NAME)?;
         }
-        let remember_ms = remember.as_millis().min(i64::MAX as u128) as i64;
         let mut stored = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(PIPELINE) {
             let now = now_ms();
             let mut pipe = redis::pipe();
             for job in chunk {
-                let k = self.inner.keys.queue(&job.queue);
-                pipe.cmd("SADD")
-                    .arg(self.inner.keys.queues())
-                    .arg(job.queue.as_str())
-                    .ignore();
-                pipe.add_command(self.inner.pool.scripts().push_once.cmd(
-                    &[&k.ready, &k.delayed, &k.jobs, &k.notify, &k.pushed_once],
-                    (
-                        job.id.as_str(),
-                        job.payload.as_slice(),
-                        job.max_tries.max(1),
-                        job.available_at.map_or(now, unix_ms),
-                        job.group.as_ref().map_or("", |g| g.as_str()),
-                        now,
-                        remember_ms,
-                    ),
-                ));
+                self.push_once_cmd(&mut pipe, job, job.id.as_str(), now, remember);
             }
             let got: Vec<u8> = self.inner.pool.pipe(&pipe).await?;
             stored.extend(got.into_iter().map(|n| n == 1));
         }
         Ok(stored)
+    }
+
+    /// [`push_once`](Self::push_once) of one job, remembered under `marker`
+    /// instead of its id: a repeat is a push with the same marker (or of a job
+    /// still stored). A failed-store retry uses the job id and its retry token,
+    /// so the same job can be retried again later. Returns whether it stored.
+    pub async fn push_once_marked(
+        &self,
+        job: &PendingJob,
+        marker: &str,
+        remember: Duration,
+    ) -> Result<bool, DriverError> {
+        job.check_size(self.inner.max_payload, NAME)?;
+        let mut pipe = redis::pipe();
+        self.push_once_cmd(&mut pipe, job, marker, now_ms(), remember);
+        let got: Vec<u8> = self.inner.pool.pipe(&pipe).await?;
+        Ok(got.first() == Some(&1))
+    }
+
+    /// Adds the queue registration and one `push_once.lua` call to `pipe`.
+    fn push_once_cmd(
+        &self,
+        pipe: &mut redis::Pipeline,
+        job: &PendingJob,
+        marker: &str,
+        now: i64,
+        remember: Duration,
+    ) {
+        let k = self.inner.keys.queue(&job.queue);
+        pipe.cmd("SADD")
+            .arg(self.inner.keys.queues())
+            .arg(job.queue.as_str())
+            .ignore();
+        pipe.add_command(self.inner.pool.scripts().push_once.cmd(
+            &[&k.ready, &k.delayed, &k.jobs, &k.notify, &k.pushed_once],
+            (
+                job.id.as_str(),
+                job.payload.as_slice(),
+                job.max_tries.max(1),
+                job.available_at.map_or(now, unix_ms),
+                job.group.as_ref().map_or("", |g| g.as_str()),
+                now,
+                remember.as_millis().min(i64::MAX as u128) as i64,
+                marker,
+            ),
+        ));
     }
 
     /// Forgets that `jobs` were stored by [`push_once`](Self::push_once), so

@@ -71,6 +71,12 @@ pub use routemq_outbox as outbox;
 #[cfg(feature = "outbox")]
 pub use routemq_outbox::Outbox;
 
+/// The database failed store of Redis queues (`routemq-failed-mysql`).
+#[cfg(feature = "failed-mysql")]
+pub use routemq_failed_mysql as failed_mysql;
+#[cfg(feature = "failed-mysql")]
+pub use routemq_failed_mysql::DatabaseFailedStore;
+
 /// The worker runtime (`routemq-worker`).
 #[cfg(feature = "worker")]
 pub use routemq_worker as worker;

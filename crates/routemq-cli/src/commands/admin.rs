@@ -126,16 +126,22 @@ pub(crate) fn config(
         };
         redis_layout = Some((r.key_prefix().to_owned(), mode));
     }
-    // The outbox's application database (ROUTEMQ_OUTBOX=true with Redis).
+    // The application database of a Redis connection (outbox, failed store).
     #[allow(unused_mut)]
-    let mut outbox_db: Option<String> = None;
+    let mut app_db: Option<String> = None;
     #[cfg(feature = "mysql")]
-    if config.outbox {
-        outbox_db = config
+    if config.connection == crate::Connection::Redis {
+        app_db = config
             .mysql
             .as_ref()
             .map(routemq_mysql::MysqlConfig::redacted_url);
     }
+    let outbox_db = app_db.clone().filter(|_| config.outbox);
+    let failed_store = match (&config.connection, config.failed_in_database, &app_db) {
+        (crate::Connection::Redis, true, Some(db)) => format!("database: queue_failed_jobs at {db}"),
+        (crate::Connection::Redis, _, _) => "redis (ROUTEMQ_FAILED_STORE=database, or a configured database, keeps them in queue_failed_jobs)".to_owned(),
+        (c, _, _) => format!("the {c} connection's own"),
+    };
     if out.is_json() {
         return out.json(&serde_json::json!({
             "connection": config.connection,
@@ -145,6 +151,7 @@ pub(crate) fn config(
             "redis_prefix": redis_layout.as_ref().map(|(p, _)| p),
             "redis_key_mode": redis_layout.as_ref().map(|(_, m)| m),
             "outbox": { "enabled": config.outbox, "database": outbox_db },
+            "failed_store": if config.failed_in_database { "database" } else { config.connection.as_str() },
             "encryption": {
                 "configured": !encryption.keyring.is_empty(),
                 "key_id": current_key,
@@ -168,6 +175,7 @@ pub(crate) fn config(
         rows.push(vec!["redis key prefix".to_owned(), prefix.clone()]);
         rows.push(vec!["redis key mode".to_owned(), (*mode).to_owned()]);
     }
+    rows.push(vec!["failed store".to_owned(), failed_store]);
     rows.push(vec![
         "outbox".to_owned(),
         match &outbox_db {

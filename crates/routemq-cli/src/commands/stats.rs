@@ -37,10 +37,28 @@ pub(crate) async fn collect(
 
 pub(crate) async fn run(
     driver: Arc<dyn Driver>,
+    config: Option<&crate::Config>,
     args: &StatsArgs,
     out: &mut Output<'_>,
 ) -> Result<(), CliError> {
-    let stats = collect(&driver, &args.queue).await?;
+    #[allow(unused_mut)]
+    let mut stats = collect(&driver, &args.queue).await?;
+    // A Redis connection whose failed store is the database: its counts.
+    #[cfg(feature = "failed-mysql")]
+    if let Some(store) = match config {
+        Some(c) => crate::connect::database_failed_store(c).await?,
+        None => None,
+    } {
+        let counts = store.failed_counts().await?;
+        for s in &mut stats {
+            s.failed = counts
+                .iter()
+                .find(|(q, _)| *q == s.queue)
+                .map_or(0, |(_, n)| *n);
+        }
+    }
+    #[cfg(not(feature = "failed-mysql"))]
+    let _ = config;
     if out.is_json() {
         return out.json(&stats);
     }

@@ -93,7 +93,29 @@ pub(crate) async fn run(
         });
         (stop, task)
     });
+    #[cfg(feature = "failed-mysql")]
+    let mover = match config {
+        Some(c) => crate::connect::database_failed_store(c).await?,
+        None => None,
+    }
+    .map(|store| {
+        eprintln!("routemq: failed jobs are kept in the database (queue_failed_jobs)");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            store
+                .run_mover(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        (stop, task)
+    });
     let report = worker.run().await.map_err(worker_error);
+    #[cfg(feature = "failed-mysql")]
+    if let Some((stop, task)) = mover {
+        let _ = stop.send(());
+        let _ = task.await;
+    }
     #[cfg(feature = "outbox")]
     if let Some((stop, task)) = relay {
         let _ = stop.send(());

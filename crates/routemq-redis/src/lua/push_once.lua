@@ -14,8 +14,9 @@
 -- Returns 1 when stored, 0 when it was a repeat.
 local id, payload, tries, due = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local group, now, keep = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local marker = ARGV[8] or id
 redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. (now - keep))
-if redis.call('ZSCORE', KEYS[5], id) or redis.call('HEXISTS', KEYS[3], id) == 1 then
+if redis.call('ZSCORE', KEYS[5], marker) or redis.call('HEXISTS', KEYS[3], id) == 1 then
   return 0
 end
 local ready_at = due
@@ -32,6 +33,6 @@ elseif group ~= '' then
 else
   redis.call('RPUSH', KEYS[1], id)
 end
-redis.call('ZADD', KEYS[5], now, id)
+redis.call('ZADD', KEYS[5], now, marker)
 notify(KEYS[4], 1)
 return 1

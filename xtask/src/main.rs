@@ -322,7 +322,9 @@ fn umbrella_features() -> Result<Row> {
         server: "-".into(),
         version: "-".into(),
         how: "-".into(),
-        suites: "routemq umbrella: none, redis, mysql, worker+redis, msgpack, outbox, failed-mysql, all".into(),
+        suites:
+            "routemq umbrella: none, redis, mysql, worker+redis, msgpack, outbox, failed-mysql, all"
+                .into(),
         result: RowResult::Ran(total),
     })
 }

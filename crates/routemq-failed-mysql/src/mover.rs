@@ -47,7 +47,9 @@ impl DatabaseFailedStore {
         loop {
             match self.move_failures().await {
                 Ok(p) => moved += p.moved,
-                Err(e) => tracing::warn!(error = %e, "moving failed jobs to the database failed; retrying"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "moving failed jobs to the database failed; retrying")
+                }
             }
             tokio::select! {
                 _ = &mut shutdown => break,

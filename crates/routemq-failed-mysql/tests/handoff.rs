@@ -110,7 +110,9 @@ async fn drain(s: &Setup, q: &QueueName) -> Vec<(JobId, u32)> {
     for r in &got {
         s.redis.ack(&r.lease).await.unwrap();
     }
-    got.into_iter().map(|r| (r.lease.job_id, r.attempt)).collect()
+    got.into_iter()
+        .map(|r| (r.lease.job_id, r.attempt))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,12 +125,19 @@ async fn failures_move_to_the_database_once_and_list_there() {
     assert_eq!(listed.len(), 3, "a read moves fresh failures first");
     for f in &listed {
         assert!(ids.contains(&f.id));
-        assert_eq!((f.connection.as_str(), f.queue.as_str()), ("redis", "payments"));
+        assert_eq!(
+            (f.connection.as_str(), f.queue.as_str()),
+            ("redis", "payments")
+        );
         assert_eq!(f.exception, "boom: card declined");
     }
     assert_eq!(redis_failed(&s, &q).await, 0, "moved out of Redis");
     assert_eq!(db_count(&s, &q).await, 3);
-    assert_eq!(s.store.move_failures().await.unwrap().moved, 0, "nothing twice");
+    assert_eq!(
+        s.store.move_failures().await.unwrap().moved,
+        0,
+        "nothing twice"
+    );
     assert_eq!(
         s.store.failed_counts().await.unwrap(),
         vec![("payments".to_owned(), 3)]
@@ -192,7 +201,10 @@ async fn a_retry_stopped_at_each_step_puts_the_job_back_once() {
         s.redis.fail(&r.lease, "again").await.unwrap();
         assert!(s.store.failed_retry(&id).await.unwrap());
         assert_eq!(drain(&s, &q).await.len(), 1, "retried a second time, once");
-        assert!(!s.store.failed_retry(&id).await.unwrap(), "nothing left to retry");
+        assert!(
+            !s.store.failed_retry(&id).await.unwrap(),
+            "nothing left to retry"
+        );
     }
 }
 
@@ -208,16 +220,30 @@ async fn a_stale_owner_cannot_create_a_failed_row() {
     let q = queue("stale");
     let qs = std::slice::from_ref(&q);
     s.redis.push(job(&q, 3)).await.unwrap();
-    let stale = s.redis.claim(qs, 1, Duration::from_millis(200)).await.unwrap().remove(0);
+    let stale = s
+        .redis
+        .claim(qs, 1, Duration::from_millis(200))
+        .await
+        .unwrap()
+        .remove(0);
     tokio::time::sleep(Duration::from_millis(300)).await;
     s.redis.reclaim_expired(qs).await.unwrap();
-    let owner = s.redis.claim(qs, 1, Duration::from_secs(60)).await.unwrap().remove(0);
+    let owner = s
+        .redis
+        .claim(qs, 1, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .remove(0);
     match s.redis.fail(&stale.lease, "stale").await {
         Err(DriverError::LeaseLost { .. }) => {}
         other => panic!("a stale owner's fail must be LeaseLost: {other:?}"),
     }
     s.store.move_failures().await.unwrap();
-    assert_eq!(db_count(&s, &q).await, 0, "no failed row for a job another worker owns");
+    assert_eq!(
+        db_count(&s, &q).await,
+        0,
+        "no failed row for a job another worker owns"
+    );
     s.redis.ack(&owner.lease).await.unwrap();
     assert_eq!(s.redis.stats(&q).await.unwrap().failed, 0);
 }
@@ -228,11 +254,18 @@ async fn a_lease_that_expires_on_the_last_try_moves_too() {
     let q = queue("expired");
     let qs = std::slice::from_ref(&q);
     s.redis.push(job(&q, 1)).await.unwrap();
-    s.redis.claim(qs, 1, Duration::from_millis(100)).await.unwrap();
+    s.redis
+        .claim(qs, 1, Duration::from_millis(100))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(s.redis.reclaim_expired(qs).await.unwrap().failed, 1);
     s.store.move_failures().await.unwrap();
     let rows = s.store.failed_list(&FailedQuery::default()).await.unwrap();
     assert_eq!(rows.len(), 1);
-    assert!(rows[0].exception.contains("lease expired"), "{}", rows[0].exception);
+    assert!(
+        rows[0].exception.contains("lease expired"),
+        "{}",
+        rows[0].exception
+    );
 }

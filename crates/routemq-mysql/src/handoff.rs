@@ -36,7 +36,16 @@ pub struct HandoffRetry {
 }
 
 /// A row of handoff_retry_lock.sql / handoff_retry_stale.sql.
-type RetryRow = (String, String, String, Vec<u8>, String, String, u32, Option<String>);
+type RetryRow = (
+    String,
+    String,
+    String,
+    Vec<u8>,
+    String,
+    String,
+    u32,
+    Option<String>,
+);
 
 fn to_handed_over(row: &RetryRow) -> HandedOver {
     let (uuid, connection, queue, payload, exception, failed_unix, max_tries, _) = row;
@@ -108,7 +117,11 @@ impl MysqlDriver {
             let token = match &row.7 {
                 Some(t) => t.clone(),
                 None => {
-                    let t = format!("{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>());
+                    let t = format!(
+                        "{:016x}{:016x}",
+                        rand::random::<u64>(),
+                        rand::random::<u64>()
+                    );
                     tx.exec_drop(sql::HANDOFF_RETRY_MARK, (t.as_str(), id.as_str()))
                         .await?;
                     t

@@ -52,8 +52,8 @@ mod workers;
 
 pub use config::MysqlConfig;
 pub use driver::{ConnectError, MysqlDriver};
-pub use handoff::{HandedOver, HandoffRetry};
 pub use error::{ConfigError, MigrationError};
+pub use handoff::{HandedOver, HandoffRetry};
 pub use migrate::{migrate, Migration, MigrationReport, MIGRATIONS};
 
 /// The mysql_async version this driver is built on, for callers that want to run

@@ -366,4 +366,3 @@ mod tests {
         assert!(failed_list(false).starts_with("SELECT id, uuid"));
     }
 }
-

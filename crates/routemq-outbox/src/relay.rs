@@ -96,17 +96,19 @@ impl Outbox {
     /// Relays until `shutdown` completes: passes back to back while rows
     /// come, pauses from `idle_min` doubling to `idle_max` while the outbox is
     /// empty (or another relay has the lock), and after an error (logged) the
-    /// longest pause. Returns the rows relayed.
+    /// longest pause. A pass in progress when `shutdown` completes is finished
+    /// first. Returns the rows relayed.
     pub async fn run_relay(&self, shutdown: impl Future<Output = ()>) -> u64 {
         tokio::pin!(shutdown);
         let mut relayed = 0u64;
         let mut pause = self.config.idle_min;
         loop {
-            let pass = tokio::select! {
+            tokio::select! {
+                biased;
                 _ = &mut shutdown => return relayed,
-                pass = self.relay_pass() => pass,
-            };
-            let idle = match pass {
+                _ = std::future::ready(()) => {}
+            }
+            let idle = match self.relay_pass().await {
                 Ok(p) => {
                     relayed += p.rows as u64;
                     p.busy || p.rows == 0

@@ -34,7 +34,11 @@ impl RedisDriver {
 
     /// Deletes failed jobs of `queue` by id (each from the list and the index,
     /// atomically); returns how many there were.
-    pub async fn failed_remove(&self, queue: &QueueName, ids: &[JobId]) -> Result<u64, DriverError> {
+    pub async fn failed_remove(
+        &self,
+        queue: &QueueName,
+        ids: &[JobId],
+    ) -> Result<u64, DriverError> {
         if ids.is_empty() {
             return Ok(0);
         }

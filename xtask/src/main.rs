@@ -82,7 +82,7 @@ fn answers(addr: &str) -> bool {
 
 /// Points the testkit at the local Redis/MariaDB when they answer and nothing else
 /// was configured; otherwise the testkit starts its own servers.
-fn test_services_env(cmd: &mut Command) {
+pub(crate) fn test_services_env(cmd: &mut Command) {
     for (var, addr, url) in [
         (
             "ROUTEMQ_TEST_REDIS_URL",

@@ -137,12 +137,32 @@ struct Extra {
     missing: Option<String>,
 }
 
+/// The suites that need both servers (Redis queues with a MySQL application
+/// database): they run in the rows of either server, the other one being the
+/// machine's.
+const BRIDGE_BINARIES: [(&str, &str); 4] = [
+    ("routemq-outbox", "*"),
+    ("routemq-failed-mysql", "*"),
+    ("routemq-cli", "outbox"),
+    ("routemq-cli", "failed_database"),
+];
 const REDIS_BINARIES: &[(&str, &str)] = &[
     ("routemq-redis", "*"),
     ("routemq-cli", "redis"),
     ("routemq-cli", "redis_server"),
+    BRIDGE_BINARIES[0],
+    BRIDGE_BINARIES[1],
+    BRIDGE_BINARIES[2],
+    BRIDGE_BINARIES[3],
 ];
-const MYSQL_BINARIES: &[(&str, &str)] = &[("routemq-mysql", "*"), ("routemq-cli", "mysql")];
+const MYSQL_BINARIES: &[(&str, &str)] = &[
+    ("routemq-mysql", "*"),
+    ("routemq-cli", "mysql"),
+    BRIDGE_BINARIES[0],
+    BRIDGE_BINARIES[1],
+    BRIDGE_BINARIES[2],
+    BRIDGE_BINARIES[3],
+];
 /// What Redis 5.0 lacks: TLS (6.0) and ACL users (6.0).
 const REDIS5_SKIP: &[&str] = &["a_tls_connection_round_trips_a_job", "acl_user_auth_works"];
 
@@ -198,7 +218,7 @@ fn extras(root: &Path) -> Vec<Extra> {
         Extra {
             server: "Redis",
             how: "local process",
-            suites: "routemq-redis, routemq-cli redis tests (not TLS, ACL)",
+            suites: "routemq-redis, routemq-cli redis tests, outbox and failed-store suites (not TLS, ACL)",
             binaries: REDIS_BINARIES,
             skip: REDIS5_SKIP,
             env: vec![
@@ -211,7 +231,7 @@ fn extras(root: &Path) -> Vec<Extra> {
         Extra {
             server: "Redis",
             how: "testcontainers",
-            suites: "routemq-redis, routemq-cli redis tests (not TLS, ACL)",
+            suites: "routemq-redis, routemq-cli redis tests, outbox and failed-store suites (not TLS, ACL)",
             binaries: REDIS_BINARIES,
             skip: REDIS5_SKIP,
             env: vec![
@@ -226,7 +246,7 @@ fn extras(root: &Path) -> Vec<Extra> {
         Extra {
             server: "Oracle MySQL",
             how: "local process",
-            suites: "routemq-mysql, routemq-cli mysql tests",
+            suites: "routemq-mysql, routemq-cli mysql tests, outbox and failed-store suites",
             binaries: MYSQL_BINARIES,
             skip: &[],
             env: vec![
@@ -239,7 +259,7 @@ fn extras(root: &Path) -> Vec<Extra> {
         Extra {
             server: "Oracle MySQL",
             how: "testcontainers",
-            suites: "routemq-mysql, routemq-cli mysql tests",
+            suites: "routemq-mysql, routemq-cli mysql tests, outbox and failed-store suites",
             binaries: MYSQL_BINARIES,
             skip: &[],
             env: vec![
@@ -293,9 +313,15 @@ pub fn extra_rows(root: &Path) -> Result<Vec<Row>> {
                 let mut cmd = Command::new(&bin.executable);
                 cmd.current_dir(&bin.manifest_dir)
                     .env("CARGO_MANIFEST_DIR", &bin.manifest_dir)
-                    .env("ROUTEMQ_TEST_SERVER_REPORT", &report)
-                    .env_remove("ROUTEMQ_TEST_REDIS_URL")
-                    .env_remove("ROUTEMQ_TEST_MYSQL_URL");
+                    .env("ROUTEMQ_TEST_SERVER_REPORT", &report);
+                // The server of this row comes from the row's settings; the
+                // other one (for the suites that need both) is the machine's.
+                crate::test_services_env(&mut cmd);
+                cmd.env_remove(if extra.kind == "redis" {
+                    "ROUTEMQ_TEST_REDIS_URL"
+                } else {
+                    "ROUTEMQ_TEST_MYSQL_URL"
+                });
                 for (k, v) in &extra.env {
                     cmd.env(k, v);
                 }

@@ -50,7 +50,7 @@ impl DatabaseFailedStore {
             max_tries: retry.failed.max_tries,
             payload: job.payload.clone(),
             available_at: None,
-            group: None,
+            group: job.group.clone(),
         };
         let marker = format!("{}:retry:{}", job.id, retry.token);
         self.redis

@@ -269,3 +269,36 @@ async fn a_lease_that_expires_on_the_last_try_moves_too() {
         rows[0].exception
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grouped_job_keeps_its_group_through_the_database() {
+    let s = setup().await;
+    let q = queue("grouped_handoff");
+    let g = routemq_core::GroupKey::new("tenant-4").unwrap();
+    let id = s
+        .redis
+        .push(job(&q, 3).in_group(Some(g.clone())))
+        .await
+        .unwrap();
+    let r = s
+        .redis
+        .claim(std::slice::from_ref(&q), 1, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .remove(0);
+    s.redis.fail(&r.lease, "boom").await.unwrap();
+    let shown = s.store.failed_show(&id).await.unwrap().expect("moved");
+    assert_eq!(
+        shown.group.as_ref(),
+        Some(&g),
+        "the database row keeps the group"
+    );
+    assert!(s.store.failed_retry(&id).await.unwrap());
+    let back = s
+        .redis
+        .claim(std::slice::from_ref(&q), 1, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!((back.lease.job_id, back.group), (id, Some(g)));
+}

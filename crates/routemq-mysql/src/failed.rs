@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{TxOpts, Value};
-use routemq_core::{DriverError, FailedJob, FailedQuery, FailedStore, JobId, QueueName};
+use routemq_core::{DriverError, FailedJob, FailedQuery, FailedStore, GroupKey, JobId, QueueName};
 
 use crate::driver::{MysqlDriver, OpError};
 use crate::error::map;
@@ -13,10 +13,29 @@ use crate::sql;
 use crate::time::{from_unix_text, unix_parts};
 
 /// A failed row: id, uuid, connection, queue, payload, exception, failed_at as
-/// Unix seconds text.
-type Row = (u64, Option<String>, String, String, Vec<u8>, String, String);
+/// Unix seconds text, group_key.
+type Row = (
+    u64,
+    Option<String>,
+    String,
+    String,
+    Vec<u8>,
+    String,
+    String,
+    Option<Vec<u8>>,
+);
 
-fn to_failed((id, uuid, connection, queue, payload, exception, failed_unix): Row) -> FailedJob {
+/// A stored group key as a [`GroupKey`] (`None` for NULL, or for bytes written
+/// by hand that are not a valid key).
+pub(crate) fn group_of(bytes: Option<Vec<u8>>) -> Option<GroupKey> {
+    bytes
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|g| GroupKey::new(g).ok())
+}
+
+fn to_failed(
+    (id, uuid, connection, queue, payload, exception, failed_unix, group): Row,
+) -> FailedJob {
     FailedJob {
         id: JobId::from_string(match uuid {
             Some(u) if !u.is_empty() => u,
@@ -27,6 +46,7 @@ fn to_failed((id, uuid, connection, queue, payload, exception, failed_unix): Row
         payload,
         exception,
         failed_at: from_unix_text(&failed_unix).unwrap_or(SystemTime::UNIX_EPOCH),
+        group: group_of(group),
     }
 }
 
@@ -81,16 +101,22 @@ impl FailedStore for MysqlDriver {
                 async move {
                     let mut conn = self.conn().await?;
                     let mut tx = conn.start_transaction(TxOpts::default()).await?;
-                    let row: Option<(u64, String)> = tx.exec_first(select, (param,)).await?;
-                    let Some((row_id, queue)) = row else {
+                    let row: Option<(u64, String, Option<Vec<u8>>)> =
+                        tx.exec_first(select, (param,)).await?;
+                    let Some((row_id, queue, group)) = row else {
                         tx.rollback().await?;
                         return Ok::<_, OpError>(false);
                     };
-                    if let Err(e) = QueueName::new(queue) {
+                    if let Err(e) = QueueName::new(queue.clone()) {
                         tx.rollback().await?;
                         return Err(OpError::Driver(e));
                     }
                     tx.exec_drop(sql::FAILED_RETRY_COPY, (row_id,)).await?;
+                    if let Some(g) = group {
+                        // Back in its group: the lane joins the rotation.
+                        tx.exec_drop(sql::GROUP_JOIN, (queue.as_str(), g, queue.as_str()))
+                            .await?;
+                    }
                     tx.exec_drop(sql::FAILED_DELETE_ROW, (row_id,)).await?;
                     tx.commit().await?;
                     Ok(true)
@@ -98,6 +124,7 @@ impl FailedStore for MysqlDriver {
             })
             .await?;
         if moved {
+            self.forget_grouped();
             self.wake_local();
         }
         Ok(moved)

@@ -12,6 +12,7 @@ use routemq_core::{DriverError, FailedJob, JobId};
 
 use crate::driver::{MysqlDriver, OpError};
 use crate::error::map;
+use crate::failed::group_of;
 use crate::sql;
 use crate::time::{from_unix_text, unix_parts};
 
@@ -45,10 +46,11 @@ type RetryRow = (
     String,
     u32,
     Option<String>,
+    Option<Vec<u8>>,
 );
 
 fn to_handed_over(row: &RetryRow) -> HandedOver {
-    let (uuid, connection, queue, payload, exception, failed_unix, max_tries, _) = row;
+    let (uuid, connection, queue, payload, exception, failed_unix, max_tries, _, group) = row;
     HandedOver {
         job: FailedJob {
             id: JobId::from(uuid.as_str()),
@@ -57,6 +59,7 @@ fn to_handed_over(row: &RetryRow) -> HandedOver {
             payload: payload.clone(),
             exception: exception.clone(),
             failed_at: from_unix_text(failed_unix).unwrap_or(SystemTime::UNIX_EPOCH),
+            group: group_of(group.clone()),
         },
         max_tries: (*max_tries).max(1),
     }
@@ -86,6 +89,11 @@ impl MysqlDriver {
                     secs.into(),
                     micros.into(),
                     f.max_tries.max(1).into(),
+                    f.job
+                        .group
+                        .as_ref()
+                        .map(|g| g.as_str().as_bytes().to_vec())
+                        .into(),
                 ];
                 tx.exec_drop(sql::HANDOFF_INSERT, params).await?;
                 added += tx.affected_rows();

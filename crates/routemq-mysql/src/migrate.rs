@@ -80,6 +80,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0010_failed_retry_to_other_stores.sql",
         sql: include_str!("../../../migrations/0010_failed_retry_to_other_stores.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_failed_jobs_keep_the_group.sql",
+        sql: include_str!("../../../migrations/0011_failed_jobs_keep_the_group.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

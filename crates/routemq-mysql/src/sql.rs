@@ -108,9 +108,9 @@ pub(crate) const FAILED_BY_ROW: &str = "uuid IS NULL AND id = ?";
 pub(crate) const FAILED_DELETE_ROW: &str = "DELETE FROM queue_failed_jobs WHERE id = ?";
 
 /// Locks the failed row selected by `filter` ([`FAILED_BY_UUID`] /
-/// [`FAILED_BY_ROW`]) for failed retry; returns its row id and queue.
+/// [`FAILED_BY_ROW`]) for failed retry; returns its row id, queue and group.
 pub(crate) fn failed_lock(filter: &str) -> String {
-    format!("SELECT id, queue FROM queue_failed_jobs WHERE {filter} FOR UPDATE")
+    format!("SELECT id, queue, group_key FROM queue_failed_jobs WHERE {filter} FOR UPDATE")
 }
 
 /// Deletes the failed row selected by `filter` (failed forget).

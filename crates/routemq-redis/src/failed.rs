@@ -6,8 +6,8 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use base64::Engine as _;
 use routemq_core::{
-    from_unix_ms, unix_ms, DriverError, FailedJob, FailedQuery, FailedStore, JobId, QueueAdmin,
-    QueueName,
+    from_unix_ms, unix_ms, DriverError, FailedJob, FailedQuery, FailedStore, GroupKey, JobId,
+    QueueAdmin, QueueName,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -37,6 +37,8 @@ struct Record {
     failed_at: Value,
     #[serde(default)]
     max_tries: Option<u32>,
+    #[serde(default)]
+    group: Option<String>,
 }
 
 /// A failed record found by id, with what a retry needs.
@@ -90,6 +92,7 @@ pub(crate) fn parse(raw: &str, queue: &QueueName) -> Option<(FailedJob, u32)> {
         payload,
         exception: r.exception,
         failed_at: failed_at(&r.failed_at),
+        group: r.group.and_then(|g| GroupKey::new(g).ok()),
     };
     Some((job, r.max_tries.unwrap_or(1).max(1)))
 }
@@ -184,6 +187,7 @@ impl FailedStore for RedisDriver {
                     found.job.payload.as_slice(),
                     found.max_tries,
                     now_ms(),
+                    found.job.group.as_ref().map_or("", |g| g.as_str()),
                 ),
             );
             if self.inner.pool.cmd::<i64>(&cmd).await? == 1 {

@@ -19,6 +19,8 @@ struct FailedView {
     id: String,
     connection: String,
     queue: String,
+    /// The job's fair group (a retry puts it back there).
+    group: Option<String>,
     job: Option<String>,
     failed_at: String,
     failed_at_ms: i64,
@@ -51,6 +53,7 @@ impl FailedView {
             id: job.id.to_string(),
             connection: job.connection.clone(),
             queue: job.queue.clone(),
+            group: job.group.as_ref().map(|g| g.as_str().to_owned()),
             job: envelope.as_ref().map(|e| e.name.clone()),
             failed_at: humantime::format_rfc3339_seconds(job.failed_at).to_string(),
             failed_at_ms: unix_ms(job.failed_at),
@@ -190,6 +193,10 @@ fn show(job: &FailedJob, out: &mut Output<'_>) -> Result<(), CliError> {
                 .unwrap_or_else(|| "<undecodable payload>".into()),
         ],
         vec!["queue".into(), view.queue.clone()],
+        vec![
+            "group".into(),
+            view.group.clone().unwrap_or_else(|| "-".into()),
+        ],
         vec!["connection".into(), view.connection.clone()],
         vec!["failed at".into(), view.failed_at.clone()],
         vec![

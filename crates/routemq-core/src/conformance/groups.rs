@@ -344,3 +344,44 @@ pub async fn pause_unique_and_rate_limit_hold_for_grouped_jobs(factory: &dyn Dri
     assert_eq!(got.len(), 2, "the queue's limit holds across its groups");
     assert_nothing_claimable(d, &q, "the window is full").await;
 }
+
+/// A grouped job that fails — by `fail`, or by a lease expiring on its last
+/// try — keeps its group in the failed store (`FailedJob::group`), and a retry
+/// puts it back in that group (its claim reports the group again).
+pub async fn failed_grouped_job_keeps_its_group(factory: &dyn DriverFactory) {
+    let driver = factory.fresh().await;
+    let d = driver.as_ref();
+    let q = queue("failed_grouped");
+    let qs = std::slice::from_ref(&q);
+    let g = group("tenant-9");
+    let failed = push_job(d, job(&q, 1, 1, None).in_group(Some(g.clone()))).await;
+    let expired = push_job(d, job(&q, 2, 1, None).in_group(Some(g.clone()))).await;
+    let plain = push_job(d, job(&q, 3, 1, None)).await;
+    let got = claim(d, qs, 3, SHORT_LEASE).await;
+    assert_eq!(got.len(), 3);
+    for r in &got {
+        if r.lease.job_id != expired {
+            ok(d.fail(&r.lease, "boom").await, "fail");
+        }
+    }
+    tokio::time::sleep(SHORT_LEASE + Duration::from_millis(100)).await;
+    ok(d.reclaim_expired(qs).await, "reclaim_expired");
+    for (id, want) in [(&failed, Some(&g)), (&expired, Some(&g)), (&plain, None)] {
+        let f = ok(d.failed_show(id).await, "failed_show").expect("in the failed store");
+        assert_eq!(f.group.as_ref(), want, "FailedJob::group of {id}");
+        assert!(ok(d.failed_retry(id).await, "failed_retry"));
+    }
+    let back = claim(d, qs, 10, LONG_LEASE).await;
+    let mut groups: Vec<(JobId, Option<GroupKey>)> = back
+        .iter()
+        .map(|r| (r.lease.job_id.clone(), r.group.clone()))
+        .collect();
+    groups.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    let mut want = vec![
+        (failed.clone(), Some(g.clone())),
+        (expired.clone(), Some(g.clone())),
+        (plain.clone(), None),
+    ];
+    want.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    assert_eq!(groups, want, "retried jobs are back in their groups");
+}

@@ -55,9 +55,9 @@ pub use group_limits::{
     per_group_rate_limit_gives_each_group_a_window,
 };
 pub use groups::{
-    group_backlog_does_not_delay_another_group, grouped_jobs_release_reclaim_settle_and_clear,
-    groups_take_turns_in_claims, pause_unique_and_rate_limit_hold_for_grouped_jobs,
-    ungrouped_jobs_take_turns_and_keep_fifo,
+    failed_grouped_job_keeps_its_group, group_backlog_does_not_delay_another_group,
+    grouped_jobs_release_reclaim_settle_and_clear, groups_take_turns_in_claims,
+    pause_unique_and_rate_limit_hold_for_grouped_jobs, ungrouped_jobs_take_turns_and_keep_fifo,
 };
 pub use lifecycle::{
     ack_batch_of_many, attempts_counted_at_claim, bulk_push_keeps_ids_and_order,
@@ -202,6 +202,7 @@ macro_rules! __routemq_conformance_rules {
             group_backlog_does_not_delay_another_group,
             grouped_jobs_release_reclaim_settle_and_clear,
             pause_unique_and_rate_limit_hold_for_grouped_jobs,
+            failed_grouped_job_keeps_its_group,
             // Per-group controls
             group_concurrency_caps_running_jobs_per_group,
             group_concurrency_holds_across_concurrent_claimers,

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use crate::{DriverError, JobId, QueueName};
+use crate::{DriverError, GroupKey, JobId, QueueName};
 
 /// A job in the failed store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,8 @@ pub struct FailedJob {
     pub exception: String,
     /// When it failed.
     pub failed_at: SystemTime,
+    /// Its fair group (`None`: ungrouped): a retry puts it back in this group.
+    pub group: Option<GroupKey>,
 }
 
 /// Which failed jobs to list: newest first.
@@ -60,8 +62,8 @@ pub trait FailedStore: Send + Sync + fmt::Debug + 'static {
     /// One failed job.
     async fn failed_show(&self, id: &JobId) -> Result<Option<FailedJob>, DriverError>;
 
-    /// Moves a failed job back to its queue, claimable at once with attempts reset,
-    /// atomically (a crash cannot leave it in both places or neither). `false` when
+    /// Moves a failed job back to its queue (and its group), claimable at once
+    /// with attempts reset, atomically (a crash cannot leave it in both places or neither). `false` when
     /// no such failed job exists.
     async fn failed_retry(&self, id: &JobId) -> Result<bool, DriverError>;
 

@@ -56,7 +56,7 @@ impl FailedStore for MemoryDriver {
                     max_tries: record.max_tries,
                     payload: record.job.payload,
                     available_at: None,
-                    group: None,
+                    group: record.job.group,
                 },
                 unix_ms(SystemTime::now()),
             );

@@ -233,6 +233,7 @@ impl State {
                         payload: job.payload,
                         exception,
                         failed_at: from_unix_ms(now),
+                        group: job.group,
                     },
                     max_tries: job.max_tries,
                     seq,

@@ -3,5 +3,5 @@
 -- appends a WHERE clause and a tail, which bring their own. Reads only.
 -- Guarantee: reads only.
 SELECT id, uuid, connection, queue, payload, exception,
-       CAST(UNIX_TIMESTAMP(failed_at) AS CHAR) AS failed_unix
+       CAST(UNIX_TIMESTAMP(failed_at) AS CHAR) AS failed_unix, group_key
 FROM queue_failed_jobs

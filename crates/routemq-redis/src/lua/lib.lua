@@ -127,9 +127,10 @@ local function is_utf8(s)
 end
 
 -- The failed-store record: {id, connection, queue, payload, exception, failed_at}
--- plus max_tries (so retry restores it) and, for payloads that are not UTF-8 text
--- (MessagePack envelopes, corrupt bytes), "payload_encoding":"base64".
-local function failed_record(id, connection, queue, payload, exception, failed_at, max_tries)
+-- plus max_tries (so retry restores it), "group" for a grouped job (so retry puts
+-- it back in its group) and, for payloads that are not UTF-8 text (MessagePack
+-- envelopes, corrupt bytes), "payload_encoding":"base64".
+local function failed_record(id, connection, queue, payload, exception, failed_at, max_tries, group)
   local p, enc = payload, ''
   if not is_utf8(payload) then
     p = base64(payload)
@@ -143,6 +144,7 @@ local function failed_record(id, connection, queue, payload, exception, failed_a
     .. ',"exception":' .. cjson.encode(exception)
     .. ',"failed_at":' .. string.format('%d', failed_at)
     .. ',"max_tries":' .. string.format('%d', max_tries)
+    .. (group and (',"group":' .. cjson.encode(group)) or '')
     .. '}'
 end
 
@@ -150,10 +152,10 @@ end
 -- releasing its uniqueness lock (`unique_index`: the queue's set of held keys).
 local function to_failed(jobs, failed_list, failed_index, id, connection, queue, exception, now, unique_index)
   local mf = meta_field(id)
-  local got = redis.call('HMGET', jobs, id, mf)
+  local got = redis.call('HMGET', jobs, id, mf, id .. ':group')
   local _, max_tries, _, tail = parse_meta(got[2])
   release_unique(unique_index, id, tail)
-  local record = failed_record(id, connection, queue, got[1] or '', exception, now, max_tries)
+  local record = failed_record(id, connection, queue, got[1] or '', exception, now, max_tries, got[3] or nil)
   redis.call('LPUSH', failed_list, record)
   redis.call('HSET', failed_index, id, record)
   redis.call('HDEL', jobs, id, mf, id .. ':group')

@@ -129,7 +129,7 @@ impl QueueAdmin for RedisDriver {
         }
         let mut pipe = redis::pipe();
         for q in &queues {
-            pipe.cmd("EXISTS").arg(self.inner.keys.queue(q).paused);
+            pipe.cmd("EXISTS").arg(&self.inner.keys.queue(q).paused);
         }
         let flags: Vec<u8> = self.inner.pool.pipe(&pipe).await?;
         let mut flags = flags.into_iter();

@@ -30,11 +30,18 @@ impl RedisDriver {
         }
         let now = now_ms();
         let deadline = now.saturating_add(ms(lease));
-        let mut keys = Vec::with_capacity(queues.len() * 8);
-        for queue in queues {
-            let k = self.inner.keys.queue(queue);
+        let qkeys: Vec<_> = queues.iter().map(|q| self.inner.keys.queue(q)).collect();
+        let mut keys: Vec<&str> = Vec::with_capacity(queues.len() * 8);
+        for k in &qkeys {
             keys.extend([
-                k.ready, k.delayed, k.reserved, k.jobs, k.paused, k.unique, k.rate, k.rate_log,
+                k.ready.as_str(),
+                k.delayed.as_str(),
+                k.reserved.as_str(),
+                k.jobs.as_str(),
+                k.paused.as_str(),
+                k.unique.as_str(),
+                k.rate.as_str(),
+                k.rate_log.as_str(),
             ]);
         }
         let nonce = format!("{:024x}-", rand::random::<u128>() >> 32);

@@ -113,7 +113,7 @@ impl RedisDriver {
         let mut pipe = redis::pipe();
         for queue in &queues {
             pipe.cmd("HGET")
-                .arg(self.inner.keys.queue(queue).failed_index)
+                .arg(&self.inner.keys.queue(queue).failed_index)
                 .arg(id.as_str());
         }
         let records: Vec<Option<String>> = self.inner.pool.pipe(&pipe).await?;
@@ -144,7 +144,7 @@ impl FailedStore for RedisDriver {
         let mut pipe = redis::pipe();
         for queue in &queues {
             pipe.cmd("LRANGE")
-                .arg(self.inner.keys.queue(queue).failed)
+                .arg(&self.inner.keys.queue(queue).failed)
                 .arg(0)
                 .arg(want as i64 - 1);
         }

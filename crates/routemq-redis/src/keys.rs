@@ -42,15 +42,20 @@
 //! list's name), group holds and windows from the `rate` and `rate_log` names,
 //! by the scripts that use them.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use routemq_core::QueueName;
 
 use crate::KeyMode;
 
-/// Builds key names for one prefix and mode.
+/// Builds key names for one prefix and mode. Each queue's names are built once
+/// and kept (claims and acks ask for them on every call).
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {
     prefix: String,
     mode: KeyMode,
+    built: Arc<Mutex<HashMap<QueueName, Arc<QueueKeys>>>>,
 }
 
 /// The keys of one queue.
@@ -89,10 +94,22 @@ impl Keys {
         Keys {
             prefix: prefix.to_owned(),
             mode,
+            built: Arc::default(),
         }
     }
 
-    pub fn queue(&self, queue: &QueueName) -> QueueKeys {
+    /// The keys of `queue` (built on first use, then shared).
+    pub fn queue(&self, queue: &QueueName) -> Arc<QueueKeys> {
+        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = built.get(queue) {
+            return k.clone();
+        }
+        let k = Arc::new(self.build(queue));
+        built.insert(queue.clone(), k.clone());
+        k
+    }
+
+    fn build(&self, queue: &QueueName) -> QueueKeys {
         let name = match self.mode {
             KeyMode::Plain => queue.as_str().to_owned(),
             KeyMode::Cluster => format!("{{{queue}}}"),

@@ -45,7 +45,7 @@ impl RateLimits for RedisDriver {
         let mut pipe = redis::pipe();
         for q in &queues {
             pipe.cmd("HMGET")
-                .arg(self.inner.keys.queue(q).rate)
+                .arg(&self.inner.keys.queue(q).rate)
                 .arg("jobs")
                 .arg("per_ms")
                 .arg("per_group");
@@ -90,7 +90,7 @@ impl RateLimits for RedisDriver {
         let mut pipe = redis::pipe();
         for q in &queues {
             pipe.cmd("HGET")
-                .arg(self.inner.keys.queue(q).rate)
+                .arg(&self.inner.keys.queue(q).rate)
                 .arg("group_concurrency");
         }
         let found: Vec<Option<u32>> = self.inner.pool.pipe(&pipe).await?;

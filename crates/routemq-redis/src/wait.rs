@@ -15,6 +15,8 @@ use redis::{AsyncConnectionConfig, Client, Value};
 use routemq_core::DriverError;
 
 use crate::error::{bad_reply, redis_error};
+use std::sync::Arc;
+
 use crate::keys::QueueKeys;
 use crate::lifecycle::now_ms;
 use crate::{ConfigError, RedisConfig, RedisDriver};
@@ -163,7 +165,7 @@ impl RedisDriver {
     pub(crate) async fn time_to_work(
         &self,
         d: &mut Dedicated,
-        qkeys: &[QueueKeys],
+        qkeys: &[Arc<QueueKeys>],
         timeout: Duration,
     ) -> Result<Option<Duration>, DriverError> {
         let mut pipe = redis::pipe();
@@ -202,7 +204,7 @@ impl RedisDriver {
             }
             None => return Err(bad_reply("wait", "no TIME reply")),
         };
-        let mut work: Vec<(&QueueKeys, Lanes)> = Vec::new();
+        let mut work: Vec<(&Arc<QueueKeys>, Lanes)> = Vec::new();
         for (k, six) in qkeys.iter().zip(replies.chunks(PER_QUEUE)) {
             let [paused, ready, grouped, next, gated, parked] = six else {
                 return Err(bad_reply("wait", format!("{} replies", replies.len())));
@@ -237,7 +239,7 @@ impl RedisDriver {
                 work.push((k, lanes));
             }
         }
-        let gated: Vec<&QueueKeys> = work.iter().filter(|w| w.1.gated).map(|w| w.0).collect();
+        let gated: Vec<&Arc<QueueKeys>> = work.iter().filter(|w| w.1.gated).map(|w| w.0).collect();
         let mut opens = Vec::new();
         if !gated.is_empty() {
             let mut pipe = redis::pipe();
@@ -275,7 +277,7 @@ impl RedisDriver {
     pub(crate) async fn block_until_woken(
         &self,
         d: Dedicated,
-        qkeys: &[QueueKeys],
+        qkeys: &[Arc<QueueKeys>],
         wait: Duration,
     ) -> Result<(), DriverError> {
         let server_secs = wait.as_secs() + 2;

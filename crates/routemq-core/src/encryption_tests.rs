@@ -22,6 +22,7 @@ fn plain(codec: Codec) -> Envelope {
         backoff: Backoff::list([Duration::from_secs(2)]),
         created_at_ms: 1_700_000_000_000,
         trace: TraceContext::new(),
+        keep_result: None,
     }
 }
 

@@ -55,6 +55,10 @@ pub struct Envelope {
     /// span's W3C `traceparent`/`tracestate` (see `routemq_core::otel`); empty when
     /// there was none.
     pub trace: TraceContext,
+    /// How long the job's succeeded record and its result are kept
+    /// ([`JobOptions::keep_result`](crate::JobOptions::keep_result)); `None`
+    /// keeps nothing.
+    pub keep_result: Option<Duration>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -73,6 +77,8 @@ struct JsonWire<'a> {
     trace: TraceContext,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     enc: Option<Encryption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    keep_result_ms: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -91,12 +97,17 @@ struct PackWire {
     trace: TraceContext,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     enc: Option<Encryption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    keep_result_ms: Option<u64>,
 }
 
 impl Envelope {
     /// Encodes the envelope with its own codec.
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
         let timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        let keep_result_ms = self
+            .keep_result
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         match self.codec {
             Codec::Json => {
                 let sealed;
@@ -136,6 +147,7 @@ impl Envelope {
                         created_at_ms: self.created_at_ms,
                         trace: self.trace.clone(),
                         enc: self.encryption,
+                        keep_result_ms,
                     },
                 )
             }
@@ -153,6 +165,7 @@ impl Envelope {
                     created_at_ms: self.created_at_ms,
                     trace: self.trace.clone(),
                     enc: self.encryption,
+                    keep_result_ms,
                 },
             ),
         }
@@ -185,6 +198,7 @@ impl Envelope {
                     backoff: w.backoff,
                     created_at_ms: w.created_at_ms,
                     trace: w.trace,
+                    keep_result: w.keep_result_ms.map(Duration::from_millis),
                 })
             }
             _ => {
@@ -201,6 +215,7 @@ impl Envelope {
                     backoff: w.backoff,
                     created_at_ms: w.created_at_ms,
                     trace: w.trace,
+                    keep_result: w.keep_result_ms.map(Duration::from_millis),
                 })
             }
         }
@@ -248,6 +263,7 @@ mod tests {
             backoff: Backoff::list([Duration::from_secs(1)]),
             created_at_ms: 1_700_000_000_000,
             trace: [("traceparent".to_string(), "00-abc-def-01".to_string())].into(),
+            keep_result: Some(Duration::from_secs(60)),
         }
     }
 

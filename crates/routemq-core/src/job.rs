@@ -80,6 +80,9 @@ pub struct JobOptions {
     /// The job's group (a tenant, a customer): claims take a queue's groups in
     /// turn. Validated at dispatch ([`GroupKey::new`](crate::GroupKey::new)).
     pub group: Option<String>,
+    /// Keep the job's succeeded record and returned value this long
+    /// (`routemq job show`, [`Queue::result`](crate::Queue::result)).
+    pub keep_result: Option<Duration>,
 }
 
 impl JobOptions {
@@ -153,6 +156,22 @@ impl JobOptions {
         self
     }
 
+    /// Keeps the job's succeeded record and the value its handler returned for
+    /// `retention` after it finishes: `routemq job show` reports it succeeded and
+    /// [`Queue::result`](crate::Queue::result) reads the value back. The record
+    /// then expires by itself. Without it, a succeeded job leaves nothing behind.
+    ///
+    /// ```
+    /// use routemq_core::JobOptions;
+    /// use std::time::Duration;
+    /// let o = JobOptions::new().keep_result(Duration::from_secs(3600));
+    /// assert_eq!(o.keep_result, Some(Duration::from_secs(3600)));
+    /// ```
+    pub fn keep_result(mut self, retention: Duration) -> Self {
+        self.keep_result = Some(retention);
+        self
+    }
+
     /// `self` with `over`'s set fields taking precedence.
     pub fn merged(self, over: &JobOptions) -> JobOptions {
         JobOptions {
@@ -164,6 +183,7 @@ impl JobOptions {
             encrypted: over.encrypted.or(self.encrypted),
             unique: over.unique.clone().or(self.unique),
             group: over.group.clone().or(self.group),
+            keep_result: over.keep_result.or(self.keep_result),
         }
     }
 

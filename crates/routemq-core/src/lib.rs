@@ -71,10 +71,11 @@ pub use backoff::Backoff;
 pub use clock::{from_unix_ms, unix_ms};
 pub use codec::{Codec, CodecError};
 pub use driver::{
-    checked_group_concurrency, AckOutcome, Driver, FailedJob, FailedQuery, FailedStore,
-    FireOutcome, JobLifecycle, Lease, LeaseToken, PendingJob, QueueAdmin, QueueStats, RateLimit,
-    RateLimitError, RateLimits, ReclaimReport, Reservation, ScheduleStore, Tick, UpsertOutcome,
-    WorkerInfo, WorkerRegistry, MAX_GROUP_CONCURRENCY,
+    checked_group_concurrency, AckOutcome, CancelOutcome, Driver, FailedJob, FailedQuery,
+    FailedStore, FireOutcome, JobLifecycle, JobState, JobStatus, JobTracking, Lease, LeaseToken,
+    PendingJob, Progress, QueueAdmin, QueueStats, RateLimit, RateLimitError, RateLimits,
+    ReclaimReport, Reservation, RunReport, ScheduleStore, Tick, UpsertOutcome, WorkerInfo,
+    WorkerRegistry, CANCELLED_KEPT_FOR, MAX_GROUP_CONCURRENCY, MAX_PROGRESS_MESSAGE, MAX_RUN_ERROR,
 };
 pub use encryption::{
     Cipher, DecryptError, EncryptError, Encryption, EncryptionKey, KeyError, KeyId, Keyring,
@@ -100,7 +101,8 @@ pub use unique::{Dispatched, Unique, UniqueKey, UniqueScope, Uniqueness};
 /// `Arc<dyn Driver>`: `use routemq_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Driver, FailedStore, JobLifecycle, QueueAdmin, RateLimits, ScheduleStore, WorkerRegistry,
+        Driver, FailedStore, JobLifecycle, JobTracking, QueueAdmin, RateLimits, ScheduleStore,
+        WorkerRegistry,
     };
 }
 

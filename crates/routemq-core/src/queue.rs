@@ -306,6 +306,7 @@ impl Queue {
             backoff: options.resolved_backoff(),
             created_at_ms: unix_ms(SystemTime::now()),
             trace: dispatch_trace(),
+            keep_result: options.keep_result,
         };
         if encrypt {
             self.keyring.seal(&mut envelope)?;

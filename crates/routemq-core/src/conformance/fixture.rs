@@ -42,6 +42,7 @@ pub(super) fn envelope(queue: &QueueName, n: u64, max_tries: u32) -> Envelope {
         backoff: Backoff::fixed(Duration::from_secs(1)),
         created_at_ms: unix_ms(SystemTime::now()),
         trace: Default::default(),
+        keep_result: None,
     }
 }
 

@@ -11,7 +11,7 @@
 //!
 //! The rules are grouped by the capability they check, in the modules
 //! [`lifecycle`], [`failed_store`], [`admin`], [`worker_registry`],
-//! [`schedule_store`] and [`rate_limits`] (one per
+//! [`schedule_store`], [`rate_limits`] and [`tracking`] (one per
 //! trait of the contract), and [`groups`] (fair groups, across traits); [`RULES`]
 //! lists them all, in that order.
 //!
@@ -37,6 +37,7 @@ pub mod groups;
 pub mod lifecycle;
 pub mod rate_limits;
 pub mod schedule_store;
+pub mod tracking;
 pub mod worker_registry;
 
 pub use admin::{
@@ -82,6 +83,11 @@ pub use rate_limits::{
 pub use schedule_store::{
     schedule_missed_ticks_follow_the_policy, schedule_run_now_keeps_next_run,
     schedule_tick_fires_once_under_concurrent_firers, schedule_upsert_list_remove_round_trip,
+};
+pub use tracking::{
+    tracking_cancel_removes_waiting_jobs, tracking_cancel_requests_reach_the_running_worker,
+    tracking_cancelled_running_job_never_runs_again, tracking_kept_records_expire,
+    tracking_run_records_are_fenced_and_go_with_the_job, tracking_status_follows_a_job,
 };
 pub use worker_registry::worker_heartbeats_expire_and_can_be_removed;
 
@@ -209,6 +215,13 @@ macro_rules! __routemq_conformance_rules {
             per_group_rate_limit_gives_each_group_a_window,
             hold_group_holds_one_group_until_it_passes,
             capped_group_is_waited_for_until_a_job_ends,
+            // JobTracking
+            tracking_status_follows_a_job,
+            tracking_kept_records_expire,
+            tracking_run_records_are_fenced_and_go_with_the_job,
+            tracking_cancel_removes_waiting_jobs,
+            tracking_cancel_requests_reach_the_running_worker,
+            tracking_cancelled_running_job_never_runs_again,
         }
     };
 }
@@ -276,6 +289,7 @@ mod tests {
             include_str!("rate_limits.rs"),
             include_str!("groups.rs"),
             include_str!("group_limits.rs"),
+            include_str!("tracking.rs"),
             include_str!("lifecycle/concurrency.rs"),
             include_str!("lifecycle/leases.rs"),
             include_str!("lifecycle/order.rs"),

@@ -8,6 +8,7 @@
 //! | [`WorkerRegistry`] | worker heartbeats | `conformance::worker_registry` |
 //! | [`ScheduleStore`] | recurring jobs: schedules, their state, firing a tick | `conformance::schedule_store` |
 //! | [`RateLimits`] | per-queue rate limits and holds | `conformance::rate_limits` |
+//! | [`JobTracking`] | job status, progress, kept results, cancellation | `conformance::tracking` |
 //!
 //! [`Driver`] is all of them together; it is implemented automatically for every type
 //! that implements them, and `Arc<dyn Driver>` coerces to `Arc<dyn FailedStore>`
@@ -18,6 +19,7 @@ mod failed_store;
 mod lifecycle;
 mod rate_limits;
 mod schedule_store;
+mod tracking;
 mod worker_registry;
 
 pub use admin::{QueueAdmin, QueueStats};
@@ -29,16 +31,21 @@ pub use rate_limits::{
     checked_group_concurrency, RateLimit, RateLimitError, RateLimits, MAX_GROUP_CONCURRENCY,
 };
 pub use schedule_store::{FireOutcome, ScheduleStore, Tick, UpsertOutcome};
+pub(crate) use tracking::cut;
+pub use tracking::{
+    CancelOutcome, JobState, JobStatus, JobTracking, Progress, RunReport, CANCELLED_KEPT_FOR,
+    MAX_PROGRESS_MESSAGE, MAX_RUN_ERROR,
+};
 pub use worker_registry::{WorkerInfo, WorkerRegistry};
 
 /// A complete storage backend: every capability of the contract.
 ///
 /// Never implemented by hand: the blanket implementation covers every type that
 /// implements [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`],
-/// [`WorkerRegistry`], [`ScheduleStore`] and [`RateLimits`]. The worker and the CLI hold an `Arc<dyn Driver>`; bring
+/// [`WorkerRegistry`], [`ScheduleStore`], [`RateLimits`] and [`JobTracking`]. The worker and the CLI hold an `Arc<dyn Driver>`; bring
 /// the capability traits into scope (`use routemq_core::prelude::*`) to call them.
 pub trait Driver:
-    JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry + ScheduleStore + RateLimits
+    JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry + ScheduleStore + RateLimits + JobTracking
 {
 }
 
@@ -49,6 +56,7 @@ impl<T> Driver for T where
         + WorkerRegistry
         + ScheduleStore
         + RateLimits
+        + JobTracking
         + ?Sized
 {
 }

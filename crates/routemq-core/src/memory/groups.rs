@@ -85,6 +85,30 @@ impl QueueState {
         None
     }
 
+    /// Takes job `id` out of the ready list or its group's lane (a cancel);
+    /// false when it is in neither. An emptied lane leaves the rotation.
+    pub(super) fn remove_ready(&mut self, id: &JobId, group: Option<&GroupKey>) -> bool {
+        let Some(g) = group else {
+            let before = self.ready.len();
+            self.ready.retain(|(j, _)| j != id);
+            return self.ready.len() != before;
+        };
+        let Some(lane) = self.groups.get_mut(g) else {
+            return false;
+        };
+        let before = lane.len();
+        lane.retain(|(j, _)| j != id);
+        let removed = lane.len() != before;
+        if lane.is_empty() {
+            self.groups.remove(g);
+            self.rotation.retain(|l| l.as_ref() != Some(g));
+            if self.groups.is_empty() {
+                self.rotation.clear();
+            }
+        }
+        removed
+    }
+
     /// The lanes with ready jobs: the rotation, or the plain list alone.
     pub(super) fn ready_lanes(&self) -> Vec<Option<GroupKey>> {
         if self.rotation.is_empty() {

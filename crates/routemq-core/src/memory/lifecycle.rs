@@ -7,8 +7,9 @@ use async_trait::async_trait;
 
 use super::{running_by_group, MemoryDriver, State, NAME};
 use crate::{
-    from_unix_ms, unix_ms, AckOutcome, Dispatched, DriverError, JobId, JobLifecycle, Lease,
-    LeaseToken, PendingJob, QueueName, ReclaimReport, Reservation, Uniqueness,
+    from_unix_ms, unix_ms, AckOutcome, Dispatched, DriverError, JobId, JobLifecycle, JobState,
+    Lease, LeaseToken, PendingJob, QueueName, ReclaimReport, Reservation, Uniqueness,
+    CANCELLED_KEPT_FOR,
 };
 
 impl MemoryDriver {
@@ -19,6 +20,16 @@ impl MemoryDriver {
         {
             let mut state = self.state();
             state.owned(lease)?;
+            if state.cancel_requested(&lease.job_id) {
+                // Cancelled while it ran: it ends here, never to run again.
+                if let Some(q) = state.queues.get_mut(&lease.queue) {
+                    q.reserved.remove(&lease.job_id);
+                }
+                state.finish(&lease.job_id, JobState::Cancelled, None, CANCELLED_KEPT_FOR, now);
+                drop(state);
+                self.inner.notify.notify_waiters();
+                return Ok(());
+            }
             if uncount {
                 if let Some(job) = state.jobs.get_mut(&lease.job_id) {
                     job.attempts = job.attempts.saturating_sub(1);
@@ -340,7 +351,10 @@ impl JobLifecycle for MemoryDriver {
                         Some(j) => (j.attempts, j.max_tries),
                         None => continue,
                     };
-                    if attempts >= max_tries {
+                    if state.cancel_requested(&id) {
+                        // Cancelled while it ran: never run again, never failed.
+                        state.finish(&id, JobState::Cancelled, None, CANCELLED_KEPT_FOR, now);
+                    } else if attempts >= max_tries {
                         state.move_to_failed(
                             &id,
                             format!(

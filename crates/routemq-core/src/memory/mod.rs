@@ -19,6 +19,7 @@ mod groups;
 mod lifecycle;
 mod rate_limits;
 mod schedule_store;
+mod tracking;
 mod unique;
 mod worker_registry;
 
@@ -49,6 +50,10 @@ struct StoredJob {
     unique: Option<(UniqueKey, bool)>,
     /// Its group: where it waits when ready.
     group: Option<GroupKey>,
+    /// The latest run record its worker wrote (see `tracking.rs`).
+    run: Option<tracking::RunRecord>,
+    /// A cancel was requested while it ran.
+    cancel: bool,
 }
 
 #[derive(Debug, Default)]
@@ -89,6 +94,11 @@ struct State {
     locks: HashMap<(QueueName, UniqueKey), (JobId, i64)>,
     /// Rate limits, their windows and holds: `claim` and `wait_for_jobs` obey them.
     limiters: BTreeMap<QueueName, Limiter>,
+    /// Kept records of finished jobs (succeeded with a kept result, cancelled),
+    /// each with its expiry.
+    finished: HashMap<JobId, tracking::Finished>,
+    /// When expired finished records were last dropped (ms).
+    finished_pruned_at: i64,
 }
 
 impl Default for MemoryDriver {
@@ -180,6 +190,8 @@ impl State {
                 attempts: 0,
                 unique: None,
                 group: job.group,
+                run: None,
+                cancel: false,
             },
         );
     }

@@ -254,6 +254,7 @@ impl Schedule {
             backoff: Backoff::default(),
             created_at_ms: unix_ms(tick),
             trace: Default::default(),
+            keep_result: None,
         };
         PendingJob::new(&envelope, None)
     }

@@ -8,7 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{Backoff, Codec, Driver, DriverError, JobId, Lease, QueueName, TraceContext, Unique};
+use crate::{
+    AttemptSignals, Backoff, Codec, Driver, DriverError, JobId, Lease, Progress, QueueName,
+    TraceContext, Unique,
+};
 
 /// A typed background job.
 ///
@@ -331,6 +334,7 @@ pub struct JobContext {
     driver: Arc<dyn Driver>,
     lease: Arc<Mutex<Lease>>,
     trace: Arc<TraceContext>,
+    signals: Arc<AttemptSignals>,
 }
 
 impl fmt::Debug for JobContext {
@@ -369,7 +373,78 @@ impl JobContext {
             driver,
             lease,
             trace: Arc::default(),
+            signals: Arc::default(),
         }
+    }
+
+    /// Shares `signals` with the worker running the attempt (progress, result,
+    /// cancel signal); the worker calls this. Without it the context has signals
+    /// of its own that nobody cancels.
+    pub fn with_signals(mut self, signals: Arc<AttemptSignals>) -> Self {
+        self.signals = signals;
+        self
+    }
+
+    /// Reports progress: `percent` done (clamped to 0–100) and a short message
+    /// (cut to [`MAX_PROGRESS_MESSAGE`](crate::MAX_PROGRESS_MESSAGE) bytes). Cheap
+    /// enough to call in a tight loop: it only replaces the latest report; the
+    /// worker writes the latest one to the backend a few times a second, where
+    /// `routemq job show` reads it.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use routemq_core::{JobContext, Lease, LeaseToken, MemoryDriver, QueueName, JobId};
+    /// # let lease = Lease { job_id: JobId::generate(), queue: QueueName::new("q").unwrap(),
+    /// #     token: LeaseToken::random(), expires_at: std::time::SystemTime::now() };
+    /// # let ctx = JobContext::new("x", 1, 1, Arc::new(MemoryDriver::new()), Arc::new(Mutex::new(lease)));
+    /// for row in 0..1000 {
+    ///     ctx.progress(row as f32 / 10.0, format!("row {row} of 1000"));
+    /// }
+    /// assert_eq!(ctx.last_progress().unwrap().percent, 99.9);
+    /// ```
+    pub fn progress(&self, percent: f32, message: impl AsRef<str>) {
+        self.signals
+            .report(Progress::new(percent, message.as_ref()));
+    }
+
+    /// The latest progress this attempt reported.
+    pub fn last_progress(&self) -> Option<Progress> {
+        self.signals.progress()
+    }
+
+    /// Keeps `value` as the job's result: when the job type (or the dispatch)
+    /// asks for [`JobOptions::keep_result`], the worker stores it with the
+    /// succeeded record, and [`Queue::result`](crate::Queue::result) reads it
+    /// back. Call it before returning `Ok`; a later call replaces an earlier one.
+    /// Fails only when `value` cannot be encoded as JSON.
+    pub fn set_result<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), JobError> {
+        self.signals
+            .set_result(value)
+            .map_err(|e| JobError::fatal(e.to_string()))
+    }
+
+    /// Completes when the job was cancelled (`routemq cancel`,
+    /// [`Queue::cancel`](crate::Queue::cancel)) while it runs: the worker sees the
+    /// request within about half a second. Return soon after (the worker drops
+    /// the handler's future when its cancel grace is over); a cancelled job is not
+    /// retried and not counted as failed, whatever the handler returns.
+    ///
+    /// ```no_run
+    /// # use routemq_core::{JobContext, JobError};
+    /// # async fn work(ctx: &JobContext) -> Result<(), JobError> {
+    /// tokio::select! {
+    ///     _ = ctx.cancelled() => return Err(JobError::fatal("cancelled")),
+    ///     _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn cancelled(&self) {
+        self.signals.cancelled().await
+    }
+
+    /// True once the job was cancelled while it runs.
+    pub fn is_cancelled(&self) -> bool {
+        self.signals.is_cancelled()
     }
 
     /// Sets the trace context the job was dispatched with

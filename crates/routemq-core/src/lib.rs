@@ -42,6 +42,7 @@
 
 #![warn(missing_docs)]
 
+mod attempt;
 mod backoff;
 mod clock;
 mod codec;
@@ -52,6 +53,7 @@ mod error;
 mod group;
 mod id;
 mod job;
+mod job_lookup;
 mod memory;
 mod queue;
 mod queue_name;
@@ -67,6 +69,7 @@ pub mod conformance;
 #[cfg(feature = "otel")]
 pub mod otel;
 
+pub use attempt::AttemptSignals;
 pub use backoff::Backoff;
 pub use clock::{from_unix_ms, unix_ms};
 pub use codec::{Codec, CodecError};
@@ -85,6 +88,7 @@ pub use envelope::{Envelope, TraceContext};
 pub use error::DriverError;
 pub use group::GroupKey;
 pub use id::JobId;
+pub use job_lookup::{cancel_job, find_job};
 pub use job::{Job, JobContext, JobError, JobOptions, RetryDirective};
 pub use memory::MemoryDriver;
 pub use queue::{Queue, When};

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use serde::de::DeserializeOwned;
+
 use crate::{
-    unix_ms, Codec, Dispatched, Driver, DriverError, Envelope, Job, JobId, JobOptions, Keyring,
+    cancel_job, find_job, unix_ms, CancelOutcome, Codec, FailedStore, JobStatus, Dispatched, Driver, DriverError, Envelope, Job, JobId, JobOptions, Keyring,
     PendingJob, TraceContext, Uniqueness,
 };
 
@@ -109,6 +111,41 @@ impl Queue {
     /// The driver, to hand to a worker or to admin code.
     pub fn driver(&self) -> Arc<dyn Driver> {
         self.driver.clone()
+    }
+
+    /// Where job `id` is (looked up on every known queue, then in the failed
+    /// store): delayed, ready, running (with its worker and progress),
+    /// succeeded (while its record is kept), failed or cancelled; `None` when
+    /// nothing is known of it.
+    pub async fn status(&self, id: &JobId) -> Result<Option<JobStatus>, DriverError> {
+        let failed: &dyn FailedStore = &*self.driver;
+        find_job(&*self.driver, failed, id, None).await
+    }
+
+    /// The value job `id` kept ([`JobContext::set_result`](crate::JobContext::set_result)
+    /// with [`JobOptions::keep_result`]), decoded as `T`; `None` while the job
+    /// has not succeeded, when it kept nothing, or once its record expired.
+    /// A value that does not decode as `T` is an error naming the job.
+    pub async fn result<T: DeserializeOwned>(&self, id: &JobId) -> Result<Option<T>, DriverError> {
+        let Some(status) = self.status(id).await? else {
+            return Ok(None);
+        };
+        if !status.has_result {
+            return Ok(None);
+        }
+        let Some(bytes) = self.driver.job_result(&status.queue, id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Codec::Json.decode(&format!("the result of job {id}"), &bytes)?))
+    }
+
+    /// Cancels job `id`: a waiting job is removed and recorded as cancelled; a
+    /// running one is stopped by its worker (its handler sees
+    /// [`JobContext::cancelled`](crate::JobContext::cancelled) within about a
+    /// second); either way it is not retried and not counted as failed.
+    pub async fn cancel(&self, id: &JobId) -> Result<CancelOutcome, DriverError> {
+        let failed: &dyn FailedStore = &*self.driver;
+        Ok(cancel_job(&*self.driver, failed, id, None).await?.1)
     }
 
     /// Dispatches `job` with its type's options; claimable now.

@@ -23,6 +23,8 @@ pub(crate) struct Config {
     pub(crate) once: bool,
     pub(crate) stop_when_empty: bool,
     pub(crate) shutdown_grace: Duration,
+    /// How long a cancelled job's handler may take to return by itself.
+    pub(crate) cancel_grace: Duration,
     pub(crate) heartbeat_every: Duration,
     /// Opens encrypted job data (`Debug` shows key ids only).
     pub(crate) keyring: Arc<Keyring>,
@@ -111,6 +113,7 @@ impl WorkerBuilder {
                 once: false,
                 stop_when_empty: false,
                 shutdown_grace: Duration::from_secs(30),
+                cancel_grace: Duration::from_secs(5),
                 heartbeat_every: Duration::from_secs(5),
                 keyring: Arc::new(Keyring::empty()),
                 schedules: Vec::new(),
@@ -200,6 +203,14 @@ impl WorkerBuilder {
     /// before they are stopped and released (default 30 s).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.config.shutdown_grace = grace;
+        self
+    }
+
+    /// When a running job is cancelled, how long its handler may take to return
+    /// by itself after [`JobContext::cancelled`](routemq_core::JobContext::cancelled)
+    /// fires before its future is dropped (default 5 s; zero drops it at once).
+    pub fn cancel_grace(mut self, grace: Duration) -> Self {
+        self.config.cancel_grace = grace;
         self
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use routemq_core::{Driver, Envelope, JobContext, Lease, Reservation};
+use routemq_core::{AttemptSignals, Driver, Envelope, JobContext, Lease, Reservation};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, Span};
 
@@ -16,6 +16,7 @@ use crate::acker::AckSender;
 use crate::attempt::{self, AttemptEnd};
 use crate::backend_retry::GaveUp;
 use crate::builder::Config;
+use crate::job_watch::JobWatch;
 use crate::lease_keeper;
 use crate::registry::{LoadedJob, Registry};
 use crate::stats::{Counter, WorkerStats};
@@ -44,6 +45,8 @@ pub(crate) struct JobRunner {
     /// Cancelled when the shutdown grace is over: running jobs are stopped and
     /// released.
     pub(crate) hard_stop: CancellationToken,
+    /// The running jobs' run records and cancel requests.
+    pub(crate) watch: Arc<JobWatch>,
 }
 
 /// How the supervised part of an attempt ended.
@@ -51,6 +54,9 @@ enum Ended {
     Ran(AttemptEnd),
     Lost(GaveUp),
     Stopped,
+    /// Cancelled while it ran: the handler returned within its grace or was
+    /// dropped.
+    Cancelled,
 }
 
 /// One attempt's identity, for settling it.
@@ -130,6 +136,7 @@ impl JobRunner {
             timeout: effective_timeout(self.config.timeout_override.unwrap_or(env.timeout)),
         };
         let lease = Arc::new(Mutex::new(r.lease.clone()));
+        let signals = Arc::new(AttemptSignals::new());
         let ctx = JobContext::new(
             env.name.clone(),
             info.attempt,
@@ -137,13 +144,15 @@ impl JobRunner {
             self.driver.clone(),
             lease.clone(),
         )
-        .with_trace(env.trace.clone());
+        .with_trace(env.trace.clone())
+        .with_signals(signals.clone());
         let (queue, name) = (r.lease.queue.as_str(), env.name.as_str());
 
         self.stats.started();
         let gauge = RunningGauge::enter();
         let started = Instant::now();
         tracing::debug!("job started");
+        let watched = self.watch.enter(lease.clone(), signals.clone());
         let mut handle = attempt::spawn(job.clone(), ctx.clone(), info.timeout, Span::current());
         let ended = tokio::select! {
             biased;
@@ -158,6 +167,32 @@ impl JobRunner {
                 let _ = tokio::time::timeout(ABORT_WAIT, handle).await;
                 Ended::Stopped
             }
+            _ = signals.cancelled() => {
+                // The handler may see ctx.cancelled() and return by itself; the
+                // lease is kept meanwhile.
+                let grace = tokio::time::timeout(self.config.cancel_grace, &mut handle);
+                match self.while_leased(&lease, grace).await {
+                    Ok(Ok(_)) => Ended::Cancelled,
+                    Ok(Err(_)) => {
+                        handle.abort();
+                        let _ = tokio::time::timeout(ABORT_WAIT, handle).await;
+                        Ended::Cancelled
+                    }
+                    Err(gave_up) => {
+                        handle.abort();
+                        let _ = tokio::time::timeout(ABORT_WAIT, handle).await;
+                        Ended::Lost(gave_up)
+                    }
+                }
+            }
+        };
+        // Nothing more is reported for this attempt: the retry's error record
+        // below must not be overwritten by a late progress report.
+        drop(watched);
+        let ended = match ended {
+            // A failure after a cancel request is the cancel, not a failure.
+            Ended::Ran(AttemptEnd::Failed { .. }) if signals.is_cancelled() => Ended::Cancelled,
+            other => other,
         };
         let took = started.elapsed();
         drop(gauge);
@@ -170,8 +205,15 @@ impl JobRunner {
                 tracing::debug!(took_ms = took.as_millis() as u64, "job succeeded");
                 self.stats.count(Counter::Processed);
                 telemetry::record_outcome(queue, name, Outcome::Succeeded);
-                self.acker.send(current);
+                match env.keep_result {
+                    None => self.acker.send(current),
+                    Some(keep_for) => {
+                        self.ack_and_keep(&current, signals.take_result(), keep_for)
+                            .await
+                    }
+                }
             }
+            Ended::Cancelled => self.settle_cancelled(&current, name).await,
             Ended::Ran(AttemptEnd::Failed { error, timed_out }) => {
                 self.settle_failure(&info, job, ctx, &lease, error, timed_out)
                     .await;

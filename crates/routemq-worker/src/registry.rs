@@ -154,6 +154,7 @@ mod tests {
             backoff: Backoff::default(),
             created_at_ms: 0,
             trace: Default::default(),
+            keep_result: None,
         }
     }
 

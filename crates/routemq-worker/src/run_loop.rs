@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 use crate::backend_retry::Incident;
 use crate::builder::Config;
 use crate::execute::JobRunner;
+use crate::job_watch::{self, JobWatch};
 use crate::stats::{StopReason, WorkerReport, WorkerStats};
 use crate::{acker, heartbeat, scheduler, Worker, WorkerError};
 
@@ -78,6 +79,9 @@ impl Worker {
             )
         });
         let (ack_sender, acker_task) = acker::spawn(driver.clone());
+        let watch = JobWatch::new(id.clone());
+        let watch_stop = CancellationToken::new();
+        let watch_task = job_watch::spawn(driver.clone(), watch.clone(), watch_stop.clone());
         let runner = Arc::new(JobRunner {
             driver: driver.clone(),
             registry,
@@ -85,6 +89,7 @@ impl Worker {
             stats: stats.clone(),
             acker: ack_sender,
             hard_stop: CancellationToken::new(),
+            watch,
         });
         let mut run = RunLoop {
             driver,
@@ -118,6 +123,10 @@ impl Worker {
         drop(run); // drops the last ack sender: the acker finishes and stops
         if let Err(e) = acker_task.await {
             tracing::error!(error = %e, "the acker task failed");
+        }
+        watch_stop.cancel();
+        if let Err(e) = watch_task.await {
+            tracing::error!(error = %e, "the job watch task failed");
         }
         heartbeat_stop.cancel();
         if let Err(e) = heartbeat.await {

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use routemq_core::{JobContext, JobError, Lease, RetryDirective};
+use routemq_core::{JobContext, JobError, Lease, RetryDirective, RunReport};
 use tracing::Instrument;
 
 use crate::attempt::join_error_message;
@@ -44,6 +44,7 @@ impl JobRunner {
                 _ => info.envelope.backoff.delay_for(info.attempt),
             };
             let current = lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            self.record_error(&current, &error).await;
             let released = until_lease_ends("release", &current.job_id, current.expires_at, || {
                 self.driver.release(&current, delay)
             })
@@ -91,6 +92,21 @@ impl JobRunner {
                 tracing::warn!(error = %gave_up, "could not move the job to the failed store");
                 self.abandoned(queue, name);
             }
+        }
+    }
+
+    /// Writes the attempt's error into its run record, shown by `routemq job
+    /// show` while the job waits for its retry. Best effort: the retry goes on
+    /// without it (the error is logged either way).
+    async fn record_error(&self, lease: &Lease, error: &JobError) {
+        let report = RunReport {
+            lease: lease.clone(),
+            worker: self.watch.worker_id().to_owned(),
+            progress: None,
+            error: Some(error.message().to_owned()),
+        };
+        if let Err(e) = self.driver.record_runs(std::slice::from_ref(&report)).await {
+            tracing::warn!(error = %e, "could not record the attempt's error for `routemq job show`");
         }
     }
 

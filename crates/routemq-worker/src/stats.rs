@@ -18,6 +18,7 @@ pub struct WorkerStats {
     timed_out: AtomicU64,
     released_on_shutdown: AtomicU64,
     lease_lost: AtomicU64,
+    cancelled: AtomicU64,
 }
 
 /// A point-in-time copy of [`WorkerStats`].
@@ -40,12 +41,21 @@ pub struct StatsSnapshot {
     pub released_on_shutdown: u64,
     /// Jobs abandoned because their lease was lost (another worker owns them now).
     pub lease_lost: u64,
+    /// Running jobs stopped because they were cancelled (recorded as cancelled,
+    /// not failed).
+    pub cancelled: u64,
 }
 
 impl StatsSnapshot {
-    /// Attempts that reached an end: processed, failed, retried, released or lost.
+    /// Attempts that reached an end: processed, failed, retried, released, lost
+    /// or cancelled.
     pub fn finished(&self) -> u64 {
-        self.processed + self.failed + self.retried + self.released_on_shutdown + self.lease_lost
+        self.processed
+            + self.failed
+            + self.retried
+            + self.released_on_shutdown
+            + self.lease_lost
+            + self.cancelled
     }
 }
 
@@ -57,6 +67,7 @@ pub(crate) enum Counter {
     Retried,
     ReleasedOnShutdown,
     LeaseLost,
+    Cancelled,
 }
 
 impl WorkerStats {
@@ -72,6 +83,7 @@ impl WorkerStats {
             timed_out: get(&self.timed_out),
             released_on_shutdown: get(&self.released_on_shutdown),
             lease_lost: get(&self.lease_lost),
+            cancelled: get(&self.cancelled),
         }
     }
 
@@ -98,6 +110,7 @@ impl WorkerStats {
             Counter::Retried => &self.retried,
             Counter::ReleasedOnShutdown => &self.released_on_shutdown,
             Counter::LeaseLost => &self.lease_lost,
+            Counter::Cancelled => &self.cancelled,
         };
         c.fetch_add(1, Ordering::Relaxed);
     }
@@ -182,6 +195,7 @@ mod tests {
             "timed_out": 0,
             "released_on_shutdown": 0,
             "lease_lost": 0,
+            "cancelled": 0,
         });
         assert_eq!(json, expected);
     }

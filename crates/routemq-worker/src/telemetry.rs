@@ -39,6 +39,8 @@ pub enum Outcome {
     /// ([`JobError::rate_limited`](routemq_core::JobError::rate_limited)): the job
     /// was given back without using up a try and its queue held.
     RateLimited,
+    /// Cancelled while it ran and stopped; recorded as cancelled.
+    Cancelled,
 }
 
 impl Outcome {
@@ -52,6 +54,7 @@ impl Outcome {
             Outcome::Released => "released",
             Outcome::LeaseLost => "lease_lost",
             Outcome::RateLimited => "rate_limited",
+            Outcome::Cancelled => "cancelled",
         }
     }
 }

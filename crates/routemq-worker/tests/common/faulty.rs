@@ -273,3 +273,45 @@ impl ScheduleStore for FaultyDriver {
         self.inner.run_schedule_now(name, job, at).await
     }
 }
+
+#[async_trait]
+impl routemq_core::JobTracking for FaultyDriver {
+    async fn job_status(
+        &self,
+        queue: &QueueName,
+        id: &JobId,
+    ) -> Result<Option<routemq_core::JobStatus>, DriverError> {
+        self.inner.job_status(queue, id).await
+    }
+    async fn job_result(
+        &self,
+        queue: &QueueName,
+        id: &JobId,
+    ) -> Result<Option<Vec<u8>>, DriverError> {
+        self.inner.job_result(queue, id).await
+    }
+    async fn record_runs(&self, reports: &[routemq_core::RunReport]) -> Result<(), DriverError> {
+        self.inner.record_runs(reports).await
+    }
+    async fn ack_and_keep(
+        &self,
+        lease: &Lease,
+        result: Option<&[u8]>,
+        keep_for: Duration,
+    ) -> Result<(), DriverError> {
+        self.inner.ack_and_keep(lease, result, keep_for).await
+    }
+    async fn cancel(
+        &self,
+        queue: &QueueName,
+        id: &JobId,
+    ) -> Result<routemq_core::CancelOutcome, DriverError> {
+        self.inner.cancel(queue, id).await
+    }
+    async fn cancel_requests(&self, leases: &[Lease]) -> Result<Vec<JobId>, DriverError> {
+        self.inner.cancel_requests(leases).await
+    }
+    async fn ack_cancelled(&self, lease: &Lease) -> Result<(), DriverError> {
+        self.inner.ack_cancelled(lease).await
+    }
+}

@@ -132,6 +132,7 @@ fn sized_job(queue: &QueueName, bytes: usize) -> PendingJob {
         backoff: Default::default(),
         created_at_ms: 0,
         trace: TraceContext::new(),
+        keep_result: None,
     };
     PendingJob::new(&envelope, None).unwrap()
 }

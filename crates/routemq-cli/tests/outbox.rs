@@ -29,6 +29,7 @@ fn noop(queue: &str) -> PendingJob {
         backoff: Backoff::fixed(Duration::from_secs(1)),
         created_at_ms: routemq_core::unix_ms(SystemTime::now()),
         trace: TraceContext::default(),
+        keep_result: None,
     };
     PendingJob::new(&env, None).unwrap()
 }

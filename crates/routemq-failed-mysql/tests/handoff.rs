@@ -63,6 +63,7 @@ fn job(q: &QueueName, tries: u32) -> PendingJob {
         backoff: Backoff::fixed(Duration::from_secs(1)),
         created_at_ms: routemq_core::unix_ms(SystemTime::now()),
         trace: TraceContext::default(),
+        keep_result: None,
     };
     PendingJob::new(&env, None).unwrap()
 }

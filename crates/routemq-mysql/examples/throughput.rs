@@ -38,6 +38,7 @@ fn pending(queue: &QueueName, n: u64) -> PendingJob {
         backoff: Backoff::default(),
         created_at_ms: unix_ms(SystemTime::now()),
         trace: Default::default(),
+        keep_result: None,
     };
     PendingJob::new(&env, None).expect("encodes")
 }

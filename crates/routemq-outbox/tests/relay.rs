@@ -65,6 +65,7 @@ fn job(q: &QueueName, n: u64) -> PendingJob {
         backoff: Backoff::fixed(Duration::from_secs(1)),
         created_at_ms: routemq_core::unix_ms(SystemTime::now()),
         trace: TraceContext::default(),
+        keep_result: None,
     };
     PendingJob::new(&env, None).unwrap()
 }

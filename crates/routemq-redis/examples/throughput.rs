@@ -26,6 +26,7 @@ fn job(queue: &QueueName, data: Vec<u8>) -> PendingJob {
         backoff: Default::default(),
         created_at_ms: 0,
         trace: Default::default(),
+        keep_result: None,
     };
     PendingJob::new(&envelope, None).expect("encode")
 }

@@ -37,6 +37,7 @@ pub fn tenant_b_is_not_delayed_by_tenant_a(b: &Backend) {
                     backoff: Backoff::fixed(Duration::from_secs(1)),
                     created_at_ms: unix_ms(SystemTime::now()),
                     trace: Default::default(),
+                    keep_result: None,
                 };
                 PendingJob::new(&env, None)
                     .unwrap()

@@ -63,6 +63,7 @@ pub fn job(queue: &QueueName, n: u64, at: Option<SystemTime>) -> PendingJob {
         backoff: routemq_core::Backoff::fixed(Duration::from_secs(1)),
         created_at_ms: routemq_core::unix_ms(SystemTime::now()),
         trace: Default::default(),
+        keep_result: None,
     };
     PendingJob::new(&envelope, at).unwrap()
 }

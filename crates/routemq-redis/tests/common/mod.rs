@@ -67,6 +67,7 @@ pub fn job_at(
         backoff: Default::default(),
         created_at_ms: 0,
         trace: TraceContext::new(),
+        keep_result: None,
     };
     PendingJob::new(&envelope, at).unwrap()
 }

@@ -10,7 +10,7 @@ use clap::{CommandFactory, FromArgMatches};
 use routemq_core::{Driver, Job};
 use routemq_worker::{Worker, WorkerBuilder};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, JobCommand};
 use crate::commands;
 use crate::config::{load_env_file, EncryptionConfig, Unconfigured};
 use crate::jobs::{Fail, Flaky, Noop, Panic, Sleep};
@@ -228,6 +228,14 @@ impl App {
             Command::Failed(cmd) => {
                 let store = crate::connect::failed_store(config, driver).await?;
                 commands::failed::run(store, &cmd, out).await
+            }
+            Command::Job(JobCommand::Show(args)) => {
+                let store = crate::connect::failed_store(config, driver.clone()).await?;
+                commands::job::show(driver, store, &args, out).await
+            }
+            Command::Cancel(args) => {
+                let store = crate::connect::failed_store(config, driver.clone()).await?;
+                commands::job::cancel(driver, store, &args, out).await
             }
             Command::Clear(args) => commands::admin::clear(driver, &args, out).await,
             Command::Pause(args) => commands::pause::run(driver, &args, true, out).await,

@@ -69,6 +69,20 @@ started takes this push's data and is due DURATION from now (`duplicate debounce
     /// Inspect and act on the failed-job store.
     #[command(subcommand)]
     Failed(FailedCommand),
+    /// One job: where it is (delayed, ready, running with its worker and
+    /// progress, succeeded, failed, cancelled), attempts, last error, kept result.
+    #[command(subcommand)]
+    Job(JobCommand),
+    /// Cancel a job: a waiting one is removed, a running one is stopped by its
+    /// worker within a second; it is not retried and not counted as failed.
+    #[command(
+        after_help = "Example:
+  routemq cancel 0192f0c4-…
+  routemq cancel 0192f0c4-… --queue reports --json
+
+A running job's handler sees ctx.cancelled() and has the worker's --cancel-grace to return before its future is dropped. Cancelling a finished job changes nothing (exit code 0); an unknown id exits 1."
+    )]
+    Cancel(JobArgs),
     /// Delete every ready, delayed and reserved job of a queue (not its failed jobs).
     #[command(after_help = "Example:\n  routemq clear --queue default --force")]
     Clear(ClearArgs),
@@ -158,6 +172,10 @@ pub struct WorkArgs {
     /// On SIGTERM/SIGINT, how long running jobs may take to finish.
     #[arg(long, value_parser = duration, default_value = "30", value_name = "S")]
     pub shutdown_grace: Duration,
+    /// When a running job is cancelled (`routemq cancel`), how long its handler
+    /// may take to return by itself before it is dropped (0 = at once).
+    #[arg(long, value_parser = duration, default_value = "5", value_name = "S")]
+    pub cancel_grace: Duration,
     /// Serve Prometheus metrics at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
@@ -370,6 +388,31 @@ pub struct ScheduleAddArgs {
     /// Run time allowed per attempt (default 60s).
     #[arg(long, value_parser = duration, value_name = "S")]
     pub timeout: Option<Duration>,
+}
+
+/// `routemq job …`.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Where one job is and what it last reported.
+    #[command(
+        after_help = "Example:
+  routemq job show 0192f0c4-…
+  routemq job show 0192f0c4-… --queue reports --json
+
+Succeeded jobs are known only when their type keeps its result (JobOptions::keep_result), for that long; cancelled jobs for 24 hours; failed jobs while they are in the failed store."
+    )]
+    Show(JobArgs),
+}
+
+/// A job named by id, optionally on one queue.
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// The job id.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Look only on this queue (default: every known queue).
+    #[arg(long, short, value_name = "Q")]
+    pub queue: Option<String>,
 }
 
 /// `routemq pause` and `routemq resume`.

@@ -18,18 +18,51 @@ impl Job for Noop {
     }
 }
 
-/// `routemq.sleep {"ms": N}`: sleeps N milliseconds, then succeeds. The sleep is an
-/// `.await`, so a timeout or shutdown really stops it.
+/// `routemq.sleep {"ms": N}`: sleeps N milliseconds, then succeeds. It reports
+/// its progress as it sleeps (`routemq job show`) and stops at once when
+/// cancelled (`routemq cancel`); the sleep is an `.await`, so a timeout or
+/// shutdown really stops it too.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sleep {
     /// How long to sleep, in milliseconds.
     pub ms: u64,
 }
 
+/// How often `routemq.sleep` reports its progress.
+const SLEEP_REPORT_EVERY: Duration = Duration::from_millis(100);
+
 impl Job for Sleep {
     const NAME: &'static str = "routemq.sleep";
-    async fn handle(&self, _ctx: &JobContext) -> Result<(), JobError> {
-        tokio::time::sleep(Duration::from_millis(self.ms)).await;
+    async fn handle(&self, ctx: &JobContext) -> Result<(), JobError> {
+        if self.ms == 0 {
+            return Ok(());
+        }
+        let total = Duration::from_millis(self.ms);
+        let started = tokio::time::Instant::now();
+        let end = started + total;
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= end {
+                break;
+            }
+            let slept = now - started;
+            ctx.progress(
+                (slept.as_secs_f64() / total.as_secs_f64() * 100.0) as f32,
+                format!("slept {} ms of {}", slept.as_millis(), self.ms),
+            );
+            let step = (end - now).min(SLEEP_REPORT_EVERY);
+            tokio::select! {
+                _ = ctx.cancelled() => {
+                    return Err(JobError::fatal(format!(
+                        "cancelled after {} ms of {}",
+                        started.elapsed().as_millis(),
+                        self.ms
+                    )));
+                }
+                _ = tokio::time::sleep(step) => {}
+            }
+        }
+        ctx.progress(100.0, format!("slept {} ms", self.ms));
         Ok(())
     }
 }

@@ -106,3 +106,8 @@ fn four_workers_fire_each_tick_once() {
 fn tenant_b_is_not_delayed_by_tenant_a() {
     scenarios::groups::tenant_b_is_not_delayed_by_tenant_a(&Backend::mysql());
 }
+
+#[test]
+fn cancel_a_running_sleep() {
+    scenarios::tracking::cancel_a_running_sleep(&Backend::mysql());
+}

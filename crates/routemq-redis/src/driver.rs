@@ -1,7 +1,8 @@
 //! [`RedisDriver`]: the shared state (pool, key names, waiter) and construction.
 //! The contract is implemented per capability: `lifecycle.rs` (JobLifecycle),
 //! `failed.rs` (FailedStore), `admin.rs` (QueueAdmin), `workers.rs`
-//! (WorkerRegistry).
+//! (WorkerRegistry), `schedules.rs` (ScheduleStore), `rate_limits.rs`
+//! (RateLimits), `tracking.rs` (JobTracking).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -40,3 +40,12 @@ pub(crate) fn bad_reply(what: &str, detail: impl std::fmt::Display) -> DriverErr
         detail: format!("unexpected reply from {what}: {detail}"),
     }
 }
+
+/// A stored record (at `key`: a key, or a hash field named with its key) that
+/// does not have the driver's format.
+pub(crate) fn bad_record(key: &str, what: &str, detail: impl std::fmt::Display) -> DriverError {
+    DriverError::Corrupt {
+        driver: NAME,
+        detail: format!("malformed {what} at {key}: {detail}"),
+    }
+}

@@ -7,7 +7,8 @@
 //! | `routemq:queue:default` | list | ready job ids, FIFO (`LLEN` = ready count) |
 //! | `routemq:queue:default:delayed` | zset | job ids scored by available-at ms (`ZCARD` = delayed count) |
 //! | `routemq:queue:default:reserved` | zset | `"{id}\|{token}"` scored by lease deadline ms |
-//! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` (a unique job adds `"\|s\|key"` or `"\|f\|key"`); `"{id}:group"` → a grouped job's group |
+//! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` (a unique job adds `"\|s\|key"` or `"\|f\|key"`); `"{id}:group"` → a grouped job's group; `"{id}:run"` → its worker's run record (JSON: token, worker, progress, error); `"{id}:cancel"` → `1` while a cancel of the running job is pending |
+//! | `routemq:queue:default:done:{id}` | string | a finished job's kept record, `"state\|attempts\|max_tries\|finished_at_ms\|has_result\|result"` (state `s` succeeded or `c` cancelled; the result bytes as they are), with a time to live (`PX`) |
 //! | `routemq:queue:default:notify` | list | wake-up tokens for idle workers (≤ 64) |
 //! | `routemq:queue:default:paused` | string | present while the queue is paused: when (ms); `claim.lua` skips the queue |
 //! | `routemq:queue:default:unique` | set | uniqueness keys held on the queue (so `clear` finds their locks) |
@@ -37,7 +38,8 @@
 //! uniqueness lock's name starts with its queue's tagged name, so it shares that
 //! slot too: `claim.lua`, `ack.lua`, `fail.lua`, `reclaim.lua` and `clear.lua`
 //! build lock names from the `unique` set's name and the job's metadata, and
-//! uniqueness is per queue. Group lists, the rotation, the grouped flag, the
+//! uniqueness is per queue. Finished records (`…:done:{id}`) are named from the
+//! queue's base name likewise (`reclaim.lua` builds them from the prefix). Group lists, the rotation, the grouped flag, the
 //! parked lanes and the running counts are named the same way (from the ready
 //! list's name), group holds and windows from the `rate` and `rate_log` names,
 //! by the scripts that use them.
@@ -80,9 +82,17 @@ pub(crate) struct QueueKeys {
     pub pushed_once: String,
     pub failed: String,
     pub failed_index: String,
+    /// The prefix of finished jobs' kept records; each is this name, `:` and the
+    /// job id (see `done_record`).
+    pub done: String,
 }
 
 impl QueueKeys {
+    /// The kept record of finished job `id` on this queue (same hash tag).
+    pub fn done_record(&self, id: &str) -> String {
+        format!("{}:{id}", self.done)
+    }
+
     /// The uniqueness lock of `key` on this queue.
     pub fn unique_lock(&self, key: &str) -> String {
         format!("{}:{key}", self.unique)
@@ -128,6 +138,7 @@ impl Keys {
             parked: format!("{base}:parked"),
             pushed_once: format!("{base}:pushed_once"),
             failed_index: format!("{base}:failed_index"),
+            done: format!("{base}:done"),
             failed: format!("{}:queue:failed:{name}", self.prefix),
             ready: base,
         }
@@ -210,9 +221,11 @@ mod tests {
             &k.unique,
             &k.rate,
             &k.rate_log,
+            &k.done_record("0190-a"),
         ] {
             assert!(key.contains("{emails}"), "{key}");
         }
+        assert_eq!(k.done_record("j1"), "routemq:queue:{emails}:done:j1");
         let keys = Keys::new("routemq", KeyMode::Cluster);
         assert_eq!(
             keys.schedule(&QueueName::new("emails").unwrap(), "digest"),

@@ -19,6 +19,9 @@
 //! (field = id), and beside each body its attempts, max tries and ready-since time
 //! (field `"{id}:meta"`, so one `HMGET` reads both and one `HDEL` drops both); a hash
 //! `routemq:queue:{q}:failed_index` finds a failed record by id without a scan.
+//! Job tracking adds a running attempt's run record (`"{id}:run"`) and a cancel
+//! request (`"{id}:cancel"`) to the jobs hash, so they go with the job, and keeps
+//! finished jobs' records (`routemq:queue:{q}:done:{id}`, with a time to live).
 //!
 //! # Guarantees
 //! - Every state change is one Lua script (`src/lua/*.lua`, each with a header
@@ -86,6 +89,7 @@ mod push_once;
 mod rate_limits;
 mod schedules;
 mod scripts;
+mod tracking;
 mod wait;
 mod workers;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use routemq_core::{
     from_unix_ms, unix_ms, AckOutcome, Dispatched, DriverError, JobId, JobLifecycle, Lease,
-    PendingJob, QueueName, ReclaimReport, Reservation, Uniqueness,
+    PendingJob, QueueName, ReclaimReport, Reservation, Uniqueness, CANCELLED_KEPT_FOR,
 };
 
 use crate::{KeyMode, RedisDriver, NAME};
@@ -47,12 +47,14 @@ impl RedisDriver {
         };
         let cmd = self.inner.pool.scripts().release.cmd(
             &[
-                &k.ready,
+                k.ready.as_str(),
                 &k.delayed,
                 &k.reserved,
                 &k.jobs,
                 &k.notify,
                 &k.rate,
+                &k.unique,
+                &k.done_record(lease.job_id.as_str()),
             ],
             (
                 lease.job_id.as_str(),
@@ -60,12 +62,13 @@ impl RedisDriver {
                 now,
                 at,
                 u8::from(uncount),
+                ms(CANCELLED_KEPT_FOR),
             ),
         );
         self.fenced(lease, self.inner.pool.cmd(&cmd).await?)
     }
 
-    fn fenced(&self, lease: &Lease, done: i64) -> Result<(), DriverError> {
+    pub(crate) fn fenced(&self, lease: &Lease, done: i64) -> Result<(), DriverError> {
         if done == 1 {
             Ok(())
         } else {
@@ -328,10 +331,20 @@ impl JobLifecycle for RedisDriver {
                         &k.notify,
                         &k.unique,
                         &k.rate,
+                        &k.done,
                     ],
-                    (now_ms(), RECLAIM_LIMIT, NAME, queue.as_str()),
+                    (
+                        now_ms(),
+                        RECLAIM_LIMIT,
+                        NAME,
+                        queue.as_str(),
+                        ms(CANCELLED_KEPT_FOR),
+                    ),
                 );
-                let (released, failed): (u64, u64) = self.inner.pool.cmd(&cmd).await?;
+                // Jobs with a cancel request (the third count) are recorded as
+                // cancelled: neither released nor failed.
+                let (released, failed, _cancelled, handled): (u64, u64, u64, u64) =
+                    self.inner.pool.cmd(&cmd).await?;
                 report.released += released;
                 report.failed += failed;
                 if failed > 0 {
@@ -345,7 +358,7 @@ impl JobLifecycle for RedisDriver {
                         )
                         .await?;
                 }
-                if released + failed < RECLAIM_LIMIT as u64 {
+                if handled < RECLAIM_LIMIT as u64 {
                     break;
                 }
             }

@@ -70,6 +70,11 @@ pub(crate) struct Scripts {
     pub workers: Script,
     pub schedule_upsert: Script,
     pub schedule_fire: Script,
+    pub status: Script,
+    pub record_runs: Script,
+    pub finish: Script,
+    pub cancel: Script,
+    pub cancel_requests: Script,
 }
 
 impl Scripts {
@@ -102,10 +107,15 @@ impl Scripts {
             workers: Script::new(include_str!("lua/workers.lua"), true),
             schedule_upsert: Script::new(include_str!("lua/schedule_upsert.lua"), false),
             schedule_fire: Script::new(include_str!("lua/schedule_fire.lua"), true),
+            status: Script::new(include_str!("lua/status.lua"), true),
+            record_runs: Script::new(include_str!("lua/record_runs.lua"), true),
+            finish: Script::new(include_str!("lua/finish.lua"), true),
+            cancel: Script::new(include_str!("lua/cancel.lua"), true),
+            cancel_requests: Script::new(include_str!("lua/cancel_requests.lua"), true),
         }
     }
 
-    pub fn all(&self) -> [&Script; 27] {
+    pub fn all(&self) -> [&Script; 32] {
         [
             &self.push,
             &self.push_unique,
@@ -134,6 +144,11 @@ impl Scripts {
             &self.workers,
             &self.schedule_upsert,
             &self.schedule_fire,
+            &self.status,
+            &self.record_runs,
+            &self.finish,
+            &self.cancel,
+            &self.cancel_requests,
         ]
     }
 }

@@ -49,6 +49,7 @@ const REDIS_5_ALLOWED: &[&str] = &[
     "ZREM",
     "ZREMRANGEBYSCORE",
     "ZREVRANGE",
+    "ZSCAN",
     "ZSCORE",
 ];
 

@@ -4,6 +4,7 @@ pub(crate) mod admin;
 pub(crate) mod bench;
 pub(crate) mod demo;
 pub(crate) mod failed;
+pub(crate) mod job;
 pub(crate) mod limit;
 #[cfg(feature = "outbox")]
 pub(crate) mod outbox;

@@ -61,6 +61,7 @@ pub(crate) async fn run(
         .once(args.once)
         .stop_when_empty(args.stop_when_empty)
         .shutdown_grace(args.shutdown_grace)
+        .cancel_grace(args.cancel_grace)
         .run_schedules(!args.no_schedules)
         .build()
         .map_err(worker_error)?;

@@ -17,6 +17,7 @@ pub use unique::{
 };
 pub mod groups;
 pub mod rate_limit;
+pub mod tracking;
 
 fn id_of(pushed: &Value) -> String {
     pushed["id"]

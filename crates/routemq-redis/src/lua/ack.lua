@@ -11,22 +11,17 @@
 -- zset (its current owner acks it); other jobs are left untouched and their ids
 -- returned as lost. A removed job's uniqueness lock is released if it still names
 -- the job; a removed grouped job's group count drops by one (a capped group back
--- under its cap rejoins the rotation and wakes one idle worker).
+-- under its cap rejoins the rotation and wakes one idle worker); the job's body,
+-- metadata, group, run record and cancel request go in one HDEL (see
+-- reservation_done and add_job_fields). An ack keeps no finished record
+-- (finish.lua does).
 local done, lost = {}, {}
 for i = 1, #ARGV, 2 do
   local id = ARGV[i]
   local token = ARGV[i + 1]
   if redis.call('ZREM', KEYS[1], id .. '|' .. token) == 1 then
-    if string.sub(token, -1) == 'u' then
-      local _, _, _, tail = parse_meta(redis.call('HGET', KEYS[2], meta_field(id)))
-      release_unique(KEYS[3], id, tail)
-    end
-    if string.find(token, 'g', 1, true) then
-      group_slot_freed(KEYS[4], KEYS[5], KEYS[6], redis.call('HGET', KEYS[2], id .. ':group'))
-    end
-    done[#done + 1] = id
-    done[#done + 1] = meta_field(id)
-    done[#done + 1] = id .. ':group'
+    reservation_done(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], id, token)
+    add_job_fields(done, id)
   else
     lost[#lost + 1] = id
   end

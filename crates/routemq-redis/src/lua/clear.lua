@@ -7,7 +7,9 @@
 -- groups.lua); limits, caps, windows and holds stay (clear_limit.lua removes them).
 -- Guarantee: atomic; the failed store is left alone; holders of reservations get
 -- LeaseLost afterwards (their "id|token" members are gone); every uniqueness lock of the queue goes
--- with the jobs that held it. Returns how many jobs.
+-- with the jobs that held it; run records and cancel requests go with the jobs
+-- hash; finished jobs' kept records ("…:done:{id}") stay until they expire. Returns
+-- how many jobs.
 local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
 local rotation = KEYS[1] .. ':groups'
 local lanes = redis.call('LRANGE', rotation, 0, -1)

@@ -109,6 +109,43 @@ local function group_slot_freed(ready, rate, notify_key, g)
   end
 end
 
+-- What ending a reservation does besides its owner fence (the ZREM of "id|token",
+-- which the caller did and which succeeded): the ack's steps, shared by ack.lua,
+-- finish.lua, and release.lua for a job with a cancel request. A token ending in
+-- 'u' (a job holding its uniqueness lock until finished) releases the lock if it
+-- still names the job; a token with a 'g' frees one of the group's running slots
+-- (group_slot_freed). `meta`: the job's metadata when the caller read it already
+-- (nil: read here, only for a 'u' token). The caller deletes the job's fields.
+local function reservation_done(jobs, unique_index, ready, rate, notify_key, id, token, meta)
+  if string.sub(token, -1) == 'u' then
+    if meta == nil then meta = redis.call('HGET', jobs, meta_field(id)) end
+    local _, _, _, tail = parse_meta(meta)
+    release_unique(unique_index, id, tail)
+  end
+  if string.find(token, 'g', 1, true) then
+    group_slot_freed(ready, rate, notify_key, redis.call('HGET', jobs, id .. ':group'))
+  end
+end
+
+-- Takes waiting job `id` out of its group `g`'s list (`g` nil or false: the ready
+-- list), O(list length); a group list left empty leaves the rotation and the
+-- parked lanes (and the rotation goes when only the ungrouped lane '' is left).
+-- Returns true when the id was found there.
+local function unready(ready, id, g)
+  if not g then return redis.call('LREM', ready, 1, id) > 0 end
+  local list = group_list(ready, g)
+  local found = redis.call('LREM', list, 1, id) > 0
+  if redis.call('LLEN', list) == 0 then
+    local rotation = ready .. ':groups'
+    redis.call('LREM', rotation, 0, g)
+    redis.call('ZREM', ready .. ':parked', g)
+    if redis.call('LLEN', rotation) == 1 and redis.call('LINDEX', rotation, 0) == '' then
+      redis.call('DEL', rotation)
+    end
+  end
+  return found
+end
+
 -- When group `g` may be claimed from again (server ms), or nil when now; `ctl`
 -- (see take_turns) says what to look at. Expired holds are dropped here.
 local function lane_blocked(ready, g, ctl)

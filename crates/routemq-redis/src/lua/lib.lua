@@ -50,6 +50,57 @@ local function pack_meta(attempts, max_tries, ready_at, tail)
   return string.format('%d|%d|%d', attempts, max_tries, ready_at) .. (tail or '')
 end
 
+-- Job tracking fields beside a job in the jobs hash: "{id}:run" (its worker's run
+-- record: worker, progress, last error and the attempt's token; record_runs.lua)
+-- and "{id}:cancel" (a cancel request of the running job; cancel.lua). They go
+-- with the job: every removal deletes all of a job's fields (drop_job, or ack.lua's
+-- batched HDEL through add_job_fields); clear.lua drops the whole hash.
+local function add_job_fields(list, id)
+  local n = #list
+  list[n + 1] = id
+  list[n + 2] = id .. ':meta'
+  list[n + 3] = id .. ':group'
+  list[n + 4] = id .. ':run'
+  list[n + 5] = id .. ':cancel'
+end
+
+-- Deletes every field of job `id` from the jobs hash (body, metadata, group, run
+-- record, cancel request).
+local function drop_job(jobs, id)
+  redis.call('HDEL', jobs, id, id .. ':meta', id .. ':group', id .. ':run', id .. ':cancel')
+end
+
+-- Keeps a finished job's record at `key` (a string in the queue's slot:
+-- "{queue keys}:done:{id}") for `keep_ms` ms (nothing when <= 0), expiring by
+-- itself: "state|attempts|max_tries|finished_at_ms|has_result|result", state 's'
+-- (succeeded) or 'c' (cancelled), has_result '1' or '0'; the result bytes follow
+-- the fifth '|' as they are (binary-safe). `meta`: the job's metadata field.
+local function keep_finished(key, state, meta, now, keep_ms, result)
+  if keep_ms <= 0 then return end
+  local attempts, tries = parse_meta(meta)
+  local rec = string.format('%s|%d|%d|%d|', state, attempts, tries, now)
+  if result then rec = rec .. '1|' .. result else rec = rec .. '0|' end
+  redis.call('SET', key, rec, 'PX', keep_ms)
+end
+
+-- The reserved-zset member ("id|token") of job `id` and its lease deadline, or
+-- nil when the job is not reserved. The token is not known here, so this scans
+-- the reserved zset (ZSCAN with a MATCH on the id: O(reserved jobs), for status
+-- and cancel only, never on the claim/ack path).
+local function find_reservation(reserved, id)
+  local pattern = (string.gsub(id, '[%*%?%[%]\\]', '\\%0')) .. '|*'
+  local cursor = '0'
+  repeat
+    local r = redis.call('ZSCAN', reserved, cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = r[1]
+    local items = r[2]
+    for i = 1, #items, 2 do
+      if string.match(items[i], '^(.*)|[^|]*$') == id then return items[i], items[i + 1] end
+    end
+  until cursor == '0'
+  return nil
+end
+
 -- Releases the uniqueness lock named by a meta `tail` of job `id`, only while the
 -- lock still names the job. `index` is the queue's set of held keys; each lock is
 -- the string `index .. ':' .. key` (same hash tag as the queue's other keys).
@@ -158,7 +209,7 @@ local function to_failed(jobs, failed_list, failed_index, id, connection, queue,
   local record = failed_record(id, connection, queue, got[1] or '', exception, now, max_tries, got[3] or nil)
   redis.call('LPUSH', failed_list, record)
   redis.call('HSET', failed_index, id, record)
-  redis.call('HDEL', jobs, id, mf, id .. ':group')
+  drop_job(jobs, id)
 end
 
 -- The server's clock in milliseconds: rate limits and holds are kept on it, so

@@ -29,19 +29,7 @@ if holder then
     if not redis.call('ZSCORE', KEYS[2], holder) then
       -- Due already: it waits in the ready list or its group's list (O(its
       -- length), only here); a group list left empty leaves the rotation.
-      local hg = redis.call('HGET', KEYS[3], holder .. ':group')
-      if hg then
-        local list = group_list(KEYS[1], hg)
-        redis.call('LREM', list, 1, holder)
-        if redis.call('LLEN', list) == 0 then
-          local rotation = KEYS[1] .. ':groups'
-          redis.call('LREM', rotation, 0, hg)
-          redis.call('ZREM', KEYS[1] .. ':parked', hg)
-          if redis.call('LLEN', rotation) == 1 then redis.call('DEL', rotation) end
-        end
-      else
-        redis.call('LREM', KEYS[1], 1, holder)
-      end
+      unready(KEYS[1], holder, redis.call('HGET', KEYS[3], holder .. ':group'))
     end
     if due > now then
       redis.call('ZADD', KEYS[2], due, holder)

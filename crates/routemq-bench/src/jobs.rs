@@ -1,7 +1,8 @@
 //! The job types the benchmark dispatches.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use routemq_core::{Job, JobContext, JobError, JobOptions};
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,36 @@ impl Job for BenchPing {
             .as_ref()
         {
             let _ = tx.send(waited);
+        }
+        Ok(())
+    }
+}
+
+/// Set to end every running [`BenchProgress`] job.
+pub(crate) static PROGRESS_STOP: AtomicBool = AtomicBool::new(false);
+/// `ctx.progress` calls made by [`BenchProgress`] jobs.
+pub(crate) static PROGRESS_CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// Reports progress every `every_us` microseconds until [`PROGRESS_STOP`].
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct BenchProgress {
+    pub every_us: u64,
+}
+
+impl Job for BenchProgress {
+    const NAME: &'static str = "routemq.bench.progress";
+    fn options() -> JobOptions {
+        JobOptions::new().max_tries(1).timeout(Duration::ZERO)
+    }
+    async fn handle(&self, ctx: &JobContext) -> Result<(), JobError> {
+        let mut ticker = tokio::time::interval(Duration::from_micros(self.every_us.max(1)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut n: u64 = 0;
+        while !PROGRESS_STOP.load(Ordering::Relaxed) {
+            ticker.tick().await;
+            n += 1;
+            ctx.progress((n % 100) as f32, "reporting");
+            PROGRESS_CALLS.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }

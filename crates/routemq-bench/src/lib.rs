@@ -1,5 +1,6 @@
 //! The RouteMQ benchmark: single enqueue, bulk enqueue, drain, idle latency, a
-//! rate-limited drain and a group drain (1,000 groups) over
+//! rate-limited drain, a group drain (1,000 groups) and a drain beside jobs
+//! reporting progress 10,000 times a second, over
 //! any [`Driver`], measured through the real [`Worker`](routemq_worker::Worker).
 //! `routemq bench` and `cargo xtask bench` print its [`BenchReport`].
 //!
@@ -12,6 +13,7 @@
 
 mod group_drain;
 mod jobs;
+mod progress_drain;
 mod report;
 mod run;
 

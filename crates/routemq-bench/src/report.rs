@@ -33,13 +33,18 @@ pub struct BenchReport {
     /// The drain's job count spread over `groups` groups, run to empty by one
     /// worker (fair claims, to compare with `drain_per_sec`).
     pub group_drain_per_sec: f64,
+    /// The plain drain again while other jobs report progress
+    /// (`progress_calls_per_sec`), to compare with `drain_per_sec`.
+    pub progress_drain_per_sec: f64,
+    /// `ctx.progress` calls a second during the progress drain.
+    pub progress_calls_per_sec: f64,
 }
 
 impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "driver={} jobs={} concurrency={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms rate_limited_drain={:.0}/s (limit {:.0}/s) group_drain={:.0}/s ({} groups)",
+            "driver={} jobs={} concurrency={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms rate_limited_drain={:.0}/s (limit {:.0}/s) group_drain={:.0}/s ({} groups) progress_drain={:.0}/s (with {:.0} progress calls/s)",
             self.driver,
             self.jobs,
             self.concurrency,
@@ -51,7 +56,9 @@ impl fmt::Display for BenchReport {
             self.rate_limited_drain_per_sec,
             self.rate_limit_per_sec,
             self.group_drain_per_sec,
-            self.groups
+            self.groups,
+            self.progress_drain_per_sec,
+            self.progress_calls_per_sec
         )
     }
 }
@@ -94,6 +101,8 @@ mod tests {
             rate_limited_drain_per_sec: 9.0,
             groups: 10,
             group_drain_per_sec: 11.0,
+            progress_drain_per_sec: 12.0,
+            progress_calls_per_sec: 13.0,
         };
         let v: serde_json::Value = serde_json::to_value(&r).unwrap();
         let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
@@ -111,6 +120,8 @@ mod tests {
                 "jobs",
                 "latency_p50_ms",
                 "latency_p99_ms",
+                "progress_calls_per_sec",
+                "progress_drain_per_sec",
                 "rate_limit_per_sec",
                 "rate_limited_drain_per_sec"
             ]

@@ -34,6 +34,9 @@ pub struct BenchConfig {
     /// Groups of the group drain (`jobs` jobs spread over them, on the queue
     /// `<queue>-groups`).
     pub groups: usize,
+    /// `ctx.progress` calls a second, in all, by the jobs running beside the
+    /// progress drain.
+    pub progress_calls_per_sec: u64,
 }
 
 impl Default for BenchConfig {
@@ -53,6 +56,7 @@ impl Default for BenchConfig {
             },
             rate_limited_jobs: 1_500,
             groups: 1_000,
+            progress_calls_per_sec: 10_000,
         }
     }
 }
@@ -193,6 +197,7 @@ pub async fn run(
 
     let rate_limited_drain_per_sec = rate_limited_drain(&queue, &consumer, config).await?;
     let group_drain_per_sec = crate::group_drain::group_drain(&queue, &consumer, config).await?;
+    let progress = crate::progress_drain::progress_drain(&queue, &consumer, config).await?;
 
     Ok(BenchReport {
         driver: producer.connection_name().to_owned(),
@@ -207,6 +212,8 @@ pub async fn run(
         rate_limited_drain_per_sec,
         groups: config.groups.max(1),
         group_drain_per_sec,
+        progress_drain_per_sec: progress.drain_per_sec,
+        progress_calls_per_sec: progress.calls_per_sec,
     })
 }
 

@@ -28,6 +28,11 @@ async fn small_run_completes_on_memory() {
     assert!(report.rate_limited_drain_per_sec > 0.0);
     assert_eq!(report.groups, 1_000);
     assert!(report.group_drain_per_sec > 0.0);
+    assert!(report.progress_drain_per_sec > 0.0);
+    assert!(
+        report.progress_calls_per_sec > 1_000.0,
+        "the reporters ran during the progress drain: {report:?}"
+    );
     assert!(
         driver.rate_limits().await.unwrap().is_empty(),
         "the benchmark removes its rate limit"

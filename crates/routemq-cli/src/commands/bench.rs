@@ -77,6 +77,13 @@ fn print(r: &BenchReport, out: &mut Output<'_>) -> Result<(), CliError> {
             format!("group drain ({} groups)", r.groups),
             format!("{:.0} jobs/s", r.group_drain_per_sec),
         ],
+        vec![
+            format!(
+                "drain beside progress reports ({:.0} calls/s)",
+                r.progress_calls_per_sec
+            ),
+            format!("{:.0} jobs/s", r.progress_drain_per_sec),
+        ],
     ];
     let title = format!(
         "{} · {} jobs · concurrency {}",

@@ -74,11 +74,11 @@ pub use backoff::Backoff;
 pub use clock::{from_unix_ms, unix_ms};
 pub use codec::{Codec, CodecError};
 pub use driver::{
-    checked_group_concurrency, AckOutcome, CancelOutcome, Driver, FailedJob, FailedQuery,
+    checked_group_concurrency, AckOutcome, BatchId, BatchInfo, BatchPlan, CancelOutcome, ChainPlan, Driver, FailedJob, FailedQuery,
     FailedStore, FireOutcome, JobLifecycle, JobState, JobStatus, JobTracking, Lease, LeaseToken,
     PendingJob, Progress, QueueAdmin, QueueStats, RateLimit, RateLimitError, RateLimits,
     ReclaimReport, Reservation, RunReport, ScheduleStore, Tick, UpsertOutcome, WorkerInfo,
-    WorkerRegistry, CANCELLED_KEPT_FOR, MAX_GROUP_CONCURRENCY, MAX_PROGRESS_MESSAGE, MAX_RUN_ERROR,
+    WorkerRegistry, Workflows, BATCH_KEPT_FOR, CANCELLED_KEPT_FOR, MAX_GROUP_CONCURRENCY, MAX_PROGRESS_MESSAGE, MAX_RUN_ERROR,
 };
 pub use encryption::{
     Cipher, DecryptError, EncryptError, Encryption, EncryptionKey, KeyError, KeyId, Keyring,
@@ -106,7 +106,7 @@ pub use unique::{Dispatched, Unique, UniqueKey, UniqueScope, Uniqueness};
 pub mod prelude {
     pub use crate::{
         Driver, FailedStore, JobLifecycle, JobTracking, QueueAdmin, RateLimits, ScheduleStore,
-        WorkerRegistry,
+        WorkerRegistry, Workflows,
     };
 }
 

@@ -11,7 +11,7 @@
 //!
 //! The rules are grouped by the capability they check, in the modules
 //! [`lifecycle`], [`failed_store`], [`admin`], [`worker_registry`],
-//! [`schedule_store`], [`rate_limits`] and [`tracking`] (one per
+//! [`schedule_store`], [`rate_limits`], [`tracking`] and [`workflows`] (one per
 //! trait of the contract), and [`groups`] (fair groups, across traits); [`RULES`]
 //! lists them all, in that order.
 //!
@@ -39,6 +39,7 @@ pub mod rate_limits;
 pub mod schedule_store;
 pub mod tracking;
 pub mod worker_registry;
+pub mod workflows;
 
 pub use admin::{
     clear_removes_jobs_and_fences_holders, paused_queue_is_not_claimed_and_resume_restores_it,
@@ -90,6 +91,11 @@ pub use tracking::{
     tracking_run_records_are_fenced_and_go_with_the_job, tracking_status_follows_a_job,
 };
 pub use worker_registry::worker_heartbeats_expire_and_can_be_removed;
+pub use workflows::{
+    workflow_batch_counts_and_releases_callbacks, workflow_batch_is_exact_under_concurrency_and_cancel,
+    workflow_batch_then_add_and_failure_policy, workflow_chain_failure_runs_catch_and_keeps_the_rest,
+    workflow_chain_runs_links_in_order,
+};
 
 /// A driver over a fresh, empty, isolated store, with whatever must live as long
 /// as the driver (a test schema that is dropped with it, a server handle).
@@ -222,6 +228,12 @@ macro_rules! __routemq_conformance_rules {
             tracking_cancel_removes_waiting_jobs,
             tracking_cancel_requests_reach_the_running_worker,
             tracking_cancelled_running_job_never_runs_again,
+            // Workflows
+            workflow_chain_runs_links_in_order,
+            workflow_chain_failure_runs_catch_and_keeps_the_rest,
+            workflow_batch_counts_and_releases_callbacks,
+            workflow_batch_then_add_and_failure_policy,
+            workflow_batch_is_exact_under_concurrency_and_cancel,
         }
     };
 }
@@ -290,6 +302,7 @@ mod tests {
             include_str!("groups.rs"),
             include_str!("group_limits.rs"),
             include_str!("tracking.rs"),
+            include_str!("workflows.rs"),
             include_str!("lifecycle/concurrency.rs"),
             include_str!("lifecycle/leases.rs"),
             include_str!("lifecycle/order.rs"),

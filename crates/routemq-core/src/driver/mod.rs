@@ -9,6 +9,7 @@
 //! | [`ScheduleStore`] | recurring jobs: schedules, their state, firing a tick | `conformance::schedule_store` |
 //! | [`RateLimits`] | per-queue rate limits and holds | `conformance::rate_limits` |
 //! | [`JobTracking`] | job status, progress, kept results, cancellation | `conformance::tracking` |
+//! | [`Workflows`] | chains and batches | `conformance::workflows` |
 //!
 //! [`Driver`] is all of them together; it is implemented automatically for every type
 //! that implements them, and `Arc<dyn Driver>` coerces to `Arc<dyn FailedStore>`
@@ -21,6 +22,7 @@ mod rate_limits;
 mod schedule_store;
 mod tracking;
 mod worker_registry;
+mod workflows;
 
 pub use admin::{QueueAdmin, QueueStats};
 pub use failed_store::{FailedJob, FailedQuery, FailedStore};
@@ -37,15 +39,16 @@ pub use tracking::{
     MAX_PROGRESS_MESSAGE, MAX_RUN_ERROR,
 };
 pub use worker_registry::{WorkerInfo, WorkerRegistry};
+pub use workflows::{BatchId, BatchInfo, BatchPlan, ChainPlan, Workflows, BATCH_KEPT_FOR};
 
 /// A complete storage backend: every capability of the contract.
 ///
 /// Never implemented by hand: the blanket implementation covers every type that
 /// implements [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`],
-/// [`WorkerRegistry`], [`ScheduleStore`], [`RateLimits`] and [`JobTracking`]. The worker and the CLI hold an `Arc<dyn Driver>`; bring
+/// [`WorkerRegistry`], [`ScheduleStore`], [`RateLimits`], [`JobTracking`] and [`Workflows`]. The worker and the CLI hold an `Arc<dyn Driver>`; bring
 /// the capability traits into scope (`use routemq_core::prelude::*`) to call them.
 pub trait Driver:
-    JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry + ScheduleStore + RateLimits + JobTracking
+    JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry + ScheduleStore + RateLimits + JobTracking + Workflows
 {
 }
 
@@ -57,6 +60,7 @@ impl<T> Driver for T where
         + ScheduleStore
         + RateLimits
         + JobTracking
+        + Workflows
         + ?Sized
 {
 }

@@ -24,6 +24,8 @@ pub const MAX_RUN_ERROR: usize = 4096;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
+    /// Stored, waiting for another job of its chain or batch to settle.
+    Waiting,
     /// Stored, due later.
     Delayed,
     /// Waiting for a worker.
@@ -43,6 +45,7 @@ impl JobState {
     /// The lowercase name shown by the CLI (`delayed`, `ready`, …).
     pub fn as_str(self) -> &'static str {
         match self {
+            JobState::Waiting => "waiting",
             JobState::Delayed => "delayed",
             JobState::Ready => "ready",
             JobState::Running => "running",
@@ -196,6 +199,7 @@ pub enum CancelOutcome {
 ///
 /// # Contract (checked for every driver by the conformance suite's `tracking` rules)
 /// - **Status.** [`job_status`](JobTracking::job_status) reports a stored job as
+///   waiting (a chain link or batch callback, see [`Workflows`](crate::Workflows)),
 ///   delayed, ready or running, and a finished one as succeeded or cancelled while
 ///   its record is kept. Failed jobs live in the failed store (possibly another
 ///   backend's); drivers do not report them here.
@@ -209,8 +213,9 @@ pub enum CancelOutcome {
 ///   fencing, unique-lock release and group slot) that also stores a succeeded
 ///   record, with the result if any, for `keep_for`; the record then expires by
 ///   itself. A plain [`ack`](crate::JobLifecycle::ack) keeps nothing.
-/// - **Cancellation.** [`cancel`](JobTracking::cancel) removes a waiting job
-///   (ready, delayed, in any group; its uniqueness lock is released) and records
+/// - **Cancellation.** [`cancel`](JobTracking::cancel) removes a job not yet
+///   started (waiting, ready, delayed, in any group; its uniqueness lock is
+///   released; a batch counts it cancelled) and records
 ///   it as cancelled, or flags a running one. A flagged job never runs again: its
 ///   worker stops it and calls [`ack_cancelled`](JobTracking::ack_cancelled); a
 ///   [`release`](crate::JobLifecycle::release) or a

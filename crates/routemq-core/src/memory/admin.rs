@@ -55,6 +55,7 @@ impl QueueAdmin for MemoryDriver {
             .into_iter()
             .chain(std::mem::take(&mut q.delayed).into_values())
             .chain(q.reserved.drain().map(|(id, _)| id))
+            .chain(std::mem::take(&mut q.waiting))
             .collect();
         for id in &ids {
             state.remove_job(id);

@@ -257,6 +257,8 @@ impl JobLifecycle for MemoryDriver {
             if let Some(q) = state.queues.get_mut(&lease.queue) {
                 q.reserved.remove(&lease.job_id);
             }
+            let now = unix_ms(SystemTime::now());
+            state.settled(&lease.job_id, super::workflows::Outcome::Succeeded, now);
             state.remove_job(&lease.job_id);
             frees
         };

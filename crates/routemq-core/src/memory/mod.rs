@@ -21,6 +21,7 @@ mod rate_limits;
 mod schedule_store;
 mod tracking;
 mod unique;
+mod workflows;
 mod worker_registry;
 
 use rate_limits::Limiter;
@@ -54,6 +55,10 @@ struct StoredJob {
     run: Option<tracking::RunRecord>,
     /// A cancel was requested while it ran.
     cancel: bool,
+    /// Its chain or batch (see `workflows.rs`).
+    flow: Option<workflows::Flow>,
+    /// Stored but not claimable until its chain or batch releases it.
+    waiting: bool,
 }
 
 #[derive(Debug, Default)]
@@ -69,6 +74,8 @@ struct QueueState {
     delayed: BTreeMap<(i64, u64), JobId>,
     /// job → (owner token, lease deadline ms).
     reserved: HashMap<JobId, (LeaseToken, i64)>,
+    /// Waiting jobs (chain links, batch callbacks): never claimed.
+    waiting: BTreeSet<JobId>,
 }
 
 #[derive(Debug)]
@@ -99,6 +106,8 @@ struct State {
     finished: HashMap<JobId, tracking::Finished>,
     /// When expired finished records were last dropped (ms).
     finished_pruned_at: i64,
+    /// Batches by id.
+    batches: HashMap<crate::BatchId, workflows::BatchState>,
 }
 
 impl Default for MemoryDriver {
@@ -192,6 +201,8 @@ impl State {
                 group: job.group,
                 run: None,
                 cancel: false,
+                flow: None,
+                waiting: false,
             },
         );
     }
@@ -233,6 +244,7 @@ impl State {
     }
 
     fn move_to_failed(&mut self, id: &JobId, exception: String, now: i64) {
+        self.settled(id, workflows::Outcome::Failed, now);
         if let Some(job) = self.remove_job(id) {
             let seq = self.next_seq();
             self.failed.insert(

@@ -48,6 +48,12 @@ impl State {
         keep_for: Duration,
         now: i64,
     ) {
+        let outcome = match state {
+            JobState::Succeeded => super::workflows::Outcome::Succeeded,
+            JobState::Failed => super::workflows::Outcome::Failed,
+            _ => super::workflows::Outcome::Cancelled,
+        };
+        self.settled(id, outcome, now);
         let Some(job) = self.remove_job(id) else {
             return;
         };
@@ -146,6 +152,7 @@ impl JobTracking for MemoryDriver {
             let job_state = match (reserved, due) {
                 (Some(_), _) => JobState::Running,
                 (None, Some(_)) => JobState::Delayed,
+                (None, None) if job.waiting => JobState::Waiting,
                 (None, None) => JobState::Ready,
             };
             let mut status = JobStatus::new(id.clone(), queue.clone(), job_state, job.attempts);
@@ -249,7 +256,9 @@ impl JobTracking for MemoryDriver {
                 q.delayed.remove(&key);
             }
             None => {
-                q.remove_ready(id, group.as_ref());
+                if !q.waiting.remove(id) {
+                    q.remove_ready(id, group.as_ref());
+                }
             }
         }
         state.finish(id, JobState::Cancelled, None, CANCELLED_KEPT_FOR, now);

@@ -62,6 +62,7 @@ mod schedule;
 mod server_address;
 mod text_key;
 mod unique;
+mod workflow_dispatch;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
@@ -99,6 +100,7 @@ pub use schedule::{
     MIN_INTERVAL, MISSED_AFTER,
 };
 pub use server_address::{check_host, parse_port};
+pub use workflow_dispatch::{BatchBuilder, ChainBuilder};
 pub use unique::{Dispatched, Unique, UniqueKey, UniqueScope, Uniqueness};
 
 /// The capability traits of the driver contract, to call them on an

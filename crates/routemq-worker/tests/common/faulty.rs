@@ -315,3 +315,38 @@ impl routemq_core::JobTracking for FaultyDriver {
         self.inner.ack_cancelled(lease).await
     }
 }
+
+#[async_trait]
+impl routemq_core::Workflows for FaultyDriver {
+    async fn push_chain(&self, chain: routemq_core::ChainPlan) -> Result<Vec<JobId>, DriverError> {
+        self.inner.push_chain(chain).await
+    }
+    async fn push_batch(
+        &self,
+        batch: routemq_core::BatchPlan,
+    ) -> Result<routemq_core::BatchInfo, DriverError> {
+        self.inner.push_batch(batch).await
+    }
+    async fn add_to_batch(
+        &self,
+        id: &routemq_core::BatchId,
+        jobs: Vec<PendingJob>,
+    ) -> Result<routemq_core::BatchInfo, DriverError> {
+        self.inner.add_to_batch(id, jobs).await
+    }
+    async fn batch(
+        &self,
+        id: &routemq_core::BatchId,
+    ) -> Result<Option<routemq_core::BatchInfo>, DriverError> {
+        self.inner.batch(id).await
+    }
+    async fn batches(&self) -> Result<Vec<routemq_core::BatchInfo>, DriverError> {
+        self.inner.batches().await
+    }
+    async fn cancel_batch(
+        &self,
+        id: &routemq_core::BatchId,
+    ) -> Result<Option<routemq_core::BatchInfo>, DriverError> {
+        self.inner.cancel_batch(id).await
+    }
+}

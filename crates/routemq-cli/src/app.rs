@@ -233,6 +233,7 @@ impl App {
                 let store = crate::connect::failed_store(config, driver.clone()).await?;
                 commands::job::show(driver, store, &args, out).await
             }
+            Command::Batch(cmd) => commands::batch::run(driver, &cmd, out).await,
             Command::Cancel(args) => {
                 let store = crate::connect::failed_store(config, driver.clone()).await?;
                 commands::job::cancel(driver, store, &args, out).await

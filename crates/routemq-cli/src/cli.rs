@@ -73,6 +73,9 @@ started takes this push's data and is due DURATION from now (`duplicate debounce
     /// progress, succeeded, failed, cancelled), attempts, last error, kept result.
     #[command(subcommand)]
     Job(JobCommand),
+    /// Batches of jobs: their counters and state, or cancel one.
+    #[command(subcommand)]
+    Batch(BatchCommand),
     /// Cancel a job: a waiting one is removed, a running one is stopped by its
     /// worker within a second; it is not retried and not counted as failed.
     #[command(
@@ -402,6 +405,29 @@ pub enum JobCommand {
 Succeeded jobs are known only when their type keeps its result (JobOptions::keep_result), for that long; cancelled jobs for 24 hours; failed jobs while they are in the failed store."
     )]
     Show(JobArgs),
+}
+
+/// `routemq batch …`.
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// One batch: total, pending, succeeded, failed and cancelled jobs, state.
+    #[command(after_help = "Example:\n  routemq batch show 0192f0c4-…\n  routemq batch show 0192f0c4-… --json")]
+    Show {
+        /// The batch id.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Every batch still kept (finished ones for 7 days), newest first.
+    #[command(after_help = "Example:\n  routemq batch list --json")]
+    List,
+    /// Cancel a batch: its jobs not yet started are not run (running ones
+    /// finish); its `finally` job still runs once nothing is pending.
+    #[command(after_help = "Example:\n  routemq batch cancel 0192f0c4-…")]
+    Cancel {
+        /// The batch id.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
 }
 
 /// A job named by id, optionally on one queue.

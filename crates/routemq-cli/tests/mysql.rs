@@ -111,3 +111,13 @@ fn tenant_b_is_not_delayed_by_tenant_a() {
 fn cancel_a_running_sleep() {
     scenarios::tracking::cancel_a_running_sleep(&Backend::mysql());
 }
+
+#[test]
+fn batch_survives_a_killed_worker() {
+    scenarios::workflows::batch_survives_a_killed_worker(&Backend::mysql());
+}
+
+#[test]
+fn chain_survives_a_killed_worker() {
+    scenarios::workflows::chain_survives_a_killed_worker(&Backend::mysql());
+}

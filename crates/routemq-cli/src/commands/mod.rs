@@ -1,6 +1,7 @@
 //! One module per verb. Each takes the connected driver and an [`Output`].
 
 pub(crate) mod admin;
+pub(crate) mod batch;
 pub(crate) mod bench;
 pub(crate) mod demo;
 pub(crate) mod failed;

@@ -18,6 +18,7 @@ pub use unique::{
 pub mod groups;
 pub mod rate_limit;
 pub mod tracking;
+pub mod workflows;
 
 fn id_of(pushed: &Value) -> String {
     pushed["id"]

@@ -2,7 +2,8 @@
 //! what every operation shares (pooled connections within the connect timeout,
 //! lock-conflict retries, chunked deletes). The contract is implemented per
 //! capability: `lifecycle.rs` (JobLifecycle), `failed.rs` (FailedStore),
-//! `admin.rs` (QueueAdmin), `workers.rs` (WorkerRegistry).
+//! `admin.rs` (QueueAdmin), `workers.rs` (WorkerRegistry), `tracking.rs`
+//! (JobTracking).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -47,6 +47,7 @@ mod schedules;
 mod sql;
 mod time;
 mod token;
+mod tracking;
 mod unique;
 mod workers;
 

@@ -381,6 +381,8 @@ impl JobLifecycle for MysqlDriver {
         Ok(outcome)
     }
 
+    /// One fenced UPDATE; a job with a cancel request is not given back but
+    /// recorded cancelled and deleted (`tracking.rs`), and that is `Ok`.
     async fn release(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
         let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
         let params = vec![
@@ -389,12 +391,17 @@ impl JobLifecycle for MysqlDriver {
             Value::from(lease.token.0.as_str()),
         ];
         if self.single(sql::RELEASE, params).await? == 0 {
-            return Err(lost(lease));
+            // Lost, or the job has a cancel request: then it ends cancelled.
+            return match self.release_cancelled(id, lease).await? {
+                true => Ok(()),
+                false => Err(lost(lease)),
+            };
         }
         self.wake_local();
         Ok(())
     }
 
+    /// As `release`, giving the claim's attempt back.
     async fn release_uncounted(&self, lease: &Lease, delay: Duration) -> Result<(), DriverError> {
         let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
         let params = vec![
@@ -403,7 +410,10 @@ impl JobLifecycle for MysqlDriver {
             Value::from(lease.token.0.as_str()),
         ];
         if self.single(sql::RELEASE_UNCOUNTED, params).await? == 0 {
-            return Err(lost(lease));
+            return match self.release_cancelled(id, lease).await? {
+                true => Ok(()),
+                false => Err(lost(lease)),
+            };
         }
         self.wake_local();
         Ok(())
@@ -464,19 +474,23 @@ impl JobLifecycle for MysqlDriver {
 
     async fn reclaim_expired(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError> {
         let mut report = ReclaimReport::default();
+        let mut cancelled = 0;
         for queue in queues {
             loop {
-                let (released, failed, seen) = self.reclaim_batch(queue).await?;
-                report.released += released;
-                report.failed += failed;
-                if seen < BATCH {
+                let batch = self.reclaim_batch(queue).await?;
+                report.released += batch.released;
+                report.failed += batch.failed;
+                cancelled += batch.cancelled;
+                if batch.seen < BATCH {
                     break;
                 }
             }
         }
+        // Finished jobs' records past their expiry: a bounded, indexed delete.
+        self.prune_records().await?;
         if report.released > 0 {
             self.wake_local();
-        } else if report.failed > 0 {
+        } else if report.failed > 0 || cancelled > 0 {
             queues.iter().for_each(|q| self.wake_if_capped(q));
         }
         Ok(report)

@@ -85,6 +85,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0011_failed_jobs_keep_the_group.sql",
         sql: include_str!("../../../migrations/0011_failed_jobs_keep_the_group.sql"),
     },
+    Migration {
+        version: 12,
+        name: "0012_job_tracking.sql",
+        sql: include_str!("../../../migrations/0012_job_tracking.sql"),
+    },
 ];
 
 /// What [`migrate`] did.
@@ -176,6 +181,9 @@ async fn apply(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
                 // its migration: the column is there, which is what it wanted.
                 Err(mysql_async::Error::Server(e))
                     if e.code == ER_DUP_FIELDNAME && adds_column(&statement) => {}
+                // Likewise for an index added on its own: it is there.
+                Err(mysql_async::Error::Server(e))
+                    if e.code == ER_DUP_KEYNAME && adds_only_keys(&statement) => {}
                 Err(e) => {
                     return Err(MigrationError::Statement {
                         version: m.version,
@@ -200,11 +208,49 @@ async fn apply(conn: &mut Conn) -> Result<MigrationReport, MigrationError> {
 /// MySQL's and MariaDB's "Duplicate column name" error.
 const ER_DUP_FIELDNAME: u16 = 1060;
 
-/// True for `ALTER TABLE … ADD COLUMN …`: the one statement besides
+/// MySQL's and MariaDB's "Duplicate key name" error.
+const ER_DUP_KEYNAME: u16 = 1061;
+
+/// True for `ALTER TABLE … ADD COLUMN …`: one of the statements besides
 /// `CREATE TABLE IF NOT EXISTS` a migration may hold (made idempotent by
-/// [`ER_DUP_FIELDNAME`] above; MySQL has no `ADD COLUMN IF NOT EXISTS`).
+/// [`ER_DUP_FIELDNAME`] above; MySQL has no `ADD COLUMN IF NOT EXISTS`); the
+/// other is an ALTER that only adds indexes ([`adds_only_keys`]).
 fn adds_column(statement: &str) -> bool {
     statement.starts_with("ALTER TABLE ") && statement.contains(" ADD COLUMN ")
+}
+
+/// True for `ALTER TABLE t ADD KEY|INDEX …[, ADD KEY|INDEX …]`: an ALTER that
+/// only adds indexes, made idempotent by [`ER_DUP_KEYNAME`] (MySQL has no
+/// `ADD INDEX IF NOT EXISTS`). An ALTER that also adds a column is not one: it
+/// is atomic, so a "duplicate key name" there means its columns were not added
+/// either.
+fn adds_only_keys(statement: &str) -> bool {
+    let Some(rest) = statement.strip_prefix("ALTER TABLE ") else {
+        return false;
+    };
+    // Past the table name, every clause (split at commas outside parentheses)
+    // is ADD KEY / ADD INDEX.
+    let Some((_, clauses)) = rest.trim_start().split_once(char::is_whitespace) else {
+        return false;
+    };
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in clauses.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(&clauses[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&clauses[start..]);
+    parts.iter().all(|clause| {
+        let words: Vec<&str> = clause.split_whitespace().take(2).collect();
+        matches!(words.as_slice(), ["ADD", "KEY" | "INDEX"])
+    })
 }
 
 /// Splits a migration into statements: a statement ends with `;` at the end of
@@ -260,7 +306,9 @@ mod tests {
             assert!(!stmts.is_empty());
             for s in stmts {
                 assert!(
-                    s.starts_with("CREATE TABLE IF NOT EXISTS") || adds_column(&s),
+                    s.starts_with("CREATE TABLE IF NOT EXISTS")
+                        || adds_column(&s)
+                        || adds_only_keys(&s),
                     "{s}"
                 );
                 assert!(!s.contains(';'), "{s}");
@@ -286,6 +334,23 @@ mod tests {
             let on_disk = std::fs::read_to_string(format!("{dir}/{}", m.name)).unwrap();
             assert_eq!(on_disk, m.sql);
         }
+    }
+
+    #[test]
+    fn only_alters_adding_nothing_but_indexes_count_as_adding_keys() {
+        assert!(adds_only_keys(
+            "ALTER TABLE queue_jobs\n    ADD KEY queue_jobs_uuid_index (uuid)"
+        ));
+        assert!(adds_only_keys(
+            "ALTER TABLE t ADD INDEX a (x, y), ADD KEY b (z)"
+        ));
+        assert!(!adds_only_keys(
+            "ALTER TABLE t ADD COLUMN c INT, ADD INDEX a (c)"
+        ));
+        assert!(!adds_only_keys("ALTER TABLE t ADD INDEX a (x), DROP KEY b"));
+        assert!(!adds_only_keys("ALTER TABLE t DROP INDEX a"));
+        assert!(!adds_only_keys("CREATE INDEX a ON t (x)"));
+        assert!(!adds_only_keys("ALTER TABLE t"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Reclaiming expired reservations: claimable again while attempts remain,
-//! otherwise moved to the failed store (releasing a uniqueness lock it holds) —
-//! one transaction per batch.
+//! otherwise moved to the failed store (releasing a uniqueness lock it holds);
+//! a job with a cancel request is recorded cancelled and deleted instead,
+//! whatever its attempts — one transaction per batch.
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{TxOpts, Value};
@@ -9,27 +10,49 @@ use routemq_core::{DriverError, QueueName};
 use crate::driver::{MysqlDriver, OpError};
 use crate::error::NAME;
 use crate::sql;
+use crate::tracking::cancel_rows;
 use crate::unique::release_locks;
 
 /// Expired reservations handled per transaction.
 pub(crate) const BATCH: u64 = 500;
 
+/// What one [`MysqlDriver::reclaim_batch`] did.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Reclaimed {
+    /// Made claimable again.
+    pub(crate) released: u64,
+    /// Moved to the failed store.
+    pub(crate) failed: u64,
+    /// Recorded cancelled (a cancel request was pending) and deleted.
+    pub(crate) cancelled: u64,
+    /// Expired reservations locked (all of the above).
+    pub(crate) seen: u64,
+}
+
 impl MysqlDriver {
-    /// One batch; returns (released, failed, rows seen).
-    pub(crate) async fn reclaim_batch(
-        &self,
-        queue: &QueueName,
-    ) -> Result<(u64, u64, u64), DriverError> {
+    /// One batch.
+    pub(crate) async fn reclaim_batch(&self, queue: &QueueName) -> Result<Reclaimed, DriverError> {
         self.retrying(|| async move {
             let mut conn = self.conn().await?;
             let mut tx = conn.start_transaction(TxOpts::default()).await?;
-            let rows: Vec<(u64, u32, u32, Option<u8>)> = tx
+            let rows: Vec<(u64, u32, u32, Option<u8>, u8)> = tx
                 .exec(sql::RECLAIM_SELECT, (queue.as_str(), BATCH))
                 .await?;
             let seen = rows.len() as u64;
+            let (cancelled, rows): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.4 != 0);
+            if !cancelled.is_empty() {
+                let ids: Vec<u64> = cancelled.iter().map(|r| r.0).collect();
+                cancel_rows(&mut tx, &ids).await?;
+                let locked: Vec<u64> = cancelled
+                    .iter()
+                    .filter(|r| r.3.is_some())
+                    .map(|r| r.0)
+                    .collect();
+                release_locks(&mut tx, &locked).await?;
+            }
             let (exhausted, retry): (Vec<_>, Vec<_>) = rows
                 .into_iter()
-                .partition(|(_, attempts, max, _)| attempts >= max);
+                .partition(|(_, attempts, max, _, _)| attempts >= max);
             if !retry.is_empty() {
                 let (stmt, padded) = sql::reclaim_release(retry.len());
                 let ids: Vec<Value> = retry.iter().map(|r| Value::from(r.0)).collect();
@@ -52,7 +75,12 @@ impl MysqlDriver {
                 release_locks(&mut tx, &locked).await?;
             }
             tx.commit().await?;
-            Ok::<_, OpError>((retry.len() as u64, exhausted.len() as u64, seen))
+            Ok::<_, OpError>(Reclaimed {
+                released: retry.len() as u64,
+                failed: exhausted.len() as u64,
+                cancelled: cancelled.len() as u64,
+                seen,
+            })
         })
         .await
     }

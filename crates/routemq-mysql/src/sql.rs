@@ -93,6 +93,20 @@ pub(crate) const SCHEDULE_REMOVE: &str = include_str!("sql/schedule_remove.sql")
 pub(crate) const SCHEDULE_ADVANCE: &str = include_str!("sql/schedule_advance.sql");
 pub(crate) const SCHEDULE_NEXT: &str = include_str!("sql/schedule_next.sql");
 pub(crate) const SCHEDULE_RAN: &str = include_str!("sql/schedule_ran.sql");
+const TRACKING_BY_UUID: &str = include_str!("sql/tracking_by_uuid.sql");
+const TRACKING_BY_ROW: &str = include_str!("sql/tracking_by_row.sql");
+const TRACKING_JOB: &str = include_str!("sql/tracking_job.sql");
+pub(crate) const TRACKING_RECORD: &str = include_str!("sql/tracking_record.sql");
+pub(crate) const TRACKING_RESULT: &str = include_str!("sql/tracking_result.sql");
+pub(crate) const TRACKING_RUN: &str = include_str!("sql/tracking_run.sql");
+pub(crate) const TRACKING_KEEP: &str = include_str!("sql/tracking_keep.sql");
+const TRACKING_CANCEL_KEEP: &str = include_str!("sql/tracking_cancel_keep.sql");
+const TRACKING_CANCEL_LOCK: &str = include_str!("sql/tracking_cancel_lock.sql");
+pub(crate) const TRACKING_CANCEL_FLAG: &str = include_str!("sql/tracking_cancel_flag.sql");
+const TRACKING_CANCEL_REQUESTS: &str = include_str!("sql/tracking_cancel_requests.sql");
+pub(crate) const TRACKING_RELEASE_CANCELLED: &str =
+    include_str!("sql/tracking_release_cancelled.sql");
+pub(crate) const TRACKING_PRUNE: &str = include_str!("sql/tracking_prune.sql");
 
 /// Deletes expired heartbeats (before listing workers).
 pub(crate) const WORKERS_PRUNE: &str = "DELETE FROM queue_workers WHERE expires_at <= NOW(6)";
@@ -315,6 +329,57 @@ pub(crate) fn failed_list(by_queue: bool) -> String {
     )
 }
 
+/// How a tracking statement selects a job ([`tracking_job`], [`tracking_cancel_lock`]):
+/// by its uuid, or by row id for a row written by hand (`db-<id>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JobBy {
+    /// tracking_by_uuid.sql: params queue, uuid.
+    Uuid,
+    /// tracking_by_row.sql: params queue, row id.
+    Row,
+}
+
+fn job_filter(by: JobBy) -> &'static str {
+    fragment(match by {
+        JobBy::Uuid => TRACKING_BY_UUID,
+        JobBy::Row => TRACKING_BY_ROW,
+    })
+}
+
+/// tracking_job.sql selecting the job `by` uuid or row id.
+pub(crate) fn tracking_job(by: JobBy) -> String {
+    TRACKING_JOB.trim_end().replace("{job}", job_filter(by))
+}
+
+/// tracking_cancel_lock.sql selecting the job `by` uuid or row id.
+pub(crate) fn tracking_cancel_lock(by: JobBy) -> String {
+    TRACKING_CANCEL_LOCK
+        .trim_end()
+        .replace("{job}", job_filter(by))
+}
+
+/// tracking_cancel_keep.sql for `n` ids (first param: keep for, microseconds).
+pub(crate) fn tracking_cancel_keep(n: usize) -> (String, usize) {
+    let (list, padded) = in_list(n);
+    (
+        TRACKING_CANCEL_KEEP.trim_end().replace("{ids}", &list),
+        padded,
+    )
+}
+
+/// tracking_cancel_requests.sql for `n` leases; params: padded ids then padded
+/// tokens.
+pub(crate) fn tracking_cancel_requests(n: usize) -> (String, usize) {
+    let (list, padded) = in_list(n);
+    (
+        TRACKING_CANCEL_REQUESTS
+            .trim_end()
+            .replace("{ids}", &list)
+            .replace("{owners}", &list),
+        padded,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +413,15 @@ mod tests {
         assert_eq!(RATE_SPENT.matches('?').count(), 2);
         assert_eq!(rate_lock(3).0.matches('?').count(), 4);
         assert_eq!(RATE_OPEN.matches('?').count(), 4);
+        assert_eq!(tracking_job(JobBy::Uuid).matches('?').count(), 2);
+        assert_eq!(tracking_job(JobBy::Row).matches('?').count(), 2);
+        assert!(!tracking_job(JobBy::Uuid).contains('{'));
+        assert_eq!(tracking_cancel_lock(JobBy::Row).matches('?').count(), 2);
+        assert_eq!(tracking_cancel_keep(3).0.matches('?').count(), 5);
+        assert_eq!(tracking_cancel_requests(2).0.matches('?').count(), 4);
+        assert_eq!(TRACKING_RUN.matches('?').count(), 8);
+        assert_eq!(TRACKING_KEEP.matches('?').count(), 5);
+        assert_eq!(TRACKING_RECORD.matches('?').count(), 2);
     }
 
     #[test]

@@ -18,7 +18,9 @@ use std::time::{Duration, SystemTime};
 
 use common::{job, q};
 use routemq_core::prelude::*;
-use routemq_core::{FailedQuery, JobId, WorkerInfo};
+use routemq_core::{
+    CancelOutcome, FailedQuery, JobId, Progress, Reservation, RunReport, WorkerInfo,
+};
 use routemq_mysql::mysql_async::prelude::Queryable;
 use routemq_mysql::{MysqlConfig, MysqlDriver};
 use routemq_testkit::mysql::MysqlSchema;
@@ -634,6 +636,79 @@ async fn no_statement_of_the_driver_leaves_a_warning() {
     check("workers", &relay, &d).await;
     d.remove_worker("w-1").await.unwrap();
     check("remove worker", &relay, &d).await;
+
+    // Job tracking (migration 0012).
+    let tq = q("tracked");
+    let tqs = std::slice::from_ref(&tq);
+    for n in 20..23 {
+        d.push(job(&tq, n, None)).await.unwrap();
+    }
+    let mut taken = d.claim(tqs, 2, lease).await.unwrap();
+    relay.take();
+    let report = |r: &Reservation, error: Option<&str>| RunReport {
+        lease: r.lease.clone(),
+        worker: "w-1".into(),
+        progress: Some(Progress::new(42.5, "halfway, ünïcode")),
+        error: error.map(str::to_owned),
+    };
+    d.record_runs(&[report(&taken[0], None)]).await.unwrap();
+    check("record runs (one)", &relay, &d).await;
+    d.record_runs(&[report(&taken[0], None), report(&taken[1], Some("boom"))])
+        .await
+        .unwrap();
+    check("record runs (two)", &relay, &d).await;
+    for r in &taken {
+        d.job_status(&tq, &r.lease.job_id).await.unwrap().unwrap();
+    }
+    check("job status (running)", &relay, &d).await;
+    let id = |n: &str| JobId::from_string(n.to_owned());
+    assert_eq!(
+        d.cancel(&tq, &id("db-999999")).await.unwrap(),
+        CancelOutcome::NotFound
+    );
+    check("cancel (unknown)", &relay, &d).await;
+    let third = d.claim(tqs, 1, lease).await.unwrap();
+    relay.take();
+    let target = taken[1].lease.job_id.clone();
+    assert_eq!(
+        d.cancel(&tq, &target).await.unwrap(),
+        CancelOutcome::Requested
+    );
+    check("cancel (running)", &relay, &d).await;
+    let leases: Vec<_> = taken.iter().map(|r| r.lease.clone()).collect();
+    assert_eq!(d.cancel_requests(&leases).await.unwrap(), vec![target]);
+    check("cancel requests", &relay, &d).await;
+    d.release(&taken.pop().unwrap().lease, Duration::ZERO)
+        .await
+        .unwrap();
+    check("release (cancel requested)", &relay, &d).await;
+    let kept = taken.pop().unwrap();
+    d.ack_and_keep(&kept.lease, Some(b"{\"n\":1}"), Duration::from_secs(60))
+        .await
+        .unwrap();
+    check("ack and keep", &relay, &d).await;
+    d.job_status(&tq, &kept.lease.job_id)
+        .await
+        .unwrap()
+        .unwrap();
+    d.job_result(&tq, &kept.lease.job_id)
+        .await
+        .unwrap()
+        .unwrap();
+    check("job status and result (kept)", &relay, &d).await;
+    d.ack_cancelled(&third[0].lease).await.unwrap();
+    check("ack cancelled", &relay, &d).await;
+    let later_job = d.push(job(&tq, 23, later)).await.unwrap();
+    relay.take();
+    d.job_status(&tq, &later_job).await.unwrap().unwrap();
+    check("job status (delayed)", &relay, &d).await;
+    assert_eq!(
+        d.cancel(&tq, &later_job).await.unwrap(),
+        CancelOutcome::Removed
+    );
+    check("cancel (waiting)", &relay, &d).await;
+    d.reclaim_expired(tqs).await.unwrap();
+    check("reclaim (with record pruning)", &relay, &d).await;
 
     assert!(d.clear(&default).await.unwrap() > 0);
     check("clear", &relay, &d).await;

@@ -2,9 +2,10 @@
 -- that have no lease: rows reserved by hand or by an older driver). Params:
 -- queue, batch size. Uses queue_jobs_claim_index's reserved_at IS NOT NULL
 -- range, which holds only in-flight jobs. unique_scope marks jobs holding a
--- uniqueness lock (released if the job fails here).
+-- uniqueness lock (released if the job fails here); cancel_requested marks jobs
+-- to record as cancelled instead (migration 0012).
 -- Guarantee: SKIP LOCKED: two reclaimers never handle the same reservation.
-SELECT id, attempts, max_tries, unique_scope
+SELECT id, attempts, max_tries, unique_scope, cancel_requested
 FROM queue_jobs
 WHERE queue = ? AND reserved_at IS NOT NULL
   AND (lease_until IS NULL OR lease_until <= NOW(6))

@@ -109,12 +109,12 @@ pub struct BatchBuilder<'q> {
 
 impl<'q> BatchBuilder<'q> {
     /// Adds `job` with its type's options.
-    pub fn add<J: Job>(self, job: J) -> Self {
-        self.add_with(job, &JobOptions::new())
+    pub fn job<J: Job>(self, job: J) -> Self {
+        self.job_with(job, &JobOptions::new())
     }
 
     /// Adds `job` with `options` over its type's.
-    pub fn add_with<J: Job>(mut self, job: J, options: &JobOptions) -> Self {
+    pub fn job_with<J: Job>(mut self, job: J, options: &JobOptions) -> Self {
         self.jobs.push(encode(self.queue, &job, options));
         self
     }
@@ -214,7 +214,7 @@ impl Queue {
     /// # async fn demo(queue: Queue) -> Result<(), routemq_core::DriverError> {
     /// let mut batch = queue.batch("import");
     /// for row in 0..100 {
-    ///     batch = batch.add(Import { row });
+    ///     batch = batch.job(Import { row });
     /// }
     /// let info = batch.then(Notify).allow_failures().dispatch().await?;
     /// println!("batch {} has {} jobs", info.id, info.total);

@@ -117,7 +117,7 @@ async fn batch_callbacks_run_once_after_its_jobs() {
     let queue = Queue::new(driver.clone());
     let mut batch = queue.batch("rows");
     for n in 0..50 {
-        batch = batch.add(step(&format!("row-{n}"), n == 7));
+        batch = batch.job(step(&format!("row-{n}"), n == 7));
     }
     let info = batch
         .then(Other {

@@ -7,30 +7,22 @@
 
 mod support;
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use mysql_async::{Pool, TxOpts};
-use routemq_core::{Backoff, Codec, Envelope, JobId, PendingJob, QueueName, TraceContext};
+use routemq_core::{Codec, Envelope, PendingJob, QueueName};
 use routemq_outbox::Outbox;
 use routemq_redis::{RedisConfig, RedisDriver};
 use routemq_testkit::mysql::MysqlSchema;
 use support::Backend;
 
 fn noop(queue: &str) -> PendingJob {
-    let env = Envelope {
-        id: JobId::generate(),
-        name: "routemq.noop".into(),
-        queue: QueueName::new(queue).unwrap(),
-        codec: Codec::Json,
-        data: b"{}".to_vec(),
-        encryption: None,
-        max_tries: 3,
-        timeout: Duration::from_secs(30),
-        backoff: Backoff::fixed(Duration::from_secs(1)),
-        created_at_ms: routemq_core::unix_ms(SystemTime::now()),
-        trace: TraceContext::default(),
-        keep_result: None,
-    };
+    let env = Envelope::new(
+        "routemq.noop",
+        QueueName::new(queue).unwrap(),
+        Codec::Json,
+        b"{}".to_vec(),
+    );
     PendingJob::new(&env, None).unwrap()
 }
 

@@ -102,6 +102,37 @@ struct PackWire {
 }
 
 impl Envelope {
+    /// A new job's envelope: a fresh id, created now, with the default options
+    /// ([`JobOptions`](crate::JobOptions): 3 tries, 60 s timeout, the default
+    /// backoff, no trace, nothing kept); `data` is the job's fields already
+    /// encoded with `codec`. Change the public fields for other settings.
+    ///
+    /// ```
+    /// use routemq_core::{Codec, Envelope, PendingJob, QueueName};
+    /// let env = Envelope {
+    ///     max_tries: 1,
+    ///     ..Envelope::new("reports.build", QueueName::new("reports").unwrap(), Codec::Json, br#"{"day":1}"#.to_vec())
+    /// };
+    /// let job = PendingJob::new(&env, None).unwrap();
+    /// assert_eq!(job.max_tries, 1);
+    /// ```
+    pub fn new(name: impl Into<String>, queue: QueueName, codec: Codec, data: Vec<u8>) -> Self {
+        Envelope {
+            id: JobId::generate(),
+            name: name.into(),
+            queue,
+            codec,
+            data,
+            encryption: None,
+            max_tries: crate::JobOptions::DEFAULT_MAX_TRIES,
+            timeout: crate::JobOptions::DEFAULT_TIMEOUT,
+            backoff: Backoff::default(),
+            created_at_ms: crate::unix_ms(std::time::SystemTime::now()),
+            trace: TraceContext::new(),
+            keep_result: None,
+        }
+    }
+
     /// Encodes the envelope with its own codec.
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
         let timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);

@@ -2,11 +2,11 @@
 //! failures move once, a move or a retry stopped at each step (as if killed)
 //! loses and repeats nothing, and a stale owner cannot create a failed row.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use routemq_core::{
-    Backoff, Codec, DriverError, Envelope, FailedQuery, FailedStore, JobId, JobLifecycle,
-    PendingJob, QueueAdmin, QueueName, TraceContext,
+    Codec, DriverError, Envelope, FailedQuery, FailedStore, JobId, JobLifecycle,
+    PendingJob, QueueAdmin, QueueName,
 };
 use routemq_failed_mysql::{DatabaseFailedStore, HandoffConfig, HandoffError, HandoffStep};
 use routemq_mysql::{MysqlConfig, MysqlDriver};
@@ -52,18 +52,8 @@ fn queue(name: &str) -> QueueName {
 
 fn job(q: &QueueName, tries: u32) -> PendingJob {
     let env = Envelope {
-        id: JobId::generate(),
-        name: "handoff.test".into(),
-        queue: q.clone(),
-        codec: Codec::Json,
-        data: b"{}".to_vec(),
-        encryption: None,
         max_tries: tries,
-        timeout: Duration::from_secs(30),
-        backoff: Backoff::fixed(Duration::from_secs(1)),
-        created_at_ms: routemq_core::unix_ms(SystemTime::now()),
-        trace: TraceContext::default(),
-        keep_result: None,
+        ..Envelope::new("handoff.test", q.clone(), Codec::Json, b"{}".to_vec())
     };
     PendingJob::new(&env, None).unwrap()
 }

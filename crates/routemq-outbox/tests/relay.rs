@@ -3,13 +3,12 @@
 //! step, id order per queue with two relays, and the relay rate.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Pool, TxOpts};
 use routemq_core::{
-    Backoff, Codec, DriverError, Envelope, JobId, JobLifecycle, PendingJob, QueueAdmin, QueueName,
-    TraceContext,
+    Codec, DriverError, Envelope, JobId, JobLifecycle, PendingJob, QueueAdmin, QueueName,
 };
 use routemq_mysql::{MysqlConfig, MysqlDriver};
 use routemq_outbox::{Outbox, OutboxError, RelayConfig, RelayStep};
@@ -53,20 +52,12 @@ fn queue(name: &str) -> QueueName {
 }
 
 fn job(q: &QueueName, n: u64) -> PendingJob {
-    let env = Envelope {
-        id: JobId::generate(),
-        name: "outbox.test".into(),
-        queue: q.clone(),
-        codec: Codec::Json,
-        data: format!("{{\"n\":{n}}}").into_bytes(),
-        encryption: None,
-        max_tries: 3,
-        timeout: Duration::from_secs(30),
-        backoff: Backoff::fixed(Duration::from_secs(1)),
-        created_at_ms: routemq_core::unix_ms(SystemTime::now()),
-        trace: TraceContext::default(),
-        keep_result: None,
-    };
+    let env = Envelope::new(
+        "outbox.test",
+        q.clone(),
+        Codec::Json,
+        format!("{{\"n\":{n}}}").into_bytes(),
+    );
     PendingJob::new(&env, None).unwrap()
 }
 

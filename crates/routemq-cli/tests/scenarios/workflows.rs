@@ -6,12 +6,12 @@
 
 use std::process::{Child, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use routemq_cli::{connect, Config, Unconfigured};
 use routemq_core::{
-    unix_ms, Backoff, BatchId, BatchPlan, ChainPlan, Codec, Driver, Envelope, JobId, JobState,
-    PendingJob, QueueName,
+    Backoff, BatchId, BatchPlan, ChainPlan, Codec, Driver, Envelope, JobId, JobState, PendingJob,
+    QueueName,
 };
 use serde_json::Value;
 
@@ -21,18 +21,15 @@ use crate::support::{queue, Backend};
 /// its state and attempts can be read once it succeeded).
 fn sleep_job(queue: &QueueName, ms: u64) -> PendingJob {
     let env = Envelope {
-        id: JobId::generate(),
-        name: "routemq.sleep".into(),
-        queue: queue.clone(),
-        codec: Codec::Json,
-        data: format!(r#"{{"ms":{ms}}}"#).into_bytes(),
-        encryption: None,
         max_tries: 5,
-        timeout: Duration::from_secs(30),
         backoff: Backoff::fixed(Duration::from_millis(100)),
-        created_at_ms: unix_ms(SystemTime::now()),
-        trace: Default::default(),
         keep_result: Some(Duration::from_secs(3600)),
+        ..Envelope::new(
+            "routemq.sleep",
+            queue.clone(),
+            Codec::Json,
+            format!(r#"{{"ms":{ms}}}"#).into_bytes(),
+        )
     };
     PendingJob::new(&env, None).expect("a JSON envelope encodes")
 }

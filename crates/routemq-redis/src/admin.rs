@@ -72,7 +72,15 @@ impl QueueAdmin for RedisDriver {
     async fn clear(&self, queue: &QueueName) -> Result<u64, DriverError> {
         let k = self.inner.keys.queue(queue);
         let cmd = self.inner.pool.scripts().clear.cmd(
-            &[&k.ready, &k.delayed, &k.reserved, &k.jobs, &k.unique],
+            &[
+                &k.ready,
+                &k.delayed,
+                &k.reserved,
+                &k.jobs,
+                &k.unique,
+                &k.waiting,
+                &k.batches,
+            ],
             &[] as &[&str],
         );
         self.inner.pool.cmd(&cmd).await

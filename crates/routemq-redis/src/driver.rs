@@ -2,7 +2,7 @@
 //! The contract is implemented per capability: `lifecycle.rs` (JobLifecycle),
 //! `failed.rs` (FailedStore), `admin.rs` (QueueAdmin), `workers.rs`
 //! (WorkerRegistry), `schedules.rs` (ScheduleStore), `rate_limits.rs`
-//! (RateLimits), `tracking.rs` (JobTracking).
+//! (RateLimits), `tracking.rs` (JobTracking), `workflows.rs` (Workflows).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

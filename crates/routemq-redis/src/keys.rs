@@ -7,7 +7,7 @@
 //! | `routemq:queue:default` | list | ready job ids, FIFO (`LLEN` = ready count) |
 //! | `routemq:queue:default:delayed` | zset | job ids scored by available-at ms (`ZCARD` = delayed count) |
 //! | `routemq:queue:default:reserved` | zset | `"{id}\|{token}"` scored by lease deadline ms |
-//! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` (a unique job adds `"\|s\|key"` or `"\|f\|key"`); `"{id}:group"` → a grouped job's group; `"{id}:run"` → its worker's run record (JSON: token, worker, progress, error); `"{id}:cancel"` → `1` while a cancel of the running job is pending |
+//! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` (a unique job adds `"\|s\|key"` or `"\|f\|key"`; a chain link `"\|w\|c\|next\|catch"`, a batch job `"\|w\|b\|batch"`); `"{id}:group"` → a grouped job's group; `"{id}:run"` → its worker's run record (JSON: token, worker, progress, error); `"{id}:cancel"` → `1` while a cancel of the running job is pending |
 //! | `routemq:queue:default:done:{id}` | string | a finished job's kept record, `"state\|attempts\|max_tries\|finished_at_ms\|has_result\|result"` (state `s` succeeded or `c` cancelled; the result bytes as they are), with a time to live (`PX`) |
 //! | `routemq:queue:default:notify` | list | wake-up tokens for idle workers (≤ 64) |
 //! | `routemq:queue:default:paused` | string | present while the queue is paused: when (ms); `claim.lua` skips the queue |
@@ -26,6 +26,11 @@
 //! | `routemq:queue:default:rate_log:{g}` | zset | group `g`'s window under a per-group limit (the queue's `rate_log` is then the ungrouped jobs' window) |
 //! | `routemq:queue:default:rate:windows` | zset | groups with a window log → when it expires (so `clear_rate_limit` finds them) |
 //! | `routemq:queue:default:failed_index` | hash | id → the same record, for lookups by id |
+//! | `routemq:queue:default:waiting` | set | ids of waiting jobs (chain links after the first, chain and batch callbacks): stored in the jobs hash, in no list or zset until released |
+//! | `routemq:queue:default:batches` | zset | the queue's batch ids → when their record expires (ms; `+inf` until the batch finishes), so `clear` finds them |
+//! | `routemq:queue:default:batch:{id}` | hash | batch `id`'s record: `name`, `total`, `pending`, `succeeded`, `failed`, `cancelled`, `allow_failures`, `cancelled_batch` (`1`/`0`), `created_at_ms`, `finished_at_ms`, `then`/`catch`/`finally` (callback ids, `""` once released or removed), `keep_ms`, `cancelled_keep_ms`; expires `BATCH_KEPT_FOR` after it finished |
+//! | `routemq:queue:default:batch:{id}:jobs` | set | the batch's jobs not settled yet (ready, delayed or running) |
+//! | `routemq:batches` | hash | batch id → `"queue\|created_at_ms"`, for listing and finding a batch's queue (written before the batch; entries whose record expired are dropped by a listing) |
 //! | `routemq:queues` | set | every queue name ever used |
 //! | `routemq:queues:paused` | set | names of paused queues, for listing only (the per-queue `paused` key decides) |
 //! | `routemq:queues:limited` | set | names of queues with a rate limit, for listing only (the per-queue `rate` hash decides) |
@@ -42,7 +47,9 @@
 //! queue's base name likewise (`reclaim.lua` builds them from the prefix). Group lists, the rotation, the grouped flag, the
 //! parked lanes and the running counts are named the same way (from the ready
 //! list's name), group holds and windows from the `rate` and `rate_log` names,
-//! by the scripts that use them.
+//! by the scripts that use them. The workflow keys (waiting set, batch index,
+//! batch records and job sets) likewise: `lib.lua`'s workflow helpers name them
+//! from the ready list's name.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -85,12 +92,27 @@ pub(crate) struct QueueKeys {
     /// The prefix of finished jobs' kept records; each is this name, `:` and the
     /// job id (see `done_record`).
     pub done: String,
+    /// Waiting jobs (chain links, callbacks; see `lib.lua`'s workflow helpers).
+    pub waiting: String,
+    /// The queue's batches → when their record expires (ms).
+    pub batches: String,
 }
 
 impl QueueKeys {
     /// The kept record of finished job `id` on this queue (same hash tag).
     pub fn done_record(&self, id: &str) -> String {
         format!("{}:{id}", self.done)
+    }
+
+    /// The record of batch `id` on this queue (same hash tag; `lib.lua` names it
+    /// the same way from the ready list's name).
+    pub fn batch(&self, id: &str) -> String {
+        format!("{}:batch:{id}", self.ready)
+    }
+
+    /// The set of batch `id`'s jobs not settled yet.
+    pub fn batch_jobs(&self, id: &str) -> String {
+        format!("{}:batch:{id}:jobs", self.ready)
     }
 
     /// The uniqueness lock of `key` on this queue.
@@ -139,6 +161,8 @@ impl Keys {
             pushed_once: format!("{base}:pushed_once"),
             failed_index: format!("{base}:failed_index"),
             done: format!("{base}:done"),
+            waiting: format!("{base}:waiting"),
+            batches: format!("{base}:batches"),
             failed: format!("{}:queue:failed:{name}", self.prefix),
             ready: base,
         }
@@ -182,6 +206,11 @@ impl Keys {
         format!("{}:schedules", self.prefix)
     }
 
+    /// The batch index: id → `"queue|created_at_ms"`.
+    pub fn batch_index(&self) -> String {
+        format!("{}:batches", self.prefix)
+    }
+
     /// A waiter's private wake-up list.
     pub fn waker(&self, waiter: &str) -> String {
         format!("{}:waker:{waiter}", self.prefix)
@@ -222,10 +251,17 @@ mod tests {
             &k.rate,
             &k.rate_log,
             &k.done_record("0190-a"),
+            &k.waiting,
+            &k.batches,
+            &k.batch("b1"),
+            &k.batch_jobs("b1"),
         ] {
             assert!(key.contains("{emails}"), "{key}");
         }
         assert_eq!(k.done_record("j1"), "routemq:queue:{emails}:done:j1");
+        assert_eq!(k.batch("b1"), "routemq:queue:{emails}:batch:b1");
+        assert_eq!(k.batch_jobs("b1"), "routemq:queue:{emails}:batch:b1:jobs");
+        assert_eq!(k.waiting, "routemq:queue:{emails}:waiting");
         let keys = Keys::new("routemq", KeyMode::Cluster);
         assert_eq!(
             keys.schedule(&QueueName::new("emails").unwrap(), "digest"),

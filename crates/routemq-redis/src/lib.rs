@@ -22,6 +22,10 @@
 //! Job tracking adds a running attempt's run record (`"{id}:run"`) and a cancel
 //! request (`"{id}:cancel"`) to the jobs hash, so they go with the job, and keeps
 //! finished jobs' records (`routemq:queue:{q}:done:{id}`, with a time to live).
+//! Workflows (chains and batches, `workflows.rs`) add waiting jobs (in the jobs
+//! hash, listed in the set `routemq:queue:{q}:waiting`), a workflow tail in
+//! their jobs' metadata, and batch records (`routemq:queue:{q}:batch:{id}`, with
+//! their job sets, expiring after they finished), indexed by `routemq:batches`.
 //!
 //! # Guarantees
 //! - Every state change is one Lua script (`src/lua/*.lua`, each with a header
@@ -92,6 +96,7 @@ mod scripts;
 mod tracking;
 mod wait;
 mod workers;
+mod workflows;
 
 pub use config::{ConfigError, KeyMode, RedisConfig};
 pub use driver::RedisDriver;

@@ -75,6 +75,10 @@ pub(crate) struct Scripts {
     pub finish: Script,
     pub cancel: Script,
     pub cancel_requests: Script,
+    pub push_chain: Script,
+    pub push_batch: Script,
+    pub add_to_batch: Script,
+    pub cancel_batch: Script,
 }
 
 impl Scripts {
@@ -112,10 +116,14 @@ impl Scripts {
             finish: Script::new(include_str!("lua/finish.lua"), true),
             cancel: Script::new(include_str!("lua/cancel.lua"), true),
             cancel_requests: Script::new(include_str!("lua/cancel_requests.lua"), true),
+            push_chain: Script::new(include_str!("lua/push_chain.lua"), true),
+            push_batch: Script::new(include_str!("lua/push_batch.lua"), true),
+            add_to_batch: Script::new(include_str!("lua/add_to_batch.lua"), true),
+            cancel_batch: Script::new(include_str!("lua/cancel_batch.lua"), true),
         }
     }
 
-    pub fn all(&self) -> [&Script; 32] {
+    pub fn all(&self) -> [&Script; 36] {
         [
             &self.push,
             &self.push_unique,
@@ -149,6 +157,10 @@ impl Scripts {
             &self.finish,
             &self.cancel,
             &self.cancel_requests,
+            &self.push_chain,
+            &self.push_batch,
+            &self.add_to_batch,
+            &self.cancel_batch,
         ]
     }
 }

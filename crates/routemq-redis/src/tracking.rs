@@ -11,6 +11,10 @@
 //! change is one script: `finish.lua` (`ack_and_keep`, `ack_cancelled`),
 //! `cancel.lua`, `record_runs.lua`; `status.lua` and `cancel_requests.lua` read.
 //! `release.lua` and `reclaim.lua` end a job with a cancel request as cancelled.
+//! A job waiting for its chain or batch (in the queue's `waiting` set, see
+//! `workflows.rs`) is reported as waiting and cancelled like a job not started;
+//! every ending of a chain's or batch's job applies its workflow effects in the
+//! same script (`flow_settled` in `lib.lua`).
 //!
 //! Costs: a plain claim or ack pays nothing (an ack's one `HDEL` names two more
 //! fields per job); `record_runs` and `cancel_requests` are one pipelined script
@@ -218,7 +222,7 @@ impl JobTracking for RedisDriver {
         let k = self.inner.keys.queue(queue);
         let done = k.done_record(id.as_str());
         let cmd = self.inner.pool.scripts().status.cmd(
-            &[k.delayed.as_str(), &k.reserved, &k.jobs, &done],
+            &[k.delayed.as_str(), &k.reserved, &k.jobs, &done, &k.waiting],
             id.as_str(),
         );
         let reply: Vec<Option<Vec<u8>>> = self.inner.pool.cmd(&cmd).await?;
@@ -240,6 +244,7 @@ impl JobTracking for RedisDriver {
         let run = at(2).map(|r| parse_run(&k, id, r)).transpose()?;
         let state = match kind {
             b"d" => JobState::Delayed,
+            b"a" => JobState::Waiting,
             b"r" => JobState::Running,
             b"w" => JobState::Ready,
             other => {
@@ -351,6 +356,7 @@ impl JobTracking for RedisDriver {
                 &k.jobs,
                 &k.unique,
                 &done,
+                &k.waiting,
             ],
             (id.as_str(), now_ms(), ms(CANCELLED_KEPT_FOR)),
         );

@@ -6,7 +6,11 @@
 -- ARGV: pairs of id, token. A token ending in 'u' (given by claim.lua to a job
 -- that holds a lock) makes the script read the job's metadata and release it;
 -- other acks never touch lock keys. A token with a 'g' (a grouped job) makes it
--- read the job's group and free one of the group's running slots.
+-- read the job's group and free one of the group's running slots. A token ending
+-- in 'w' (a job of a chain or batch) makes it read the job's metadata and apply
+-- its workflow effects (flow_settled in lib.lua: the next link released, the
+-- batch's counters and callbacks), with the server's clock (TIME, read once per
+-- call, only then) as now.
 -- Guarantee: atomic. A job is removed only if "id|token" is still in the reserved
 -- zset (its current owner acks it); other jobs are left untouched and their ids
 -- returned as lost. A removed job's uniqueness lock is released if it still names
@@ -14,13 +18,19 @@
 -- under its cap rejoins the rotation and wakes one idle worker); the job's body,
 -- metadata, group, run record and cancel request go in one HDEL (see
 -- reservation_done and add_job_fields). An ack keeps no finished record
--- (finish.lua does).
+-- (finish.lua does). Plain jobs pay nothing for workflows.
 local done, lost = {}, {}
+local now
 for i = 1, #ARGV, 2 do
   local id = ARGV[i]
   local token = ARGV[i + 1]
   if redis.call('ZREM', KEYS[1], id .. '|' .. token) == 1 then
     reservation_done(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], id, token)
+    if string.sub(token, -1) == 'w' then
+      now = now or server_ms()
+      local _, _, _, tail = parse_meta(redis.call('HGET', KEYS[2], meta_field(id)))
+      flow_settled(KEYS[4], KEYS[2], id, tail, 's', now)
+    end
     add_job_fields(done, id)
   else
     lost[#lost + 1] = id

@@ -27,7 +27,10 @@
 -- metadata carries a uniqueness tail has its lock released here when it is
 -- "until started" ("|s|"); one holding its lock until finished ("|f|") gets a
 -- token ending in 'u', so ack.lua releases the lock without reading metadata
--- for other jobs.
+-- for other jobs. A job of a chain or batch (a workflow tail "|w|…", see
+-- parse_meta) gets a token ending in 'w' instead, so the settling scripts apply
+-- its workflow effects (flow_settled) without reading metadata for other jobs;
+-- the claim itself does nothing more for it.
 -- Fair groups: a queue whose rotation ('{ready}:groups', see groups.lua) is not
 -- empty gives one job per lane in turn (take_turns), each group's jobs FIFO and
 -- the ungrouped ready list one more lane; a queue without it costs one LLEN.
@@ -165,7 +168,9 @@ for q = 1, #KEYS / 8 do
       claimed = claimed + 1
       local token = nonce .. claimed
       if lane ~= '' then token = token .. 'g' end
-      if tail ~= '' then token = token .. 'u' end
+      if tail ~= '' then
+        if is_flow(tail) then token = token .. 'w' else token = token .. 'u' end
+      end
       writes[#writes + 1] = meta_field(id)
       writes[#writes + 1] = pack_meta(attempts, tries, ready_at, tail)
       members[#members + 1] = deadline

@@ -10,11 +10,14 @@
 -- Otherwise the record is pushed at the head of the failed list (newest first) and
 -- indexed by id, the job's body and metadata are removed and its uniqueness lock
 -- (if it holds one) released; a grouped job (token with a 'g') frees one of its
--- group's running slots (see group_slot_freed). Returns 1.
+-- group's running slots (see group_slot_freed). A job of a chain or batch has its
+-- workflow effects applied as failed for good (flow_settled: the chain's catch
+-- released; the batch's counters, catch and cancel). Returns 1.
 local id = ARGV[1]
 if redis.call('ZREM', KEYS[1], id .. '|' .. ARGV[2]) == 0 then return 0 end
 local g
 if string.find(ARGV[2], 'g', 1, true) then g = redis.call('HGET', KEYS[2], id .. ':group') end
-to_failed(KEYS[2], KEYS[3], KEYS[4], id, ARGV[5], ARGV[6], ARGV[4], tonumber(ARGV[3]), KEYS[5])
+local tail = to_failed(KEYS[2], KEYS[3], KEYS[4], id, ARGV[5], ARGV[6], ARGV[4], tonumber(ARGV[3]), KEYS[5])
 group_slot_freed(KEYS[6], KEYS[7], KEYS[8], g)
+if is_flow(tail) then flow_settled(KEYS[6], KEYS[2], id, tail, 'f', tonumber(ARGV[3])) end
 return 1

@@ -14,7 +14,9 @@
 -- lock released for a 'u' token, group slot freed for a 'g' token, every field of
 -- the job deleted: see reservation_done), and in the same step the record
 -- "state|attempts|max_tries|now|has_result|result" is SET with PX ARGV[5], so it
--- expires by itself. Returns 1.
+-- expires by itself. A job of a chain or batch (a workflow tail in its metadata,
+-- read here anyway) then has its workflow effects applied as settled 's'
+-- (succeeded) or 'c' (cancelled), see flow_settled. Returns 1.
 local id, token = ARGV[1], ARGV[2]
 if redis.call('ZREM', KEYS[1], id .. '|' .. token) == 0 then return 0 end
 local meta = redis.call('HGET', KEYS[2], meta_field(id))
@@ -23,4 +25,8 @@ drop_job(KEYS[2], id)
 local result
 if ARGV[6] == '1' then result = ARGV[7] end
 keep_finished(KEYS[7], ARGV[3], meta, tonumber(ARGV[4]), tonumber(ARGV[5]), result)
+local _, _, _, tail = parse_meta(meta)
+if is_flow(tail) then
+  flow_settled(KEYS[4], KEYS[2], id, tail, ARGV[3] == 's' and 's' or 'c', tonumber(ARGV[4]))
+end
 return 1

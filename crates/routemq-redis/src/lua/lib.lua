@@ -33,8 +33,11 @@ end
 -- Job metadata packed in one field of the jobs hash, beside the body:
 -- field "{id}:meta" = "attempts|max_tries|ready_at_ms" (job ids never contain ':'),
 -- followed, for a job holding a uniqueness lock, by a tail "|s|key" (released at
--- claim) or "|f|key" (released when the job is gone). Metadata without a tail
--- (every job that is not unique, and jobs stored by older releases) parses as before.
+-- claim) or "|f|key" (released when the job is gone), or, for a job of a chain or
+-- batch (never unique), by a workflow tail "|w|c|next|catch" (a chain link: the
+-- ids of the next link and of the chain's catch, '' for none) or "|w|b|batch" (a
+-- batch job: its batch id); see flow_settled. Metadata without a tail (every
+-- plain job, and jobs stored by older releases) parses as before.
 local function meta_field(id)
   return id .. ':meta'
 end
@@ -201,6 +204,8 @@ end
 
 -- Moves job `id` (already out of the ready list / reserved set) to the failed store,
 -- releasing its uniqueness lock (`unique_index`: the queue's set of held keys).
+-- Returns the job's metadata tail (a chain or batch job's "|w|…" tail, for
+-- flow_settled).
 local function to_failed(jobs, failed_list, failed_index, id, connection, queue, exception, now, unique_index)
   local mf = meta_field(id)
   local got = redis.call('HMGET', jobs, id, mf, id .. ':group')
@@ -210,6 +215,7 @@ local function to_failed(jobs, failed_list, failed_index, id, connection, queue,
   redis.call('LPUSH', failed_list, record)
   redis.call('HSET', failed_index, id, record)
   drop_job(jobs, id)
+  return tail
 end
 
 -- The server's clock in milliseconds: rate limits and holds are kept on it, so
@@ -218,4 +224,224 @@ end
 local function server_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Workflows: chains and batches (contract: routemq-core's driver/workflows.rs).
+-- Every name below is derived from the ready list's (so it shares the queue's hash
+-- tag and slot; src/keys.rs builds the same names):
+--   ready .. ':waiting'            set: ids of waiting jobs (chain links after the
+--                                  first, chain and batch callbacks): stored in the
+--                                  jobs hash, in no ready list, delayed zset or lane;
+--   ready .. ':batches'            zset: the queue's batch ids -> when the record
+--                                  expires (ms; '+inf' until the batch finishes), so
+--                                  clear.lua finds them;
+--   ready .. ':batch:' .. b        hash: batch b's record: name, total, pending,
+--                                  succeeded, failed, cancelled, allow_failures and
+--                                  cancelled_batch ('1'/'0'), created_at_ms,
+--                                  finished_at_ms (absent until it finishes), then,
+--                                  catch, finally (callback ids; '' once released or
+--                                  removed, or when there is none), keep_ms (how long
+--                                  the record is kept after it finished),
+--                                  cancelled_keep_ms (how long a cancelled job's
+--                                  record is kept);
+--   ready .. ':batch:' .. b .. ':jobs'  set: batch b's jobs not settled yet (ready,
+--                                  delayed or running; a job leaves it when it is
+--                                  acknowledged, fails for good, is cancelled or is
+--                                  removed by a batch cancel). A claim does not touch
+--                                  it: a batch cancel skips the ids it finds in
+--                                  neither the delayed zset nor the ready list
+--                                  (running: counted when they end).
+-- A job of a chain or batch carries a workflow metadata tail (see parse_meta);
+-- claim.lua gives it a token ending in 'w', so ack.lua reads the metadata of those
+-- jobs only. The settling scripts call flow_settled in their own atomic step.
+-- Chain and batch jobs are never unique and never grouped (the dispatch API checks
+-- it), so a released job goes to the tail of the ready list as push.lua puts a due
+-- job there.
+
+local BATCH_FIELDS = {
+  'name', 'total', 'pending', 'succeeded', 'failed', 'cancelled',
+  'allow_failures', 'cancelled_batch', 'created_at_ms', 'finished_at_ms',
+}
+
+-- True when a metadata tail is a workflow tail.
+local function is_flow(tail)
+  return tail ~= nil and string.sub(tail, 1, 3) == '|w|'
+end
+
+-- Batch b's record (hash), named from the ready list's name.
+local function batch_record(ready, b)
+  return ready .. ':batch:' .. b
+end
+
+-- Batch b's reply: {'ok', name, total, pending, succeeded, failed, cancelled,
+-- allow_failures, cancelled_batch, created_at_ms, finished_at_ms or false}.
+local function batch_reply(ready, b)
+  local got = redis.call('HMGET', batch_record(ready, b), unpack(BATCH_FIELDS))
+  local out = {'ok'}
+  for i = 1, #BATCH_FIELDS do out[i + 1] = got[i] end
+  return out
+end
+
+-- Makes waiting job `id` claimable now: out of the waiting set, ready_at = now,
+-- at the tail of the ready list, one idle worker woken. Only a job still in the
+-- waiting set is released (so each is released at most once, and a waiting job
+-- cancelled or cleared meanwhile stays gone). Returns true when released.
+local function release_waiting(ready, jobs, id, now)
+  if not id or id == '' then return false end
+  if redis.call('SREM', ready .. ':waiting', id) == 0 then return false end
+  local mf = meta_field(id)
+  local meta = redis.call('HGET', jobs, mf)
+  if not meta then return false end
+  local attempts, tries, _, tail = parse_meta(meta)
+  redis.call('HSET', jobs, mf, pack_meta(attempts, tries, now, tail))
+  redis.call('RPUSH', ready, id)
+  notify(ready .. ':notify', 1)
+  return true
+end
+
+-- Removes waiting job `id` (every field) if it is still waiting.
+local function discard_waiting(ready, jobs, id)
+  if not id or id == '' then return end
+  if redis.call('SREM', ready .. ':waiting', id) == 1 then drop_job(jobs, id) end
+end
+
+-- Takes those of `ids` (not settled jobs of one batch) that wait in the delayed
+-- zset or the ready list out of it; returns the ones taken. A few are LREMed one
+-- by one (O(list length) each); more are filtered out of the ready list in one
+-- pass (LRANGE, then the list rewritten in order without them).
+local function take_not_started(ready, ids)
+  local delayed = ready .. ':delayed'
+  local taken, rest = {}, {}
+  for i = 1, #ids do
+    if redis.call('ZREM', delayed, ids[i]) == 1 then
+      taken[#taken + 1] = ids[i]
+    else
+      rest[#rest + 1] = ids[i]
+    end
+  end
+  if #rest == 0 then return taken end
+  if #rest <= 8 then
+    for i = 1, #rest do
+      if redis.call('LREM', ready, 1, rest[i]) > 0 then taken[#taken + 1] = rest[i] end
+    end
+    return taken
+  end
+  local wanted = {}
+  for i = 1, #rest do wanted[rest[i]] = true end
+  local list = redis.call('LRANGE', ready, 0, -1)
+  local kept, found = {}, 0
+  for i = 1, #list do
+    local id = list[i]
+    if wanted[id] then
+      wanted[id] = nil
+      taken[#taken + 1] = id
+      found = found + 1
+    else
+      kept[#kept + 1] = id
+    end
+  end
+  if found > 0 then
+    redis.call('DEL', ready)
+    chunked('RPUSH', ready, kept)
+  end
+  return taken
+end
+
+-- Cancels batch b: cancelled_batch = '1'; its jobs not started (delayed or ready)
+-- are removed (every field), recorded as cancelled ("…:done:{id}", for the
+-- record's cancelled_keep_ms) and counted cancelled (off pending). Running jobs
+-- are left to end and be counted then.
+local function batch_cancel(ready, jobs, b, now)
+  local rec = batch_record(ready, b)
+  redis.call('HSET', rec, 'cancelled_batch', '1')
+  local set = rec .. ':jobs'
+  local taken = take_not_started(ready, redis.call('SMEMBERS', set))
+  if #taken == 0 then return end
+  local keep = tonumber(redis.call('HGET', rec, 'cancelled_keep_ms') or '0')
+  for i = 1, #taken do
+    local id = taken[i]
+    local meta = redis.call('HGET', jobs, meta_field(id))
+    drop_job(jobs, id)
+    keep_finished(ready .. ':done:' .. id, 'c', meta, now, keep)
+  end
+  chunked('SREM', set, taken)
+  redis.call('HINCRBY', rec, 'cancelled', #taken)
+  redis.call('HINCRBY', rec, 'pending', -#taken)
+end
+
+-- Finishes batch b when nothing is pending and it has not finished yet:
+-- finished_at_ms = now; `then` is released when nothing failed or was cancelled,
+-- otherwise removed; `finally` is released; a `catch` not released is removed; the
+-- record and its job set expire after keep_ms (and the queue's batch index says
+-- when). Each callback is released at most once: finishing happens once.
+local function batch_finish_if_done(ready, jobs, b, now)
+  local rec = batch_record(ready, b)
+  local got = redis.call('HMGET', rec, 'pending', 'finished_at_ms', 'failed', 'cancelled',
+    'then', 'catch', 'finally', 'keep_ms')
+  if not got[1] or tonumber(got[1]) > 0 or got[2] then return end
+  redis.call('HSET', rec, 'finished_at_ms', now)
+  if got[3] == '0' and got[4] == '0' then
+    release_waiting(ready, jobs, got[5], now)
+  else
+    discard_waiting(ready, jobs, got[5])
+  end
+  discard_waiting(ready, jobs, got[6])
+  release_waiting(ready, jobs, got[7], now)
+  redis.call('HMSET', rec, 'then', '', 'catch', '', 'finally', '')
+  local keep = tonumber(got[8] or '0')
+  if keep < 1 then keep = 1 end
+  redis.call('PEXPIRE', rec, keep)
+  redis.call('PEXPIRE', rec .. ':jobs', keep)
+  redis.call('ZADD', ready .. ':batches', now + keep, b)
+end
+
+-- Counts the settlement of job `id` of batch b: outcome 's' succeeded, 'f' failed
+-- for good, 'c' cancelled, off pending; only a job still in the batch's job set
+-- counts (so each job is counted once, and nothing happens once the record is
+-- gone). The first failure releases `catch`; a failure of a batch without
+-- allow_failures cancels it (batch_cancel) unless it is cancelled already. Then
+-- the batch finishes if nothing is pending.
+local function batch_settled(ready, jobs, b, id, outcome, now)
+  local rec = batch_record(ready, b)
+  if redis.call('SREM', rec .. ':jobs', id) == 0 then return end
+  local field = 'cancelled'
+  if outcome == 's' then field = 'succeeded' elseif outcome == 'f' then field = 'failed' end
+  local n = redis.call('HINCRBY', rec, field, 1)
+  redis.call('HINCRBY', rec, 'pending', -1)
+  if outcome == 'f' then
+    local got = redis.call('HMGET', rec, 'catch', 'allow_failures', 'cancelled_batch')
+    if n == 1 and got[1] and got[1] ~= '' then
+      release_waiting(ready, jobs, got[1], now)
+      redis.call('HSET', rec, 'catch', '')
+    end
+    if got[2] ~= '1' and got[3] ~= '1' then batch_cancel(ready, jobs, b, now) end
+  end
+  batch_finish_if_done(ready, jobs, b, now)
+end
+
+-- The workflow effects of settling job `id` (whose metadata tail is `tail`):
+-- outcome 's' (acknowledged), 'f' (failed for good), 'c' (cancelled). A chain
+-- link's ack releases the next link (the last link's ack removes the chain's
+-- catch, which can no longer be needed); its failure releases the catch (later
+-- links stay waiting); its cancel releases nothing. A batch job's settlement is
+-- counted (batch_settled). Anything else (no workflow tail): nothing. Call it in
+-- the settling script, after the job's reservation or place was taken.
+local function flow_settled(ready, jobs, id, tail, outcome, now)
+  if not is_flow(tail) then return end
+  local kind, rest = string.match(tail, '^|w|(%a)|(.*)$')
+  if kind == 'c' then
+    local nxt, catch = string.match(rest, '^([^|]*)|([^|]*)$')
+    if not nxt then return end
+    if outcome == 's' then
+      if nxt ~= '' then
+        release_waiting(ready, jobs, nxt, now)
+      else
+        discard_waiting(ready, jobs, catch)
+      end
+    elseif outcome == 'f' then
+      release_waiting(ready, jobs, catch, now)
+    end
+  elseif kind == 'b' then
+    batch_settled(ready, jobs, rest, id, outcome, now)
+  end
 end

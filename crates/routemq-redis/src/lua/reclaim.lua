@@ -15,7 +15,10 @@
 -- its group's list), otherwise to the
 -- failed store with a reason (releasing its uniqueness lock; a job that goes
 -- back keeps its lock, as it still exists); a grouped job's reservation (token with
--- a 'g') frees one of its group's running slots either way. Returns {released,
+-- a 'g') frees one of its group's running slots either way. A job of a chain or
+-- batch that is cancelled or failed here has its workflow effects applied in the
+-- same step (flow_settled, 'c' or 'f'); one that goes back changes nothing of its
+-- workflow. Returns {released,
 -- failed, cancelled, handled}: cancelled ones count in neither of the first two;
 -- handled is every expired reservation taken (also those whose job had no
 -- metadata left), so a caller loops while it equals the limit.
@@ -39,11 +42,13 @@ for i = 1, #expired do
       release_unique(KEYS[7], id, tail)
       drop_job(KEYS[3], id)
       keep_finished(KEYS[9] .. ':' .. id, 'c', meta, now, tonumber(ARGV[5]))
+      flow_settled(KEYS[1], KEYS[3], id, tail, 'c', now)
       cancelled = cancelled + 1
     elseif attempts >= tries then
       to_failed(KEYS[3], KEYS[4], KEYS[5], id, ARGV[3], ARGV[4],
         string.format('lease expired on attempt %d of %d: the worker stopped or hung before finishing the job', attempts, tries),
         now, KEYS[7])
+      flow_settled(KEYS[1], KEYS[3], id, tail, 'f', now)
       failed = failed + 1
     else
       redis.call('HSET', KEYS[3], meta_field(id), pack_meta(attempts, tries, now, tail))

@@ -10,7 +10,9 @@
 -- Guarantee: atomic; returns 0 and changes nothing unless the caller owns the job.
 -- A job with a cancel request ("{id}:cancel", see cancel.lua) is not given back:
 -- it is removed as an ack removes it (uniqueness lock, group slot, every field)
--- and recorded as cancelled at KEYS[8] for ARGV[6] ms; returns 1.
+-- and recorded as cancelled at KEYS[8] for ARGV[6] ms, and a job of a chain or
+-- batch has its workflow effects applied as cancelled (flow_settled); returns 1.
+-- A job given back changes nothing of its chain or batch.
 -- Otherwise the job (keeping its uniqueness lock and its run record, whose error
 -- is its last error) goes to the tail of the ready list, or of its group's list for a grouped job
 -- (available-at <= now), or into
@@ -24,6 +26,8 @@ if got[2] then
   reservation_done(KEYS[4], KEYS[7], KEYS[1], KEYS[6], KEYS[5], id, ARGV[2], got[1])
   drop_job(KEYS[4], id)
   keep_finished(KEYS[8], 'c', got[1], now, tonumber(ARGV[6]))
+  local _, _, _, tail = parse_meta(got[1])
+  flow_settled(KEYS[1], KEYS[4], id, tail, 'c', now)
   return 1
 end
 local attempts, tries, _, tail = parse_meta(got[1])

@@ -139,7 +139,8 @@ pub struct BatchInfo {
 ///   started (ready or delayed; counted cancelled); running ones finish and are
 ///   counted as they end. A retry or a reclaimed lease changes no counter.
 /// - **Records.** A batch's record is kept for [`BATCH_KEPT_FOR`] after it
-///   finished, then expires by itself.
+///   finished, then expires by itself; [`clear`](crate::QueueAdmin::clear)
+///   of its queue removes it with the queue's jobs.
 #[async_trait]
 pub trait Workflows: Send + Sync + fmt::Debug + 'static {
     /// Stores a chain in one atomic step; returns the links' ids in order.

@@ -60,6 +60,8 @@ impl QueueAdmin for MemoryDriver {
         for id in &ids {
             state.remove_job(id);
         }
+        // Its batches go with their jobs (a batch lives in one queue).
+        state.batches.retain(|_, b| b.queue() != queue);
         Ok(ids.len() as u64)
     }
 

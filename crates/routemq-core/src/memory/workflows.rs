@@ -43,6 +43,13 @@ pub(super) struct BatchState {
     expires_at_ms: Option<i64>,
 }
 
+impl BatchState {
+    /// The batch's queue.
+    pub(super) fn queue(&self) -> &crate::QueueName {
+        &self.info.queue
+    }
+}
+
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }

@@ -75,7 +75,7 @@ pub use backoff::Backoff;
 pub use clock::{from_unix_ms, unix_ms};
 pub use codec::{Codec, CodecError};
 pub use driver::{
-    checked_group_concurrency, AckOutcome, BatchId, BatchInfo, BatchPlan, CancelOutcome, ChainPlan, Driver, FailedJob, FailedQuery,
+    check_workflow_jobs, checked_group_concurrency, AckOutcome, BatchId, BatchInfo, BatchPlan, CancelOutcome, ChainPlan, Driver, FailedJob, FailedQuery,
     FailedStore, FireOutcome, JobLifecycle, JobState, JobStatus, JobTracking, Lease, LeaseToken,
     PendingJob, Progress, QueueAdmin, QueueStats, RateLimit, RateLimitError, RateLimits,
     ReclaimReport, Reservation, RunReport, ScheduleStore, Tick, UpsertOutcome, WorkerInfo,

@@ -233,26 +233,14 @@ impl Queue {
     }
 
     /// Adds `jobs` (built with [`Queue::pending`]) to a running batch; they
-    /// must be on the batch's queue. A finished, cancelled or unknown batch
-    /// refuses them.
+    /// must be on the batch's queue and not grouped. A finished, cancelled or
+    /// unknown batch refuses them.
     pub async fn add_to_batch(
         &self,
         id: &BatchId,
         jobs: Vec<PendingJob>,
     ) -> Result<BatchInfo, DriverError> {
-        let driver = self.driver();
-        let Some(batch) = driver.batch(id).await? else {
-            return Err(DriverError::InvalidArgument(format!(
-                "batch {id} is unknown (never stored, or its record expired)"
-            )));
-        };
-        if let Some(job) = jobs.iter().find(|j| j.queue != batch.queue || j.group.is_some()) {
-            return Err(DriverError::InvalidArgument(format!(
-                "job {} cannot join batch {id}: a batch's jobs are on its queue {} and not grouped",
-                job.id, batch.queue
-            )));
-        }
-        driver.add_to_batch(id, jobs).await
+        self.driver().add_to_batch(id, jobs).await
     }
 
     /// A batch's counters and state.

@@ -39,7 +39,9 @@ pub use tracking::{
     MAX_PROGRESS_MESSAGE, MAX_RUN_ERROR,
 };
 pub use worker_registry::{WorkerInfo, WorkerRegistry};
-pub use workflows::{BatchId, BatchInfo, BatchPlan, ChainPlan, Workflows, BATCH_KEPT_FOR};
+pub use workflows::{
+    check_workflow_jobs, BatchId, BatchInfo, BatchPlan, ChainPlan, Workflows, BATCH_KEPT_FOR,
+};
 
 /// A complete storage backend: every capability of the contract.
 ///

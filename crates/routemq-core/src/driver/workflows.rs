@@ -83,6 +83,68 @@ pub struct BatchPlan {
     pub allow_failures: bool,
 }
 
+/// Checks jobs for a chain or batch of `queue` (`what` names it in errors):
+/// each within `limit` bytes ([`DriverError::PayloadTooLarge`] naming
+/// `driver`), on `queue` and not grouped ([`DriverError::InvalidArgument`]).
+/// Every driver's check before it stores a plan or adds to a batch.
+pub fn check_workflow_jobs<'a>(
+    what: &str,
+    queue: &QueueName,
+    jobs: impl IntoIterator<Item = &'a PendingJob>,
+    limit: usize,
+    driver: &'static str,
+) -> Result<(), DriverError> {
+    for job in jobs {
+        job.check_size(limit, driver)?;
+        if job.queue != *queue {
+            return Err(DriverError::InvalidArgument(format!(
+                "{what}: job {} is on queue {}, not {queue}: every job of a chain or batch is on its queue",
+                job.id, job.queue
+            )));
+        }
+        if job.group.is_some() {
+            return Err(DriverError::InvalidArgument(format!(
+                "{what}: job {} is grouped: jobs of a chain or batch cannot be",
+                job.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl ChainPlan {
+    /// [`check_workflow_jobs`] on every link and the catch job, and at least
+    /// one link.
+    pub fn check(&self, limit: usize, driver: &'static str) -> Result<(), DriverError> {
+        if self.links.is_empty() {
+            return Err(DriverError::InvalidArgument(
+                "a chain needs at least one job".into(),
+            ));
+        }
+        check_workflow_jobs(
+            "chain",
+            &self.queue,
+            self.links.iter().chain(&self.catch),
+            limit,
+            driver,
+        )
+    }
+}
+
+impl BatchPlan {
+    /// [`check_workflow_jobs`] on every job and callback.
+    pub fn check(&self, limit: usize, driver: &'static str) -> Result<(), DriverError> {
+        let callbacks = [&self.then, &self.catch, &self.finally];
+        check_workflow_jobs(
+            &format!("batch {}", self.id),
+            &self.queue,
+            self.jobs.iter().chain(callbacks.into_iter().flatten()),
+            limit,
+            driver,
+        )
+    }
+}
+
 /// A batch's counters and state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchInfo {

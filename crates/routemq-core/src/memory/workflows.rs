@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{MemoryDriver, State, StoredJob};
 use crate::{
-    unix_ms, BatchId, BatchInfo, BatchPlan, ChainPlan, DriverError, JobId, JobState, PendingJob,
+    check_workflow_jobs, unix_ms, BatchId, BatchInfo, BatchPlan, ChainPlan, DriverError, JobId, JobState, PendingJob,
     Workflows, BATCH_KEPT_FOR, CANCELLED_KEPT_FOR,
 };
 
@@ -238,14 +238,7 @@ impl State {
 #[async_trait]
 impl Workflows for MemoryDriver {
     async fn push_chain(&self, chain: ChainPlan) -> Result<Vec<JobId>, DriverError> {
-        for job in chain.links.iter().chain(chain.catch.iter()) {
-            job.check_size(self.max_payload, super::NAME)?;
-        }
-        if chain.links.is_empty() {
-            return Err(DriverError::InvalidArgument(
-                "a chain needs at least one job".into(),
-            ));
-        }
+        chain.check(self.max_payload, super::NAME)?;
         let ids: Vec<JobId> = chain.links.iter().map(|j| j.id.clone()).collect();
         let catch_id = chain.catch.as_ref().map(|j| j.id.clone());
         let now = unix_ms(SystemTime::now());
@@ -271,10 +264,7 @@ impl Workflows for MemoryDriver {
     }
 
     async fn push_batch(&self, batch: BatchPlan) -> Result<BatchInfo, DriverError> {
-        let callbacks = [&batch.then, &batch.catch, &batch.finally];
-        for job in batch.jobs.iter().chain(callbacks.into_iter().flatten()) {
-            job.check_size(self.max_payload, super::NAME)?;
-        }
+        batch.check(self.max_payload, super::NAME)?;
         let now = unix_ms(SystemTime::now());
         let info = {
             let mut state = self.state();
@@ -322,9 +312,6 @@ impl Workflows for MemoryDriver {
         id: &BatchId,
         jobs: Vec<PendingJob>,
     ) -> Result<BatchInfo, DriverError> {
-        for job in &jobs {
-            job.check_size(self.max_payload, super::NAME)?;
-        }
         let now = unix_ms(SystemTime::now());
         let info = {
             let mut state = self.state();
@@ -334,6 +321,13 @@ impl Workflows for MemoryDriver {
                     "batch {id} is unknown (never stored, or its record expired)"
                 )));
             };
+            check_workflow_jobs(
+                &format!("batch {id}"),
+                &b.info.queue,
+                &jobs,
+                self.max_payload,
+                super::NAME,
+            )?;
             if b.info.finished_at_ms.is_some() {
                 return Err(DriverError::InvalidArgument(format!(
                     "batch {id} has finished: no job can be added"

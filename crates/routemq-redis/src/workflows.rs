@@ -33,7 +33,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use redis::Value;
 use routemq_core::{
-    unix_ms, BatchId, BatchInfo, BatchPlan, ChainPlan, DriverError, JobId, PendingJob, QueueName,
+    check_workflow_jobs, unix_ms, BatchId, BatchInfo, BatchPlan, ChainPlan, DriverError, JobId, PendingJob, QueueName,
     Workflows, BATCH_KEPT_FOR, CANCELLED_KEPT_FOR,
 };
 
@@ -50,33 +50,6 @@ pub(crate) const INDEX_GRACE_MS: i64 = 60_000;
 /// `"0|max_tries|ready_at_ms"` and the workflow tail (`""` for none).
 fn meta(job: &PendingJob, ready_at: i64, tail: &str) -> String {
     format!("0|{}|{ready_at}{tail}", job.max_tries.max(1))
-}
-
-/// Refuses what the plans promise never to hold: a job of another queue, a
-/// grouped job, a batch id that cannot be stored.
-fn check_jobs<'a>(
-    what: &str,
-    queue: &QueueName,
-    jobs: impl IntoIterator<Item = &'a PendingJob>,
-    max_payload: usize,
-) -> Result<(), DriverError> {
-    for job in jobs {
-        job.check_size(max_payload, NAME)?;
-        if job.queue != *queue {
-            return Err(DriverError::InvalidArgument(format!(
-                "{what}: job {} is on queue {}, not {queue}: every job of a chain or batch \
-                 is on its queue",
-                job.id, job.queue
-            )));
-        }
-        if job.group.is_some() {
-            return Err(DriverError::InvalidArgument(format!(
-                "{what}: job {} is grouped: jobs of a chain or batch cannot be",
-                job.id
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// A batch id the key layout can hold (a UUIDv7 always is): it is part of key
@@ -253,17 +226,7 @@ impl Workflows for RedisDriver {
     /// `push_chain.lua` (with the queue registry's `SADD` in the same pipeline):
     /// the first link stored like a push, the other links and the catch waiting.
     async fn push_chain(&self, chain: ChainPlan) -> Result<Vec<JobId>, DriverError> {
-        if chain.links.is_empty() {
-            return Err(DriverError::InvalidArgument(
-                "a chain needs at least one link".into(),
-            ));
-        }
-        check_jobs(
-            "chain",
-            &chain.queue,
-            chain.links.iter().chain(&chain.catch),
-            self.inner.max_payload,
-        )?;
+        chain.check(self.inner.max_payload, NAME)?;
         let k = self.inner.keys.queue(&chain.queue);
         let now = now_ms();
         let due = chain.links[0].available_at.map_or(now, unix_ms);
@@ -307,16 +270,11 @@ impl Workflows for RedisDriver {
     /// `push_batch.lua`, in one pipeline.
     async fn push_batch(&self, batch: BatchPlan) -> Result<BatchInfo, DriverError> {
         check_batch_id(&batch.id)?;
+        batch.check(self.inner.max_payload, NAME)?;
         let callbacks: Vec<&PendingJob> = [&batch.then, &batch.catch, &batch.finally]
             .into_iter()
             .flatten()
             .collect();
-        check_jobs(
-            "batch",
-            &batch.queue,
-            batch.jobs.iter().chain(callbacks.iter().copied()),
-            self.inner.max_payload,
-        )?;
         let k = self.inner.keys.queue(&batch.queue);
         let now = now_ms();
         let id = batch.id.as_str();
@@ -387,7 +345,13 @@ impl Workflows for RedisDriver {
         let Some(queue) = self.batch_queue(id).await? else {
             return Err(unknown());
         };
-        check_jobs("batch", &queue, &jobs, self.inner.max_payload)?;
+        check_workflow_jobs(
+            &format!("batch {id}"),
+            &queue,
+            &jobs,
+            self.inner.max_payload,
+            NAME,
+        )?;
         let k = self.inner.keys.queue(&queue);
         let now = now_ms();
         let record = k.batch(id.as_str());

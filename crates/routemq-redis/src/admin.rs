@@ -56,17 +56,7 @@ impl QueueAdmin for RedisDriver {
     }
 
     async fn queues(&self) -> Result<Vec<QueueName>, DriverError> {
-        let names: Vec<String> = self
-            .inner
-            .pool
-            .cmd(redis::cmd("SMEMBERS").arg(self.inner.keys.queues()))
-            .await?;
-        let mut queues: Vec<QueueName> = names
-            .into_iter()
-            .filter_map(|n| QueueName::new(n).ok())
-            .collect();
-        queues.sort();
-        Ok(queues)
+        self.queue_set(&self.inner.keys.queues()).await
     }
 
     async fn clear(&self, queue: &QueueName) -> Result<u64, DriverError> {
@@ -123,15 +113,7 @@ impl QueueAdmin for RedisDriver {
     /// The listing's names whose flag is set (a name whose flag is gone, say
     /// deleted by hand, is not reported).
     async fn paused(&self) -> Result<Vec<QueueName>, DriverError> {
-        let names: Vec<String> = self
-            .inner
-            .pool
-            .cmd(redis::cmd("SMEMBERS").arg(self.inner.keys.paused_queues()))
-            .await?;
-        let mut queues: Vec<QueueName> = names
-            .into_iter()
-            .filter_map(|n| QueueName::new(n).ok())
-            .collect();
+        let mut queues = self.queue_set(&self.inner.keys.paused_queues()).await?;
         if queues.is_empty() {
             return Ok(queues);
         }

@@ -53,6 +53,18 @@ impl Inner {
 }
 
 impl RedisDriver {
+    /// The valid queue names in the set `key` (the known, paused or limited
+    /// queues), sorted.
+    pub(crate) async fn queue_set(&self, key: &str) -> Result<Vec<QueueName>, DriverError> {
+        let names: Vec<String> = self.inner.pool.cmd(redis::cmd("SMEMBERS").arg(key)).await?;
+        let mut queues: Vec<QueueName> = names
+            .into_iter()
+            .filter_map(|n| QueueName::new(n).ok())
+            .collect();
+        queues.sort();
+        Ok(queues)
+    }
+
     /// Builds the driver. Connections are opened on first use, so this does not
     /// fail when the server is down; call [`RedisDriver::ping`] to check.
     pub fn new(config: RedisConfig) -> Result<Self, ConfigError> {

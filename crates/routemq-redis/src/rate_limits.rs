@@ -23,34 +23,22 @@ impl RateLimits for RedisDriver {
     async fn set_rate_limit(&self, queue: &QueueName, limit: RateLimit) -> Result<(), DriverError> {
         let limit = limit.validated()?;
         let k = self.inner.keys.queue(queue);
-        let mut pipe = redis::pipe();
-        pipe.add_command(self.inner.pool.scripts().set_limit.cmd(
+        let set = self.inner.pool.scripts().set_limit.cmd(
             &[&k.rate, &k.notify, &k.ready],
             (limit.jobs, limit.per_ms(), u8::from(limit.per_group)),
-        ))
-        .ignore();
-        pipe.cmd("SADD")
-            .arg(self.inner.keys.limited_queues())
-            .arg(queue.as_str())
-            .ignore();
-        self.inner.pool.pipe::<()>(&pipe).await
+        );
+        self.set_and_list(queue, set).await
     }
 
     /// The listing's names whose hash holds a limit, sorted.
     async fn rate_limits(&self) -> Result<Vec<(QueueName, RateLimit)>, DriverError> {
-        let queues = self.limited().await?;
-        if queues.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for q in &queues {
-            pipe.cmd("HMGET")
-                .arg(&self.inner.keys.queue(q).rate)
-                .arg("jobs")
-                .arg("per_ms")
-                .arg("per_group");
-        }
-        let found: Vec<StoredLimit> = self.inner.pool.pipe(&pipe).await?;
+        let (queues, found): (_, Vec<StoredLimit>) = self
+            .read_limited(|rate| {
+                let mut c = redis::cmd("HMGET");
+                c.arg(rate).arg("jobs").arg("per_ms").arg("per_group");
+                c
+            })
+            .await?;
         let mut out = Vec::with_capacity(queues.len());
         for (q, found) in queues.into_iter().zip(found) {
             if let Some(limit) = stored_limit(found)? {
@@ -65,35 +53,24 @@ impl RateLimits for RedisDriver {
     async fn set_group_concurrency(&self, queue: &QueueName, cap: u32) -> Result<(), DriverError> {
         let cap = checked_group_concurrency(cap)?;
         let k = self.inner.keys.queue(queue);
-        let mut pipe = redis::pipe();
-        pipe.add_command(
-            self.inner
-                .pool
-                .scripts()
-                .set_group_cap
-                .cmd(&[&k.rate, &k.notify, &k.ready], cap),
-        )
-        .ignore();
-        pipe.cmd("SADD")
-            .arg(self.inner.keys.limited_queues())
-            .arg(queue.as_str())
-            .ignore();
-        self.inner.pool.pipe::<()>(&pipe).await
+        let set = self
+            .inner
+            .pool
+            .scripts()
+            .set_group_cap
+            .cmd(&[&k.rate, &k.notify, &k.ready], cap);
+        self.set_and_list(queue, set).await
     }
 
     /// The listing's names whose hash holds a cap, sorted.
     async fn group_concurrency_limits(&self) -> Result<Vec<(QueueName, u32)>, DriverError> {
-        let queues = self.limited().await?;
-        if queues.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for q in &queues {
-            pipe.cmd("HGET")
-                .arg(&self.inner.keys.queue(q).rate)
-                .arg("group_concurrency");
-        }
-        let found: Vec<Option<u32>> = self.inner.pool.pipe(&pipe).await?;
+        let (queues, found): (_, Vec<Option<u32>>) = self
+            .read_limited(|rate| {
+                let mut c = redis::cmd("HGET");
+                c.arg(rate).arg("group_concurrency");
+                c
+            })
+            .await?;
         let mut out = Vec::new();
         for (q, cap) in queues.into_iter().zip(found) {
             if let Some(cap) = cap {
@@ -154,21 +131,36 @@ impl RateLimits for RedisDriver {
     }
 }
 
+
 impl RedisDriver {
-    /// The names in `routemq:queues:limited` (queues given a limit or a cap),
-    /// sorted.
-    async fn limited(&self) -> Result<Vec<QueueName>, DriverError> {
-        let names: Vec<String> = self
-            .inner
-            .pool
-            .cmd(redis::cmd("SMEMBERS").arg(self.inner.keys.limited_queues()))
-            .await?;
-        let mut queues: Vec<QueueName> = names
-            .into_iter()
-            .filter_map(|n| QueueName::new(n).ok())
-            .collect();
-        queues.sort();
-        Ok(queues)
+    /// Runs `set` (a script on the queue's `rate` hash) and adds the queue to
+    /// `routemq:queues:limited` (the listing), in one pipeline.
+    async fn set_and_list(&self, queue: &QueueName, set: redis::Cmd) -> Result<(), DriverError> {
+        let mut pipe = redis::pipe();
+        pipe.add_command(set).ignore();
+        pipe.cmd("SADD")
+            .arg(self.inner.keys.limited_queues())
+            .arg(queue.as_str())
+            .ignore();
+        self.inner.pool.pipe::<()>(&pipe).await
+    }
+
+    /// The listed (limited) queues, sorted, and what `read` (a command on a
+    /// queue's `rate` hash) found for each, in one pipeline.
+    async fn read_limited<T: redis::FromRedisValue>(
+        &self,
+        read: impl Fn(&str) -> redis::Cmd,
+    ) -> Result<(Vec<QueueName>, Vec<T>), DriverError> {
+        let queues = self.queue_set(&self.inner.keys.limited_queues()).await?;
+        if queues.is_empty() {
+            return Ok((queues, Vec::new()));
+        }
+        let mut pipe = redis::pipe();
+        for q in &queues {
+            pipe.add_command(read(&self.inner.keys.queue(q).rate));
+        }
+        let found: Vec<T> = self.inner.pool.pipe(&pipe).await?;
+        Ok((queues, found))
     }
 }
 

@@ -51,8 +51,9 @@ impl QueueAdmin for MysqlDriver {
             .collect())
     }
 
-    /// Chunked deletes of the queue's jobs, then one DELETE of its uniqueness
-    /// locks whose job is gone.
+    /// Chunked deletes of the queue's jobs (waiting chain links and batch
+    /// callbacks too), then one DELETE of its uniqueness locks whose job is
+    /// gone; the queue's batch records go with their jobs.
     async fn clear(&self, queue: &QueueName) -> Result<u64, DriverError> {
         let n = self
             .delete_in_chunks(sql::CLEAR, vec![queue.as_str().into()])
@@ -61,6 +62,7 @@ impl QueueAdmin for MysqlDriver {
             .await?;
         self.single(sql::GROUP_CLEAR, vec![queue.as_str().into()])
             .await?;
+        self.clear_batches(queue).await?;
         Ok(n)
     }
 

@@ -3,7 +3,7 @@
 //! lock-conflict retries, chunked deletes). The contract is implemented per
 //! capability: `lifecycle.rs` (JobLifecycle), `failed.rs` (FailedStore),
 //! `admin.rs` (QueueAdmin), `workers.rs` (WorkerRegistry), `tracking.rs`
-//! (JobTracking).
+//! (JobTracking), `workflows.rs` (Workflows).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -17,7 +17,7 @@ use crate::rate_limits::LaneRules;
 use crate::sql;
 
 /// A locked row: id, uuid, attempts before this claim, max_tries, payload,
-/// unique_scope, group_key (as `lifecycle.rs` reads it).
+/// unique_scope, group_key, 1 when in a workflow (as `lifecycle.rs` reads it).
 pub(crate) type Locked = (
     u64,
     Option<String>,
@@ -26,6 +26,7 @@ pub(crate) type Locked = (
     Vec<u8>,
     Option<u8>,
     Option<Vec<u8>>,
+    u8,
 );
 
 /// Lanes one round of a claim looks at, at most (the ones served longest ago).

@@ -50,6 +50,7 @@ mod token;
 mod tracking;
 mod unique;
 mod workers;
+mod workflows;
 
 pub use config::MysqlConfig;
 pub use driver::{ConnectError, MysqlDriver};

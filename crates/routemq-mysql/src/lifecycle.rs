@@ -21,6 +21,7 @@ use crate::rate_limits::{self as rate, Room};
 use crate::reclaim::BATCH;
 use crate::time::micros;
 use crate::unique::{release_locks, SCOPE_UNTIL_GONE, SCOPE_UNTIL_STARTED};
+use crate::workflows::{flow_settled, lock_owned, Outcome};
 use crate::{sql, token};
 
 use crate::groups::{self, Locked};
@@ -237,7 +238,7 @@ impl JobLifecycle for MysqlDriver {
                 locked
                     .into_iter()
                     .map(
-                        |(queue, (id, uuid, attempts, max_tries, payload, scope, group))| {
+                        |(queue, (id, uuid, attempts, max_tries, payload, scope, group, flow))| {
                             Reservation {
                                 lease: Lease {
                                     job_id: token::job_id(id, uuid),
@@ -246,6 +247,7 @@ impl JobLifecycle for MysqlDriver {
                                         id,
                                         &suffix,
                                         scope == Some(SCOPE_UNTIL_GONE),
+                                        flow != 0,
                                     ),
                                     expires_at,
                                 },
@@ -325,9 +327,15 @@ impl JobLifecycle for MysqlDriver {
     }
 
     /// One autocommit DELETE keyed on id and owner (a job holding a uniqueness
-    /// lock: the DELETE and the lock's release in one transaction).
+    /// lock: the DELETE and the lock's release in one transaction; a chain link
+    /// or batch job, `w` token: the DELETE and its workflow effects in one
+    /// transaction, `workflows.rs`).
     async fn ack(&self, lease: &Lease) -> Result<(), DriverError> {
         let id = token::row_id(&lease.token).ok_or_else(|| lost(lease))?;
+        if token::in_flow(&lease.token.0) {
+            // A chain link or batch job: its effects in the ack's transaction.
+            return self.ack_flow(id, lease).await;
+        }
         if token::holds_lock(&lease.token.0) {
             self.ack_unique(id, lease).await?;
         } else {
@@ -346,11 +354,21 @@ impl JobLifecycle for MysqlDriver {
     }
 
     /// One transaction: lock the rows still owned, delete them, report the rest.
+    /// Chain links and batch jobs (`w` tokens) are acked one by one first, each
+    /// in its own short transaction with its workflow effects, so a batch's
+    /// row lock is never held across other jobs' acks.
     async fn ack_batch(&self, leases: &[Lease]) -> Result<AckOutcome, DriverError> {
         let mut outcome = AckOutcome::default();
         let mut valid: Vec<(u64, &Lease)> = Vec::with_capacity(leases.len());
         for lease in leases {
             match token::row_id(&lease.token) {
+                Some(id) if token::in_flow(&lease.token.0) => {
+                    match self.ack_flow(id, lease).await {
+                        Ok(()) => outcome.acked += 1,
+                        Err(DriverError::LeaseLost { job_id }) => outcome.lost.push(job_id),
+                        Err(e) => return Err(e),
+                    }
+                }
                 Some(id) => valid.push((id, lease)),
                 None => outcome.lost.push(lease.job_id.clone()),
             }
@@ -428,29 +446,51 @@ impl JobLifecycle for MysqlDriver {
             .retrying(|| async move {
                 let mut conn = self.conn().await?;
                 let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                // A chain link or batch job: its row locked first, then its
+                // effects after the move (workflows.rs).
+                let flow = if token::in_flow(token) {
+                    match lock_owned(&mut tx, id, token).await? {
+                        Some(row) => Some(row),
+                        None => {
+                            tx.rollback().await?;
+                            return Ok::<_, OpError>(None);
+                        }
+                    }
+                } else {
+                    None
+                };
                 tx.exec_drop(sql::FAIL_COPY, (NAME, error, id, token))
                     .await?;
                 if tx.affected_rows() == 0 {
                     tx.rollback().await?;
-                    return Ok::<_, OpError>(false);
+                    return Ok(None);
                 }
                 tx.exec_drop(sql::ACK, (id, token)).await?;
                 if tx.affected_rows() == 0 {
                     tx.rollback().await?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 if token::holds_lock(&lease.token.0) {
                     release_locks(&mut tx, &[id]).await?;
                 }
+                let released = match &flow {
+                    Some(row) => flow_settled(&mut tx, row, Outcome::Failed).await?,
+                    None => false,
+                };
                 tx.commit().await?;
-                Ok(true)
+                Ok(Some(released))
             })
             .await?;
-        if copied {
-            self.wake_if_capped(&lease.queue);
-            Ok(())
-        } else {
-            Err(lost(lease))
+        match copied {
+            Some(released) => {
+                if released {
+                    self.wake_local();
+                } else {
+                    self.wake_if_capped(&lease.queue);
+                }
+                Ok(())
+            }
+            None => Err(lost(lease)),
         }
     }
 
@@ -475,12 +515,14 @@ impl JobLifecycle for MysqlDriver {
     async fn reclaim_expired(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError> {
         let mut report = ReclaimReport::default();
         let mut cancelled = 0;
+        let mut flowed = false;
         for queue in queues {
             loop {
                 let batch = self.reclaim_batch(queue).await?;
                 report.released += batch.released;
                 report.failed += batch.failed;
                 cancelled += batch.cancelled;
+                flowed |= batch.released_waiting;
                 if batch.seen < BATCH {
                     break;
                 }
@@ -488,7 +530,9 @@ impl JobLifecycle for MysqlDriver {
         }
         // Finished jobs' records past their expiry: a bounded, indexed delete.
         self.prune_records().await?;
-        if report.released > 0 {
+        // Expired batch records, bounded the same way.
+        self.prune_batches().await?;
+        if report.released > 0 || flowed {
             self.wake_local();
         } else if report.failed > 0 || cancelled > 0 {
             queues.iter().for_each(|q| self.wake_if_capped(q));

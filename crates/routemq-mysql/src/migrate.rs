@@ -90,6 +90,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0012_job_tracking.sql",
         sql: include_str!("../../../migrations/0012_job_tracking.sql"),
     },
+    Migration {
+        version: 13,
+        name: "0013_workflows.sql",
+        sql: include_str!("../../../migrations/0013_workflows.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

@@ -107,6 +107,26 @@ const TRACKING_CANCEL_REQUESTS: &str = include_str!("sql/tracking_cancel_request
 pub(crate) const TRACKING_RELEASE_CANCELLED: &str =
     include_str!("sql/tracking_release_cancelled.sql");
 pub(crate) const TRACKING_PRUNE: &str = include_str!("sql/tracking_prune.sql");
+const WORKFLOW_INSERT_HEAD: &str = include_str!("sql/workflow_insert_head.sql");
+const WORKFLOW_INSERT_ROW: &str = include_str!("sql/workflow_insert_row.sql");
+const WORKFLOW_MEMBERS_HEAD: &str = include_str!("sql/workflow_members_head.sql");
+pub(crate) const WORKFLOW_BATCH_INSERT: &str = include_str!("sql/workflow_batch_insert.sql");
+pub(crate) const WORKFLOW_BATCH_LOCK: &str = include_str!("sql/workflow_batch_lock.sql");
+pub(crate) const WORKFLOW_BATCH_SUCCEEDED: &str = include_str!("sql/workflow_batch_succeeded.sql");
+pub(crate) const WORKFLOW_BATCH_WRITE: &str = include_str!("sql/workflow_batch_write.sql");
+pub(crate) const WORKFLOW_BATCH_ADD: &str = include_str!("sql/workflow_batch_add.sql");
+pub(crate) const WORKFLOW_BATCH_GET: &str = include_str!("sql/workflow_batch_get.sql");
+pub(crate) const WORKFLOW_BATCHES: &str = include_str!("sql/workflow_batches.sql");
+pub(crate) const WORKFLOW_RELEASE: &str = include_str!("sql/workflow_release.sql");
+pub(crate) const WORKFLOW_DROP: &str = include_str!("sql/workflow_drop.sql");
+pub(crate) const WORKFLOW_OWNED: &str = include_str!("sql/workflow_owned.sql");
+pub(crate) const WORKFLOW_NOT_STARTED: &str = include_str!("sql/workflow_not_started.sql");
+pub(crate) const WORKFLOW_PRUNE_SELECT: &str = include_str!("sql/workflow_prune_select.sql");
+pub(crate) const WORKFLOW_PRUNE_MEMBERS: &str = include_str!("sql/workflow_prune_members.sql");
+pub(crate) const WORKFLOW_PRUNE_BATCH: &str = include_str!("sql/workflow_prune_batch.sql");
+pub(crate) const WORKFLOW_CLEAR_SELECT: &str = include_str!("sql/workflow_clear_select.sql");
+pub(crate) const WORKFLOW_CLEAR_MEMBERS: &str = include_str!("sql/workflow_clear_members.sql");
+pub(crate) const WORKFLOW_CLEAR_BATCH: &str = include_str!("sql/workflow_clear_batch.sql");
 
 /// Deletes expired heartbeats (before listing workers).
 pub(crate) const WORKERS_PRUNE: &str = "DELETE FROM queue_workers WHERE expires_at <= NOW(6)";
@@ -380,6 +400,33 @@ pub(crate) fn tracking_cancel_requests(n: usize) -> (String, usize) {
     )
 }
 
+/// A multi-row INSERT of `rows` workflow jobs: workflow_insert_head.sql +
+/// workflow_insert_row.sql repeated (11 params per row).
+pub(crate) fn workflow_insert(rows: usize) -> String {
+    repeated(WORKFLOW_INSERT_HEAD, fragment(WORKFLOW_INSERT_ROW), rows)
+}
+
+/// A multi-row INSERT of `rows` batch memberships: workflow_members_head.sql +
+/// `(?, ?)` repeated (batch id, job uuid).
+pub(crate) fn workflow_members(rows: usize) -> String {
+    repeated(WORKFLOW_MEMBERS_HEAD, "(?, ?)", rows)
+}
+
+/// `head` (a header-bearing statement) followed by `row` `rows` times, comma
+/// separated.
+fn repeated(head: &str, row: &str, rows: usize) -> String {
+    let mut s = String::with_capacity(head.len() + rows.max(1) * (row.len() + 2));
+    s.push_str(head.trim_end());
+    s.push('\n');
+    for i in 0..rows.max(1) {
+        if i > 0 {
+            s.push_str(",\n");
+        }
+        s.push_str(row);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,6 +469,12 @@ mod tests {
         assert_eq!(TRACKING_RUN.matches('?').count(), 8);
         assert_eq!(TRACKING_KEEP.matches('?').count(), 5);
         assert_eq!(TRACKING_RECORD.matches('?').count(), 2);
+        assert_eq!(workflow_insert(2).matches('?').count(), 22);
+        assert_eq!(workflow_members(3).matches('?').count(), 6);
+        assert_eq!(WORKFLOW_BATCH_INSERT.matches('?').count(), 9);
+        assert_eq!(WORKFLOW_BATCH_WRITE.matches('?').count(), 12);
+        assert_eq!(WORKFLOW_NOT_STARTED.matches('?').count(), 3);
+        assert_eq!(STATS.matches('?').count(), 6);
     }
 
     #[test]

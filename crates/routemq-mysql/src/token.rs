@@ -14,14 +14,25 @@ pub(crate) fn token(id: u64, suffix: &str) -> LeaseToken {
     LeaseToken(format!("{id}.{suffix}"))
 }
 
-/// The token of row `id` claimed with `suffix`, ending in `u` when the job holds
-/// its uniqueness lock until it is gone (as claim_update.sql writes it).
-pub(crate) fn claimed(id: u64, suffix: &str, holds_lock: bool) -> LeaseToken {
-    if holds_lock {
-        LeaseToken(format!("{id}.{suffix}u"))
-    } else {
-        token(id, suffix)
+/// The token of row `id` claimed with `suffix` as claim_update.sql writes it:
+/// then `w` when the job has workflow effects (a chain link or batch job), then
+/// `u` when it holds its uniqueness lock until it is gone. The suffix is hex,
+/// so the marker letters never occur in it.
+pub(crate) fn claimed(id: u64, suffix: &str, holds_lock: bool, in_flow: bool) -> LeaseToken {
+    if !holds_lock && !in_flow {
+        return token(id, suffix);
     }
+    let w = if in_flow { "w" } else { "" };
+    let u = if holds_lock { "u" } else { "" };
+    LeaseToken(format!("{id}.{suffix}{w}{u}"))
+}
+
+/// True when `token` says its job is a chain link or batch job whose
+/// settlement applies workflow effects (see [`claimed`]).
+pub(crate) fn in_flow(token: &str) -> bool {
+    token
+        .split_once('.')
+        .is_some_and(|(_, rest)| rest.contains('w'))
 }
 
 /// True when `token` says its job holds a uniqueness lock (see [`claimed`]).
@@ -59,9 +70,20 @@ mod tests {
         let t = token(42, &s);
         assert_eq!(row_id(&t), Some(42));
         assert!(!holds_lock(&t.0));
-        let u = claimed(42, &s, true);
+        let u = claimed(42, &s, true, false);
         assert_eq!((row_id(&u), holds_lock(&u.0)), (Some(42), true));
-        assert_eq!(claimed(42, &s, false), t);
+        assert!(!in_flow(&u.0) && !in_flow(&t.0));
+        assert_eq!(claimed(42, &s, false, false), t);
+        let w = claimed(42, &s, false, true);
+        assert_eq!(
+            (row_id(&w), holds_lock(&w.0), in_flow(&w.0)),
+            (Some(42), false, true)
+        );
+        let wu = claimed(42, &s, true, true);
+        assert_eq!(
+            (row_id(&wu), holds_lock(&wu.0), in_flow(&wu.0)),
+            (Some(42), true, true)
+        );
         assert_eq!(row_id(&LeaseToken("nonsense".into())), None);
         assert_eq!(row_id(&LeaseToken("7.".into())), None);
         assert_eq!(row_id(&LeaseToken("x.y".into())), None);

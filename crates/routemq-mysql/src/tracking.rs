@@ -27,6 +27,7 @@ use crate::sql::{self, JobBy};
 use crate::time::{from_unix_text, micros, unix_parts};
 use crate::token;
 use crate::unique::release_locks;
+use crate::workflows::{flow_settled, lock_owned, FlowRow, Outcome};
 
 /// `queue_job_records.state` of a succeeded job.
 const STATE_SUCCEEDED: &str = "succeeded";
@@ -151,8 +152,11 @@ fn stored_status(queue: &QueueName, id: &JobId, mut row: Row) -> Result<JobStatu
     let at = ms_of(column(&mut row, 10, "run_at", q, i)?, "run_at", q, i)?;
     let cancel: bool = column::<i64>(&mut row, 11, "cancel_requested", q, i)? != 0;
     let error: Option<String> = column(&mut row, 12, "run_error", q, i)?;
+    let waiting: bool = column::<i64>(&mut row, 13, "waiting", q, i)? != 0;
 
-    let state = if reserved {
+    let state = if waiting && !reserved {
+        JobState::Waiting
+    } else if reserved {
         JobState::Running
     } else if delayed {
         JobState::Delayed
@@ -281,7 +285,8 @@ impl MysqlDriver {
     /// The end of a release of a job with a cancel request (release.sql changed
     /// nothing): in one transaction, when `lease` still owns row `id` and it is
     /// flagged, records the job cancelled and deletes it (releasing its
-    /// uniqueness lock). `false` = the lease was lost.
+    /// uniqueness lock; a chain link or batch job's cancel counted by its
+    /// workflow). `false` = the lease was lost.
     pub(crate) async fn release_cancelled(
         &self,
         id: u64,
@@ -297,20 +302,30 @@ impl MysqlDriver {
                     .await?;
                 if row.is_none() {
                     tx.rollback().await?;
-                    return Ok::<_, OpError>(false);
+                    return Ok::<_, OpError>(None);
                 }
+                let flow = match token::in_flow(owner) {
+                    true => lock_owned(&mut tx, id, owner).await?,
+                    false => None,
+                };
                 cancel_rows(&mut tx, &[id]).await?;
                 if token::holds_lock(owner) {
                     release_locks(&mut tx, &[id]).await?;
                 }
+                let released = match &flow {
+                    Some(row) => flow_settled(&mut tx, row, Outcome::Cancelled).await?,
+                    None => false,
+                };
                 tx.commit().await?;
-                Ok(true)
+                Ok(Some(released))
             })
             .await?;
-        if done {
-            self.wake_if_capped(&lease.queue);
+        match done {
+            Some(true) => self.wake_local(),
+            Some(false) => self.wake_if_capped(&lease.queue),
+            None => {}
         }
-        Ok(done)
+        Ok(done.is_some())
     }
 
     /// Deletes expired records of finished jobs: chunks of [`PRUNE_CHUNK`]
@@ -351,29 +366,52 @@ impl MysqlDriver {
                 async move {
                     let mut conn = self.conn().await?;
                     let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                    // A chain link or batch job: its row locked first, its
+                    // effects after the delete (workflows.rs).
+                    let flow = if token::in_flow(owner) {
+                        match lock_owned(&mut tx, id, owner).await? {
+                            Some(row) => Some(row),
+                            None => {
+                                tx.rollback().await?;
+                                return Ok::<_, OpError>(None);
+                            }
+                        }
+                    } else {
+                        None
+                    };
                     tx.exec_drop(sql::TRACKING_KEEP, (state, keep, result, id, owner))
                         .await?;
                     if tx.affected_rows() == 0 {
                         tx.rollback().await?;
-                        return Ok::<_, OpError>(false);
+                        return Ok(None);
                     }
                     tx.exec_drop(sql::ACK, (id, owner)).await?;
                     if tx.affected_rows() == 0 {
                         tx.rollback().await?;
-                        return Ok(false);
+                        return Ok(None);
                     }
                     if token::holds_lock(owner) {
                         release_locks(&mut tx, &[id]).await?;
                     }
+                    let outcome = if state == STATE_SUCCEEDED {
+                        Outcome::Succeeded
+                    } else {
+                        Outcome::Cancelled
+                    };
+                    let released = match &flow {
+                        Some(row) => flow_settled(&mut tx, row, outcome).await?,
+                        None => false,
+                    };
                     tx.commit().await?;
-                    Ok(true)
+                    Ok(Some(released))
                 }
             })
             .await?;
-        if !done {
-            return Err(lost(lease));
+        match done {
+            None => return Err(lost(lease)),
+            Some(true) => self.wake_local(),
+            Some(false) => self.wake_if_capped(&lease.queue),
         }
-        self.wake_if_capped(&lease.queue);
         Ok(())
     }
 
@@ -482,28 +520,43 @@ impl JobTracking for MysqlDriver {
             .retrying(|| async move {
                 let mut conn = self.conn().await?;
                 let mut tx = conn.start_transaction(TxOpts::default()).await?;
-                let row: Option<(u64, i64, Option<u8>)> =
+                let row: Option<(u64, i64, Option<u8>, Option<String>)> =
                     tx.exec_first(stmt.as_str(), (q, key.clone())).await?;
+                let mut released = false;
                 let outcome = match row {
                     None => None,
-                    Some((row, reserved, _)) if reserved != 0 => {
+                    Some((row, reserved, _, _)) if reserved != 0 => {
                         tx.exec_drop(sql::TRACKING_CANCEL_FLAG, (row,)).await?;
                         Some(CancelOutcome::Requested)
                     }
-                    Some((row, _, scope)) => {
+                    Some((row, _, scope, batch)) => {
                         cancel_rows(&mut tx, &[row]).await?;
                         // A waiting job holds its lock whatever its scope.
                         if scope.is_some() {
                             release_locks(&mut tx, &[row]).await?;
                         }
+                        // A batch counts it cancelled (a cancelled chain link
+                        // releases nothing).
+                        if batch.is_some() {
+                            let flow = FlowRow {
+                                id: row,
+                                queue: q.to_owned(),
+                                batch,
+                                ..FlowRow::default()
+                            };
+                            released = flow_settled(&mut tx, &flow, Outcome::Cancelled).await?;
+                        }
                         Some(CancelOutcome::Removed)
                     }
                 };
                 tx.commit().await?;
-                Ok::<_, OpError>(outcome)
+                Ok::<_, OpError>((outcome, released))
             })
             .await?;
-        if let Some(outcome) = done {
+        if let (Some(outcome), released) = done {
+            if released {
+                self.wake_local();
+            }
             return Ok(outcome);
         }
         let mut conn = self.conn().await?;

@@ -5,12 +5,17 @@
 -- its uniqueness lock until it is gone (unique_scope 2) gets a token ending in
 -- 'u', so its ack and fail release the lock and others never look; an
 -- until-started mark (1) is cleared, its lock being released in this transaction.
+-- A chain link or batch job (flow_next, flow_catch or batch_id set, migration
+-- 0013) gets a 'w' before any 'u', so only its settlements apply workflow
+-- effects (token.rs decides the same from the claim's in_flow column).
 -- Guarantee: runs in the claim's transaction on rows it locked; attempts are
 -- counted here, at claim.
 UPDATE queue_jobs
 SET reserved_at = NOW(6),
     lease_until = NOW(6) + INTERVAL ? MICROSECOND,
-    owner = CONCAT(id, '.', ?, IF(unique_scope = 2, 'u', '')),
+    owner = CONCAT(id, '.', ?,
+                   IF(flow_next IS NOT NULL OR flow_catch IS NOT NULL OR batch_id IS NOT NULL, 'w', ''),
+                   IF(unique_scope = 2, 'u', '')),
     unique_scope = IF(unique_scope = 1, NULL, unique_scope),
     attempts = attempts + 1
 WHERE id IN

@@ -3,9 +3,10 @@
 -- queue, batch size. Uses queue_jobs_claim_index's reserved_at IS NOT NULL
 -- range, which holds only in-flight jobs. unique_scope marks jobs holding a
 -- uniqueness lock (released if the job fails here); cancel_requested marks jobs
--- to record as cancelled instead (migration 0012).
+-- to record as cancelled instead (migration 0012); flow_next, flow_catch and
+-- batch_id the workflow effects of a job failed or cancelled here (0013).
 -- Guarantee: SKIP LOCKED: two reclaimers never handle the same reservation.
-SELECT id, attempts, max_tries, unique_scope, cancel_requested
+SELECT id, attempts, max_tries, unique_scope, cancel_requested, flow_next, flow_catch, batch_id
 FROM queue_jobs
 WHERE queue = ? AND reserved_at IS NOT NULL
   AND (lease_until IS NULL OR lease_until <= NOW(6))

@@ -4,7 +4,8 @@
 -- clock), available_at and lease_until as Unix seconds text, then the run
 -- record: worker, percent, message and report time (Unix seconds text) only
 -- while written by the current reservation (run_owner = owner), else NULL; the
--- cancel flag; the last error (any attempt's).
+-- cancel flag; the last error (any attempt's); 1 when waiting for its chain
+-- or batch (migration 0013).
 -- Guarantee: reads only; locks nothing. The newest row wins if a job id was
 -- stored twice.
 SELECT id, attempts, max_tries,
@@ -16,7 +17,7 @@ SELECT id, attempts, max_tries,
        IF(run_owner = owner, run_percent, NULL) AS percent,
        IF(run_owner = owner, run_message, NULL) AS message,
        IF(run_owner = owner, CAST(UNIX_TIMESTAMP(run_at) AS CHAR), NULL) AS at_unix,
-       cancel_requested, run_error
+       cancel_requested, run_error, waiting
 FROM queue_jobs
 WHERE {job}
 ORDER BY id DESC

@@ -1,0 +1,5 @@
+-- Records which jobs belong to a batch: this head is followed by one pair of
+-- placeholders per job (batch id, job uuid), built by sql::workflow_members.
+-- Guarantee: runs in the transaction storing the jobs, so a batch job is never
+-- stored without its membership row (cancelling a batch finds every job).
+INSERT INTO queue_batch_jobs (batch_id, uuid) VALUES

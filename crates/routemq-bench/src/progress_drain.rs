@@ -33,7 +33,10 @@ pub(crate) async fn progress_drain(
 ) -> Result<ProgressDrain, BenchError> {
     let name = format!("{}-progress", config.queue);
     let reporters = format!("{}-reporters", config.queue);
-    let (queue_name, reporters_name) = (QueueName::new(name.clone())?, QueueName::new(reporters.clone())?);
+    let (queue_name, reporters_name) = (
+        QueueName::new(name.clone())?,
+        QueueName::new(reporters.clone())?,
+    );
     let driver = queue.driver();
     driver.clear(&queue_name).await?;
     driver.clear(&reporters_name).await?;

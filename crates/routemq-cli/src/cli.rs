@@ -78,13 +78,11 @@ started takes this push's data and is due DURATION from now (`duplicate debounce
     Batch(BatchCommand),
     /// Cancel a job: a waiting one is removed, a running one is stopped by its
     /// worker within a second; it is not retried and not counted as failed.
-    #[command(
-        after_help = "Example:
+    #[command(after_help = "Example:
   routemq cancel 0192f0c4-…
   routemq cancel 0192f0c4-… --queue reports --json
 
-A running job's handler sees ctx.cancelled() and has the worker's --cancel-grace to return before its future is dropped. Cancelling a finished job changes nothing (exit code 0); an unknown id exits 1."
-    )]
+A running job's handler sees ctx.cancelled() and has the worker's --cancel-grace to return before its future is dropped. Cancelling a finished job changes nothing (exit code 0); an unknown id exits 1.")]
     Cancel(JobArgs),
     /// Delete every ready, delayed and reserved job of a queue (not its failed jobs).
     #[command(after_help = "Example:\n  routemq clear --queue default --force")]
@@ -397,13 +395,11 @@ pub struct ScheduleAddArgs {
 #[derive(Debug, Subcommand)]
 pub enum JobCommand {
     /// Where one job is and what it last reported.
-    #[command(
-        after_help = "Example:
+    #[command(after_help = "Example:
   routemq job show 0192f0c4-…
   routemq job show 0192f0c4-… --queue reports --json
 
-Succeeded jobs are known only when their type keeps its result (JobOptions::keep_result), for that long; cancelled jobs for 24 hours; failed jobs while they are in the failed store."
-    )]
+Succeeded jobs are known only when their type keeps its result (JobOptions::keep_result), for that long; cancelled jobs for 24 hours; failed jobs while they are in the failed store.")]
     Show(JobArgs),
 }
 
@@ -411,7 +407,9 @@ Succeeded jobs are known only when their type keeps its result (JobOptions::keep
 #[derive(Debug, Subcommand)]
 pub enum BatchCommand {
     /// One batch: total, pending, succeeded, failed and cancelled jobs, state.
-    #[command(after_help = "Example:\n  routemq batch show 0192f0c4-…\n  routemq batch show 0192f0c4-… --json")]
+    #[command(
+        after_help = "Example:\n  routemq batch show 0192f0c4-…\n  routemq batch show 0192f0c4-… --json"
+    )]
     Show {
         /// The batch id.
         #[arg(value_name = "ID")]

@@ -4,8 +4,7 @@
 //! `routemq cancel`.
 
 use crate::{
-    unix_ms, CancelOutcome, Driver, DriverError, FailedStore, JobId, JobState, JobStatus,
-    QueueName,
+    unix_ms, CancelOutcome, Driver, DriverError, FailedStore, JobId, JobState, JobStatus, QueueName,
 };
 
 /// The queues to look on: `queue` alone, or every known queue.

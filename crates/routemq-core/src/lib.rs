@@ -75,11 +75,12 @@ pub use backoff::Backoff;
 pub use clock::{from_unix_ms, unix_ms};
 pub use codec::{Codec, CodecError};
 pub use driver::{
-    check_workflow_jobs, checked_group_concurrency, AckOutcome, BatchId, BatchInfo, BatchPlan, CancelOutcome, ChainPlan, Driver, FailedJob, FailedQuery,
-    FailedStore, FireOutcome, JobLifecycle, JobState, JobStatus, JobTracking, Lease, LeaseToken,
-    PendingJob, Progress, QueueAdmin, QueueStats, RateLimit, RateLimitError, RateLimits,
-    ReclaimReport, Reservation, RunReport, ScheduleStore, Tick, UpsertOutcome, WorkerInfo,
-    WorkerRegistry, Workflows, BATCH_KEPT_FOR, CANCELLED_KEPT_FOR, MAX_GROUP_CONCURRENCY, MAX_PROGRESS_MESSAGE, MAX_RUN_ERROR,
+    check_workflow_jobs, checked_group_concurrency, AckOutcome, BatchId, BatchInfo, BatchPlan,
+    CancelOutcome, ChainPlan, Driver, FailedJob, FailedQuery, FailedStore, FireOutcome,
+    JobLifecycle, JobState, JobStatus, JobTracking, Lease, LeaseToken, PendingJob, Progress,
+    QueueAdmin, QueueStats, RateLimit, RateLimitError, RateLimits, ReclaimReport, Reservation,
+    RunReport, ScheduleStore, Tick, UpsertOutcome, WorkerInfo, WorkerRegistry, Workflows,
+    BATCH_KEPT_FOR, CANCELLED_KEPT_FOR, MAX_GROUP_CONCURRENCY, MAX_PROGRESS_MESSAGE, MAX_RUN_ERROR,
 };
 pub use encryption::{
     Cipher, DecryptError, EncryptError, Encryption, EncryptionKey, KeyError, KeyId, Keyring,
@@ -89,8 +90,8 @@ pub use envelope::{Envelope, TraceContext};
 pub use error::DriverError;
 pub use group::GroupKey;
 pub use id::JobId;
-pub use job_lookup::{cancel_job, find_job};
 pub use job::{Job, JobContext, JobError, JobOptions, RetryDirective};
+pub use job_lookup::{cancel_job, find_job};
 pub use memory::MemoryDriver;
 pub use queue::{Queue, When};
 pub use queue_name::QueueName;
@@ -100,8 +101,8 @@ pub use schedule::{
     MIN_INTERVAL, MISSED_AFTER,
 };
 pub use server_address::{check_host, parse_port};
-pub use workflow_dispatch::{BatchBuilder, ChainBuilder};
 pub use unique::{Dispatched, Unique, UniqueKey, UniqueScope, Uniqueness};
+pub use workflow_dispatch::{BatchBuilder, ChainBuilder};
 
 /// The capability traits of the driver contract, to call them on an
 /// `Arc<dyn Driver>`: `use routemq_core::prelude::*;`.

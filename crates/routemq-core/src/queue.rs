@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 use serde::de::DeserializeOwned;
 
 use crate::{
-    cancel_job, find_job, unix_ms, CancelOutcome, Codec, FailedStore, JobStatus, Dispatched, Driver, DriverError, Envelope, Job, JobId, JobOptions, Keyring,
-    PendingJob, TraceContext, Uniqueness,
+    cancel_job, find_job, unix_ms, CancelOutcome, Codec, Dispatched, Driver, DriverError, Envelope,
+    FailedStore, Job, JobId, JobOptions, JobStatus, Keyring, PendingJob, TraceContext, Uniqueness,
 };
 
 /// When a job dispatched later becomes claimable.
@@ -136,7 +136,9 @@ impl Queue {
         let Some(bytes) = self.driver.job_result(&status.queue, id).await? else {
             return Ok(None);
         };
-        Ok(Some(Codec::Json.decode(&format!("the result of job {id}"), &bytes)?))
+        Ok(Some(
+            Codec::Json.decode(&format!("the result of job {id}"), &bytes)?,
+        ))
     }
 
     /// Cancels job `id`: a waiting job is removed and recorded as cancelled; a

@@ -120,10 +120,7 @@ impl Job for SecondTime {
 fn start(
     driver: &MemoryDriver,
     grace: Duration,
-) -> (
-    CancellationToken,
-    tokio::task::JoinHandle<WorkerReport>,
-) {
+) -> (CancellationToken, tokio::task::JoinHandle<WorkerReport>) {
     let worker = Worker::builder(Arc::new(driver.clone()))
         .register::<Crunch>()
         .register::<Polite>()
@@ -168,7 +165,10 @@ async fn wait_status(
 async fn progress_and_worker_show_while_running_and_the_result_is_kept() {
     let driver = MemoryDriver::new();
     let queue = Queue::new(driver.clone());
-    let id = queue.dispatch(Crunch { steps: 40 }).await.expect("dispatch");
+    let id = queue
+        .dispatch(Crunch { steps: 40 })
+        .await
+        .expect("dispatch");
     let (stop, task) = start(&driver, Duration::from_secs(5));
     let running = wait_status(&queue, &id, "progress shown", |s| {
         s.state == JobState::Running && s.progress.as_ref().is_some_and(|p| p.percent > 0.0)

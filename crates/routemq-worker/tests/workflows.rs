@@ -150,7 +150,10 @@ async fn batch_callbacks_run_once_after_its_jobs() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(refused.contains("elsewhere") && refused.contains("one queue"), "{refused}");
+    assert!(
+        refused.contains("elsewhere") && refused.contains("one queue"),
+        "{refused}"
+    );
 }
 
 /// Runs workers until the queue has nothing ready, delayed or reserved.

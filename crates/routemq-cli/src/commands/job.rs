@@ -102,7 +102,12 @@ fn describe(s: &JobStatus, result: Option<&[u8]>) -> Vec<String> {
         if let Some(p) = &s.progress {
             let age = SystemTime::now()
                 .duration_since(from_unix_ms(p.at_ms))
-                .map(|d| format!("{} ago", humantime::format_duration(std::time::Duration::from_secs(d.as_secs()))))
+                .map(|d| {
+                    format!(
+                        "{} ago",
+                        humantime::format_duration(std::time::Duration::from_secs(d.as_secs()))
+                    )
+                })
                 .unwrap_or_else(|_| "just now".into());
             lines.push(format!("progress  {:.1}% {} ({age})", p.percent, p.message));
         }

@@ -500,13 +500,7 @@ pub fn config_shows_no_secret(b: &Backend) {
     assert_eq!(v["variables"]["REDIS_PASSWORD"], "***");
 }
 
-pub(crate) fn terminate(child: &mut std::process::Child) {
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
+pub(crate) use crate::support::terminate;
 
 /// `bench --json` prints the benchmark's figures under the keys `cargo xtask
 /// bench` documents (figures are printed, never asserted on).

@@ -2,7 +2,6 @@
 //! issue asks for: 200 jobs under 20 per second, drained by two `routemq work`
 //! processes, take 9 to 11 seconds.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -67,15 +66,7 @@ pub fn rate_limited_drain_by_two_workers(b: &Backend) {
     );
 
     let started = Instant::now();
-    let mut workers: Vec<_> = (0..2)
-        .map(|_| {
-            b.std_cmd(&["work", "--queue", &q, "--concurrency", "8", "--json"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let workers: Vec<_> = (0..2).map(|_| b.spawn_worker(&q, 8, &[])).collect();
     let deadline = started + Duration::from_secs(30);
     loop {
         let s = b.stats(&q);
@@ -86,14 +77,11 @@ pub fn rate_limited_drain_by_two_workers(b: &Backend) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let took = started.elapsed();
-    let mut processed = 0;
-    for mut w in workers.drain(..) {
-        super::terminate(&mut w);
-        let out = w.wait_with_output().unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-        processed += report["processed"].as_u64().unwrap();
-    }
+    let processed: u64 = b
+        .stop_workers(workers)
+        .iter()
+        .map(|r| r["processed"].as_u64().unwrap())
+        .sum();
     assert_eq!(processed, 200, "every job ran once");
     assert!(
         took >= Duration::from_secs(9) && took <= Duration::from_secs(11),
@@ -182,15 +170,7 @@ pub fn group_concurrency_by_two_workers(b: &Backend) {
         }
     }
     let started = Instant::now();
-    let mut workers: Vec<_> = (0..2)
-        .map(|_| {
-            b.std_cmd(&["work", "--queue", &q, "--concurrency", "8", "--json"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let workers: Vec<_> = (0..2).map(|_| b.spawn_worker(&q, 8, &[])).collect();
     let deadline = started + Duration::from_secs(30);
     let mut most = 0;
     loop {
@@ -203,14 +183,11 @@ pub fn group_concurrency_by_two_workers(b: &Backend) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let took = started.elapsed();
-    let mut processed = 0;
-    for mut w in workers.drain(..) {
-        super::terminate(&mut w);
-        let out = w.wait_with_output().unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-        processed += report["processed"].as_u64().unwrap();
-    }
+    let processed: u64 = b
+        .stop_workers(workers)
+        .iter()
+        .map(|r| r["processed"].as_u64().unwrap())
+        .sum();
     assert_eq!(processed, 12, "every job ran once");
     assert!(
         most <= 2,

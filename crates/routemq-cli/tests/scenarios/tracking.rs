@@ -3,13 +3,11 @@
 //! the worker and its progress, `cancel` stops it within a second, and a
 //! waiting job is removed by `cancel`.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
 use routemq_core::unix_ms;
 use serde_json::Value;
 
-use super::terminate;
 use crate::support::{queue, Backend};
 
 /// Polls `job show ID --json` until `pred` holds (15 s at most).
@@ -23,7 +21,10 @@ fn wait_job(b: &Backend, id: &str, what: &str, pred: impl Fn(&Value) -> bool) ->
                 return shown;
             }
         }
-        assert!(Instant::now() < deadline, "{what}: not reached in 15 s: {out:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not reached in 15 s: {out:?}"
+        );
         std::thread::sleep(Duration::from_millis(30));
     }
 }
@@ -36,7 +37,14 @@ pub fn cancel_a_running_sleep(b: &Backend) {
     let push = |ms: u64, delay: Option<&str>| -> String {
         let data = format!(r#"{{"ms": {ms}}}"#);
         let mut args = vec![
-            "push", "--queue", &q, "--job", "routemq.sleep", "--data", &data, "--json",
+            "push",
+            "--queue",
+            &q,
+            "--job",
+            "routemq.sleep",
+            "--data",
+            &data,
+            "--json",
         ];
         if let Some(d) = delay {
             args.extend(["--delay", d]);
@@ -48,12 +56,7 @@ pub fn cancel_a_running_sleep(b: &Backend) {
     let shown = b.ok(&["job", "show", &waiting, "--json"]);
     assert_eq!(shown["state"], "delayed", "{shown}");
 
-    let mut child = b
-        .std_cmd(&["work", "--queue", &q, "--concurrency", "2", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = b.spawn_worker(&q, 2, &[]);
     let running = wait_job(b, &sleeper, "running with progress", |s| {
         s["state"] == "running" && s["progress"]["percent"].as_f64().is_some_and(|p| p > 0.0)
     });
@@ -90,10 +93,18 @@ pub fn cancel_a_running_sleep(b: &Backend) {
 
     let removed = b.ok(&["cancel", &waiting, "--queue", &q, "--json"]);
     assert_eq!(removed["outcome"], "removed", "{removed}");
-    assert_eq!(b.ok(&["job", "show", &waiting, "--json"])["state"], "cancelled");
+    assert_eq!(
+        b.ok(&["job", "show", &waiting, "--json"])["state"],
+        "cancelled"
+    );
     let s = b.stats(&q);
     assert_eq!(
-        (s["ready"].as_u64(), s["delayed"].as_u64(), s["reserved"].as_u64(), s["failed"].as_u64()),
+        (
+            s["ready"].as_u64(),
+            s["delayed"].as_u64(),
+            s["reserved"].as_u64(),
+            s["failed"].as_u64()
+        ),
         (Some(0), Some(0), Some(0), Some(0)),
         "nothing left, nothing failed: {s}"
     );
@@ -108,10 +119,7 @@ pub fn cancel_a_running_sleep(b: &Backend) {
         "{unknown:?}"
     );
 
-    terminate(&mut child);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = b.stop_workers(vec![child]).remove(0);
     assert_eq!(
         (&report["cancelled"], &report["failed"]),
         (&Value::from(1), &Value::from(0)),

@@ -4,7 +4,7 @@
 //! worker is SIGKILLed right after a link finished runs every link, the next
 //! one neither lost nor repeated. `batch show|list|cancel` on the way.
 
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,23 +39,6 @@ fn driver(b: &Backend, rt: &tokio::runtime::Runtime) -> Arc<dyn Driver> {
     let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let config = Config::resolve(lookup, None, Unconfigured::Refuse).expect("config");
     rt.block_on(connect(&config)).expect("connect")
-}
-
-fn worker(b: &Backend, q: &str, concurrency: &str) -> Child {
-    b.std_cmd(&[
-        "work",
-        "--queue",
-        q,
-        "--concurrency",
-        concurrency,
-        "--lease",
-        "2",
-        "--json",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap()
 }
 
 fn state(
@@ -107,14 +90,19 @@ pub fn batch_survives_a_killed_worker(b: &Backend) {
         "{listed}"
     );
 
-    let mut workers: Vec<Child> = (0..4).map(|_| worker(b, &q, "16")).collect();
+    let mut workers: Vec<Child> = (0..4)
+        .map(|_| b.spawn_worker(&q, 16, &["--lease", "2"]))
+        .collect();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let shown = b.ok(&["batch", "show", id.as_str(), "--json"]);
         if shown["succeeded"].as_u64().unwrap_or(0) >= 2_000 {
             break;
         }
-        assert!(Instant::now() < deadline, "the batch did not start: {shown}");
+        assert!(
+            Instant::now() < deadline,
+            "the batch did not start: {shown}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut killed = workers.remove(0);
@@ -125,7 +113,10 @@ pub fn batch_survives_a_killed_worker(b: &Backend) {
         if shown["finished_at_ms"].is_i64() {
             break shown;
         }
-        assert!(Instant::now() < deadline, "the batch did not finish: {shown}");
+        assert!(
+            Instant::now() < deadline,
+            "the batch did not finish: {shown}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(
@@ -163,19 +154,22 @@ pub fn batch_survives_a_killed_worker(b: &Backend) {
         None,
         "catch never ran (nothing failed) and was removed"
     );
-    for mut w in workers {
-        super::terminate(&mut w);
-        let out = w.wait_with_output().unwrap();
-        assert!(out.status.success(), "{out:?}");
-    }
+    b.stop_workers(workers);
     let s = b.stats(&q);
     assert_eq!(
-        (s["ready"].as_u64(), s["reserved"].as_u64(), s["failed"].as_u64()),
+        (
+            s["ready"].as_u64(),
+            s["reserved"].as_u64(),
+            s["failed"].as_u64()
+        ),
         (Some(0), Some(0), Some(0)),
         "{s}"
     );
     let cancelled = b.ok(&["batch", "cancel", id.as_str(), "--json"]);
-    assert_eq!(cancelled["succeeded"], 10_000, "cancelling a finished batch changes nothing: {cancelled}");
+    assert_eq!(
+        cancelled["succeeded"], 10_000,
+        "cancelling a finished batch changes nothing: {cancelled}"
+    );
 }
 
 /// A chain of three 300 ms sleeps under one worker; the worker is SIGKILLed as
@@ -198,7 +192,7 @@ pub fn chain_survives_a_killed_worker(b: &Backend) {
     let shown = b.ok(&["job", "show", ids[1].as_str(), "--json"]);
     assert_eq!(shown["state"], "waiting", "{shown}");
 
-    let mut first = worker(b, &q, "1");
+    let mut first = b.spawn_worker(&q, 1, &["--lease", "2"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while state(&rt, &*d, &queue_name, &ids[0]).map(|s| s.0) != Some(JobState::Succeeded) {
         assert!(Instant::now() < deadline, "link 1 did not finish");
@@ -206,13 +200,16 @@ pub fn chain_survives_a_killed_worker(b: &Backend) {
     }
     first.kill().expect("SIGKILL the worker");
     let _ = first.wait();
-    let mut second = worker(b, &q, "1");
+    let second = b.spawn_worker(&q, 1, &["--lease", "2"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     let last = loop {
         if let Some((JobState::Succeeded, attempts)) = state(&rt, &*d, &queue_name, &ids[2]) {
             break attempts;
         }
-        assert!(Instant::now() < deadline, "the chain did not finish after the kill");
+        assert!(
+            Instant::now() < deadline,
+            "the chain did not finish after the kill"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(last, 1, "the last link ran once");
@@ -223,9 +220,11 @@ pub fn chain_survives_a_killed_worker(b: &Backend) {
         (1..=2).contains(&middle_attempts),
         "link 2 ran once, or twice when the killed worker had started it: {middle_attempts}"
     );
-    super::terminate(&mut second);
-    let out = second.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
+    b.stop_workers(vec![second]);
     let s = b.stats(&q);
-    assert_eq!((s["ready"].as_u64(), s["reserved"].as_u64()), (Some(0), Some(0)), "{s}");
+    assert_eq!(
+        (s["ready"].as_u64(), s["reserved"].as_u64()),
+        (Some(0), Some(0)),
+        "{s}"
+    );
 }

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::process::Output;
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -84,6 +84,33 @@ impl Backend {
         json_of(&out, args)
     }
 
+    /// `routemq work --queue QUEUE --concurrency N --json EXTRA…` in the
+    /// background, its output captured.
+    pub fn spawn_worker(&self, queue: &str, concurrency: u32, extra: &[&str]) -> Child {
+        let n = concurrency.to_string();
+        let mut args = vec!["work", "--queue", queue, "--concurrency", &n, "--json"];
+        args.extend_from_slice(extra);
+        self.std_cmd(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Stops each worker with SIGTERM, asserts it exited cleanly, and returns
+    /// the reports (`work --json`) they printed.
+    pub fn stop_workers(&self, workers: Vec<Child>) -> Vec<serde_json::Value> {
+        workers
+            .into_iter()
+            .map(|mut w| {
+                terminate(&mut w);
+                let out = w.wait_with_output().unwrap();
+                assert!(out.status.success(), "{out:?}");
+                serde_json::from_slice(&out.stdout).unwrap()
+            })
+            .collect()
+    }
+
     /// The `stats --queue Q --json` row of `queue`.
     pub fn stats(&self, queue: &str) -> serde_json::Value {
         let all = self.ok(&["stats", "--queue", queue, "--json"]);
@@ -106,6 +133,15 @@ impl Backend {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// Asks `child` to stop as SIGTERM does (a graceful worker shutdown).
+pub fn terminate(child: &mut Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 /// `routemq` with every configuration variable removed and no `.env` read.

@@ -92,9 +92,10 @@ pub use tracking::{
 };
 pub use worker_registry::worker_heartbeats_expire_and_can_be_removed;
 pub use workflows::{
-    workflow_batch_counts_and_releases_callbacks, workflow_batch_is_exact_under_concurrency_and_cancel,
-    workflow_batch_then_add_and_failure_policy, workflow_chain_failure_runs_catch_and_keeps_the_rest,
-    workflow_chain_runs_links_in_order,
+    workflow_batch_counts_and_releases_callbacks,
+    workflow_batch_is_exact_under_concurrency_and_cancel,
+    workflow_batch_then_add_and_failure_policy,
+    workflow_chain_failure_runs_catch_and_keeps_the_rest, workflow_chain_runs_links_in_order,
 };
 
 /// A driver over a fresh, empty, isolated store, with whatever must live as long

@@ -90,13 +90,22 @@ pub async fn workflow_chain_runs_links_in_order(factory: &dyn DriverFactory) {
     assert_nothing_claimable(d, &q, "link 2 waits for link 1").await;
     ok(d.ack(&first[0]).await, "ack");
     let second = claim_all(d, &q).await;
-    assert_eq!(ids_of(&second), HashSet::from([ids[1].clone()]), "link 2 follows link 1's ack");
+    assert_eq!(
+        ids_of(&second),
+        HashSet::from([ids[1].clone()]),
+        "link 2 follows link 1's ack"
+    );
     let acked = ok(d.ack_batch(&second).await, "ack_batch");
     assert_eq!(acked.acked, 1);
     let third = claim_all(d, &q).await;
-    assert_eq!(ids_of(&third), HashSet::from([ids[2].clone()]), "link 3 follows a batched ack");
+    assert_eq!(
+        ids_of(&third),
+        HashSet::from([ids[2].clone()]),
+        "link 3 follows a batched ack"
+    );
     ok(
-        d.ack_and_keep(&third[0], None, Duration::from_secs(60)).await,
+        d.ack_and_keep(&third[0], None, Duration::from_secs(60))
+            .await,
         "ack_and_keep",
     );
     assert_nothing_claimable(d, &q, "a chain that succeeded").await;
@@ -132,7 +141,11 @@ pub async fn workflow_chain_failure_runs_catch_and_keeps_the_rest(factory: &dyn 
     assert_eq!(r.lease.job_id, ids[1]);
     ok(d.fail(&r.lease, "boom").await, "fail");
     let got = claim_all(d, &q).await;
-    assert_eq!(ids_of(&got), HashSet::from([catch_id]), "the catch job runs after a failure");
+    assert_eq!(
+        ids_of(&got),
+        HashSet::from([catch_id]),
+        "the catch job runs after a failure"
+    );
     ok(d.ack(&got[0]).await, "ack");
     assert_eq!(
         state_of(d, &q, &ids[2]).await,
@@ -148,7 +161,10 @@ pub async fn workflow_chain_failure_runs_catch_and_keeps_the_rest(factory: &dyn 
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].lease.job_id, ids2[0]);
     tokio::time::sleep(SHORT_LEASE + Duration::from_millis(200)).await;
-    ok(d.reclaim_expired(std::slice::from_ref(&q)).await, "reclaim_expired");
+    ok(
+        d.reclaim_expired(std::slice::from_ref(&q)).await,
+        "reclaim_expired",
+    );
     let got = claim_all(d, &q).await;
     assert_eq!(
         ids_of(&got),
@@ -169,7 +185,10 @@ pub async fn workflow_chain_failure_runs_catch_and_keeps_the_rest(factory: &dyn 
     assert_eq!(state_of(d, &q, &ids3[1]).await, Some(JobState::Cancelled));
 
     let cleared = ok(d.clear(&q).await, "clear");
-    assert!(cleared >= 4, "clear removes the waiting jobs too, removed {cleared}");
+    assert!(
+        cleared >= 4,
+        "clear removes the waiting jobs too, removed {cleared}"
+    );
     for id in [&ids[2], &ids2[1], &ids3[2]] {
         assert_eq!(state_of(d, &q, id).await, None, "{id} was cleared");
     }
@@ -186,28 +205,48 @@ pub async fn workflow_batch_counts_and_releases_callbacks(factory: &dyn DriverFa
     let id = p.id.clone();
     let info = ok(d.push_batch(p).await, "push_batch");
     assert_eq!(counts(&info), (4, 4, 0, 0, 0));
-    assert_eq!((info.name.as_str(), info.allow_failures), ("conformance", true));
-    assert_counts(d, &q, (4, 0, 0, 0), "the batch's jobs are ready, callbacks wait").await;
+    assert_eq!(
+        (info.name.as_str(), info.allow_failures),
+        ("conformance", true)
+    );
+    assert_counts(
+        d,
+        &q,
+        (4, 0, 0, 0),
+        "the batch's jobs are ready, callbacks wait",
+    )
+    .await;
     let got = claim_all(d, &q).await;
     assert_eq!(got.len(), 4, "only the batch's jobs are claimable");
     ok(d.fail(&got[0], "boom").await, "fail");
     assert_eq!(counts(&batch_info(d, &id).await), (4, 3, 0, 1, 0));
     let released = claim_all(d, &q).await;
-    assert_eq!(ids_of(&released), HashSet::from([catch.clone()]), "catch at the first failure");
+    assert_eq!(
+        ids_of(&released),
+        HashSet::from([catch.clone()]),
+        "catch at the first failure"
+    );
     ok(d.ack(&released[0]).await, "ack");
     ok(d.ack(&got[1]).await, "ack");
     let outcome = ok(d.ack_batch(&got[2..]).await, "ack_batch");
     assert_eq!(outcome.acked, 2);
     let info = batch_info(d, &id).await;
     assert_eq!(counts(&info), (4, 0, 3, 1, 0));
-    assert!(info.finished_at_ms.is_some() && !info.cancelled_batch, "{info:?}");
+    assert!(
+        info.finished_at_ms.is_some() && !info.cancelled_batch,
+        "{info:?}"
+    );
     let released = claim_all(d, &q).await;
     assert_eq!(
         ids_of(&released),
         HashSet::from([finally.clone()]),
         "finally once nothing is pending; then only when all succeeded"
     );
-    assert_eq!(state_of(d, &q, &then).await, None, "an unreleased then is removed");
+    assert_eq!(
+        state_of(d, &q, &then).await,
+        None,
+        "an unreleased then is removed"
+    );
     ok(d.ack(&released[0]).await, "ack");
     assert_counts(d, &q, (0, 0, 0, 1), "the batch is done").await;
     match d.add_to_batch(&id, vec![job(&q, 7, 1, None)]).await {
@@ -241,7 +280,11 @@ pub async fn workflow_batch_then_add_and_failure_policy(factory: &dyn DriverFact
     ok(d.ack(&added[0]).await, "ack");
     let released = claim_all(d, &q).await;
     assert_eq!(ids_of(&released), HashSet::from([then, finally]));
-    assert_eq!(state_of(d, &q, &catch).await, None, "an unreleased catch is removed");
+    assert_eq!(
+        state_of(d, &q, &catch).await,
+        None,
+        "an unreleased catch is removed"
+    );
     ok(d.ack_batch(&released).await, "ack_batch");
 
     // Without allow_failures: the first failure cancels the jobs not started.
@@ -253,10 +296,21 @@ pub async fn workflow_batch_then_add_and_failure_policy(factory: &dyn DriverFact
     ok(d.fail(&running[0].lease, "boom").await, "fail");
     let info = batch_info(d, &id).await;
     assert!(info.cancelled_batch, "{info:?}");
-    assert_eq!(counts(&info), (5, 1, 0, 1, 3), "the 3 jobs not started are cancelled");
+    assert_eq!(
+        counts(&info),
+        (5, 1, 0, 1, 3),
+        "the 3 jobs not started are cancelled"
+    );
     let released = claim_all(d, &q).await;
-    assert_eq!(ids_of(&released), HashSet::from([catch]), "only catch so far");
-    ok(d.ack(&running[1].lease).await, "the running job still finishes");
+    assert_eq!(
+        ids_of(&released),
+        HashSet::from([catch]),
+        "only catch so far"
+    );
+    ok(
+        d.ack(&running[1].lease).await,
+        "the running job still finishes",
+    );
     let info = batch_info(d, &id).await;
     assert_eq!(counts(&info), (5, 0, 1, 1, 3));
     let last = claim_all(d, &q).await;
@@ -280,7 +334,10 @@ pub async fn workflow_batch_is_exact_under_concurrency_and_cancel(factory: &dyn 
         tasks.push(tokio::spawn(async move {
             let mut seen = Vec::new();
             loop {
-                let got = ok(d.claim(std::slice::from_ref(&q), 7, LONG_LEASE).await, "claim");
+                let got = ok(
+                    d.claim(std::slice::from_ref(&q), 7, LONG_LEASE).await,
+                    "claim",
+                );
                 if got.is_empty() {
                     break seen;
                 }
@@ -302,7 +359,11 @@ pub async fn workflow_batch_is_exact_under_concurrency_and_cancel(factory: &dyn 
         .iter()
         .filter(|c| **c == then || **c == finally)
         .collect();
-    assert_eq!(callbacks.len(), 2, "then and finally exactly once each: {callbacks:?}");
+    assert_eq!(
+        callbacks.len(),
+        2,
+        "then and finally exactly once each: {callbacks:?}"
+    );
 
     let (p, _) = plan(&q, 10, true);
     let cancelled_id = p.id.clone();
@@ -310,9 +371,17 @@ pub async fn workflow_batch_is_exact_under_concurrency_and_cancel(factory: &dyn 
     let running = claim(&*d, std::slice::from_ref(&q), 2, LONG_LEASE).await;
     let info = ok(d.cancel_batch(&cancelled_id).await, "cancel_batch").expect("known batch");
     assert!(info.cancelled_batch);
-    assert_eq!(counts(&info), (10, 2, 0, 0, 8), "jobs not started are cancelled");
+    assert_eq!(
+        counts(&info),
+        (10, 2, 0, 0, 8),
+        "jobs not started are cancelled"
+    );
     let again = ok(d.cancel_batch(&cancelled_id).await, "cancel_batch").expect("known");
-    assert_eq!(counts(&again), counts(&info), "cancelling twice changes nothing");
+    assert_eq!(
+        counts(&again),
+        counts(&info),
+        "cancelling twice changes nothing"
+    );
     assert!(
         claim_all(&*d, &q).await.is_empty(),
         "a cancelled batch's jobs are not run"
@@ -323,9 +392,16 @@ pub async fn workflow_batch_is_exact_under_concurrency_and_cancel(factory: &dyn 
     assert_eq!(counts(&info), (10, 0, 2, 0, 8));
     assert!(info.finished_at_ms.is_some());
     let finally_only = claim_all(&*d, &q).await;
-    assert_eq!(finally_only.len(), 1, "a cancelled batch still runs finally");
+    assert_eq!(
+        finally_only.len(),
+        1,
+        "a cancelled batch still runs finally"
+    );
     ok(d.ack_batch(&finally_only).await, "ack_batch");
-    assert_eq!(ok(d.cancel_batch(&BatchId::generate()).await, "cancel_batch"), None);
+    assert_eq!(
+        ok(d.cancel_batch(&BatchId::generate()).await, "cancel_batch"),
+        None
+    );
 
     let listed: Vec<BatchId> = ok(d.batches().await, "batches")
         .into_iter()

@@ -50,7 +50,14 @@ pub use workflows::{
 /// [`WorkerRegistry`], [`ScheduleStore`], [`RateLimits`], [`JobTracking`] and [`Workflows`]. The worker and the CLI hold an `Arc<dyn Driver>`; bring
 /// the capability traits into scope (`use routemq_core::prelude::*`) to call them.
 pub trait Driver:
-    JobLifecycle + FailedStore + QueueAdmin + WorkerRegistry + ScheduleStore + RateLimits + JobTracking + Workflows
+    JobLifecycle
+    + FailedStore
+    + QueueAdmin
+    + WorkerRegistry
+    + ScheduleStore
+    + RateLimits
+    + JobTracking
+    + Workflows
 {
 }
 

@@ -237,8 +237,11 @@ pub trait JobTracking: Send + Sync + fmt::Debug + 'static {
     /// The result kept by [`ack_and_keep`](JobTracking::ack_and_keep) (JSON bytes),
     /// or `None` when there is none (no such record, expired, or the job returned
     /// nothing worth keeping).
-    async fn job_result(&self, queue: &QueueName, id: &JobId)
-        -> Result<Option<Vec<u8>>, DriverError>;
+    async fn job_result(
+        &self,
+        queue: &QueueName,
+        id: &JobId,
+    ) -> Result<Option<Vec<u8>>, DriverError>;
 
     /// Writes running attempts' records (worker, progress, error) in as few round
     /// trips as the backend allows; a report whose lease is no longer current is

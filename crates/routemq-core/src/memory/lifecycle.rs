@@ -25,7 +25,13 @@ impl MemoryDriver {
                 if let Some(q) = state.queues.get_mut(&lease.queue) {
                     q.reserved.remove(&lease.job_id);
                 }
-                state.finish(&lease.job_id, JobState::Cancelled, None, CANCELLED_KEPT_FOR, now);
+                state.finish(
+                    &lease.job_id,
+                    JobState::Cancelled,
+                    None,
+                    CANCELLED_KEPT_FOR,
+                    now,
+                );
                 drop(state);
                 self.inner.notify.notify_waiters();
                 return Ok(());

@@ -21,8 +21,8 @@ mod rate_limits;
 mod schedule_store;
 mod tracking;
 mod unique;
-mod workflows;
 mod worker_registry;
+mod workflows;
 
 use rate_limits::Limiter;
 

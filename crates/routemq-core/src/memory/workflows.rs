@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use super::{MemoryDriver, State, StoredJob};
 use crate::{
-    check_workflow_jobs, unix_ms, BatchId, BatchInfo, BatchPlan, ChainPlan, DriverError, JobId, JobState, PendingJob,
-    Workflows, BATCH_KEPT_FOR, CANCELLED_KEPT_FOR,
+    check_workflow_jobs, unix_ms, BatchId, BatchInfo, BatchPlan, ChainPlan, DriverError, JobId,
+    JobState, PendingJob, Workflows, BATCH_KEPT_FOR, CANCELLED_KEPT_FOR,
 };
 
 /// How a job of a chain or batch settled.
@@ -117,16 +117,26 @@ impl State {
             return;
         };
         match (flow, outcome) {
-            (Flow::Chain { next: Some(next), .. }, Outcome::Succeeded) => {
-                self.release_waiting(&next, now)
-            }
+            (
+                Flow::Chain {
+                    next: Some(next), ..
+                },
+                Outcome::Succeeded,
+            ) => self.release_waiting(&next, now),
             // The chain is done: its catch job will never be needed.
-            (Flow::Chain { next: None, catch: Some(catch) }, Outcome::Succeeded) => {
-                self.drop_waiting(&catch)
-            }
-            (Flow::Chain { catch: Some(catch), .. }, Outcome::Failed) => {
-                self.release_waiting(&catch, now)
-            }
+            (
+                Flow::Chain {
+                    next: None,
+                    catch: Some(catch),
+                },
+                Outcome::Succeeded,
+            ) => self.drop_waiting(&catch),
+            (
+                Flow::Chain {
+                    catch: Some(catch), ..
+                },
+                Outcome::Failed,
+            ) => self.release_waiting(&catch, now),
             (Flow::Chain { .. }, _) => {}
             (Flow::Batch(batch), outcome) => self.batch_settled(&batch, id, outcome, now),
         }
@@ -185,12 +195,7 @@ impl State {
             };
             let (queue, group) = (job.queue.clone(), job.group.clone());
             if let Some(q) = self.queues.get_mut(&queue) {
-                if let Some(key) = q
-                    .delayed
-                    .iter()
-                    .find(|(_, j)| **j == jid)
-                    .map(|(k, _)| *k)
-                {
+                if let Some(key) = q.delayed.iter().find(|(_, j)| **j == jid).map(|(k, _)| *k) {
                     q.delayed.remove(&key);
                 } else {
                     q.remove_ready(&jid, group.as_ref());
@@ -294,7 +299,10 @@ impl Workflows for MemoryDriver {
                     expires_at_ms: None,
                 },
             );
-            for cb in [batch.then, batch.catch, batch.finally].into_iter().flatten() {
+            for cb in [batch.then, batch.catch, batch.finally]
+                .into_iter()
+                .flatten()
+            {
                 state.insert_waiting(cb, None);
             }
             for job in batch.jobs {

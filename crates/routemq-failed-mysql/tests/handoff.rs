@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use routemq_core::{
-    Codec, DriverError, Envelope, FailedQuery, FailedStore, JobId, JobLifecycle,
-    PendingJob, QueueAdmin, QueueName,
+    Codec, DriverError, Envelope, FailedQuery, FailedStore, JobId, JobLifecycle, PendingJob,
+    QueueAdmin, QueueName,
 };
 use routemq_failed_mysql::{DatabaseFailedStore, HandoffConfig, HandoffError, HandoffStep};
 use routemq_mysql::{MysqlConfig, MysqlDriver};

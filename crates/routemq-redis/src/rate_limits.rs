@@ -131,7 +131,6 @@ impl RateLimits for RedisDriver {
     }
 }
 
-
 impl RedisDriver {
     /// Runs `set` (a script on the queue's `rate` hash) and adds the queue to
     /// `routemq:queues:limited` (the listing), in one pipeline.

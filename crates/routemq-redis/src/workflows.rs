@@ -33,8 +33,8 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use redis::Value;
 use routemq_core::{
-    check_workflow_jobs, unix_ms, BatchId, BatchInfo, BatchPlan, ChainPlan, DriverError, JobId, PendingJob, QueueName,
-    Workflows, BATCH_KEPT_FOR, CANCELLED_KEPT_FOR,
+    check_workflow_jobs, unix_ms, BatchId, BatchInfo, BatchPlan, ChainPlan, DriverError, JobId,
+    PendingJob, QueueName, Workflows, BATCH_KEPT_FOR, CANCELLED_KEPT_FOR,
 };
 
 use crate::error::bad_reply;

@@ -169,6 +169,11 @@ pub async fn tracking_kept_records_expire(factory: &dyn DriverFactory) {
         ok(d.job_result(&q, &a).await, "job_result").as_deref(),
         Some(&b"1"[..])
     );
+    ok(d.ack(&rs[2].lease).await, "ack");
+    assert!(
+        ok(d.queues().await, "queues").contains(&q),
+        "a queue whose jobs are all gone but kept records stays known (job lookup by id tries the known queues)"
+    );
     tokio::time::sleep(keep + Duration::from_millis(300)).await;
     assert_eq!(
         ok(d.job_status(&q, &a).await, "job_status"),

@@ -61,10 +61,12 @@ pub(crate) static PROGRESS_STOP: AtomicBool = AtomicBool::new(false);
 /// `ctx.progress` calls made by [`BenchProgress`] jobs.
 pub(crate) static PROGRESS_CALLS: AtomicU64 = AtomicU64::new(0);
 
-/// Reports progress every `every_us` microseconds until [`PROGRESS_STOP`].
+/// Reports progress `per_tick` times every `every_us` microseconds (as a job
+/// working through rows reports each row) until [`PROGRESS_STOP`].
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct BenchProgress {
     pub every_us: u64,
+    pub per_tick: u64,
 }
 
 impl Job for BenchProgress {
@@ -78,9 +80,11 @@ impl Job for BenchProgress {
         let mut n: u64 = 0;
         while !PROGRESS_STOP.load(Ordering::Relaxed) {
             ticker.tick().await;
-            n += 1;
-            ctx.progress((n % 100) as f32, "reporting");
-            PROGRESS_CALLS.fetch_add(1, Ordering::Relaxed);
+            for _ in 0..self.per_tick {
+                n += 1;
+                ctx.progress((n % 100) as f32, "reporting");
+            }
+            PROGRESS_CALLS.fetch_add(self.per_tick, Ordering::Relaxed);
         }
         Ok(())
     }

@@ -33,8 +33,11 @@ pub struct BenchReport {
     /// The drain's job count spread over `groups` groups, run to empty by one
     /// worker (fair claims, to compare with `drain_per_sec`).
     pub group_drain_per_sec: f64,
-    /// The plain drain again while other jobs report progress
-    /// (`progress_calls_per_sec`), to compare with `drain_per_sec`.
+    /// The plain drain again, late in the run, right before the progress
+    /// drain: its reference.
+    pub progress_reference_drain_per_sec: f64,
+    /// The same drain while other jobs report progress
+    /// (`progress_calls_per_sec`), to compare with its reference.
     pub progress_drain_per_sec: f64,
     /// `ctx.progress` calls a second during the progress drain.
     pub progress_calls_per_sec: f64,
@@ -44,7 +47,7 @@ impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "driver={} jobs={} concurrency={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms rate_limited_drain={:.0}/s (limit {:.0}/s) group_drain={:.0}/s ({} groups) progress_drain={:.0}/s (with {:.0} progress calls/s)",
+            "driver={} jobs={} concurrency={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms rate_limited_drain={:.0}/s (limit {:.0}/s) group_drain={:.0}/s ({} groups) progress_drain={:.0}/s (with {:.0} progress calls/s; {:.0}/s without)",
             self.driver,
             self.jobs,
             self.concurrency,
@@ -58,7 +61,8 @@ impl fmt::Display for BenchReport {
             self.group_drain_per_sec,
             self.groups,
             self.progress_drain_per_sec,
-            self.progress_calls_per_sec
+            self.progress_calls_per_sec,
+            self.progress_reference_drain_per_sec
         )
     }
 }
@@ -101,6 +105,7 @@ mod tests {
             rate_limited_drain_per_sec: 9.0,
             groups: 10,
             group_drain_per_sec: 11.0,
+            progress_reference_drain_per_sec: 14.0,
             progress_drain_per_sec: 12.0,
             progress_calls_per_sec: 13.0,
         };
@@ -122,6 +127,7 @@ mod tests {
                 "latency_p99_ms",
                 "progress_calls_per_sec",
                 "progress_drain_per_sec",
+                "progress_reference_drain_per_sec",
                 "rate_limit_per_sec",
                 "rate_limited_drain_per_sec"
             ]

@@ -212,6 +212,7 @@ pub async fn run(
         rate_limited_drain_per_sec,
         groups: config.groups.max(1),
         group_drain_per_sec,
+        progress_reference_drain_per_sec: progress.reference_per_sec,
         progress_drain_per_sec: progress.drain_per_sec,
         progress_calls_per_sec: progress.calls_per_sec,
     })

@@ -78,8 +78,12 @@ fn print(r: &BenchReport, out: &mut Output<'_>) -> Result<(), CliError> {
             format!("{:.0} jobs/s", r.group_drain_per_sec),
         ],
         vec![
+            "drain, late in the run (reference)".into(),
+            format!("{:.0} jobs/s", r.progress_reference_drain_per_sec),
+        ],
+        vec![
             format!(
-                "drain beside progress reports ({:.0} calls/s)",
+                "the same beside progress reports ({:.0} calls/s)",
                 r.progress_calls_per_sec
             ),
             format!("{:.0} jobs/s", r.progress_drain_per_sec),

@@ -538,6 +538,9 @@ pub fn assert_bench_report(report: &Value, driver: &str) {
         "rate_limited_drain_per_sec",
         "groups",
         "group_drain_per_sec",
+        "progress_reference_drain_per_sec",
+        "progress_drain_per_sec",
+        "progress_calls_per_sec",
     ];
     want.sort_unstable();
     let mut got = keys.clone();
@@ -551,6 +554,9 @@ pub fn assert_bench_report(report: &Value, driver: &str) {
         "drain_per_sec",
         "rate_limited_drain_per_sec",
         "group_drain_per_sec",
+        "progress_reference_drain_per_sec",
+        "progress_drain_per_sec",
+        "progress_calls_per_sec",
     ] {
         assert!(report[k].as_f64().unwrap() > 0.0, "{k}: {report}");
     }

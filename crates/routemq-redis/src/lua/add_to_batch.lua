@@ -20,17 +20,8 @@ if got[2] then return {'finished'} end
 if got[3] == '1' then return {'cancelled'} end
 local n, r, d = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 if n == 0 then return batch_reply(KEYS[1], b) end
-local at = 6
-local function section(cmd, key, count)
-  local last = at + count - 1
-  local i = at
-  while i <= last do
-    local j = math.min(i + 2 * CHUNK - 1, last)
-    redis.call(cmd, key, unpack(ARGV, i, j))
-    i = j + 1
-  end
-  at = last + 1
-end
+local args = argv_reader(6)
+local section = args.section
 section('HMSET', KEYS[3], 4 * n)
 if r > 0 then section('RPUSH', KEYS[1], r) end
 if d > 0 then section('ZADD', KEYS[2], 2 * d) end

@@ -19,6 +19,25 @@ local function chunked(cmd, key, values)
   end
 end
 
+-- Reads ARGV in consecutive sections from index `at`: `reader.section(cmd, key,
+-- count)` runs `cmd key` over the next `count` arguments in slices of 2 * CHUNK
+-- (pairs stay together), and `reader.at` is the next unread index. The push
+-- scripts lay out their jobs this way (push.lua, push_batch.lua, add_to_batch.lua).
+local function argv_reader(at)
+  local reader = { at = at }
+  function reader.section(cmd, key, count)
+    local last = reader.at + count - 1
+    local i = reader.at
+    while i <= last do
+      local j = math.min(i + 2 * CHUNK - 1, last)
+      redis.call(cmd, key, unpack(ARGV, i, j))
+      i = j + 1
+    end
+    reader.at = last + 1
+  end
+  return reader
+end
+
 -- Like `chunked`, but keeps pairs together (HMSET field value, ZADD score member).
 local function chunked_pairs(cmd, key, values)
   local n = #values

@@ -14,27 +14,18 @@
 -- queue's grouped flag; idle workers are woken. Returns N.
 local n, r, d = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local h, g = tonumber(ARGV[4]), tonumber(ARGV[5])
-local at = 6
-local function section(cmd, key, count)
-  local last = at + count - 1
-  local i = at
-  while i <= last do
-    local j = math.min(i + 2 * CHUNK - 1, last)
-    redis.call(cmd, key, unpack(ARGV, i, j))
-    i = j + 1
-  end
-  at = last + 1
-end
+local args = argv_reader(6)
+local section = args.section
 section('HMSET', KEYS[3], 4 * n + 2 * h)
 if r > 0 then section('RPUSH', KEYS[1], r) end
 if d > 0 then section('ZADD', KEYS[2], 2 * d) end
 if h > 0 then redis.call('SET', KEYS[1] .. ':grouped', '1') end
 for _ = 1, g do
-  local group, c = ARGV[at], tonumber(ARGV[at + 1])
+  local group, c = ARGV[args.at], tonumber(ARGV[args.at + 1])
   local ids = {}
-  for i = 1, c do ids[i] = ARGV[at + 1 + i] end
+  for i = 1, c do ids[i] = ARGV[args.at + 1 + i] end
   ready_in_group(KEYS[1], group, ids)
-  at = at + 2 + c
+  args.at = args.at + 2 + c
 end
 notify(KEYS[4], n)
 return n

@@ -27,17 +27,8 @@
 local b, now = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[7]) == 1 then return {'exists'} end
 local n, r, d, c = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
-local at = 14
-local function section(cmd, key, count)
-  local last = at + count - 1
-  local i = at
-  while i <= last do
-    local j = math.min(i + 2 * CHUNK - 1, last)
-    redis.call(cmd, key, unpack(ARGV, i, j))
-    i = j + 1
-  end
-  at = last + 1
-end
+local args = argv_reader(14)
+local section = args.section
 redis.call('HMSET', KEYS[7], 'name', ARGV[3], 'total', n, 'pending', n, 'succeeded', 0,
   'failed', 0, 'cancelled', 0, 'allow_failures', ARGV[4], 'cancelled_batch', '0',
   'created_at_ms', now, 'keep_ms', ARGV[5], 'cancelled_keep_ms', ARGV[6],

@@ -3,13 +3,11 @@
 //! against the plain drain's figure.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use routemq_core::{Driver, JobOptions, Queue, QueueName};
-use routemq_worker::Worker;
 
 use crate::jobs::BenchNoop;
-use crate::run::{per_sec, BenchConfig, BenchError};
+use crate::run::{per_sec, run_to_empty, BenchConfig, BenchError};
 
 /// `config.jobs` no-op jobs on `<queue>-groups`, job `i` in group `i %
 /// config.groups`, pushed in bulk and run to empty by one worker; returns the
@@ -38,25 +36,7 @@ pub(crate) async fn group_drain(
         driver.push_bulk(jobs).await?;
         next += n;
     }
-    let started = Instant::now();
-    let report = Worker::builder(consumer.clone())
-        .register::<BenchNoop>()
-        .queues([name.as_str()])
-        .concurrency(config.concurrency)
-        .stop_when_empty(true)
-        .build()?
-        .run_until(std::future::pending::<()>())
-        .await?;
-    let elapsed = started.elapsed();
+    let elapsed = run_to_empty(consumer, &name, config, "group drain").await;
     driver.clear(&queue_name).await?;
-    if report.counts.processed < config.jobs as u64 {
-        return Err(BenchError::Incomplete {
-            phase: "group drain",
-            detail: format!(
-                "{} of {} jobs processed ({:?})",
-                report.counts.processed, config.jobs, report
-            ),
-        });
-    }
-    Ok(per_sec(config.jobs, elapsed))
+    Ok(per_sec(config.jobs, elapsed?))
 }

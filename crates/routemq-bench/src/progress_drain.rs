@@ -13,7 +13,7 @@ use routemq_core::{Driver, JobOptions, Queue, QueueName};
 use routemq_worker::Worker;
 
 use crate::jobs::{BenchNoop, BenchProgress, PROGRESS_CALLS, PROGRESS_STOP};
-use crate::run::{per_sec, BenchConfig, BenchError};
+use crate::run::{per_sec, run_to_empty, BenchConfig, BenchError};
 
 /// Jobs reporting progress during the progress drain.
 const REPORTERS: usize = 20;
@@ -46,25 +46,7 @@ async fn drain_once(
         driver.push_bulk(jobs).await?;
         left -= n;
     }
-    let started = Instant::now();
-    let report = Worker::builder(consumer.clone())
-        .register::<BenchNoop>()
-        .queues([name])
-        .concurrency(config.concurrency)
-        .stop_when_empty(true)
-        .build()?
-        .run_until(std::future::pending::<()>())
-        .await?;
-    let elapsed = started.elapsed();
-    if report.counts.processed < config.jobs as u64 {
-        return Err(BenchError::Incomplete {
-            phase: "progress drain",
-            detail: format!(
-                "{} of {} jobs processed ({:?})",
-                report.counts.processed, config.jobs, report
-            ),
-        });
-    }
+    let elapsed = run_to_empty(consumer, name, config, "progress drain").await?;
     Ok(per_sec(config.jobs, elapsed))
 }
 

@@ -80,6 +80,37 @@ pub enum BenchError {
     },
 }
 
+/// Runs `config.jobs` no-op jobs already on `queue` to empty with one worker of
+/// `config.concurrency`; returns how long that took. Fewer processed jobs are
+/// [`BenchError::Incomplete`] naming `phase`.
+pub(crate) async fn run_to_empty(
+    consumer: &Arc<dyn Driver>,
+    queue: &str,
+    config: &BenchConfig,
+    phase: &'static str,
+) -> Result<Duration, BenchError> {
+    let started = Instant::now();
+    let report = Worker::builder(consumer.clone())
+        .register::<BenchNoop>()
+        .queues([queue])
+        .concurrency(config.concurrency)
+        .stop_when_empty(true)
+        .build()?
+        .run_until(std::future::pending::<()>())
+        .await?;
+    let elapsed = started.elapsed();
+    if report.counts.processed < config.jobs as u64 {
+        return Err(BenchError::Incomplete {
+            phase,
+            detail: format!(
+                "{} of {} jobs processed ({:?})",
+                report.counts.processed, config.jobs, report
+            ),
+        });
+    }
+    Ok(elapsed)
+}
+
 pub(crate) fn per_sec(n: usize, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64().max(1e-9)
 }
@@ -120,25 +151,10 @@ pub async fn run(
     let bulk_enqueue_per_sec = per_sec(config.jobs, started.elapsed());
 
     // Drain: everything just enqueued, run to empty.
-    let started = Instant::now();
-    let report = Worker::builder(consumer.clone())
-        .register::<BenchNoop>()
-        .queues([config.queue.as_str()])
-        .concurrency(config.concurrency)
-        .stop_when_empty(true)
-        .build()?
-        .run_until(std::future::pending::<()>())
-        .await?;
-    let drain_per_sec = per_sec(config.jobs, started.elapsed());
-    if report.counts.processed < config.jobs as u64 {
-        return Err(BenchError::Incomplete {
-            phase: "drain",
-            detail: format!(
-                "{} of {} jobs processed ({:?})",
-                report.counts.processed, config.jobs, report
-            ),
-        });
-    }
+    let drain_per_sec = per_sec(
+        config.jobs,
+        run_to_empty(&consumer, &config.queue, config, "drain").await?,
+    );
 
     // Latency: an idle worker, jobs sent at an interval.
     let (tx, mut rx) = mpsc::unbounded_channel();

@@ -36,7 +36,7 @@ pub(crate) async fn group_drain(
         driver.push_bulk(jobs).await?;
         next += n;
     }
-    let elapsed = run_to_empty(consumer, &name, config, "group drain").await;
+    let elapsed = run_to_empty(consumer, &name, config, "group drain", true).await;
     driver.clear(&queue_name).await?;
     Ok(per_sec(config.jobs, elapsed?))
 }

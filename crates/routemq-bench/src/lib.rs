@@ -1,6 +1,7 @@
 //! The RouteMQ benchmark: single enqueue, bulk enqueue, drain, idle latency, a
 //! rate-limited drain, a group drain (1,000 groups) and a drain beside jobs
-//! reporting progress 10,000 times a second, over
+//! reporting progress 10,000 times a second, and the plain drain with the
+//! workers' throughput history off and on, over
 //! any [`Driver`], measured through the real [`Worker`](routemq_worker::Worker).
 //! `routemq bench` and `cargo xtask bench` print its [`BenchReport`].
 //!
@@ -12,6 +13,7 @@
 #![warn(missing_docs)]
 
 mod group_drain;
+mod history_drain;
 mod jobs;
 mod progress_drain;
 mod report;

@@ -28,12 +28,13 @@ pub(crate) struct ProgressDrain {
 }
 
 /// Pushes `config.jobs` no-op jobs on `name` and runs them to empty with one
-/// worker; returns the jobs per second of the run.
-async fn drain_once(
+/// worker (its history on or off); returns the jobs per second of the run.
+pub(crate) async fn drain_once(
     queue: &Queue,
     consumer: &Arc<dyn Driver>,
     config: &BenchConfig,
     name: &str,
+    history: bool,
 ) -> Result<f64, BenchError> {
     let driver = queue.driver();
     let on_queue = JobOptions::new().queue(name);
@@ -46,7 +47,7 @@ async fn drain_once(
         driver.push_bulk(jobs).await?;
         left -= n;
     }
-    let elapsed = run_to_empty(consumer, name, config, "progress drain").await?;
+    let elapsed = run_to_empty(consumer, name, config, "progress drain", history).await?;
     Ok(per_sec(config.jobs, elapsed))
 }
 
@@ -66,7 +67,7 @@ pub(crate) async fn progress_drain(
     let driver = queue.driver();
     driver.clear(&queue_name).await?;
     driver.clear(&reporters_name).await?;
-    let reference_per_sec = drain_once(queue, consumer, config, &name).await?;
+    let reference_per_sec = drain_once(queue, consumer, config, &name, true).await?;
 
     // Each reporter wakes every TICK and reports a burst, as a job working
     // through rows would: the calls a second are what is measured, the
@@ -97,7 +98,7 @@ pub(crate) async fn progress_drain(
 
     let calls_before = PROGRESS_CALLS.load(Ordering::SeqCst);
     let started = Instant::now();
-    let drained = drain_once(queue, consumer, config, &name).await;
+    let drained = drain_once(queue, consumer, config, &name, true).await;
     let elapsed = started.elapsed();
     let calls = PROGRESS_CALLS.load(Ordering::SeqCst) - calls_before;
     PROGRESS_STOP.store(true, Ordering::SeqCst);

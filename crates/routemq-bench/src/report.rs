@@ -41,13 +41,19 @@ pub struct BenchReport {
     pub progress_drain_per_sec: f64,
     /// `ctx.progress` calls a second during the progress drain.
     pub progress_calls_per_sec: f64,
+    /// The plain drain with the worker's throughput history off (the best of
+    /// two runs interleaved with the next figure's): the history's reference.
+    pub history_off_drain_per_sec: f64,
+    /// The same drain with the history on, as workers run by default (the best
+    /// of two runs).
+    pub history_on_drain_per_sec: f64,
 }
 
 impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "driver={} jobs={} concurrency={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms rate_limited_drain={:.0}/s (limit {:.0}/s) group_drain={:.0}/s ({} groups) progress_drain={:.0}/s (with {:.0} progress calls/s; {:.0}/s without)",
+            "driver={} jobs={} concurrency={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms rate_limited_drain={:.0}/s (limit {:.0}/s) group_drain={:.0}/s ({} groups) progress_drain={:.0}/s (with {:.0} progress calls/s; {:.0}/s without) history_drain={:.0}/s ({:.0}/s without)",
             self.driver,
             self.jobs,
             self.concurrency,
@@ -62,7 +68,9 @@ impl fmt::Display for BenchReport {
             self.groups,
             self.progress_drain_per_sec,
             self.progress_calls_per_sec,
-            self.progress_reference_drain_per_sec
+            self.progress_reference_drain_per_sec,
+            self.history_on_drain_per_sec,
+            self.history_off_drain_per_sec
         )
     }
 }
@@ -108,6 +116,8 @@ mod tests {
             progress_reference_drain_per_sec: 14.0,
             progress_drain_per_sec: 12.0,
             progress_calls_per_sec: 13.0,
+            history_off_drain_per_sec: 15.0,
+            history_on_drain_per_sec: 16.0,
         };
         let v: serde_json::Value = serde_json::to_value(&r).unwrap();
         let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
@@ -122,6 +132,8 @@ mod tests {
                 "enqueue_per_sec",
                 "group_drain_per_sec",
                 "groups",
+                "history_off_drain_per_sec",
+                "history_on_drain_per_sec",
                 "jobs",
                 "latency_p50_ms",
                 "latency_p99_ms",

@@ -81,19 +81,22 @@ pub enum BenchError {
 }
 
 /// Runs `config.jobs` no-op jobs already on `queue` to empty with one worker of
-/// `config.concurrency`; returns how long that took. Fewer processed jobs are
+/// `config.concurrency`, its throughput history on or off (`history`: the
+/// worker's default is on); returns how long that took. Fewer processed jobs are
 /// [`BenchError::Incomplete`] naming `phase`.
 pub(crate) async fn run_to_empty(
     consumer: &Arc<dyn Driver>,
     queue: &str,
     config: &BenchConfig,
     phase: &'static str,
+    history: bool,
 ) -> Result<Duration, BenchError> {
     let started = Instant::now();
     let report = Worker::builder(consumer.clone())
         .register::<BenchNoop>()
         .queues([queue])
         .concurrency(config.concurrency)
+        .record_history(history)
         .stop_when_empty(true)
         .build()?
         .run_until(std::future::pending::<()>())
@@ -153,7 +156,7 @@ pub async fn run(
     // Drain: everything just enqueued, run to empty.
     let drain_per_sec = per_sec(
         config.jobs,
-        run_to_empty(&consumer, &config.queue, config, "drain").await?,
+        run_to_empty(&consumer, &config.queue, config, "drain", true).await?,
     );
 
     // Latency: an idle worker, jobs sent at an interval.
@@ -214,6 +217,7 @@ pub async fn run(
     let rate_limited_drain_per_sec = rate_limited_drain(&queue, &consumer, config).await?;
     let group_drain_per_sec = crate::group_drain::group_drain(&queue, &consumer, config).await?;
     let progress = crate::progress_drain::progress_drain(&queue, &consumer, config).await?;
+    let history = crate::history_drain::history_drain(&queue, &consumer, config).await?;
 
     Ok(BenchReport {
         driver: producer.connection_name().to_owned(),
@@ -231,6 +235,8 @@ pub async fn run(
         progress_reference_drain_per_sec: progress.reference_per_sec,
         progress_drain_per_sec: progress.drain_per_sec,
         progress_calls_per_sec: progress.calls_per_sec,
+        history_off_drain_per_sec: history.off_per_sec,
+        history_on_drain_per_sec: history.on_per_sec,
     })
 }
 

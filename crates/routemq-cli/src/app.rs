@@ -178,6 +178,10 @@ impl App {
             Command::Demo(_) | Command::Bench(_) => Unconfigured::Memory,
             _ => Unconfigured::Refuse,
         };
+        if let Command::Dashboard(args) = &cli.command {
+            // Bad credentials or an exposed address stop it before it connects.
+            commands::dashboard::settings(args)?;
+        }
         let config = match &self.driver {
             Some(_) => None,
             None => Some(Config::from_env(
@@ -249,6 +253,10 @@ impl App {
             #[cfg(feature = "outbox")]
             Command::Outbox(cmd) => commands::outbox::run(config, &cmd, out).await,
             Command::Workers => commands::admin::workers(driver, out).await,
+            Command::Dashboard(args) => {
+                let failed = crate::connect::dashboard_failed(config, driver.clone()).await?;
+                commands::dashboard::run(driver, failed, config, &args).await
+            }
             Command::Bench(args) => commands::bench::run(driver, config, &args, out).await,
             Command::Demo(args) => commands::demo::run(self, driver, &args, out).await,
             Command::Config => Ok(()),

@@ -115,6 +115,18 @@ dispatch and delayed jobs keep adding to it. Pausing a paused queue changes noth
     /// Live workers from their heartbeats.
     #[command(after_help = "Example:\n  routemq workers --json")]
     Workers,
+    /// Serve the web dashboard (queues, jobs, failed jobs, workers, schedules,
+    /// rate limits, batches) until SIGTERM/SIGINT.
+    #[command(after_help = "Example:
+  routemq dashboard
+  ROUTEMQ_DASHBOARD_TOKEN=$(openssl rand -hex 32) routemq dashboard --addr 0.0.0.0:8080
+  routemq dashboard --basic-auth ops:s3cret --read-only
+
+Without credentials it serves a loopback address only. With a token, a browser logs in once \
+with it (a session cookie); scripts send `Authorization: Bearer TOKEN`. Prefer the environment \
+variables to the flags: a flag's value shows in the process list. Serve it over TLS (a reverse \
+proxy) when it leaves the machine.")]
+    Dashboard(DashboardArgs),
     /// Throughput and latency benchmark on the configured driver.
     #[command(
         after_help = "Example:\n  routemq bench --connection redis --jobs 20000 --concurrency 32 --json"
@@ -183,6 +195,14 @@ pub struct WorkArgs {
     /// Take no part in firing schedules (`routemq schedule`); other workers do.
     #[arg(long)]
     pub no_schedules: bool,
+    /// How often the worker writes its per-minute processed / failed / retried
+    /// counts (the dashboard's charts) to the backend; once more at shutdown.
+    #[arg(long, value_parser = duration, default_value = "5", value_name = "S")]
+    pub history_flush: Duration,
+    /// Write no throughput history (the dashboard's charts then miss this
+    /// worker's jobs).
+    #[arg(long)]
+    pub no_history: bool,
 }
 
 /// `routemq push`.
@@ -512,6 +532,25 @@ One relay works at a time per database (the others wait for its lock); each job 
         #[arg(long)]
         until_empty: bool,
     },
+}
+
+/// `routemq dashboard`.
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Address to listen on (a port of 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub addr: SocketAddr,
+    /// Require this token: browsers log in with it, scripts send `Authorization:
+    /// Bearer TOKEN` (default: ROUTEMQ_DASHBOARD_TOKEN).
+    #[arg(long, value_name = "TOKEN", conflicts_with = "basic_auth")]
+    pub auth_token: Option<String>,
+    /// Require HTTP Basic authentication with these credentials (default:
+    /// ROUTEMQ_DASHBOARD_BASIC_AUTH).
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub basic_auth: Option<String>,
+    /// Show everything, change nothing: no pause, resume, retry, forget or cancel.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 /// `routemq bench`.

@@ -5,7 +5,9 @@
 //! This module reads only the CLI's own variables (`QUEUE_CONNECTION`,
 //! `ENABLE_REDIS`, `ENABLE_MYSQL`, `ROUTEMQ_ENV_FILE`, and the encryption settings
 //! `ROUTEMQ_ENCRYPTION_KEY`, `ROUTEMQ_PREVIOUS_KEYS` (parsed by
-//! [`Keyring::from_lookup`]) and `ROUTEMQ_ENCRYPT_ALL`). The driver crates own
+//! [`Keyring::from_lookup`]) and `ROUTEMQ_ENCRYPT_ALL`, and the dashboard's
+//! credentials `ROUTEMQ_DASHBOARD_TOKEN` and `ROUTEMQ_DASHBOARD_BASIC_AUTH`,
+//! read by [`dashboard_auth`] after `.env` is loaded). The driver crates own
 //! theirs: [`RedisConfig::from_lookup`](routemq_redis::RedisConfig::from_lookup)
 //! reads `REDIS_*`, [`MysqlConfig::from_lookup`](routemq_mysql::MysqlConfig::from_lookup)
 //! reads `DATABASE_URL` and `DB_*`, both through the lookup given here.
@@ -132,8 +134,15 @@ pub const OUTBOX_VAR: &str = "ROUTEMQ_OUTBOX";
 /// The variable that picks where a Redis connection keeps failed jobs.
 pub const FAILED_STORE_VAR: &str = "ROUTEMQ_FAILED_STORE";
 
+/// The variable holding `routemq dashboard`'s access token (`--auth-token`).
+pub const DASHBOARD_TOKEN_VAR: &str = "ROUTEMQ_DASHBOARD_TOKEN";
+
+/// The variable holding `routemq dashboard`'s Basic credentials, `USER:PASSWORD`
+/// (`--basic-auth`).
+pub const DASHBOARD_BASIC_AUTH_VAR: &str = "ROUTEMQ_DASHBOARD_BASIC_AUTH";
+
 /// The variables this module reads itself.
-pub const CLI_VARIABLES: [&str; 9] = [
+pub const CLI_VARIABLES: [&str; 11] = [
     "QUEUE_CONNECTION",
     "ENABLE_REDIS",
     "ENABLE_MYSQL",
@@ -143,7 +152,52 @@ pub const CLI_VARIABLES: [&str; 9] = [
     ENCRYPT_ALL_VAR,
     OUTBOX_VAR,
     FAILED_STORE_VAR,
+    DASHBOARD_TOKEN_VAR,
+    DASHBOARD_BASIC_AUTH_VAR,
 ];
+
+/// Who may use `routemq dashboard`: the flags `--auth-token` and `--basic-auth`
+/// first, else `ROUTEMQ_DASHBOARD_TOKEN` and `ROUTEMQ_DASHBOARD_BASIC_AUTH`
+/// through `lookup` (empty counts as unset); a flag of either kind sets both
+/// variables aside. Both kinds at once, and credentials that would let anyone
+/// in, are refused naming the flag or variable, never showing the secret.
+pub fn dashboard_auth(
+    lookup: impl Fn(&str) -> Option<String>,
+    token_flag: Option<&str>,
+    basic_flag: Option<&str>,
+) -> Result<routemq_dashboard::Auth, ConfigError> {
+    let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+    let (token, basic) = if token_flag.is_some() || basic_flag.is_some() {
+        (
+            token_flag.map(|t| ("--auth-token", t.to_owned())),
+            basic_flag.map(|b| ("--basic-auth", b.to_owned())),
+        )
+    } else {
+        (
+            get(DASHBOARD_TOKEN_VAR).map(|t| (DASHBOARD_TOKEN_VAR, t)),
+            get(DASHBOARD_BASIC_AUTH_VAR).map(|b| (DASHBOARD_BASIC_AUTH_VAR, b)),
+        )
+    };
+    let refused = |var: &str, e: routemq_dashboard::AuthError| ConfigError::Invalid {
+        var: var.to_owned(),
+        shown: "***".to_owned(),
+        problem: e.to_string(),
+    };
+    match (token, basic) {
+        (Some((a, _)), Some((b, _))) => Err(ConfigError::Choice(format!(
+            "{a} and {b} are both given; the dashboard takes one kind of credentials: keep one of them"
+        ))),
+        (Some((var, token)), None) => {
+            let auth = routemq_dashboard::Auth::Token(token);
+            auth.check().map_err(|e| refused(var, e))?;
+            Ok(auth)
+        }
+        (None, Some((var, pair))) => {
+            routemq_dashboard::Auth::basic_from_pair(&pair).map_err(|e| refused(var, e))
+        }
+        (None, None) => Ok(routemq_dashboard::Auth::None),
+    }
+}
 
 /// Encryption of job data: the keys (`ROUTEMQ_ENCRYPTION_KEY`,
 /// `ROUTEMQ_PREVIOUS_KEYS`) and `ROUTEMQ_ENCRYPT_ALL`. `Debug` shows key ids only.
@@ -201,6 +255,7 @@ fn is_secret(var: &str) -> bool {
     #[cfg(feature = "mysql")]
     secrets.extend_from_slice(routemq_mysql::MysqlConfig::SECRET_VARIABLES);
     secrets.extend_from_slice(Keyring::VARIABLES);
+    secrets.extend_from_slice(&[DASHBOARD_TOKEN_VAR, DASHBOARD_BASIC_AUTH_VAR]);
     secrets.contains(&var) || var.ends_with("_PASSWORD") || var.ends_with("_PASS")
 }
 

@@ -227,3 +227,75 @@ fn variables_are_the_cli_ones_and_the_drivers_lists() {
         assert!(all.contains(&v), "{v}");
     }
 }
+
+#[test]
+fn dashboard_credentials_come_from_flags_then_the_environment() {
+    use routemq_dashboard::Auth;
+
+    assert_eq!(dashboard_auth(env(&[]), None, None).unwrap(), Auth::None);
+    let token = dashboard_auth(env(&[("ROUTEMQ_DASHBOARD_TOKEN", "abc")]), None, None).unwrap();
+    assert_eq!(token, Auth::Token("abc".into()));
+    let basic = dashboard_auth(
+        env(&[("ROUTEMQ_DASHBOARD_BASIC_AUTH", "ops:pw")]),
+        None,
+        None,
+    )
+    .unwrap();
+    assert!(matches!(basic, Auth::Basic { ref user, .. } if user == "ops"));
+    // A flag sets both variables aside.
+    let flag = dashboard_auth(
+        env(&[("ROUTEMQ_DASHBOARD_BASIC_AUTH", "ops:pw")]),
+        Some("xyz"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(flag, Auth::Token("xyz".into()));
+    // Empty variables count as unset.
+    assert_eq!(
+        dashboard_auth(env(&[("ROUTEMQ_DASHBOARD_TOKEN", " ")]), None, None).unwrap(),
+        Auth::None
+    );
+}
+
+#[test]
+fn bad_dashboard_credentials_name_their_source_and_hide_the_secret() {
+    let e = dashboard_auth(
+        env(&[("ROUTEMQ_DASHBOARD_BASIC_AUTH", "hunter2")]),
+        None,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("ROUTEMQ_DASHBOARD_BASIC_AUTH=*** "), "{e}");
+    assert!(e.contains("USER:PASSWORD") && !e.contains("hunter2"), "{e}");
+    let e = dashboard_auth(env(&[]), None, Some("ops:"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("--basic-auth=*** ") && e.contains("password"),
+        "{e}"
+    );
+    let e = dashboard_auth(env(&[]), Some(""), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("--auth-token=*** ") && e.contains("empty"),
+        "{e}"
+    );
+    let e = dashboard_auth(
+        env(&[
+            ("ROUTEMQ_DASHBOARD_TOKEN", "t"),
+            ("ROUTEMQ_DASHBOARD_BASIC_AUTH", "a:b"),
+        ]),
+        None,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("both"), "{e}");
+    let shown = shown_variables(env(&[("ROUTEMQ_DASHBOARD_TOKEN", "hunter2")]));
+    assert_eq!(
+        shown,
+        [("ROUTEMQ_DASHBOARD_TOKEN".to_owned(), "***".to_owned())]
+    );
+}

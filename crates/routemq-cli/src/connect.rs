@@ -109,6 +109,45 @@ pub async fn failed_store(
     Ok(driver)
 }
 
+/// What `routemq dashboard` shows failed jobs from: [`failed_store`], and —
+/// when that is the database failed store of a Redis connection — its
+/// per-queue counts (the driver's own `stats` do not see it).
+pub(crate) async fn dashboard_failed(
+    config: Option<&Config>,
+    driver: Arc<dyn Driver>,
+) -> Result<
+    (
+        Arc<dyn routemq_core::FailedStore>,
+        Option<Arc<dyn routemq_dashboard::FailedCounts>>,
+    ),
+    CliError,
+> {
+    #[cfg(feature = "failed-mysql")]
+    if let Some(store) = match config {
+        Some(c) => database_failed_store(c).await?,
+        None => None,
+    } {
+        let counts = Arc::new(DatabaseFailedCounts(store.clone()));
+        return Ok((Arc::new(store), Some(counts)));
+    }
+    #[cfg(not(feature = "failed-mysql"))]
+    let _ = config;
+    Ok((driver, None))
+}
+
+/// The per-queue counts of the database failed store, for the dashboard.
+#[cfg(feature = "failed-mysql")]
+#[derive(Debug)]
+struct DatabaseFailedCounts(routemq_failed_mysql::DatabaseFailedStore);
+
+#[cfg(feature = "failed-mysql")]
+#[routemq_core::async_trait]
+impl routemq_dashboard::FailedCounts for DatabaseFailedCounts {
+    async fn failed_counts(&self) -> Result<Vec<(String, u64)>, routemq_core::DriverError> {
+        self.0.failed_counts().await
+    }
+}
+
 /// The database failed store of a Redis connection, when `config` turns it on.
 #[cfg(feature = "failed-mysql")]
 pub async fn database_failed_store(

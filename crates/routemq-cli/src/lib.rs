@@ -1,6 +1,6 @@
 //! The `routemq` command line as a library: configuration (flags > environment >
-//! `.env`), driver connection, the worker and admin verbs, the demo, the benchmark
-//! verb, and the built-in job types. The `routemq` binary is
+//! `.env`), driver connection, the worker and admin verbs, the web dashboard, the
+//! demo, the benchmark verb, and the built-in job types. The `routemq` binary is
 //! `App::new().run()`; an application embeds the same verbs in its own binary with
 //! its own job types: `routemq_cli::App::new().register::<SendEmail>().run()`.
 //!
@@ -24,8 +24,9 @@ mod output;
 
 pub use app::App;
 pub use config::{
-    load_env_file, shown_variables, variables, Config, ConfigError, Connection, EncryptionConfig,
-    Unconfigured, CLI_VARIABLES, ENCRYPT_ALL_VAR,
+    dashboard_auth, load_env_file, shown_variables, variables, Config, ConfigError, Connection,
+    EncryptionConfig, Unconfigured, CLI_VARIABLES, DASHBOARD_BASIC_AUTH_VAR, DASHBOARD_TOKEN_VAR,
+    ENCRYPT_ALL_VAR,
 };
 pub use connect::{connect, migrate_if_database};
 pub use duration::parse_duration;

@@ -261,6 +261,7 @@ fn every_verb_has_help_with_an_example() {
         &["outbox", "status"],
         &["outbox", "relay"],
         &["workers"],
+        &["dashboard"],
         &["bench"],
         &["demo"],
         &["config"],

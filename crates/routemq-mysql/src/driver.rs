@@ -3,7 +3,8 @@
 //! lock-conflict retries, chunked deletes). The contract is implemented per
 //! capability: `lifecycle.rs` (JobLifecycle), `failed.rs` (FailedStore),
 //! `admin.rs` (QueueAdmin), `workers.rs` (WorkerRegistry), `tracking.rs`
-//! (JobTracking), `workflows.rs` (Workflows).
+//! (JobTracking), `workflows.rs` (Workflows), `history.rs` (History),
+//! `listing.rs` (JobListing).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,6 +57,9 @@ pub(crate) struct Inner {
     /// The queues with a rotation of groups as last read, and when (see
     /// [`MysqlDriver::grouped_queues`]).
     pub(crate) grouped: std::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>,
+    /// When this driver (or a clone) last pruned `queue_history` (see
+    /// `MysqlDriver::prune_history`).
+    pub(crate) history_pruned: std::sync::Mutex<Option<Instant>>,
 }
 
 /// How long claims trust the last read of `queue_paused`. A pause or resume made
@@ -119,6 +123,7 @@ impl MysqlDriver {
                 paused: std::sync::Mutex::new(None),
                 gated: std::sync::Mutex::new(None),
                 grouped: std::sync::Mutex::new(None),
+                history_pruned: std::sync::Mutex::new(None),
             }),
         })
     }

@@ -14,6 +14,11 @@
 //! - **Idle workers** poll adaptively (from [`MysqlConfig::poll_min`] doubling to
 //!   [`MysqlConfig::poll_max`]) and wake at once on a dispatch from the same
 //!   process.
+//! - **Throughput history** (`queue_history`, migration 0014) is one multi-row
+//!   upsert per `record_history`, adding to the stored per-minute counts; old
+//!   minutes are pruned in bounded chunks. **Listings** of a queue by state are
+//!   ordered index ranges, so a page costs what its offset and limit cost,
+//!   never the queue's length.
 //! - **Times** come from the server's clock (`NOW(6)`): leases, release delays
 //!   and "now" never depend on a worker's clock. Only a due time given to
 //!   `dispatch_later` is the producer's instant. The driver's sessions run in
@@ -36,9 +41,11 @@ mod error;
 mod failed;
 mod groups;
 mod handoff;
+mod history;
 mod in_transaction;
 mod lease;
 mod lifecycle;
+mod listing;
 mod migrate;
 mod push;
 mod rate_limits;

@@ -95,6 +95,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0013_workflows.sql",
         sql: include_str!("../../../migrations/0013_workflows.sql"),
     },
+    Migration {
+        version: 14,
+        name: "0014_create_queue_history.sql",
+        sql: include_str!("../../../migrations/0014_create_queue_history.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

@@ -127,6 +127,17 @@ pub(crate) const WORKFLOW_PRUNE_BATCH: &str = include_str!("sql/workflow_prune_b
 pub(crate) const WORKFLOW_CLEAR_SELECT: &str = include_str!("sql/workflow_clear_select.sql");
 pub(crate) const WORKFLOW_CLEAR_MEMBERS: &str = include_str!("sql/workflow_clear_members.sql");
 pub(crate) const WORKFLOW_CLEAR_BATCH: &str = include_str!("sql/workflow_clear_batch.sql");
+const HISTORY_RECORD: &str = include_str!("sql/history_record.sql");
+pub(crate) const HISTORY_RANGE: &str = include_str!("sql/history_range.sql");
+pub(crate) const HISTORY_PRUNE: &str = include_str!("sql/history_prune.sql");
+const LISTING_PAGE: &str = include_str!("sql/listing_page.sql");
+const LISTING_READY: &str = include_str!("sql/listing_ready.sql");
+pub(crate) const LISTING_LANES: &str = include_str!("sql/listing_lanes.sql");
+const LISTING_READY_LANES: &str = include_str!("sql/listing_ready_lanes.sql");
+const LISTING_DELAYED: &str = include_str!("sql/listing_delayed.sql");
+const LISTING_RUNNING: &str = include_str!("sql/listing_running.sql");
+const LISTING_WAITING: &str = include_str!("sql/listing_waiting.sql");
+const LISTING_ENVELOPE: &str = include_str!("sql/listing_envelope.sql");
 
 /// Deletes expired heartbeats (before listing workers).
 pub(crate) const WORKERS_PRUNE: &str = "DELETE FROM queue_workers WHERE expires_at <= NOW(6)";
@@ -427,6 +438,90 @@ fn repeated(head: &str, row: &str, rows: usize) -> String {
     s
 }
 
+/// Rows one history_record.sql statement adds at most (5 params each): more
+/// deltas than this go in several statements of one transaction.
+pub(crate) const HISTORY_ROWS: usize = 256;
+
+/// history_record.sql for `rows` rows (at most [`HISTORY_ROWS`]), padded to a
+/// power of two; returns the SQL and the padded row count. The caller pads with
+/// copies of its last row carrying zero counts (they add nothing).
+pub(crate) fn history_record(rows: usize) -> (String, usize) {
+    let padded = rows.clamp(1, HISTORY_ROWS).next_power_of_two();
+    let more = "\n    UNION ALL SELECT ?, ?, ?, ?, ?".repeat(padded - 1);
+    (HISTORY_RECORD.trim_end().replace("{more}", &more), padded)
+}
+
+/// Which jobs of a queue a listing statement reads ([`listing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listed {
+    /// listing_ready.sql: ungrouped ready jobs. Params: queue.
+    Ready,
+    /// listing_ready_lanes.sql for this many groups. Params: queue, the groups
+    /// padded to the length [`listing`] returns.
+    ReadyLanes(usize),
+    /// listing_delayed.sql. Params: queue.
+    Delayed,
+    /// listing_running.sql. Params: queue.
+    Running,
+    /// listing_waiting.sql. Params: queue.
+    Waiting,
+}
+
+/// The filter (`WHERE …`, `ORDER BY …`) of `listed`, and the padded group
+/// count of [`Listed::ReadyLanes`] (0 for the others).
+fn listing_filter(listed: Listed) -> (String, usize) {
+    match listed {
+        Listed::Ready => (fragment(LISTING_READY).to_owned(), 0),
+        Listed::ReadyLanes(n) => {
+            let (list, padded) = in_list(n);
+            (
+                fragment(LISTING_READY_LANES).replace("{lanes}", &list),
+                padded,
+            )
+        }
+        Listed::Delayed => (fragment(LISTING_DELAYED).to_owned(), 0),
+        Listed::Running => (fragment(LISTING_RUNNING).to_owned(), 0),
+        Listed::Waiting => (fragment(LISTING_WAITING).to_owned(), 0),
+    }
+}
+
+/// One page of `listed`: listing_page.sql around the filter, the outer order
+/// being the filter's `ORDER BY` columns on the joined rows (`j.`). Params:
+/// the filter's, then limit and offset. Returns the SQL and the padded group
+/// count of [`Listed::ReadyLanes`].
+pub(crate) fn listing(listed: Listed) -> (String, usize) {
+    let (filter, padded) = listing_filter(listed);
+    let order = filter
+        .rsplit_once("ORDER BY ")
+        .map_or("", |(_, columns)| columns)
+        .split(',')
+        .map(|c| format!("j.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let filter = filter.replace('\n', "\n      ");
+    (
+        LISTING_PAGE
+            .trim_end()
+            .replace("{filter}", &filter)
+            .replace("{order}", &order),
+        padded,
+    )
+}
+
+/// How many jobs of `listed` there are, counting at most the given number
+/// (params: the filter's, then that number): what a page's offset skipped of
+/// this part of a listing when the page found none of it. Reads index entries
+/// only, at most that many.
+pub(crate) fn listing_skipped(listed: Listed) -> String {
+    let (filter, _) = listing_filter(listed);
+    format!("SELECT COUNT(*) FROM (SELECT 1 FROM queue_jobs\n{filter}\nLIMIT ?) AS skipped")
+}
+
+/// listing_envelope.sql selecting the job `by` uuid or row id.
+pub(crate) fn job_envelope(by: JobBy) -> String {
+    LISTING_ENVELOPE.trim_end().replace("{job}", job_filter(by))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,6 +570,46 @@ mod tests {
         assert_eq!(WORKFLOW_BATCH_WRITE.matches('?').count(), 12);
         assert_eq!(WORKFLOW_NOT_STARTED.matches('?').count(), 3);
         assert_eq!(STATS.matches('?').count(), 6);
+        let (s, rows) = history_record(3);
+        assert_eq!((s.matches('?').count(), rows), (4 * 5 + 1, 4));
+        assert!(!s.contains('{'), "{s}");
+        assert_eq!(history_record(1000).1, HISTORY_ROWS);
+        assert_eq!(HISTORY_RANGE.matches('?').count(), 4);
+        assert_eq!(HISTORY_PRUNE.matches('?').count(), 2);
+        for listed in [
+            Listed::Ready,
+            Listed::Delayed,
+            Listed::Running,
+            Listed::Waiting,
+        ] {
+            let (s, _) = listing(listed);
+            assert_eq!(s.matches('?').count(), 3, "{s}");
+            assert_eq!(listing_skipped(listed).matches('?').count(), 2);
+        }
+        let (s, padded) = listing(Listed::ReadyLanes(3));
+        assert_eq!((s.matches('?').count(), padded), (1 + 4 + 2, 4));
+        assert!(s.contains("group_key IN (?, ?, ?, ?)"), "{s}");
+        assert!(
+            s.ends_with("ORDER BY j.group_key, j.available_at, j.id"),
+            "{s}"
+        );
+        let (s, _) = listing(Listed::Running);
+        assert!(
+            s.ends_with(
+                "ORDER BY lease_until, reserved_at, id\n      LIMIT ? OFFSET ?) AS page\n\
+                 JOIN queue_jobs AS j ON j.id = page.id\n\
+                 ORDER BY j.lease_until, j.reserved_at, j.id"
+            ),
+            "{s}"
+        );
+        assert!(!s.contains('{'), "{s}");
+        assert_eq!(
+            listing_skipped(Listed::ReadyLanes(3)).matches('?').count(),
+            6
+        );
+        assert_eq!(LISTING_LANES.matches('?').count(), 3);
+        assert_eq!(job_envelope(JobBy::Uuid).matches('?').count(), 2);
+        assert!(!job_envelope(JobBy::Row).contains('{'));
     }
 
     #[test]

@@ -47,7 +47,7 @@ const LONGEST_KEEP: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// How the statements select job `id`: by uuid, or by row id for a row written
 /// by hand without one (`db-<id>`, as [`token::job_id`] names it).
-fn job_by(id: &JobId) -> (JobBy, Value) {
+pub(crate) fn job_by(id: &JobId) -> (JobBy, Value) {
     match id
         .as_str()
         .strip_prefix("db-")

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{fresh, fresh_with, job, q, raw};
+use common::{fresh, fresh_with, job, plan, q, raw};
 use routemq_core::prelude::*;
 use routemq_core::{DriverError, FailedQuery, JobId};
 use routemq_mysql::mysql_async::prelude::Queryable;
@@ -327,62 +327,6 @@ const RECLAIM_SELECT: &str = include_str!("../src/sql/reclaim_select.sql");
 /// The idle wait's per-queue lookup (a fragment: wrapped in a SELECT below).
 const NEXT_DUE_PART: &str = include_str!("../src/sql/next_due_part.sql");
 
-/// What `EXPLAIN FORMAT=JSON` (the one EXPLAIN format both servers share: MySQL
-/// 9 prints a tree by default, MariaDB has no FORMAT=TRADITIONAL) says about
-/// `sql` with `params`: (table, index, access) of every table access, and
-/// whether anything is sorted. Reads the three JSON shapes there are: MariaDB's
-/// (`key`, `access_type`, a `filesort` node), MySQL's version 1 (`key`,
-/// `access_type`, `using_filesort: true`) and MySQL's version 2, the default of
-/// 9.x (`index_name`, `index_access_type` such as `index_range_scan`, a node with
-/// `access_type: sort`). Accesses are named as MariaDB does (range, ref, …).
-async fn plan(
-    c: &mut routemq_mysql::mysql_async::Conn,
-    sql: &str,
-    params: impl Into<routemq_mysql::mysql_async::Params> + Send,
-) -> (Vec<(String, String, String)>, bool, String) {
-    fn walk(v: &serde_json::Value, tables: &mut Vec<(String, String, String)>, sorts: &mut bool) {
-        match v {
-            serde_json::Value::Object(map) => {
-                let field = |k: &str| map.get(k).and_then(|v| v.as_str());
-                if let Some(table) = field("table_name") {
-                    let key = field("key").or(field("index_name")).unwrap_or_default();
-                    let access = match field("index_access_type") {
-                        Some("index_range_scan") => "range",
-                        Some("index_lookup") => "ref",
-                        Some(other) => other,
-                        None => field("access_type").unwrap_or_default(),
-                    };
-                    tables.push((table.to_owned(), key.to_owned(), access.to_owned()));
-                }
-                if field("access_type") == Some("sort") {
-                    *sorts = true;
-                }
-                for (k, v) in map {
-                    if k == "filesort" || (k == "using_filesort" && v.as_bool() == Some(true)) {
-                        *sorts = true;
-                    }
-                    walk(v, tables, sorts);
-                }
-            }
-            serde_json::Value::Array(items) => {
-                for v in items {
-                    walk(v, tables, sorts);
-                }
-            }
-            _ => {}
-        }
-    }
-    let text: Option<String> = c
-        .exec_first(format!("EXPLAIN FORMAT=JSON {sql}"), params)
-        .await
-        .unwrap();
-    let text = text.expect("EXPLAIN returns the plan");
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let (mut tables, mut sorts) = (Vec::new(), false);
-    walk(&json, &mut tables, &mut sorts);
-    (tables, sorts, text)
-}
-
 /// The claim and the reclaim scan are ordered range scans of
 /// queue_jobs_claim_index (no filesort, no table scan) on MariaDB and MySQL
 /// alike, with realistic statistics: thousands of waiting, delayed and reserved
@@ -430,15 +374,15 @@ async fn claim_and_reclaim_plans_use_the_claim_index_without_sorting() {
     );
     assert!(!sorts, "the claim must not sort: {text}");
     // The reclaim scan reads only the queue's reserved rows (then sorts that
-    // handful by id, which the index does not give).
+    // handful by id, which the index does not give): the reserved range of the
+    // claim index, or (migration 0014) the expired and unleased range of
+    // queue_jobs_lease_index, which holds only the reservations to reclaim.
     let (tables, _, text) = plan(&mut c, RECLAIM_SELECT, ("default", 10)).await;
-    assert_eq!(
-        tables,
-        vec![(
-            "queue_jobs".to_owned(),
-            "queue_jobs_claim_index".to_owned(),
-            "range".to_owned()
-        )],
+    assert_eq!(tables.len(), 1, "reclaim: {text}");
+    assert!(
+        tables[0].0 == "queue_jobs"
+            && ["queue_jobs_claim_index", "queue_jobs_lease_index"].contains(&tables[0].1.as_str())
+            && tables[0].2 == "range",
         "reclaim: {text}"
     );
     // The idle wait's lookup, with a queue paused and one not: queue_jobs is

@@ -19,7 +19,8 @@ use std::time::{Duration, SystemTime};
 use common::{job, q};
 use routemq_core::prelude::*;
 use routemq_core::{
-    CancelOutcome, FailedQuery, JobId, Progress, Reservation, RunReport, WorkerInfo,
+    CancelOutcome, FailedQuery, HistoryCounts, HistoryDelta, JobId, JobState, ListPage, Progress,
+    Reservation, RunReport, WorkerInfo,
 };
 use routemq_mysql::mysql_async::prelude::Queryable;
 use routemq_mysql::{MysqlConfig, MysqlDriver};
@@ -709,6 +710,81 @@ async fn no_statement_of_the_driver_leaves_a_warning() {
     check("cancel (waiting)", &relay, &d).await;
     d.reclaim_expired(tqs).await.unwrap();
     check("reclaim (with record pruning)", &relay, &d).await;
+
+    // Throughput history and listing (migration 0014).
+    let hq = q("history");
+    let now = routemq_core::unix_minute(SystemTime::now());
+    let kept = (routemq_core::HISTORY_KEPT_FOR.as_secs() / 60) as i64;
+    let delta = |minute: i64, n: u64| HistoryDelta {
+        queue: hq.clone(),
+        minute,
+        counts: HistoryCounts {
+            processed: n,
+            failed: 1,
+            retried: 2,
+        },
+    };
+    d.record_history(&[delta(now, 3), delta(now - 1, 1), delta(now - kept - 5, 9)])
+        .await
+        .unwrap();
+    check(
+        "record history (new minutes, one expired, prune)",
+        &relay,
+        &d,
+    )
+    .await;
+    d.record_history(&[delta(now, 4)]).await.unwrap();
+    check("record history (adding)", &relay, &d).await;
+    let many: Vec<HistoryDelta> = (0..300).map(|m| delta(now - m, 1)).collect();
+    d.record_history(&many).await.unwrap();
+    check("record history (several statements)", &relay, &d).await;
+    assert_eq!(d.history(&hq, now - 400, now).await.unwrap().len(), 300);
+    check("history", &relay, &d).await;
+    let chain: Vec<_> = (40..43).map(|n| job(&default, n, None)).collect();
+    d.push_chain(routemq_core::ChainPlan {
+        queue: default.clone(),
+        links: chain.clone(),
+        catch: None,
+    })
+    .await
+    .unwrap();
+    let grouped = q("grouped_list");
+    let group = routemq_core::GroupKey::new("g").unwrap();
+    d.push_bulk(
+        (50..53)
+            .map(|n| job(&grouped, n, None).in_group(Some(group.clone())))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    relay.take();
+    for state in [
+        JobState::Ready,
+        JobState::Delayed,
+        JobState::Running,
+        JobState::Waiting,
+    ] {
+        let page = ListPage {
+            state,
+            offset: 0,
+            limit: 10,
+        };
+        d.list_jobs(&default, page).await.unwrap();
+        check(&format!("list {} jobs", state.as_str()), &relay, &d).await;
+    }
+    let page = ListPage {
+        state: JobState::Ready,
+        offset: 1,
+        limit: 10,
+    };
+    assert_eq!(d.list_jobs(&grouped, page).await.unwrap().len(), 2);
+    check("list ready jobs (groups, offset counted)", &relay, &d).await;
+    assert!(d
+        .job_envelope(&default, &chain[1].id)
+        .await
+        .unwrap()
+        .is_some());
+    check("job envelope", &relay, &d).await;
 
     assert!(d.clear(&default).await.unwrap() > 0);
     check("clear", &relay, &d).await;

@@ -2,7 +2,8 @@
 //! The contract is implemented per capability: `lifecycle.rs` (JobLifecycle),
 //! `failed.rs` (FailedStore), `admin.rs` (QueueAdmin), `workers.rs`
 //! (WorkerRegistry), `schedules.rs` (ScheduleStore), `rate_limits.rs`
-//! (RateLimits), `tracking.rs` (JobTracking), `workflows.rs` (Workflows).
+//! (RateLimits), `tracking.rs` (JobTracking), `workflows.rs` (Workflows),
+//! `history.rs` (History), `listing.rs` (JobListing).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -27,6 +27,8 @@
 //! | `routemq:queue:default:rate:windows` | zset | groups with a window log → when it expires (so `clear_rate_limit` finds them) |
 //! | `routemq:queue:default:failed_index` | hash | id → the same record, for lookups by id |
 //! | `routemq:queue:default:waiting` | set | ids of waiting jobs (chain links after the first, chain and batch callbacks): stored in the jobs hash, in no list or zset until released |
+//! | `routemq:queue:default:waiting:order` | zset | the same ids in the order they were stored (score `stored_at_ms * 1000 + position in the push`, the position capped at 999; ties by id), so a listing pages through them oldest first; written and removed with the set |
+//! | `routemq:queue:default:history:{hour}` | hash | throughput history of unix hour `{hour}` (`unix ms / 3,600,000`): field `{minute of the hour}` (`0`–`59`) → `"processed\|failed\|retried"`; expires `HISTORY_KEPT_FOR` after the hour ends (see `history.rs`) |
 //! | `routemq:queue:default:batches` | zset | the queue's batch ids → when their record expires (ms; `+inf` until the batch finishes), so `clear` finds them |
 //! | `routemq:queue:default:batch:{id}` | hash | batch `id`'s record: `name`, `total`, `pending`, `succeeded`, `failed`, `cancelled`, `allow_failures`, `cancelled_batch` (`1`/`0`), `created_at_ms`, `finished_at_ms`, `then`/`catch`/`finally` (callback ids, `""` once released or removed), `keep_ms`, `cancelled_keep_ms`; expires `BATCH_KEPT_FOR` after it finished |
 //! | `routemq:queue:default:batch:{id}:jobs` | set | the batch's jobs not settled yet (ready, delayed or running) |
@@ -47,9 +49,11 @@
 //! queue's base name likewise (`reclaim.lua` builds them from the prefix). Group lists, the rotation, the grouped flag, the
 //! parked lanes and the running counts are named the same way (from the ready
 //! list's name), group holds and windows from the `rate` and `rate_log` names,
-//! by the scripts that use them. The workflow keys (waiting set, batch index,
-//! batch records and job sets) likewise: `lib.lua`'s workflow helpers name them
-//! from the ready list's name.
+//! by the scripts that use them. The workflow keys (waiting set and its order
+//! index, batch index, batch records and job sets) likewise: `lib.lua`'s workflow
+//! helpers name them from the ready list's name. History hashes are named from
+//! the queue's base name too, so one queue's `record_history.lua` call touches one
+//! slot.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -94,6 +98,12 @@ pub(crate) struct QueueKeys {
     pub done: String,
     /// Waiting jobs (chain links, callbacks; see `lib.lua`'s workflow helpers).
     pub waiting: String,
+    /// The waiting jobs in the order they were stored (zset; see `lib.lua`'s
+    /// workflow helpers).
+    pub waiting_order: String,
+    /// The prefix of the throughput history's hourly hashes; each is this name,
+    /// `:` and the unix hour (see `history_hour`).
+    pub history: String,
     /// The queue's batches → when their record expires (ms).
     pub batches: String,
 }
@@ -113,6 +123,12 @@ impl QueueKeys {
     /// The set of batch `id`'s jobs not settled yet.
     pub fn batch_jobs(&self, id: &str) -> String {
         format!("{}:batch:{id}:jobs", self.ready)
+    }
+
+    /// The throughput history hash of unix hour `hour` on this queue (same hash
+    /// tag).
+    pub fn history_hour(&self, hour: i64) -> String {
+        format!("{}:{hour}", self.history)
     }
 
     /// The uniqueness lock of `key` on this queue.
@@ -162,6 +178,8 @@ impl Keys {
             failed_index: format!("{base}:failed_index"),
             done: format!("{base}:done"),
             waiting: format!("{base}:waiting"),
+            waiting_order: format!("{base}:waiting:order"),
+            history: format!("{base}:history"),
             batches: format!("{base}:batches"),
             failed: format!("{}:queue:failed:{name}", self.prefix),
             ready: base,
@@ -252,6 +270,8 @@ mod tests {
             &k.rate_log,
             &k.done_record("0190-a"),
             &k.waiting,
+            &k.waiting_order,
+            &k.history_hour(480_000),
             &k.batches,
             &k.batch("b1"),
             &k.batch_jobs("b1"),
@@ -262,6 +282,11 @@ mod tests {
         assert_eq!(k.batch("b1"), "routemq:queue:{emails}:batch:b1");
         assert_eq!(k.batch_jobs("b1"), "routemq:queue:{emails}:batch:b1:jobs");
         assert_eq!(k.waiting, "routemq:queue:{emails}:waiting");
+        assert_eq!(k.waiting_order, "routemq:queue:{emails}:waiting:order");
+        assert_eq!(
+            k.history_hour(480_000),
+            "routemq:queue:{emails}:history:480000"
+        );
         let keys = Keys::new("routemq", KeyMode::Cluster);
         assert_eq!(
             keys.schedule(&QueueName::new("emails").unwrap(), "digest"),

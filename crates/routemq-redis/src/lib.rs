@@ -25,7 +25,12 @@
 //! Workflows (chains and batches, `workflows.rs`) add waiting jobs (in the jobs
 //! hash, listed in the set `routemq:queue:{q}:waiting`), a workflow tail in
 //! their jobs' metadata, and batch records (`routemq:queue:{q}:batch:{id}`, with
-//! their job sets, expiring after they finished), indexed by `routemq:batches`.
+//! their job sets, expiring after they finished), indexed by `routemq:batches`;
+//! waiting jobs are also kept in stored order (`routemq:queue:{q}:waiting:order`,
+//! for listing). Throughput history (`history.rs`) is one hash per queue per hour,
+//! `routemq:queue:{q}:history:{unix hour}`, field `{minute of the hour}` →
+//! `"processed|failed|retried"`, expiring `HISTORY_KEPT_FOR` after the hour ends.
+//! Listing (`listing.rs`) reads a page of one state in one read-only script.
 //!
 //! # Guarantees
 //! - Every state change is one Lua script (`src/lua/*.lua`, each with a header
@@ -85,8 +90,10 @@ mod driver;
 mod error;
 mod failed;
 mod failed_handoff;
+mod history;
 mod keys;
 mod lifecycle;
+mod listing;
 mod pool;
 mod push;
 mod push_once;

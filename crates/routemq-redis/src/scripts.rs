@@ -79,6 +79,8 @@ pub(crate) struct Scripts {
     pub push_batch: Script,
     pub add_to_batch: Script,
     pub cancel_batch: Script,
+    pub record_history: Script,
+    pub list_jobs: Script,
 }
 
 impl Scripts {
@@ -120,10 +122,12 @@ impl Scripts {
             push_batch: Script::new(include_str!("lua/push_batch.lua"), true),
             add_to_batch: Script::new(include_str!("lua/add_to_batch.lua"), true),
             cancel_batch: Script::new(include_str!("lua/cancel_batch.lua"), true),
+            record_history: Script::new(include_str!("lua/record_history.lua"), true),
+            list_jobs: Script::new(include_str!("lua/list_jobs.lua"), true),
         }
     }
 
-    pub fn all(&self) -> [&Script; 36] {
+    pub fn all(&self) -> [&Script; 38] {
         [
             &self.push,
             &self.push_unique,
@@ -161,6 +165,8 @@ impl Scripts {
             &self.push_batch,
             &self.add_to_batch,
             &self.cancel_batch,
+            &self.record_history,
+            &self.list_jobs,
         ]
     }
 }

@@ -17,6 +17,7 @@
 //! | `ROUTEMQ_TEST_REDIS_SERVER` | the `redis-server` binary to start (default: the one on PATH) |
 //! | `ROUTEMQ_TEST_MYSQLD` | the `mysqld`/`mariadbd` binary to start (default: found on PATH) |
 //! | `ROUTEMQ_TEST_SERVER_REPORT` | a file to which each shared server started appends `kind, how, version` |
+//! | `ROUTEMQ_TEST_CHROMEDRIVER`, `ROUTEMQ_TEST_CHROMIUM` | the browser of [`browser`] tests (default Debian's `/usr/bin/chromedriver`, `/usr/bin/chromium`) |
 //! | `DOCKER_HOST` | the Docker engine (default `unix:///var/run/docker.sock`) |
 //!
 //! If none works, the test fails with a message saying how to provide a server. It
@@ -29,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+pub mod browser;
 mod container;
 mod free_port;
 pub mod mysql;

@@ -32,6 +32,10 @@ pub(crate) struct Config {
     pub(crate) schedules: Vec<Schedule>,
     /// Whether this worker runs the scheduler task.
     pub(crate) run_schedules: bool,
+    /// Whether this worker adds its counts to the store's throughput history.
+    pub(crate) record_history: bool,
+    /// How often the counted history is written.
+    pub(crate) history_flush: Duration,
 }
 
 impl Config {
@@ -118,6 +122,8 @@ impl WorkerBuilder {
                 keyring: Arc::new(Keyring::empty()),
                 schedules: Vec::new(),
                 run_schedules: true,
+                record_history: true,
+                history_flush: Duration::from_secs(5),
             },
         }
     }
@@ -261,6 +267,28 @@ impl WorkerBuilder {
         self
     }
 
+    /// Whether this worker adds its counts to the store's per-minute throughput
+    /// history (default `true`), which `routemq dashboard` charts across every
+    /// worker: per queue and minute, the jobs that succeeded, the jobs that failed
+    /// for good and the attempts released for a retry (a rate-limit push-back is
+    /// not a retry there). Counting costs an atomic add per job; the counts are
+    /// written every [`history_flush`](Self::history_flush) in one call, and once
+    /// more when the worker stops, after its last job settled. A write that fails
+    /// is logged and its counts are added to the next one.
+    pub fn record_history(mut self, yes: bool) -> Self {
+        self.config.record_history = yes;
+        self
+    }
+
+    /// How often the counted throughput history is written to the store
+    /// (default 5 s; must not be zero: turn the history off with
+    /// [`record_history(false)`](Self::record_history)). Longer means fewer
+    /// writes and a chart that lags more.
+    pub fn history_flush(mut self, every: Duration) -> Self {
+        self.config.history_flush = every;
+        self
+    }
+
     /// Validates the settings.
     pub fn build(mut self) -> Result<Worker, WorkerError> {
         if self.queues.is_empty() {
@@ -281,6 +309,7 @@ impl WorkerBuilder {
             (self.config.lease, "the lease length"),
             (self.config.sleep, "the sleep interval"),
             (self.config.heartbeat_every, "the heartbeat interval"),
+            (self.config.history_flush, "the history flush interval"),
         ] {
             if value.is_zero() {
                 return Err(WorkerError::ZeroDuration(setting));

@@ -16,6 +16,7 @@ use crate::acker::AckSender;
 use crate::attempt::{self, AttemptEnd};
 use crate::backend_retry::GaveUp;
 use crate::builder::Config;
+use crate::history_recorder::HistoryRecorder;
 use crate::job_watch::JobWatch;
 use crate::lease_keeper;
 use crate::registry::{LoadedJob, Registry};
@@ -47,6 +48,9 @@ pub(crate) struct JobRunner {
     pub(crate) hard_stop: CancellationToken,
     /// The running jobs' run records and cancel requests.
     pub(crate) watch: Arc<JobWatch>,
+    /// Per-minute throughput counts for the store's history (`None`: not
+    /// recorded, see [`WorkerBuilder::record_history`](crate::WorkerBuilder::record_history)).
+    pub(crate) history: Option<Arc<HistoryRecorder>>,
 }
 
 /// How the supervised part of an attempt ended.
@@ -203,7 +207,7 @@ impl JobRunner {
         match ended {
             Ended::Ran(AttemptEnd::Succeeded) => {
                 tracing::debug!(took_ms = took.as_millis() as u64, "job succeeded");
-                self.stats.count(Counter::Processed);
+                self.count(queue, Counter::Processed);
                 telemetry::record_outcome(queue, name, Outcome::Succeeded);
                 match env.keep_result {
                     None => self.acker.send(current),
@@ -223,6 +227,15 @@ impl JobRunner {
                 self.abandoned(queue, name);
             }
             Ended::Stopped => self.release_on_shutdown(&current, name).await,
+        }
+    }
+
+    /// Counts an attempt's end on `queue`: in the worker's stats and, for the
+    /// ends the history keeps (processed, failed, retried), in its history.
+    pub(crate) fn count(&self, queue: &str, counter: Counter) {
+        self.stats.count(counter);
+        if let Some(history) = &self.history {
+            history.count(queue, counter);
         }
     }
 

@@ -21,6 +21,14 @@
 //!
 //! See [`telemetry`] for the metrics emitted.
 //!
+//! # Throughput history
+//! Unless [`WorkerBuilder::record_history`] turns it off, the worker counts per
+//! queue and minute the jobs that succeeded, the jobs that failed for good and
+//! the attempts released for a retry, and adds them to the store's history
+//! ([`History`](routemq_core::History)) every
+//! [`history_flush`](WorkerBuilder::history_flush) (5 s) and once more when it
+//! stops: `routemq dashboard` charts every worker's counts from there.
+//!
 //! # Recurring jobs
 //! Every worker also runs a scheduler task (unless
 //! [`WorkerBuilder::run_schedules`] turns it off): it stores the schedules given
@@ -49,6 +57,7 @@ mod error;
 mod execute;
 mod finish_tracked;
 mod heartbeat;
+mod history_recorder;
 mod job_watch;
 mod lease_keeper;
 mod registry;

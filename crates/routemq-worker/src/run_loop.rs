@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 use crate::backend_retry::Incident;
 use crate::builder::Config;
 use crate::execute::JobRunner;
+use crate::history_recorder::{self, HistoryRecorder};
 use crate::job_watch::{self, JobWatch};
 use crate::stats::{StopReason, WorkerReport, WorkerStats};
 use crate::{acker, heartbeat, scheduler, Worker, WorkerError};
@@ -78,6 +79,18 @@ impl Worker {
                 scheduler_stop.clone(),
             )
         });
+        let history = config
+            .record_history
+            .then(|| Arc::new(HistoryRecorder::new(&config.queues)));
+        let history_stop = CancellationToken::new();
+        let history_task = history.clone().map(|recorder| {
+            history_recorder::spawn(
+                driver.clone(),
+                recorder,
+                config.history_flush,
+                history_stop.clone(),
+            )
+        });
         let (ack_sender, acker_task) = acker::spawn(driver.clone());
         let watch = JobWatch::new(id.clone());
         let watch_stop = CancellationToken::new();
@@ -90,6 +103,7 @@ impl Worker {
             acker: ack_sender,
             hard_stop: CancellationToken::new(),
             watch,
+            history,
         });
         let mut run = RunLoop {
             driver,
@@ -123,6 +137,13 @@ impl Worker {
         drop(run); // drops the last ack sender: the acker finishes and stops
         if let Err(e) = acker_task.await {
             tracing::error!(error = %e, "the acker task failed");
+        }
+        // Every job is settled: the last flush writes all that was counted.
+        history_stop.cancel();
+        if let Some(task) = history_task {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "the history task failed");
+            }
         }
         watch_stop.cancel();
         if let Err(e) = watch_task.await {

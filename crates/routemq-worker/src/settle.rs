@@ -58,7 +58,7 @@ impl JobRunner {
                         info.attempt,
                         info.max_tries
                     );
-                    self.stats.count(Counter::Retried);
+                    self.count(queue, Counter::Retried);
                     telemetry::record_outcome(queue, name, label(Outcome::Retried));
                 }
                 Err(gave_up) => {
@@ -85,7 +85,7 @@ impl JobRunner {
         match failed {
             Ok(()) => {
                 tracing::error!(error = %error, "job failed for good after attempt {} of {}", info.attempt, info.max_tries);
-                self.stats.count(Counter::Failed);
+                self.count(queue, Counter::Failed);
                 telemetry::record_outcome(queue, name, label(Outcome::Failed));
             }
             Err(gave_up) => {
@@ -159,6 +159,8 @@ impl JobRunner {
                     info.attempt,
                     info.max_tries
                 );
+                // Counted as retried in the stats, but no retry in the history:
+                // the attempt did not fail and uses up no try.
                 self.stats.count(Counter::Retried);
                 telemetry::record_outcome(queue, name, Outcome::RateLimited);
             }
@@ -234,7 +236,7 @@ impl JobRunner {
         .await;
         match failed {
             Ok(()) => {
-                self.stats.count(Counter::Failed);
+                self.count(queue, Counter::Failed);
                 telemetry::record_outcome(queue, name, Outcome::Failed);
             }
             Err(gave_up) => {

@@ -88,6 +88,14 @@ fn print(r: &BenchReport, out: &mut Output<'_>) -> Result<(), CliError> {
             ),
             format!("{:.0} jobs/s", r.progress_drain_per_sec),
         ],
+        vec![
+            "drain, throughput history off".into(),
+            format!("{:.0} jobs/s", r.history_off_drain_per_sec),
+        ],
+        vec![
+            "drain, throughput history on (default)".into(),
+            format!("{:.0} jobs/s", r.history_on_drain_per_sec),
+        ],
     ];
     let title = format!(
         "{} · {} jobs · concurrency {}",

@@ -3,6 +3,7 @@
 pub(crate) mod admin;
 pub(crate) mod batch;
 pub(crate) mod bench;
+pub(crate) mod dashboard;
 pub(crate) mod demo;
 pub(crate) mod failed;
 pub(crate) mod job;

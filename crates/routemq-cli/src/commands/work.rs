@@ -22,6 +22,8 @@ pub(crate) fn worker_error(e: WorkerError) -> CliError {
             "--sleep"
         } else if what.contains("grace") {
             "--shutdown-grace"
+        } else if what.contains("history") {
+            "--history-flush"
         } else {
             "duration"
         }),
@@ -63,6 +65,8 @@ pub(crate) async fn run(
         .shutdown_grace(args.shutdown_grace)
         .cancel_grace(args.cancel_grace)
         .run_schedules(!args.no_schedules)
+        .record_history(!args.no_history)
+        .history_flush(args.history_flush)
         .build()
         .map_err(worker_error)?;
     let target = config

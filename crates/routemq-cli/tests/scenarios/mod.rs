@@ -541,6 +541,8 @@ pub fn assert_bench_report(report: &Value, driver: &str) {
         "progress_reference_drain_per_sec",
         "progress_drain_per_sec",
         "progress_calls_per_sec",
+        "history_off_drain_per_sec",
+        "history_on_drain_per_sec",
     ];
     want.sort_unstable();
     let mut got = keys.clone();
@@ -557,6 +559,8 @@ pub fn assert_bench_report(report: &Value, driver: &str) {
         "progress_reference_drain_per_sec",
         "progress_drain_per_sec",
         "progress_calls_per_sec",
+        "history_off_drain_per_sec",
+        "history_on_drain_per_sec",
     ] {
         assert!(report[k].as_f64().unwrap() > 0.0, "{k}: {report}");
     }

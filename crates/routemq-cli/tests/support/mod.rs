@@ -149,7 +149,9 @@ pub fn clean_cmd() -> Command {
     Command::from_std(clean_std_cmd())
 }
 
-fn clean_std_cmd() -> std::process::Command {
+/// `routemq` with no configuration variable set, as a `std` command (to spawn
+/// and signal it).
+pub fn clean_std_cmd() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_routemq"));
     for var in config_vars() {
         cmd.env_remove(var);

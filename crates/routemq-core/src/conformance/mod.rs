@@ -11,9 +11,10 @@
 //!
 //! The rules are grouped by the capability they check, in the modules
 //! [`lifecycle`], [`failed_store`], [`admin`], [`worker_registry`],
-//! [`schedule_store`], [`rate_limits`], [`tracking`] and [`workflows`] (one per
-//! trait of the contract), and [`groups`] (fair groups, across traits); [`RULES`]
-//! lists them all, in that order.
+//! [`schedule_store`], [`rate_limits`], [`tracking`], [`workflows`], [`history`]
+//! and [`listing`] (one per trait of the contract), and [`groups`] and
+//! [`group_limits`] (fair groups and their controls, across traits); [`RULES`]
+//! lists them all.
 //!
 //! Each rule takes a [`DriverFactory`], asks it for a driver over a fresh, empty,
 //! isolated store, and panics with a message naming the broken rule. Timings are
@@ -34,7 +35,9 @@ pub mod failed_store;
 mod fixture;
 pub mod group_limits;
 pub mod groups;
+pub mod history;
 pub mod lifecycle;
+pub mod listing;
 pub mod rate_limits;
 pub mod schedule_store;
 pub mod tracking;
@@ -61,6 +64,10 @@ pub use groups::{
     grouped_jobs_release_reclaim_settle_and_clear, groups_take_turns_in_claims,
     pause_unique_and_rate_limit_hold_for_grouped_jobs, ungrouped_jobs_take_turns_and_keep_fifo,
 };
+pub use history::{
+    history_concurrent_writers_sum_exactly, history_deltas_add_up,
+    history_ignores_minutes_past_retention, history_range_is_inclusive_ordered_and_per_queue,
+};
 pub use lifecycle::{
     ack_batch_of_many, attempts_counted_at_claim, bulk_push_keeps_ids_and_order,
     concurrent_claimers_get_each_job_once, delay_precision, expired_lease_is_reclaimed,
@@ -75,6 +82,10 @@ pub use lifecycle::{
     unique_lock_follows_a_reclaimed_lease, unique_lock_released_by_clear,
     unique_until_finished_holds_until_ack, unique_until_finished_releases_on_final_fail,
     unique_until_started_releases_at_claim,
+};
+pub use listing::{
+    job_envelope_follows_the_job, listing_delayed_running_and_waiting,
+    listing_ready_is_fifo_and_paged, listing_rejects_finished_states_and_caps_the_page,
 };
 pub use rate_limits::{
     hold_queue_blocks_claims_until_it_passes, rate_limit_holds_across_concurrent_claimers,
@@ -235,6 +246,16 @@ macro_rules! __routemq_conformance_rules {
             workflow_batch_counts_and_releases_callbacks,
             workflow_batch_then_add_and_failure_policy,
             workflow_batch_is_exact_under_concurrency_and_cancel,
+            // History
+            history_deltas_add_up,
+            history_concurrent_writers_sum_exactly,
+            history_range_is_inclusive_ordered_and_per_queue,
+            history_ignores_minutes_past_retention,
+            // JobListing
+            listing_ready_is_fifo_and_paged,
+            listing_delayed_running_and_waiting,
+            listing_rejects_finished_states_and_caps_the_page,
+            job_envelope_follows_the_job,
         }
     };
 }
@@ -304,6 +325,8 @@ mod tests {
             include_str!("group_limits.rs"),
             include_str!("tracking.rs"),
             include_str!("workflows.rs"),
+            include_str!("history.rs"),
+            include_str!("listing.rs"),
             include_str!("lifecycle/concurrency.rs"),
             include_str!("lifecycle/leases.rs"),
             include_str!("lifecycle/order.rs"),

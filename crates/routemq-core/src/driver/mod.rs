@@ -10,6 +10,8 @@
 //! | [`RateLimits`] | per-queue rate limits and holds | `conformance::rate_limits` |
 //! | [`JobTracking`] | job status, progress, kept results, cancellation | `conformance::tracking` |
 //! | [`Workflows`] | chains and batches | `conformance::workflows` |
+//! | [`History`] | per-minute processed / failed / retried counts | `conformance::history` |
+//! | [`JobListing`] | a queue's jobs by state, a page at a time | `conformance::listing` |
 //!
 //! [`Driver`] is all of them together; it is implemented automatically for every type
 //! that implements them, and `Arc<dyn Driver>` coerces to `Arc<dyn FailedStore>`
@@ -17,7 +19,9 @@
 
 mod admin;
 mod failed_store;
+mod history;
 mod lifecycle;
+mod listing;
 mod rate_limits;
 mod schedule_store;
 mod tracking;
@@ -26,9 +30,13 @@ mod workflows;
 
 pub use admin::{QueueAdmin, QueueStats};
 pub use failed_store::{FailedJob, FailedQuery, FailedStore};
+pub use history::{
+    unix_minute, History, HistoryCounts, HistoryDelta, MinuteCounts, UnixMinute, HISTORY_KEPT_FOR,
+};
 pub use lifecycle::{
     AckOutcome, JobLifecycle, Lease, LeaseToken, PendingJob, ReclaimReport, Reservation,
 };
+pub use listing::{JobListing, JobSummary, ListPage, MAX_LIST_PAGE};
 pub use rate_limits::{
     checked_group_concurrency, RateLimit, RateLimitError, RateLimits, MAX_GROUP_CONCURRENCY,
 };
@@ -47,7 +55,8 @@ pub use workflows::{
 ///
 /// Never implemented by hand: the blanket implementation covers every type that
 /// implements [`JobLifecycle`], [`FailedStore`], [`QueueAdmin`],
-/// [`WorkerRegistry`], [`ScheduleStore`], [`RateLimits`], [`JobTracking`] and [`Workflows`]. The worker and the CLI hold an `Arc<dyn Driver>`; bring
+/// [`WorkerRegistry`], [`ScheduleStore`], [`RateLimits`], [`JobTracking`], [`Workflows`],
+/// [`History`] and [`JobListing`]. The worker and the CLI hold an `Arc<dyn Driver>`; bring
 /// the capability traits into scope (`use routemq_core::prelude::*`) to call them.
 pub trait Driver:
     JobLifecycle
@@ -58,6 +67,8 @@ pub trait Driver:
     + RateLimits
     + JobTracking
     + Workflows
+    + History
+    + JobListing
 {
 }
 
@@ -70,6 +81,8 @@ impl<T> Driver for T where
         + RateLimits
         + JobTracking
         + Workflows
+        + History
+        + JobListing
         + ?Sized
 {
 }

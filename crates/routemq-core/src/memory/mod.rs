@@ -16,7 +16,9 @@ use crate::{
 mod admin;
 mod failed_store;
 mod groups;
+mod history;
 mod lifecycle;
+mod listing;
 mod rate_limits;
 mod schedule_store;
 mod tracking;
@@ -59,6 +61,9 @@ struct StoredJob {
     flow: Option<workflows::Flow>,
     /// Stored but not claimable until its chain or batch releases it.
     waiting: bool,
+    /// The store's sequence number when it was stored: its age (listing order
+    /// of waiting jobs).
+    stored_seq: u64,
 }
 
 #[derive(Debug, Default)]
@@ -108,6 +113,8 @@ struct State {
     finished_pruned_at: i64,
     /// Batches by id.
     batches: HashMap<crate::BatchId, workflows::BatchState>,
+    /// Throughput history: queue → minute → counts (see `history.rs`).
+    history: BTreeMap<QueueName, BTreeMap<crate::UnixMinute, crate::HistoryCounts>>,
 }
 
 impl Default for MemoryDriver {
@@ -203,6 +210,7 @@ impl State {
                 cancel: false,
                 flow: None,
                 waiting: false,
+                stored_seq: seq,
             },
         );
     }

@@ -59,6 +59,7 @@ impl State {
     fn insert_waiting(&mut self, job: PendingJob, flow: Option<Flow>) {
         let id = job.id.clone();
         let queue = job.queue.clone();
+        let stored_seq = self.next_seq();
         self.jobs.insert(
             id.clone(),
             StoredJob {
@@ -72,6 +73,7 @@ impl State {
                 cancel: false,
                 flow,
                 waiting: true,
+                stored_seq,
             },
         );
         self.queues.entry(queue).or_default().waiting.insert(id);

@@ -1,7 +1,9 @@
 -- Reclaim, step 1: lock reservations of one queue whose lease has expired (or
 -- that have no lease: rows reserved by hand or by an older driver). Params:
 -- queue, batch size. Uses queue_jobs_claim_index's reserved_at IS NOT NULL
--- range, which holds only in-flight jobs. unique_scope marks jobs holding a
+-- range, which holds only in-flight jobs, or (migration 0014)
+-- queue_jobs_lease_index's ranges of unleased and expired reservations, which
+-- hold only the jobs to reclaim. unique_scope marks jobs holding a
 -- uniqueness lock (released if the job fails here); cancel_requested marks jobs
 -- to record as cancelled instead (migration 0012); flow_next, flow_catch and
 -- batch_id the workflow effects of a job failed or cancelled here (0013).

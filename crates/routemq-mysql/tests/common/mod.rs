@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use routemq_core::{JobId, PendingJob, QueueName};
+use routemq_mysql::mysql_async::prelude::Queryable;
 use routemq_mysql::{MysqlConfig, MysqlDriver};
 use routemq_testkit::mysql::MysqlSchema;
 
@@ -71,4 +72,60 @@ pub fn job(queue: &QueueName, n: u64, at: Option<SystemTime>) -> PendingJob {
 /// A connection to the driver's schema for raw SQL.
 pub async fn raw(held: &Held) -> routemq_mysql::mysql_async::Conn {
     held.driver.pool().get_conn().await.unwrap()
+}
+
+/// What `EXPLAIN FORMAT=JSON` (the one EXPLAIN format both servers share: MySQL
+/// 9 prints a tree by default, MariaDB has no FORMAT=TRADITIONAL) says about
+/// `sql` with `params`: (table, index, access) of every table access, and
+/// whether anything is sorted. Reads the three JSON shapes there are: MariaDB's
+/// (`key`, `access_type`, a `filesort` node), MySQL's version 1 (`key`,
+/// `access_type`, `using_filesort: true`) and MySQL's version 2, the default of
+/// 9.x (`index_name`, `index_access_type` such as `index_range_scan`, a node with
+/// `access_type: sort`). Accesses are named as MariaDB does (range, ref, …).
+pub async fn plan(
+    c: &mut routemq_mysql::mysql_async::Conn,
+    sql: &str,
+    params: impl Into<routemq_mysql::mysql_async::Params> + Send,
+) -> (Vec<(String, String, String)>, bool, String) {
+    fn walk(v: &serde_json::Value, tables: &mut Vec<(String, String, String)>, sorts: &mut bool) {
+        match v {
+            serde_json::Value::Object(map) => {
+                let field = |k: &str| map.get(k).and_then(|v| v.as_str());
+                if let Some(table) = field("table_name") {
+                    let key = field("key").or(field("index_name")).unwrap_or_default();
+                    let access = match field("index_access_type") {
+                        Some("index_range_scan") => "range",
+                        Some("index_lookup") => "ref",
+                        Some(other) => other,
+                        None => field("access_type").unwrap_or_default(),
+                    };
+                    tables.push((table.to_owned(), key.to_owned(), access.to_owned()));
+                }
+                if field("access_type") == Some("sort") {
+                    *sorts = true;
+                }
+                for (k, v) in map {
+                    if k == "filesort" || (k == "using_filesort" && v.as_bool() == Some(true)) {
+                        *sorts = true;
+                    }
+                    walk(v, tables, sorts);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for v in items {
+                    walk(v, tables, sorts);
+                }
+            }
+            _ => {}
+        }
+    }
+    let text: Option<String> = c
+        .exec_first(format!("EXPLAIN FORMAT=JSON {sql}"), params)
+        .await
+        .unwrap();
+    let text = text.expect("EXPLAIN returns the plan");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (mut tables, mut sorts) = (Vec::new(), false);
+    walk(&json, &mut tables, &mut sorts);
+    (tables, sorts, text)
 }

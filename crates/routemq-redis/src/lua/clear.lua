@@ -3,9 +3,10 @@
 -- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] reserved zset
 -- KEYS[4] jobs hash (bodies and metadata)   KEYS[5] the queue's set of held
 -- uniqueness keys (each lock is KEYS[5] .. ':' .. key)   KEYS[6] the queue's set
--- of waiting jobs (chain links, callbacks)   KEYS[7] the queue's batch index (zset
--- batch id -> expiry; each record is KEYS[1] .. ':batch:' .. id, its job set the
--- record's name .. ':jobs', see lib.lua)
+-- of waiting jobs (chain links, callbacks; their order index is KEYS[6] ..
+-- ':order')   KEYS[7] the queue's batch index (zset batch id -> expiry; each
+-- record is KEYS[1] .. ':batch:' .. id, its job set the record's name .. ':jobs',
+-- see lib.lua)
 -- Fair groups: every group list in the rotation or parked, the rotation, the
 -- parked lanes, the groups' running counts and the grouped flag go too (see
 -- groups.lua); limits, caps, windows and holds stay (clear_limit.lua removes them).
@@ -15,7 +16,9 @@
 -- hash; waiting jobs go with the waiting set and the jobs hash; every batch of the
 -- queue (record and job set) is deleted, so it is unknown afterwards (the global
 -- batch index keeps a stale entry until a listing drops it); finished jobs' kept
--- records ("…:done:{id}") stay until they expire. Returns how many jobs.
+-- records ("…:done:{id}") stay until they expire, and so does the queue's
+-- throughput history ("…:history:{hour}", see record_history.lua): it records what
+-- happened, not jobs. Returns how many jobs.
 local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
   + redis.call('SCARD', KEYS[6])
 local rotation = KEYS[1] .. ':groups'
@@ -39,5 +42,5 @@ for i = 1, #batches do
   local rec = batch_record(KEYS[1], batches[i])
   redis.call('UNLINK', rec, rec .. ':jobs')
 end
-redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[6] .. ':order', KEYS[7])
 return n

@@ -251,6 +251,11 @@ end
 --   ready .. ':waiting'            set: ids of waiting jobs (chain links after the
 --                                  first, chain and batch callbacks): stored in the
 --                                  jobs hash, in no ready list, delayed zset or lane;
+--   ready .. ':waiting:order'      zset: the same ids in the order they were stored
+--                                  (score now * 1000 + position in the push, capped
+--                                  at 999; ties by id), for listing oldest first
+--                                  (list_jobs.lua); written and removed with the set
+--                                  (add_waiting, unwait);
 --   ready .. ':batches'            zset: the queue's batch ids -> when the record
 --                                  expires (ms; '+inf' until the batch finishes), so
 --                                  clear.lua finds them;
@@ -301,13 +306,34 @@ local function batch_reply(ready, b)
   return out
 end
 
+-- Lists `ids` (in order) as waiting jobs stored at `now` (ms): in the waiting set
+-- `waiting` and in its order index (`waiting .. ':order'`).
+local function add_waiting(waiting, ids, now)
+  if #ids == 0 then return end
+  chunked('SADD', waiting, ids)
+  local scored = {}
+  for i = 1, #ids do
+    scored[2 * i - 1] = now * 1000 + math.min(i - 1, 999)
+    scored[2 * i] = ids[i]
+  end
+  chunked_pairs('ZADD', waiting .. ':order', scored)
+end
+
+-- Takes job `id` out of the waiting set `waiting` and its order index; true when
+-- it was waiting.
+local function unwait(waiting, id)
+  if redis.call('SREM', waiting, id) == 0 then return false end
+  redis.call('ZREM', waiting .. ':order', id)
+  return true
+end
+
 -- Makes waiting job `id` claimable now: out of the waiting set, ready_at = now,
 -- at the tail of the ready list, one idle worker woken. Only a job still in the
 -- waiting set is released (so each is released at most once, and a waiting job
 -- cancelled or cleared meanwhile stays gone). Returns true when released.
 local function release_waiting(ready, jobs, id, now)
   if not id or id == '' then return false end
-  if redis.call('SREM', ready .. ':waiting', id) == 0 then return false end
+  if not unwait(ready .. ':waiting', id) then return false end
   local mf = meta_field(id)
   local meta = redis.call('HGET', jobs, mf)
   if not meta then return false end
@@ -321,7 +347,7 @@ end
 -- Removes waiting job `id` (every field) if it is still waiting.
 local function discard_waiting(ready, jobs, id)
   if not id or id == '' then return end
-  if redis.call('SREM', ready .. ':waiting', id) == 1 then drop_job(jobs, id) end
+  if unwait(ready .. ':waiting', id) then drop_job(jobs, id) end
 end
 
 -- Takes those of `ids` (not settled jobs of one batch) that wait in the delayed

@@ -1,7 +1,8 @@
 -- push_batch.lua: stores a batch (record, jobs, callbacks) on one queue.
 -- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] jobs hash   KEYS[4] notify
--- list   KEYS[5] the queue's set of waiting jobs   KEYS[6] the queue's batch
--- index (zset batch id -> when its record expires, ms)   KEYS[7] the batch's
+-- list   KEYS[5] the queue's set of waiting jobs (and, named from it, their order
+-- index KEYS[5] .. ':order')   KEYS[6] the queue's batch index (zset batch id ->
+-- when its record expires, ms)   KEYS[7] the batch's
 -- record (hash, KEYS[1] .. ':batch:' .. id)   KEYS[8] the batch's set of jobs not
 -- settled (KEYS[7] .. ':jobs'); see lib.lua for the layout
 -- ARGV[1] batch id   ARGV[2] now (ms)   ARGV[3] name   ARGV[4] allow_failures
@@ -16,14 +17,15 @@
 -- record exists already changes nothing and returns {'exists'}. Otherwise the
 -- record is written (counters: total = pending = N, the rest 0; created_at_ms =
 -- now), the batch enters the queue's index (score '+inf' until it finishes;
--- entries whose record expired are dropped from it here), the jobs are stored as
--- push.lua stores them (ready ones at the tail of the ready list in order, the
--- others delayed) and listed in KEYS[8], the callbacks are stored waiting (in
--- KEYS[5] only), idle workers are woken; a batch without jobs finishes at once
--- (then and finally released, see batch_finish_if_done). The global index of
--- batches (routemq:batches) is written by the caller before this script, as a
--- separate command: if that write is lost the batch still works, only listing
--- and lookup by id miss it. Returns the record as batch_reply does.
+-- entries whose record expired are dropped from it here), the jobs are stored
+-- as push.lua stores them (ready ones at the tail of the ready list in order,
+-- the others delayed) and listed in KEYS[8], the callbacks are stored waiting
+-- (in KEYS[5] and its order index only), idle workers are woken; a batch
+-- without jobs finishes at once (then and finally released, see
+-- batch_finish_if_done). The global index of batches (routemq:batches) is
+-- written by the caller before this script, as a separate command: if that
+-- write is lost the batch still works, only listing and lookup by id miss it.
+-- Returns the record as batch_reply does.
 local b, now = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[7]) == 1 then return {'exists'} end
 local n, r, d, c = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
@@ -38,7 +40,12 @@ redis.call('ZADD', KEYS[6], '+inf', b)
 if n + c > 0 then section('HMSET', KEYS[3], 4 * (n + c)) end
 if r > 0 then section('RPUSH', KEYS[1], r) end
 if d > 0 then section('ZADD', KEYS[2], 2 * d) end
-if c > 0 then section('SADD', KEYS[5], c) end
+if c > 0 then
+  local ids = {}
+  for i = 1, c do ids[i] = ARGV[args.at + i - 1] end
+  add_waiting(KEYS[5], ids, now)
+  args.at = args.at + c
+end
 if n > 0 then
   section('SADD', KEYS[8], n)
   notify(KEYS[4], n)

@@ -71,3 +71,73 @@ pub fn job_at(
     };
     PendingJob::new(&envelope, at).unwrap()
 }
+
+/// The commands the server ran while `f` ran (from `MONITOR`, commands run by
+/// scripts included) that name `needle` (a key base unique to the test), each as
+/// its words: the command name upper-cased, then its arguments.
+pub async fn commands_naming<F: std::future::Future>(
+    s: &Setup,
+    needle: &str,
+    f: F,
+) -> (F::Output, Vec<Vec<String>>) {
+    use futures::StreamExt;
+    let client = redis::Client::open(s.target.url.as_str()).unwrap();
+    let mut lines = client
+        .get_async_monitor()
+        .await
+        .unwrap()
+        .into_on_message::<String>();
+    let out = f.await;
+    // A marker command, so every line of `f` has been seen once it shows.
+    let marker = format!("{needle}:monitor-marker");
+    let mut raw = s.raw.clone();
+    let _: Option<String> = redis::cmd("GET")
+        .arg(&marker)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let wait = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(line) = lines.next().await {
+            if line.contains(&marker) {
+                break;
+            }
+            if line.contains(needle) {
+                seen.push(monitor_words(&line));
+            }
+        }
+    });
+    wait.await.expect("the marker shows in MONITOR");
+    (out, seen)
+}
+
+/// The quoted words of a `MONITOR` line (`… [0 lua] "LLEN" "key"`), escapes kept
+/// as they are; the first upper-cased.
+fn monitor_words(line: &str) -> Vec<String> {
+    let rest = line.split_once("] ").map_or(line, |(_, r)| r);
+    let mut words = Vec::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut word = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    word.push(c);
+                    if let Some(n) = chars.next() {
+                        word.push(n);
+                    }
+                }
+                '"' => break,
+                _ => word.push(c),
+            }
+        }
+        words.push(word);
+    }
+    if let Some(first) = words.first_mut() {
+        *first = first.to_ascii_uppercase();
+    }
+    words
+}

@@ -22,6 +22,7 @@ pub struct Faults {
     pub fail: AtomicU32,
     pub extend: AtomicU32,
     pub wait: AtomicU32,
+    pub record_history: AtomicU32,
     /// Milliseconds every claim's reply is held back after the claim took effect
     /// (a slow network: the jobs are reserved while the reply is on its way).
     pub claim_reply_delay_ms: AtomicU64,
@@ -38,6 +39,7 @@ pub struct Calls {
     pub wait: AtomicU64,
     pub reclaim: AtomicU64,
     pub heartbeat: AtomicU64,
+    pub record_history: AtomicU64,
     /// (asked, got) for every successful claim.
     pub claim_sizes: Mutex<Vec<(usize, usize)>>,
     /// Batch sizes of successful `ack_batch` calls.
@@ -348,5 +350,42 @@ impl routemq_core::Workflows for FaultyDriver {
         id: &routemq_core::BatchId,
     ) -> Result<Option<routemq_core::BatchInfo>, DriverError> {
         self.inner.cancel_batch(id).await
+    }
+}
+
+#[async_trait]
+impl routemq_core::History for FaultyDriver {
+    async fn record_history(
+        &self,
+        deltas: &[routemq_core::HistoryDelta],
+    ) -> Result<(), DriverError> {
+        hit(&self.calls.record_history, &self.faults.record_history)?;
+        self.inner.record_history(deltas).await
+    }
+    async fn history(
+        &self,
+        queue: &QueueName,
+        from: routemq_core::UnixMinute,
+        to: routemq_core::UnixMinute,
+    ) -> Result<Vec<routemq_core::MinuteCounts>, DriverError> {
+        self.inner.history(queue, from, to).await
+    }
+}
+
+#[async_trait]
+impl routemq_core::JobListing for FaultyDriver {
+    async fn list_jobs(
+        &self,
+        queue: &QueueName,
+        page: routemq_core::ListPage,
+    ) -> Result<Vec<routemq_core::JobSummary>, DriverError> {
+        self.inner.list_jobs(queue, page).await
+    }
+    async fn job_envelope(
+        &self,
+        queue: &QueueName,
+        id: &JobId,
+    ) -> Result<Option<Vec<u8>>, DriverError> {
+        self.inner.job_envelope(queue, id).await
     }
 }

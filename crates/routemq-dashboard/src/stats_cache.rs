@@ -1,0 +1,170 @@
+//! Queue counts shared by every viewer of one dashboard.
+//!
+//! Counting is cheap on Redis (list and set lengths) but not on MySQL, where a
+//! queue's ready count is an index range count: about 0.2 s for a million
+//! ready jobs. Every open page refreshes every 5 s, so the dashboard reads each
+//! queue's [`QueueStats`] at most once per [`FRESH`] for all viewers together,
+//! and answers from the last reading while a newer one is taken in the
+//! background (a reading younger than [`KEPT`] is served at once; an older one,
+//! or none, is read before answering). Any change made through the dashboard
+//! (pause, retry, cancel, …) drops every reading, so the page that made it shows
+//! its effect at once.
+//!
+//! A background reading that fails is logged and leaves the older reading in
+//! place; once that is older than [`KEPT`], the next request reads inline and
+//! returns the backend's error.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use routemq_core::{Driver, DriverError, QueueName, QueueStats};
+
+/// How long a reading is served without asking for a newer one.
+pub(crate) const FRESH: Duration = Duration::from_secs(2);
+/// How long a reading may be served while a newer one is taken.
+pub(crate) const KEPT: Duration = Duration::from_secs(30);
+
+/// The shared readings (see the module doc).
+#[derive(Debug, Default)]
+pub(crate) struct StatsCache {
+    readings: Mutex<HashMap<QueueName, Reading>>,
+}
+
+#[derive(Debug, Clone)]
+struct Reading {
+    stats: QueueStats,
+    taken_at: Instant,
+    refreshing: bool,
+}
+
+enum Plan {
+    Serve(QueueStats),
+    ServeAndRefresh(QueueStats),
+    Read,
+}
+
+impl StatsCache {
+    /// `queue`'s counts: a reading younger than [`FRESH`], else a reading younger
+    /// than [`KEPT`] while a newer one is taken in the background, else a
+    /// reading taken now.
+    pub(crate) async fn stats(
+        self: &Arc<Self>,
+        driver: &Arc<dyn Driver>,
+        queue: &QueueName,
+    ) -> Result<QueueStats, DriverError> {
+        match self.plan(queue) {
+            Plan::Serve(stats) => Ok(stats),
+            Plan::ServeAndRefresh(stats) => {
+                let (cache, driver, queue) = (self.clone(), driver.clone(), queue.clone());
+                tokio::spawn(async move {
+                    let read = driver.stats(&queue).await;
+                    if let Err(e) = &read {
+                        tracing::warn!(queue = %queue, error = %e, "dashboard: reading the queue's counts failed; the last reading is shown");
+                    }
+                    cache.store(&queue, read.ok());
+                });
+                Ok(stats)
+            }
+            Plan::Read => {
+                let stats = driver.stats(queue).await?;
+                self.store(queue, Some(stats.clone()));
+                Ok(stats)
+            }
+        }
+    }
+
+    /// Drops every reading: the next request for any queue reads anew.
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn plan(&self, queue: &QueueName) -> Plan {
+        let mut readings = self.lock();
+        let Some(reading) = readings.get_mut(queue) else {
+            return Plan::Read;
+        };
+        let age = reading.taken_at.elapsed();
+        if age < FRESH {
+            Plan::Serve(reading.stats.clone())
+        } else if age < KEPT {
+            if reading.refreshing {
+                Plan::Serve(reading.stats.clone())
+            } else {
+                reading.refreshing = true;
+                Plan::ServeAndRefresh(reading.stats.clone())
+            }
+        } else {
+            Plan::Read
+        }
+    }
+
+    /// Keeps `stats` as `queue`'s newest reading, or (`None`, a failed
+    /// background reading) lets the next request try again.
+    fn store(&self, queue: &QueueName, stats: Option<QueueStats>) {
+        let mut readings = self.lock();
+        match stats {
+            Some(stats) => {
+                readings.insert(
+                    queue.clone(),
+                    Reading {
+                        stats,
+                        taken_at: Instant::now(),
+                        refreshing: false,
+                    },
+                );
+            }
+            None => {
+                if let Some(reading) = readings.get_mut(queue) {
+                    reading.refreshing = false;
+                }
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<QueueName, Reading>> {
+        self.readings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use routemq_core::prelude::*;
+    use routemq_core::{Codec, Envelope, MemoryDriver, PendingJob};
+
+    async fn push(driver: &Arc<dyn Driver>, queue: &QueueName) {
+        let envelope = Envelope::new("t", queue.clone(), Codec::Json, b"{}".to_vec());
+        driver
+            .push(PendingJob::new(&envelope, None).unwrap())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn readings_are_shared_refreshed_in_the_background_and_cleared() {
+        let driver: Arc<dyn Driver> = Arc::new(MemoryDriver::new());
+        let queue = QueueName::new("q").unwrap();
+        let cache = Arc::new(StatsCache::default());
+        push(&driver, &queue).await;
+        assert_eq!(cache.stats(&driver, &queue).await.unwrap().ready, 1);
+        push(&driver, &queue).await;
+        // Fresh: the first reading is served.
+        assert_eq!(cache.stats(&driver, &queue).await.unwrap().ready, 1);
+        cache.clear();
+        assert_eq!(cache.stats(&driver, &queue).await.unwrap().ready, 2);
+        // Stale: served once more while a newer reading is taken.
+        push(&driver, &queue).await;
+        tokio::time::sleep(FRESH + Duration::from_millis(100)).await;
+        assert_eq!(cache.stats(&driver, &queue).await.unwrap().ready, 2);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let ready = cache.stats(&driver, &queue).await.unwrap().ready;
+            if ready == 3 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the background reading never landed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

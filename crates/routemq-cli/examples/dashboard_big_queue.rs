@@ -127,7 +127,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     time(&addr, "GET api/overview", "/api/overview", 10).await;
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     time(&addr, "GET api/overview (after 2 s)", "/api/overview", 10).await;
-    time(&addr, "GET api/queues/{q}", &format!("/api/queues/{QUEUE}"), 10).await;
+    time(
+        &addr,
+        "GET api/queues/{q}",
+        &format!("/api/queues/{QUEUE}"),
+        10,
+    )
+    .await;
     for state in ["ready", "delayed"] {
         time(
             &addr,

@@ -71,6 +71,13 @@
     return n === null || n === undefined ? "–" : Number(n).toLocaleString();
   }
 
+  // " (counts from 12 s ago)" when the oldest shared count reading is older than
+  // the 2 s the server serves one without asking for a newer one.
+  function countsAge(rows) {
+    const oldest = Math.max(0, ...(rows || []).map((r) => r.counted_ms_ago || 0));
+    return oldest > 2000 ? " (counts from " + Math.round(oldest / 1000) + " s ago)" : "";
+  }
+
   function dateTime(ms) {
     return ms === null || ms === undefined ? "–" : new Date(ms).toLocaleString();
   }
@@ -328,7 +335,7 @@
         el("h1", {}, "Queues"),
         el("div", { class: "panel" }, queuesTable),
         charts(data.history),
-        el("p", { class: "muted", id: "updated-at" }, "Updated " + new Date().toLocaleTimeString() + " · refreshes every 5 s · " + data.connection + " driver")
+        el("p", { class: "muted", id: "updated-at" }, "Updated " + new Date().toLocaleTimeString() + countsAge(data.queues) + " · refreshes every 5 s · " + data.connection + " driver")
       );
     }
     await load();

@@ -90,6 +90,15 @@ impl Dashboard {
         self
     }
 
+    /// Reads every known queue's counts in the background now, so that the
+    /// first page is answered from them ([`serve`](crate::serve) does this when
+    /// it starts; call it when mounting [`router`](crate::router) yourself).
+    /// Counting a queue of a million ready jobs takes about 0.2 s on MySQL.
+    /// Needs a Tokio runtime.
+    pub fn count_ahead(&self) {
+        self.inner.stats.read_ahead(&self.inner.driver);
+    }
+
     /// The settings.
     pub fn config(&self) -> &DashboardConfig {
         &self.inner.config

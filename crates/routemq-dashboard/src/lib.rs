@@ -92,12 +92,14 @@ pub fn router(state: Dashboard) -> Router {
 }
 
 /// Serves the dashboard alone at the root of `listener` until `shutdown`
-/// completes, then finishes the requests in flight.
+/// completes, then finishes the requests in flight. Reads every queue's counts
+/// ahead as it starts ([`Dashboard::count_ahead`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     dashboard: Dashboard,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    dashboard.count_ahead();
     axum::serve(listener, router(dashboard))
         .with_graceful_shutdown(shutdown)
         .await

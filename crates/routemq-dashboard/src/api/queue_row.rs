@@ -36,11 +36,24 @@ pub(crate) struct QueueRow {
     paused: bool,
     oldest_ready_age_ms: Option<u64>,
     rate_limit: Option<LimitView>,
+    /// How old these counts are (readings are shared by viewers: `stats_cache`).
+    counted_ms_ago: u64,
+}
+
+impl QueueRow {
+    /// The row of `s`, counted `age` ago.
+    pub(crate) fn counted(s: QueueStats, age: std::time::Duration) -> Self {
+        QueueRow {
+            counted_ms_ago: u64::try_from(age.as_millis()).unwrap_or(u64::MAX),
+            ..QueueRow::from(s)
+        }
+    }
 }
 
 impl From<QueueStats> for QueueRow {
     fn from(s: QueueStats) -> Self {
         QueueRow {
+            counted_ms_ago: 0,
             queue: s.queue,
             ready: s.ready,
             delayed: s.delayed,

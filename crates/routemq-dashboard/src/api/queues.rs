@@ -7,7 +7,6 @@ use std::time::SystemTime;
 use axum::extract::{Path, State};
 use axum::Json;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use routemq_core::prelude::*;
 use routemq_core::{unix_minute, MinuteCounts, QueueName, UnixMinute};
 use serde_json::{json, Value};
 
@@ -79,8 +78,8 @@ async fn read_queue(
         }
     };
     let stats = d.stats_cache().stats(driver, &queue);
-    let (stats, history) = futures::try_join!(stats, history)?;
-    Ok((QueueRow::from(stats), history))
+    let ((stats, age), history) = futures::try_join!(stats, history)?;
+    Ok((QueueRow::counted(stats, age), history))
 }
 
 /// `GET api/overview`.

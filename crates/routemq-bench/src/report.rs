@@ -42,10 +42,11 @@ pub struct BenchReport {
     /// `ctx.progress` calls a second during the progress drain.
     pub progress_calls_per_sec: f64,
     /// The plain drain with the worker's throughput history off (the best of
-    /// two runs interleaved with the next figure's): the history's reference.
+    /// two runs, first and last of the four history drains): the history's
+    /// reference.
     pub history_off_drain_per_sec: f64,
     /// The same drain with the history on, as workers run by default (the best
-    /// of two runs).
+    /// of the two middle runs).
     pub history_on_drain_per_sec: f64,
 }
 

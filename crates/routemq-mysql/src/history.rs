@@ -19,15 +19,14 @@
 //! is logged, never returned: the counts were added by then, and an error
 //! would make the caller send them again.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{TxOpts, Value};
 use routemq_core::{
-    DriverError, History, HistoryCounts, HistoryDelta, MinuteCounts, QueueName, UnixMinute,
-    HISTORY_KEPT_FOR,
+    merge_deltas, DriverError, History, HistoryCounts, HistoryDelta, MinuteCounts, QueueName,
+    UnixMinute, HISTORY_KEPT_FOR,
 };
 
 use crate::driver::{MysqlDriver, OpError};
@@ -45,36 +44,25 @@ const PRUNE_CHUNK: u64 = 1000;
 /// chunk): a backlog is worked off over several minutes, and no call takes long.
 const PRUNE_ROUNDS: usize = 8;
 
-/// The non-empty deltas of `deltas` summed per (queue, minute), in that order.
-fn merge(deltas: &[HistoryDelta]) -> Vec<((&str, UnixMinute), HistoryCounts)> {
-    let mut rows: BTreeMap<(&str, UnixMinute), HistoryCounts> = BTreeMap::new();
-    for d in deltas.iter().filter(|d| !d.counts.is_empty()) {
-        rows.entry((d.queue.as_str(), d.minute))
-            .or_default()
-            .add(d.counts);
-    }
-    rows.into_iter().collect()
-}
-
 /// history_record.sql and its parameters for `rows` (at most
 /// [`sql::HISTORY_ROWS`]): padded with copies of the last row adding nothing.
-fn record_statement(rows: &[((&str, UnixMinute), HistoryCounts)]) -> (String, Vec<Value>) {
+fn record_statement(rows: &[HistoryDelta]) -> (String, Vec<Value>) {
     let (stmt, padded) = sql::history_record(rows.len());
     let mut params = Vec::with_capacity(padded * 5 + 1);
-    for ((queue, minute), counts) in rows {
+    for d in rows {
         params.extend([
-            Value::from(*queue),
-            Value::from(*minute),
-            Value::from(counts.processed),
-            Value::from(counts.failed),
-            Value::from(counts.retried),
+            Value::from(d.queue.as_str()),
+            Value::from(d.minute),
+            Value::from(d.counts.processed),
+            Value::from(d.counts.failed),
+            Value::from(d.counts.retried),
         ]);
     }
-    if let Some(((queue, minute), _)) = rows.last() {
+    if let Some(last) = rows.last() {
         for _ in rows.len()..padded {
             params.extend([
-                Value::from(*queue),
-                Value::from(*minute),
+                Value::from(last.queue.as_str()),
+                Value::from(last.minute),
                 Value::from(0u64),
                 Value::from(0u64),
                 Value::from(0u64),
@@ -122,7 +110,7 @@ impl History for MysqlDriver {
     /// in several statements of one transaction. Then, at most once a minute,
     /// the bounded prune.
     async fn record_history(&self, deltas: &[HistoryDelta]) -> Result<(), DriverError> {
-        let rows = merge(deltas);
+        let rows = merge_deltas(deltas);
         if rows.is_empty() {
             return Ok(());
         }
@@ -196,28 +184,13 @@ mod tests {
     }
 
     #[test]
-    fn deltas_are_merged_in_key_order_and_empty_ones_dropped() {
-        let deltas = [
-            delta("b", 5, 1, 0),
-            delta("a", 7, 0, 2),
-            delta("b", 5, 2, 1),
-            delta("a", 6, 0, 0),
-            delta("a", 3, 1, 0),
-        ];
-        let rows = merge(&deltas);
-        let keys: Vec<(&str, i64)> = rows.iter().map(|(k, _)| *k).collect();
-        assert_eq!(keys, vec![("a", 3), ("a", 7), ("b", 5)]);
-        assert_eq!((rows[2].1.processed, rows[2].1.failed), (3, 1));
-    }
-
-    #[test]
     fn statements_are_padded_with_rows_adding_nothing() {
         let deltas = [
             delta("a", 1, 1, 0),
             delta("a", 2, 1, 0),
             delta("b", 1, 4, 0),
         ];
-        let rows = merge(&deltas);
+        let rows = merge_deltas(&deltas);
         let (stmt, params) = record_statement(&rows);
         assert_eq!(stmt.matches('?').count(), params.len());
         assert_eq!(params.len(), 4 * 5 + 1);

@@ -29,8 +29,8 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use routemq_core::{
-    unix_minute, DriverError, History, HistoryCounts, HistoryDelta, MinuteCounts, QueueName,
-    UnixMinute, HISTORY_KEPT_FOR,
+    merge_deltas, unix_minute, DriverError, History, HistoryCounts, HistoryDelta, MinuteCounts,
+    QueueName, UnixMinute, HISTORY_KEPT_FOR,
 };
 
 use crate::error::{bad_record, bad_reply};
@@ -50,15 +50,6 @@ const HOUR: i64 = 60;
 /// How many minutes are kept.
 fn kept_minutes() -> i64 {
     i64::try_from(HISTORY_KEPT_FOR.as_secs() / 60).unwrap_or(i64::MAX)
-}
-
-/// `a + b`, saturating (counts never wrap).
-fn sum(a: HistoryCounts, b: HistoryCounts) -> HistoryCounts {
-    HistoryCounts {
-        processed: a.processed.saturating_add(b.processed),
-        failed: a.failed.saturating_add(b.failed),
-        retried: a.retried.saturating_add(b.retried),
-    }
 }
 
 /// Parses a minute's value `"processed|failed|retried"`.
@@ -83,26 +74,19 @@ fn server_ms(time: &[String]) -> Result<i64, DriverError> {
 #[async_trait]
 impl History for RedisDriver {
     async fn record_history(&self, deltas: &[HistoryDelta]) -> Result<(), DriverError> {
-        let mut by_queue: BTreeMap<&QueueName, BTreeMap<UnixMinute, HistoryCounts>> =
-            BTreeMap::new();
-        for d in deltas.iter().filter(|d| !d.counts.is_empty()) {
-            let minutes = by_queue.entry(&d.queue).or_default();
-            let at = minutes.entry(d.minute).or_default();
-            *at = sum(*at, d.counts);
-        }
-        if by_queue.is_empty() {
+        let merged = merge_deltas(deltas);
+        if merged.is_empty() {
             return Ok(());
         }
         let script = &self.inner.pool.scripts().record_history;
         let kept = ms(HISTORY_KEPT_FOR);
         let mut pipe = redis::pipe();
-        for (queue, minutes) in by_queue {
-            let k = self.inner.keys.queue(queue);
-            let minutes: Vec<(UnixMinute, HistoryCounts)> = minutes.into_iter().collect();
+        for minutes in merged.chunk_by(|a, b| a.queue == b.queue) {
+            let k = self.inner.keys.queue(&minutes[0].queue);
             for chunk in minutes.chunks(BATCH) {
                 // Minutes are sorted, so each hour's deltas are consecutive: the
                 // key index is the number of hours seen so far.
-                let mut hours: Vec<i64> = chunk.iter().map(|(m, _)| m.div_euclid(HOUR)).collect();
+                let mut hours: Vec<i64> = chunk.iter().map(|d| d.minute.div_euclid(HOUR)).collect();
                 let index: Vec<usize> = hours
                     .iter()
                     .scan((None, 0usize), |(last, n), h| {
@@ -116,9 +100,10 @@ impl History for RedisDriver {
                 hours.dedup();
                 let keys: Vec<String> = hours.iter().map(|h| k.history_hour(*h)).collect();
                 let mut cmd = script.cmd(&keys, kept);
-                for ((minute, c), i) in chunk.iter().zip(index) {
+                for (d, i) in chunk.iter().zip(index) {
+                    let c = &d.counts;
                     cmd.arg(i)
-                        .arg(*minute)
+                        .arg(d.minute)
                         .arg(c.processed)
                         .arg(c.failed)
                         .arg(c.retried);

@@ -41,12 +41,30 @@ impl HistoryCounts {
         self.processed == 0 && self.failed == 0 && self.retried == 0
     }
 
-    /// Adds `other` to these counts.
+    /// Adds `other` to these counts (saturating: counts never wrap).
     pub fn add(&mut self, other: HistoryCounts) {
-        self.processed += other.processed;
-        self.failed += other.failed;
-        self.retried += other.retried;
+        self.processed = self.processed.saturating_add(other.processed);
+        self.failed = self.failed.saturating_add(other.failed);
+        self.retried = self.retried.saturating_add(other.retried);
     }
+}
+
+/// `deltas` summed per queue and minute, sorted by queue then minute (so each
+/// queue's minutes are consecutive), with empty sums left out: what a driver
+/// writes for one [`History::record_history`] call.
+pub fn merge_deltas(deltas: &[HistoryDelta]) -> Vec<HistoryDelta> {
+    let mut sums: std::collections::BTreeMap<(&QueueName, UnixMinute), HistoryCounts> =
+        std::collections::BTreeMap::new();
+    for d in deltas.iter().filter(|d| !d.counts.is_empty()) {
+        sums.entry((&d.queue, d.minute)).or_default().add(d.counts);
+    }
+    sums.into_iter()
+        .map(|((queue, minute), counts)| HistoryDelta {
+            queue: queue.clone(),
+            minute,
+            counts,
+        })
+        .collect()
 }
 
 /// Counts to add to one queue's minute ([`History::record_history`]).
@@ -99,4 +117,52 @@ pub trait History: Send + Sync + fmt::Debug + 'static {
         from: UnixMinute,
         to: UnixMinute,
     ) -> Result<Vec<MinuteCounts>, DriverError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delta(queue: &str, minute: UnixMinute, processed: u64) -> HistoryDelta {
+        HistoryDelta {
+            queue: QueueName::new(queue).unwrap(),
+            minute,
+            counts: HistoryCounts {
+                processed,
+                failed: 0,
+                retried: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn deltas_merge_per_queue_and_minute_in_order_without_empty_ones() {
+        let merged = merge_deltas(&[
+            delta("b", 5, 1),
+            delta("a", 7, 2),
+            delta("b", 5, 3),
+            delta("a", 6, 0),
+            delta("a", 3, 1),
+        ]);
+        let got: Vec<(&str, UnixMinute, u64)> = merged
+            .iter()
+            .map(|d| (d.queue.as_str(), d.minute, d.counts.processed))
+            .collect();
+        assert_eq!(got, [("a", 3, 1), ("a", 7, 2), ("b", 5, 4)]);
+    }
+
+    #[test]
+    fn counts_saturate() {
+        let mut c = HistoryCounts {
+            processed: u64::MAX - 1,
+            failed: 0,
+            retried: 0,
+        };
+        c.add(HistoryCounts {
+            processed: 5,
+            failed: 1,
+            retried: 0,
+        });
+        assert_eq!((c.processed, c.failed), (u64::MAX, 1));
+    }
 }

@@ -31,7 +31,8 @@ mod workflows;
 pub use admin::{QueueAdmin, QueueStats};
 pub use failed_store::{FailedJob, FailedQuery, FailedStore};
 pub use history::{
-    unix_minute, History, HistoryCounts, HistoryDelta, MinuteCounts, UnixMinute, HISTORY_KEPT_FOR,
+    merge_deltas, unix_minute, History, HistoryCounts, HistoryDelta, MinuteCounts, UnixMinute,
+    HISTORY_KEPT_FOR,
 };
 pub use lifecycle::{
     AckOutcome, JobLifecycle, Lease, LeaseToken, PendingJob, ReclaimReport, Reservation,

@@ -3,7 +3,8 @@
 //! MySQL/MariaDB: the `routemq` binary serves the dashboard with a token, the
 //! browser logs in, and the test checks that
 //! - a request without the token gets 401 and changes nothing;
-//! - the overview shows the counts `routemq stats` prints;
+//! - the overview shows the counts `routemq stats` prints, and its chart the
+//!   failure the worker recorded in the store's history;
 //! - the pause button pauses the queue (as `routemq stats` then says);
 //! - retrying a failed job from the failed page puts it back on its queue;
 //! - a job whose data holds HTML shows it as text, creating no element.
@@ -264,6 +265,18 @@ fn dashboard_in_chromium(b: &Backend) {
             (Some(4), Some(1)),
             "{stats}"
         );
+        // The charts show the history the worker wrote: its one failure, and
+        // nothing processed yet, so a failure rate of 100 %.
+        for (total, want) in [("failed", "1"), ("processed", "0"), ("failure-rate", "1")] {
+            let shown = browser
+                .wait_for(&format!("#chart-hour [data-total=\"{total}\"]"))
+                .await
+                .unwrap()
+                .attr("data-value")
+                .await
+                .unwrap();
+            assert_eq!(shown.as_deref(), Some(want), "{name}: last hour's {total}");
+        }
         browser
             .screenshot_to(&shots, &format!("dashboard-{name}-overview.png"))
             .await

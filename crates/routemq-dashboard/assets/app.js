@@ -273,9 +273,20 @@
         { class: "legend" },
         el("span", { "data-total": "processed", "data-value": totals.processed }, el("span", { class: "swatch processed" }), "processed " + num(totals.processed)),
         el("span", { "data-total": "failed", "data-value": totals.failed }, el("span", { class: "swatch failed" }), "failed " + num(totals.failed)),
-        el("span", { "data-total": "retried", "data-value": totals.retried }, "retried " + num(totals.retried))
+        el("span", { "data-total": "retried", "data-value": totals.retried }, "retried " + num(totals.retried)),
+        el("span", { "data-total": "failure-rate", "data-value": failureRate(totals) }, "failure rate " + percent(failureRate(totals)))
       )
     );
+  }
+
+  // Failed jobs over finished ones (processed + failed), 0–1; null when none finished.
+  function failureRate(t) {
+    const finished = t.processed + t.failed;
+    return finished > 0 ? t.failed / finished : null;
+  }
+
+  function percent(rate) {
+    return rate === null ? "–" : (rate * 100).toFixed(rate > 0 && rate < 0.01 ? 2 : 1) + " %";
   }
 
   function charts(history) {

@@ -87,9 +87,13 @@ impl Browser {
         let chromedriver = binary(CHROMEDRIVER_VAR, "/usr/bin/chromedriver", "chromedriver")?;
         let chromium = binary(CHROMIUM_VAR, "/usr/bin/chromium", "chromium")?;
         let port = free_port()?;
+        // Chromium's own scratch folders go in the profile's temporary folder
+        // too (TMPDIR), so nothing is left in /tmp.
+        let profile = tempfile::tempdir()?;
         let driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
+            .env("TMPDIR", profile.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -105,7 +109,6 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let profile = tempfile::tempdir()?;
         let args = [
             "--headless=new".to_owned(),
             "--no-sandbox".to_owned(),
@@ -117,7 +120,7 @@ impl Browser {
             "--disable-component-update".to_owned(),
             "--disable-sync".to_owned(),
             "--window-size=1280,900".to_owned(),
-            format!("--user-data-dir={}", profile.path().display()),
+            format!("--user-data-dir={}", profile.path().join("profile").display()),
         ];
         let mut caps = serde_json::Map::new();
         caps.insert(

@@ -198,7 +198,9 @@ impl WorkerBuilder {
         self
     }
 
-    /// Stops when a claim finds nothing and no job is running (`--stop-when-empty`).
+    /// Stops when two claims in a row find nothing and no job is running
+    /// (`--stop-when-empty`); the second confirms the first, which a backend may
+    /// answer empty while another transaction briefly holds the queue's jobs.
     /// Delayed jobs not yet due do not keep the worker alive.
     pub fn stop_when_empty(mut self, yes: bool) -> Self {
         self.config.stop_when_empty = yes;

@@ -253,6 +253,8 @@ impl RunLoop {
             StopReason::MaxJobs
         };
         let mut waited_once = false;
+        // `stop_when_empty`: the last claim came back empty with every slot free.
+        let mut empty_once = false;
         // Jobs asked for by the claims in flight.
         let mut requested: u64 = 0;
         // After a claim error: no new claim before this instant.
@@ -330,7 +332,15 @@ impl RunLoop {
                             if self.config.stop_when_empty
                                 && self.slots.available_permits() == self.config.concurrency
                             {
-                                return StopReason::Empty;
+                                // Empty twice in a row: a claim can come back
+                                // empty while another transaction holds the
+                                // queue's rows for a moment (SKIP LOCKED passes
+                                // over them; on MySQL, a reclaim's scan).
+                                if empty_once {
+                                    return StopReason::Empty;
+                                }
+                                empty_once = true;
+                                continue;
                             }
                             if self.config.once {
                                 if waited_once {
@@ -346,6 +356,7 @@ impl RunLoop {
                         Ok(reservations) => {
                             self.claim_incident.recovered();
                             self.empty_after_wake = false;
+                            empty_once = false;
                             if reservations.len() > permits.len() {
                                 tracing::error!(asked = permits.len(), got = reservations.len(),
                                     "the driver returned more jobs than asked; the extra ones run after their lease expires");

@@ -1,15 +1,16 @@
 -- Reclaim, step 1: lock reservations of one queue whose lease has expired (or
 -- that have no lease: rows reserved by hand or by an older driver). Params:
--- queue, batch size. Uses queue_jobs_claim_index's reserved_at IS NOT NULL
--- range, which holds only in-flight jobs, or (migration 0014)
--- queue_jobs_lease_index's ranges of unleased and expired reservations, which
--- hold only the jobs to reclaim. unique_scope marks jobs holding a
+-- queue, batch size. Forced onto queue_jobs_claim_index's reserved_at IS NOT
+-- NULL range, which holds only in-flight jobs: a locking read locks every entry
+-- it reads, and through queue_jobs_lease_index (migration 0014) Oracle MySQL
+-- read the queue's whole lease_until IS NULL range, ready jobs included, so
+-- claims running meanwhile skipped them all and found the queue empty. unique_scope marks jobs holding a
 -- uniqueness lock (released if the job fails here); cancel_requested marks jobs
 -- to record as cancelled instead (migration 0012); flow_next, flow_catch and
 -- batch_id the workflow effects of a job failed or cancelled here (0013).
 -- Guarantee: SKIP LOCKED: two reclaimers never handle the same reservation.
 SELECT id, attempts, max_tries, unique_scope, cancel_requested, flow_next, flow_catch, batch_id
-FROM queue_jobs
+FROM queue_jobs FORCE INDEX (queue_jobs_claim_index)
 WHERE queue = ? AND reserved_at IS NOT NULL
   AND (lease_until IS NULL OR lease_until <= NOW(6))
 ORDER BY id

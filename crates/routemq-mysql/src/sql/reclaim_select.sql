@@ -1,10 +1,10 @@
 -- Reclaim, step 1: lock reservations of one queue whose lease has expired (or
 -- that have no lease: rows reserved by hand or by an older driver). Params:
 -- queue, batch size. Forced onto queue_jobs_claim_index's reserved_at IS NOT
--- NULL range, which holds only in-flight jobs: a locking read locks every entry
--- it reads, and through queue_jobs_lease_index (migration 0014) Oracle MySQL
--- read the queue's whole lease_until IS NULL range, ready jobs included, so
--- claims running meanwhile skipped them all and found the queue empty. unique_scope marks jobs holding a
+-- NULL range, which holds only in-flight jobs: a locking read locks what it
+-- reads, and Oracle MySQL would otherwise plan it through queue_jobs_lease_index
+-- (migration 0014) over a range that starts at lease_until IS NULL, where the
+-- queue's ready jobs are. unique_scope marks jobs holding a
 -- uniqueness lock (released if the job fails here); cancel_requested marks jobs
 -- to record as cancelled instead (migration 0012); flow_next, flow_catch and
 -- batch_id the workflow effects of a job failed or cancelled here (0013).

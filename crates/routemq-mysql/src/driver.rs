@@ -230,6 +230,26 @@ impl MysqlDriver {
         })
         .await
     }
+
+    /// Runs `statements` in one transaction (all retried after a deadlock,
+    /// which rolled them back): the many-statement form of [`single`](Self::single).
+    pub(crate) async fn in_one_transaction(
+        &self,
+        statements: &[(String, Vec<mysql_async::Value>)],
+    ) -> Result<(), DriverError> {
+        self.retrying(|| async move {
+            let mut conn = self.conn().await?;
+            let mut tx = conn
+                .start_transaction(mysql_async::TxOpts::default())
+                .await?;
+            for (stmt, params) in statements {
+                tx.exec_drop(stmt.as_str(), params.clone()).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, OpError>(())
+        })
+        .await
+    }
 }
 
 impl MysqlDriver {

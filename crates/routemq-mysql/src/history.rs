@@ -23,13 +23,13 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
-use mysql_async::{TxOpts, Value};
+use mysql_async::Value;
 use routemq_core::{
     merge_deltas, DriverError, History, HistoryCounts, HistoryDelta, MinuteCounts, QueueName,
     UnixMinute, HISTORY_KEPT_FOR,
 };
 
-use crate::driver::{MysqlDriver, OpError};
+use crate::driver::MysqlDriver;
 use crate::error::map;
 use crate::sql;
 
@@ -122,17 +122,7 @@ impl History for MysqlDriver {
                 .chunks(sql::HISTORY_ROWS)
                 .map(record_statement)
                 .collect();
-            let statements = &statements;
-            self.retrying(|| async move {
-                let mut conn = self.conn().await?;
-                let mut tx = conn.start_transaction(TxOpts::default()).await?;
-                for (stmt, params) in statements {
-                    tx.exec_drop(stmt.as_str(), params.clone()).await?;
-                }
-                tx.commit().await?;
-                Ok::<_, OpError>(())
-            })
-            .await?;
+            self.in_one_transaction(&statements).await?;
         }
         self.prune_history().await;
         Ok(())

@@ -642,17 +642,7 @@ impl Workflows for MysqlDriver {
             });
         }
         let statements = insert_statements(&rows, (self.inner.max_payload / 2).max(1));
-        let statements = &statements;
-        self.retrying(|| async move {
-            let mut conn = self.conn().await?;
-            let mut tx = conn.start_transaction(TxOpts::default()).await?;
-            for (stmt, params) in statements {
-                tx.exec_drop(stmt.as_str(), params.clone()).await?;
-            }
-            tx.commit().await?;
-            Ok::<_, OpError>(())
-        })
-        .await?;
+        self.in_one_transaction(&statements).await?;
         self.wake_local();
         Ok(ids)
     }

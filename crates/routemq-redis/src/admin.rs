@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use routemq_core::{DriverError, QueueAdmin, QueueName, QueueStats};
 
 use crate::lifecycle::now_ms;
+use crate::slot_pipeline::SlotPipeline;
 use crate::RedisDriver;
 
 /// Due delayed jobs a stats call moves to the ready list at most.
@@ -80,7 +81,7 @@ impl QueueAdmin for RedisDriver {
     /// name into `routemq:queues:paused` (the listing), in one pipeline.
     async fn pause(&self, queue: &QueueName) -> Result<bool, DriverError> {
         let k = self.inner.keys.queue(queue);
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         pipe.cmd("SET").arg(&k.paused).arg(now_ms()).arg("NX");
         pipe.cmd("SADD")
             .arg(self.inner.keys.paused_queues())
@@ -94,7 +95,7 @@ impl QueueAdmin for RedisDriver {
     /// listing.
     async fn resume(&self, queue: &QueueName) -> Result<bool, DriverError> {
         let k = self.inner.keys.queue(queue);
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         pipe.add_command(
             self.inner
                 .pool
@@ -117,7 +118,7 @@ impl QueueAdmin for RedisDriver {
         if queues.is_empty() {
             return Ok(queues);
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for q in &queues {
             pipe.cmd("EXISTS").arg(&self.inner.keys.queue(q).paused);
         }

@@ -74,6 +74,9 @@ pub struct RedisConfig {
     pub(crate) max_payload: usize,
     pub(crate) connect_timeout: Duration,
     pub(crate) response_timeout: Duration,
+    /// A cluster's seed nodes (see [`RedisConfig::cluster`]); `None` for one
+    /// server.
+    pub(crate) cluster_nodes: Option<Vec<ConnectionInfo>>,
 }
 
 impl RedisConfig {
@@ -95,6 +98,64 @@ impl RedisConfig {
             max_payload: Self::DEFAULT_MAX_PAYLOAD,
             connect_timeout: Duration::from_secs(5),
             response_timeout: Duration::from_secs(30),
+            cluster_nodes: None,
+        }
+    }
+
+    /// A Redis Cluster, from seed nodes: `host:port` or `redis://host:port`
+    /// each (one reachable node is enough; the client learns the rest and the
+    /// slot map from it, and follows `MOVED`/`ASK` replies when slots move).
+    /// Keys are laid out in [`KeyMode::Cluster`] (each queue's keys in one
+    /// slot); database 0 only. Credentials are set as for one server
+    /// ([`username`](Self::username), [`password`](Self::password)) and used on
+    /// every node. TLS to a cluster is not supported.
+    ///
+    /// ```
+    /// use routemq_redis::{KeyMode, RedisConfig};
+    /// let config = RedisConfig::cluster(["cache-a:7000", "cache-b:7000"]).unwrap();
+    /// assert_eq!(config.mode(), KeyMode::Cluster);
+    /// assert_eq!(config.redacted_url(), "redis-cluster://cache-a:7000,cache-b:7000");
+    /// ```
+    pub fn cluster<S: AsRef<str>>(nodes: impl IntoIterator<Item = S>) -> Result<Self, ConfigError> {
+        let mut infos = Vec::new();
+        for node in nodes {
+            let node = node.as_ref().trim();
+            if node.is_empty() {
+                continue;
+            }
+            infos.push(cluster_node(node).map_err(|why| {
+                ConfigError::Invalid(format!("Redis cluster node {:?} {why}", redact_url(node)))
+            })?);
+        }
+        let Some(first) = infos.first().cloned() else {
+            return Err(ConfigError::Invalid(
+                "a Redis cluster needs at least one node (host:port)".into(),
+            ));
+        };
+        let mut config = Self::with_info(first);
+        config.key_mode = KeyMode::Cluster;
+        config.cluster_nodes = Some(infos);
+        Ok(config)
+    }
+
+    /// True for a cluster ([`RedisConfig::cluster`], `REDIS_CLUSTER_NODES`).
+    pub fn is_cluster(&self) -> bool {
+        self.cluster_nodes.is_some()
+    }
+
+    /// The server or the cluster's seed nodes as a URL without credentials,
+    /// for error messages.
+    pub(crate) fn target(&self) -> String {
+        match &self.cluster_nodes {
+            None => crate::pool::target(self.info.addr()),
+            Some(nodes) => format!(
+                "redis-cluster://{}",
+                nodes
+                    .iter()
+                    .map(|n| n.addr().to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
         }
     }
 
@@ -125,6 +186,7 @@ impl RedisConfig {
         "REDIS_PASSWORD",
         "REDIS_PREFIX",
         "REDIS_KEY_MODE",
+        "REDIS_CLUSTER_NODES",
     ];
     /// The variables among [`VARIABLES`](Self::VARIABLES) whose values are never
     /// printed.
@@ -150,6 +212,7 @@ impl RedisConfig {
     /// | `REDIS_PASSWORD` | — | overrides the URL's; never printed |
     /// | `REDIS_PREFIX` | `routemq` | no braces or spaces |
     /// | `REDIS_KEY_MODE` | `plain` | `plain` or `cluster` |
+    /// | `REDIS_CLUSTER_NODES` | — | a Redis Cluster's seed nodes, `host:port,host:port,…` (see [`cluster`](Self::cluster)); when set, `REDIS_URL`, `REDIS_HOST` and `REDIS_PORT` are ignored, `REDIS_DB` must be 0 and `REDIS_KEY_MODE` `cluster` |
     ///
     /// A bad value is a [`ConfigError::Variable`] naming the variable, its value
     /// (passwords hidden) and what is wrong.
@@ -169,50 +232,53 @@ impl RedisConfig {
     /// ```
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let mut config = match var("REDIS_URL") {
-            Some(url) => {
-                let url = url.trim();
-                let schemes = ["redis", "rediss", "redis+unix", "unix"];
-                let scheme_ok = schemes
-                    .iter()
-                    .any(|s| url.starts_with(&format!("{s}://")) && url.len() > s.len() + 3);
-                if !scheme_ok {
-                    return Err(bad(
+        let mut config = if let Some(nodes) = var("REDIS_CLUSTER_NODES") {
+            Self::from_cluster_variable(&nodes, &var)?
+        } else {
+            match var("REDIS_URL") {
+                Some(url) => {
+                    let url = url.trim();
+                    let schemes = ["redis", "rediss", "redis+unix", "unix"];
+                    let scheme_ok = schemes
+                        .iter()
+                        .any(|s| url.starts_with(&format!("{s}://")) && url.len() > s.len() + 3);
+                    if !scheme_ok {
+                        return Err(bad(
                         "REDIS_URL",
                         url,
                         "is not a URL of the form redis://… or rediss://… or redis+unix://… or unix://…",
                     ));
-                }
-                let info = url.into_connection_info().map_err(|e| {
-                    bad("REDIS_URL", url, &format!("is not a usable Redis URL: {e}"))
-                })?;
-                Self::with_info(info)
-            }
-            None => {
-                let host = var("REDIS_HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
-                let host =
-                    routemq_core::check_host(&host).map_err(|why| bad("REDIS_HOST", &host, why))?;
-                let port = match var("REDIS_PORT") {
-                    Some(p) => {
-                        routemq_core::parse_port(&p).map_err(|why| bad("REDIS_PORT", &p, why))?
                     }
-                    None => 6379,
-                };
-                let db = match var("REDIS_DB") {
-                    Some(d) => match d.trim().parse::<i64>() {
-                        Ok(db) if db >= 0 => db,
-                        _ => {
-                            return Err(bad(
-                                "REDIS_DB",
-                                &d,
-                                "is not a database number (0, 1, 2, …)",
-                            ))
-                        }
-                    },
-                    None => 0,
-                };
-                Self::from_parts(host, port, db)
-                    .map_err(|e| bad("REDIS_HOST", host, &format!("cannot be used: {e}")))?
+                    let info = url.into_connection_info().map_err(|e| {
+                        bad("REDIS_URL", url, &format!("is not a usable Redis URL: {e}"))
+                    })?;
+                    Self::with_info(info)
+                }
+                None => {
+                    let host = var("REDIS_HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
+                    let host = routemq_core::check_host(&host)
+                        .map_err(|why| bad("REDIS_HOST", &host, why))?;
+                    let port = match var("REDIS_PORT") {
+                        Some(p) => routemq_core::parse_port(&p)
+                            .map_err(|why| bad("REDIS_PORT", &p, why))?,
+                        None => 6379,
+                    };
+                    let db = match var("REDIS_DB") {
+                        Some(d) => match d.trim().parse::<i64>() {
+                            Ok(db) if db >= 0 => db,
+                            _ => {
+                                return Err(bad(
+                                    "REDIS_DB",
+                                    &d,
+                                    "is not a database number (0, 1, 2, …)",
+                                ))
+                            }
+                        },
+                        None => 0,
+                    };
+                    Self::from_parts(host, port, db)
+                        .map_err(|e| bad("REDIS_HOST", host, &format!("cannot be used: {e}")))?
+                }
             }
         };
         if let Some(user) = var("REDIS_USERNAME") {
@@ -232,8 +298,55 @@ impl RedisConfig {
             config = config.prefix(prefix);
         }
         if let Some(mode) = var("REDIS_KEY_MODE") {
-            config = config.key_mode(mode.trim().parse()?);
+            let mode: KeyMode = mode.trim().parse()?;
+            if config.is_cluster() && mode == KeyMode::Plain {
+                return Err(bad(
+                    "REDIS_KEY_MODE",
+                    "plain",
+                    "cannot be used with REDIS_CLUSTER_NODES: a cluster needs each queue's keys \
+                     in one slot; remove it or set it to cluster",
+                ));
+            }
+            config = config.key_mode(mode);
         }
+        Ok(config)
+    }
+
+    /// The cluster part of [`from_lookup`](Self::from_lookup).
+    fn from_cluster_variable(
+        nodes: &str,
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        if let Some(db) = var("REDIS_DB") {
+            if db.trim() != "0" {
+                return Err(bad(
+                    "REDIS_DB",
+                    &db,
+                    "cannot be used with REDIS_CLUSTER_NODES: a cluster has database 0 only",
+                ));
+            }
+        }
+        let mut infos = Vec::new();
+        for node in nodes.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let info = cluster_node(node).map_err(|why| {
+                bad(
+                    "REDIS_CLUSTER_NODES",
+                    nodes,
+                    &format!("has {node:?}, which {why}"),
+                )
+            })?;
+            infos.push(info);
+        }
+        if infos.is_empty() {
+            return Err(bad(
+                "REDIS_CLUSTER_NODES",
+                nodes,
+                "names no node: give host:port,host:port,…",
+            ));
+        }
+        let mut config = Self::with_info(infos[0].clone());
+        config.key_mode = KeyMode::Cluster;
+        config.cluster_nodes = Some(infos);
         Ok(config)
     }
 
@@ -318,6 +431,15 @@ impl RedisConfig {
     /// (`redis://:***@cache:6379/0`): safe to print.
     pub fn redacted_url(&self) -> String {
         let settings = self.info.redis_settings();
+        if self.cluster_nodes.is_some() {
+            let auth = match (settings.username(), settings.password()) {
+                (Some(user), Some(_)) => format!("{user}:***@"),
+                (None, Some(_)) => ":***@".to_owned(),
+                (Some(user), None) => format!("{user}@"),
+                (None, None) => String::new(),
+            };
+            return self.target().replacen("://", &format!("://{auth}"), 1);
+        }
         let auth = match (settings.username(), settings.password()) {
             (Some(user), Some(_)) => format!("{user}:***@"),
             (None, Some(_)) => ":***@".to_owned(),
@@ -341,6 +463,29 @@ impl RedisConfig {
             other => format!("{other} (database {db})"),
         }
     }
+}
+
+/// One cluster seed node, `host:port` or `redis://[user:password@]host:port`:
+/// its address, or why it cannot be used.
+fn cluster_node(node: &str) -> Result<ConnectionInfo, String> {
+    if node.contains("://") {
+        if !node.starts_with("redis://") {
+            return Err(
+                "is not host:port or redis://host:port (TLS to a cluster is not supported)".into(),
+            );
+        }
+        return node
+            .into_connection_info()
+            .map_err(|e| format!("is not a usable Redis URL: {e}"));
+    }
+    let (host, port) = node
+        .rsplit_once(':')
+        .ok_or_else(|| "has no port: give host:port".to_owned())?;
+    let host = routemq_core::check_host(host).map_err(|why| format!("has a bad host: {why}"))?;
+    let port = routemq_core::parse_port(port).map_err(|why| format!("has a bad port: {why}"))?;
+    (host, port)
+        .into_connection_info()
+        .map_err(|e| format!("cannot be used: {e}"))
 }
 
 /// A [`ConfigError::Variable`] for `var`, its value shown without secrets.
@@ -462,6 +607,12 @@ mod tests {
             (&[("REDIS_PREFIX", "a{b}")], "REDIS_PREFIX=a{b} must not contain braces or spaces"),
             (&[("REDIS_HOST", "redis://h:1")], "REDIS_HOST=redis://h:1 is not a host name or address (give only the host; the port has its own variable)"),
             (&[("REDIS_URL", "http://x:pw@h")], "REDIS_URL=http://x:***@h is not a URL of the form redis://… or rediss://… or redis+unix://… or unix://…"),
+            (&[("REDIS_CLUSTER_NODES", "a:7000,b")], "REDIS_CLUSTER_NODES=a:7000,b has \"b\", which has no port: give host:port"),
+            (&[("REDIS_CLUSTER_NODES", "a:0")], "REDIS_CLUSTER_NODES=a:0 has \"a:0\", which has a bad port: is not a port number (1-65535)"),
+            (&[("REDIS_CLUSTER_NODES", "rediss://a:1")], "REDIS_CLUSTER_NODES=rediss://a:1 has \"rediss://a:1\", which is not host:port or redis://host:port (TLS to a cluster is not supported)"),
+            (&[("REDIS_CLUSTER_NODES", " , ")], "REDIS_CLUSTER_NODES=, names no node: give host:port,host:port,…"),
+            (&[("REDIS_CLUSTER_NODES", "a:1"), ("REDIS_DB", "2")], "REDIS_DB=2 cannot be used with REDIS_CLUSTER_NODES: a cluster has database 0 only"),
+            (&[("REDIS_CLUSTER_NODES", "a:1"), ("REDIS_KEY_MODE", "plain")], "REDIS_KEY_MODE=plain cannot be used with REDIS_CLUSTER_NODES: a cluster needs each queue's keys in one slot; remove it or set it to cluster"),
         ];
         for (pairs, want) in cases {
             let err = RedisConfig::from_lookup(vars(pairs)).unwrap_err();
@@ -473,6 +624,33 @@ mod tests {
             .to_string();
         assert!(err.starts_with("REDIS_URL=redis://:***@h:x/0 "), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn cluster_nodes_give_a_cluster_in_cluster_key_mode() {
+        let c = RedisConfig::from_lookup(vars(&[
+            (
+                "REDIS_CLUSTER_NODES",
+                " cache-a:7000, redis://cache-b:7001 ,",
+            ),
+            ("REDIS_PASSWORD", "s3cret"),
+            ("REDIS_HOST", "ignored.example"),
+        ]))
+        .unwrap();
+        assert!(c.is_cluster());
+        assert_eq!(c.mode(), KeyMode::Cluster);
+        assert_eq!(
+            c.redacted_url(),
+            "redis-cluster://:***@cache-a:7000,cache-b:7001"
+        );
+        assert_eq!(c.cluster_nodes.as_ref().map(Vec::len), Some(2));
+        let err = RedisConfig::cluster(Vec::<String>::new()).unwrap_err();
+        assert!(err.to_string().contains("at least one node"), "{err}");
+        let plain = RedisConfig::cluster(["cache-a:7000"])
+            .unwrap()
+            .key_mode(KeyMode::Plain);
+        let err = crate::RedisDriver::new(plain).unwrap_err().to_string();
+        assert!(err.contains("needs KeyMode::Cluster"), "{err}");
     }
 
     #[test]

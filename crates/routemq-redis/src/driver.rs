@@ -75,6 +75,13 @@ impl RedisDriver {
             // application installed already.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
+        if config.cluster_nodes.is_some() && config.key_mode == KeyMode::Plain {
+            return Err(ConfigError::Invalid(
+                "a Redis cluster needs KeyMode::Cluster (each queue's keys in one slot); \
+                 plain key names spread one queue over many slots"
+                    .into(),
+            ));
+        }
         let pool = Pool::new(&config)?;
         let waiter = Waiter::new(&config)?;
         Ok(RedisDriver {

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::lifecycle::now_ms;
+use crate::slot_pipeline::SlotPipeline;
 use crate::RedisDriver;
 
 /// Records one prune call deletes at most.
@@ -110,7 +111,7 @@ impl RedisDriver {
         if queues.is_empty() {
             return Ok(None);
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for queue in &queues {
             pipe.cmd("HGET")
                 .arg(&self.inner.keys.queue(queue).failed_index)
@@ -141,7 +142,7 @@ impl FailedStore for RedisDriver {
         if queues.is_empty() || want == 0 {
             return Ok(Vec::new());
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for queue in &queues {
             pipe.cmd("LRANGE")
                 .arg(&self.inner.keys.queue(queue).failed)
@@ -216,7 +217,7 @@ impl FailedStore for RedisDriver {
         if queues.is_empty() {
             return Ok(0);
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for queue in &queues {
             let k = self.inner.keys.queue(queue);
             pipe.add_command(

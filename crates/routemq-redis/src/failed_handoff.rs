@@ -7,6 +7,7 @@
 use routemq_core::{DriverError, FailedJob, JobId, QueueName};
 
 use crate::failed::parse;
+use crate::slot_pipeline::SlotPipeline;
 use crate::RedisDriver;
 
 impl RedisDriver {
@@ -43,7 +44,7 @@ impl RedisDriver {
             return Ok(0);
         }
         let k = self.inner.keys.queue(queue);
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for id in ids {
             pipe.add_command(
                 self.inner

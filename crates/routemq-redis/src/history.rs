@@ -35,6 +35,7 @@ use routemq_core::{
 
 use crate::error::{bad_record, bad_reply};
 use crate::lifecycle::ms;
+use crate::slot_pipeline::SlotPipeline;
 use crate::RedisDriver;
 
 /// Distinct minutes per `record_history.lua` call.
@@ -80,7 +81,7 @@ impl History for RedisDriver {
         }
         let script = &self.inner.pool.scripts().record_history;
         let kept = ms(HISTORY_KEPT_FOR);
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for minutes in merged.chunk_by(|a, b| a.queue == b.queue) {
             let k = self.inner.keys.queue(&minutes[0].queue);
             for chunk in minutes.chunks(BATCH) {
@@ -128,7 +129,7 @@ impl History for RedisDriver {
         }
         let k = self.inner.keys.queue(queue);
         let hours: Vec<i64> = (lo.div_euclid(HOUR)..=hi.div_euclid(HOUR)).collect();
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         pipe.cmd("TIME");
         for hour in &hours {
             pipe.cmd("HGETALL").arg(k.history_hour(*hour));

@@ -203,14 +203,18 @@ impl Keys {
         format!("{}:queues:limited", self.prefix)
     }
 
-    /// Worker heartbeats: id → expiry ms.
+    /// Worker heartbeats: id → expiry ms. In cluster mode `{prefix}:{workers}`,
+    /// so the two heartbeat keys share a slot (the heartbeat scripts touch both).
     pub fn workers(&self) -> String {
-        format!("{}:workers", self.prefix)
+        match self.mode {
+            KeyMode::Plain => format!("{}:workers", self.prefix),
+            KeyMode::Cluster => format!("{}:{{workers}}", self.prefix),
+        }
     }
 
     /// Worker heartbeats: id → info JSON.
     pub fn workers_info(&self) -> String {
-        format!("{}:workers:info", self.prefix)
+        format!("{}:info", self.workers())
     }
 
     /// The state hash of schedule `name`, in its queue's slot (so firing a tick
@@ -229,9 +233,14 @@ impl Keys {
         format!("{}:batches", self.prefix)
     }
 
-    /// A waiter's private wake-up list.
-    pub fn waker(&self, waiter: &str) -> String {
-        format!("{}:waker:{waiter}", self.prefix)
+    /// A waiter's private wake-up list: on one server one per waiter, whatever
+    /// the queues; on a cluster named from the keys of the queue `slot_of` the
+    /// wait blocks on, so it shares their slot and one `BLPOP` takes both.
+    pub fn waker(&self, waiter: &str, slot_of: Option<&QueueKeys>) -> String {
+        match slot_of {
+            None => format!("{}:waker:{waiter}", self.prefix),
+            Some(queue) => format!("{}:waker:{waiter}", queue.ready),
+        }
     }
 }
 

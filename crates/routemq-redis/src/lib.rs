@@ -100,6 +100,7 @@ mod push_once;
 mod rate_limits;
 mod schedules;
 mod scripts;
+mod slot_pipeline;
 mod tracking;
 mod wait;
 mod workers;

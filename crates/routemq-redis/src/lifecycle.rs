@@ -11,6 +11,7 @@ use routemq_core::{
     PendingJob, QueueName, ReclaimReport, Reservation, Uniqueness, CANCELLED_KEPT_FOR,
 };
 
+use crate::slot_pipeline::SlotPipeline;
 use crate::{KeyMode, RedisDriver, NAME};
 
 /// Jobs per push script call (each call is atomic; a bulk push pipelines them).
@@ -93,7 +94,7 @@ impl JobLifecycle for RedisDriver {
         job.check_size(self.inner.max_payload, NAME)?;
         let cmd = self.push_cmd(&job.queue, &[&job], now_ms());
         if self.inner.needs_register(&job.queue) {
-            let mut pipe = redis::pipe();
+            let mut pipe = SlotPipeline::new();
             pipe.cmd("SADD")
                 .arg(self.inner.keys.queues())
                 .arg(job.queue.as_str())
@@ -116,7 +117,7 @@ impl JobLifecycle for RedisDriver {
         let queue = job.queue.clone();
         let cmd = self.push_unique_cmd(&job, unique, now_ms());
         let (id, outcome): (String, i64) = if self.inner.needs_register(&queue) {
-            let mut pipe = redis::pipe();
+            let mut pipe = SlotPipeline::new();
             pipe.cmd("SADD")
                 .arg(self.inner.keys.queues())
                 .arg(queue.as_str())
@@ -151,7 +152,7 @@ impl JobLifecycle for RedisDriver {
             }
         }
         let now = now_ms();
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for (queue, list) in &groups {
             pipe.cmd("SADD")
                 .arg(self.inner.keys.queues())
@@ -198,16 +199,7 @@ impl JobLifecycle for RedisDriver {
             tokio::time::sleep(timeout).await;
             return Ok(());
         }
-        let keys = &self.inner.keys;
-        let mut conn = self.dedicated(|id| keys.waker(id)).await?;
-        let qkeys: Vec<_> = queues.iter().map(|q| keys.queue(q)).collect();
-        match self.time_to_work(&mut conn, &qkeys, timeout).await? {
-            Some(wait) => self.block_until_woken(conn, &qkeys, wait).await,
-            None => {
-                self.inner.waiter.put_back(conn);
-                Ok(())
-            }
-        }
+        self.wait_on(queues, timeout).await
     }
 
     async fn ack(&self, lease: &Lease) -> Result<(), DriverError> {
@@ -229,7 +221,7 @@ impl JobLifecycle for RedisDriver {
                 None => groups.push((&lease.queue, vec![lease])),
             }
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for (queue, list) in &groups {
             let k = self.inner.keys.queue(queue);
             for chunk in list.chunks(ACK_CHUNK) {
@@ -270,7 +262,7 @@ impl JobLifecycle for RedisDriver {
         let k = self.inner.keys.queue(&lease.queue);
         // The failed index lists queues from the registry; a queue only ever fed by
         // a foreign producer is registered here.
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         pipe.cmd("SADD")
             .arg(self.inner.keys.queues())
             .arg(lease.queue.as_str())

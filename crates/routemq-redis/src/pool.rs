@@ -1,21 +1,133 @@
-//! The connection pool: deadpool over multiplexed connections, and running
-//! commands with script reload on NOSCRIPT.
+//! The connection pool: deadpool over multiplexed connections to one server, or
+//! over cluster connections (the `redis` crate's cluster client, which follows
+//! `MOVED`/`ASK` replies and retries `TRYAGAIN`), and running commands with
+//! script reload on NOSCRIPT.
 
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, PoolConfig, RecycleResult, Timeouts};
-use redis::aio::MultiplexedConnection;
+use deadpool_redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
+use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::{
     AsyncConnectionConfig, Cmd, ConnectionAddr, ErrorKind, FromRedisValue, Pipeline, RedisError,
+    RedisFuture,
 };
 use redis::{ServerErrorKind, Value};
 use routemq_core::DriverError;
 
-use crate::error::{is_connection_error, redis_error};
+use crate::error::{bad_reply, is_connection_error, redis_error};
 use crate::scripts::Scripts;
+use crate::slot_pipeline::SlotPipeline;
 use crate::{ConfigError, RedisConfig, NAME};
 
-/// deadpool-redis's manager with a checked create and a cheaper recycle.
+/// A connection to one server or to a cluster; either runs any command.
+pub(crate) enum Conn {
+    /// One server, multiplexed.
+    Node(MultiplexedConnection),
+    /// A cluster: routes each command (each pipeline) by its first key's slot.
+    Cluster(ClusterConnection),
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Conn::Node(_) => "Conn::Node",
+            Conn::Cluster(_) => "Conn::Cluster",
+        })
+    }
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Node(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Node(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Node(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// How new connections are made.
+pub(crate) enum Connector {
+    /// deadpool-redis's manager for one server.
+    Node(deadpool_redis::Manager),
+    /// The cluster client (seed nodes, credentials, timeouts).
+    Cluster(ClusterClient),
+}
+
+impl Connector {
+    /// The connector for `config`; `blocking` gives connections without a
+    /// response timeout (for `BLPOP`).
+    pub fn new(config: &RedisConfig, blocking: bool) -> Result<Self, ConfigError> {
+        let response_timeout = (!blocking).then_some(config.response_timeout);
+        match &config.cluster_nodes {
+            None => {
+                let conn_config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(config.connect_timeout))
+                    .set_response_timeout(response_timeout);
+                deadpool_redis::Manager::new_with_config(config.info.clone(), conn_config)
+                    .map(Connector::Node)
+                    .map_err(|e| ConfigError::Invalid(e.to_string()))
+            }
+            Some(nodes) => {
+                let settings = config.info.redis_settings();
+                let mut builder = ClusterClientBuilder::new(nodes.clone())
+                    .connection_timeout(config.connect_timeout);
+                if let Some(timeout) = response_timeout {
+                    builder = builder.response_timeout(timeout);
+                }
+                if let Some(user) = settings.username() {
+                    builder = builder.username(user);
+                }
+                if let Some(password) = settings.password() {
+                    builder = builder.password(password);
+                }
+                builder
+                    .build()
+                    .map(Connector::Cluster)
+                    .map_err(|e| ConfigError::Invalid(format!("Redis cluster nodes: {e}")))
+            }
+        }
+    }
+
+    /// Opens a connection (for a cluster: learns the slots and connects to the
+    /// masters).
+    pub async fn connect(&self) -> Result<Conn, RedisError> {
+        match self {
+            Connector::Node(m) => Ok(Conn::Node(managed::Manager::create(m).await?)),
+            Connector::Cluster(c) => Ok(Conn::Cluster(c.get_async_connection().await?)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Connector::Node(m) => f.debug_tuple("Node").field(m).finish(),
+            Connector::Cluster(_) => f.write_str("Cluster"),
+        }
+    }
+}
+
+/// deadpool's manager with a checked create and a cheaper recycle.
 ///
 /// A new connection must answer a PING within the connect timeout: a server
 /// that accepts TCP and never answers (a hung host) is then an error naming the
@@ -25,25 +137,26 @@ use crate::{ConfigError, RedisConfig, NAME};
 /// [`Pool::run`] as soon as a command fails on it).
 #[derive(Debug)]
 pub(crate) struct Manager {
-    inner: deadpool_redis::Manager,
+    connector: Connector,
     connect_timeout: Duration,
-    /// The server as a URL without credentials, for error messages.
+    /// The server (or the cluster's seed nodes) as a URL without credentials,
+    /// for error messages.
     target: String,
 }
 
 impl Manager {
-    async fn connect_and_ping(&self) -> Result<MultiplexedConnection, RedisError> {
-        let mut conn = managed::Manager::create(&self.inner).await?;
+    async fn connect_and_ping(&self) -> Result<Conn, RedisError> {
+        let mut conn = self.connector.connect().await?;
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
         Ok(conn)
     }
 }
 
 impl managed::Manager for Manager {
-    type Type = MultiplexedConnection;
+    type Type = Conn;
     type Error = RedisError;
 
-    async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
+    async fn create(&self) -> Result<Conn, RedisError> {
         match tokio::time::timeout(self.connect_timeout, self.connect_and_ping()).await {
             Ok(res) => res,
             Err(_) => Err(std::io::Error::new(
@@ -57,15 +170,12 @@ impl managed::Manager for Manager {
         }
     }
 
-    async fn recycle(
-        &self,
-        conn: &mut MultiplexedConnection,
-        metrics: &Metrics,
-    ) -> RecycleResult<RedisError> {
+    async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<RedisError> {
         if metrics.last_used() < Duration::from_secs(2) {
             return Ok(());
         }
-        self.inner.recycle(conn, metrics).await
+        let _: String = redis::cmd("PING").query_async(conn).await?;
+        Ok(())
     }
 }
 
@@ -80,15 +190,14 @@ pub(crate) enum Request<'a> {
 pub(crate) struct Pool {
     pool: managed::Pool<Manager>,
     scripts: Scripts,
+    /// True for a cluster: pipelines are split by slot, scripts loaded on every
+    /// master.
+    cluster: bool,
 }
 
 impl Pool {
     pub fn new(config: &RedisConfig) -> Result<Self, ConfigError> {
-        let conn_config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(config.connect_timeout))
-            .set_response_timeout(Some(config.response_timeout));
-        let inner = deadpool_redis::Manager::new_with_config(config.info.clone(), conn_config)
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let connector = Connector::new(config, false)?;
         let mut pool_config = PoolConfig::new(config.pool_size);
         pool_config.timeouts = Timeouts {
             wait: Some(config.connect_timeout),
@@ -97,9 +206,9 @@ impl Pool {
             recycle: Some(config.connect_timeout),
         };
         let manager = Manager {
-            inner,
+            connector,
             connect_timeout: config.connect_timeout,
-            target: target(config.info.addr()),
+            target: config.target(),
         };
         let pool = managed::Pool::builder(manager)
             .config(pool_config)
@@ -109,6 +218,7 @@ impl Pool {
         Ok(Pool {
             pool,
             scripts: Scripts::new(),
+            cluster: config.cluster_nodes.is_some(),
         })
     }
 
@@ -129,12 +239,8 @@ impl Pool {
         let mut conn = self.get().await?;
         let mut res = send::<T>(&mut conn, &req).await;
         if matches!(&res, Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript)) {
-            let mut load = redis::pipe();
-            for script in self.scripts.all() {
-                load.add_command(script.load_cmd()).ignore();
-            }
-            res = match load.query_async::<Value>(&mut *conn).await {
-                Ok(_) => send::<T>(&mut conn, &req).await,
+            res = match self.load_scripts(&mut conn).await {
+                Ok(()) => send::<T>(&mut conn, &req).await,
                 Err(e) => Err(e),
             };
         }
@@ -146,19 +252,67 @@ impl Pool {
         })
     }
 
+    /// Loads every script: one pipeline on one server; on a cluster one
+    /// `SCRIPT LOAD` per script, which the cluster client sends to every master
+    /// (a replica promoted by a failover starts without them).
+    async fn load_scripts(&self, conn: &mut Conn) -> Result<(), RedisError> {
+        if self.cluster {
+            for script in self.scripts.all() {
+                let _: Value = script.load_cmd().query_async(conn).await?;
+            }
+            return Ok(());
+        }
+        let mut load = redis::pipe();
+        for script in self.scripts.all() {
+            load.add_command(script.load_cmd()).ignore();
+        }
+        load.query_async::<Value>(conn).await.map(drop)
+    }
+
     /// Runs one command.
     pub async fn cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, DriverError> {
         self.run(Request::Cmd(cmd)).await
     }
 
-    /// Runs a pipeline.
-    pub async fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, DriverError> {
-        self.run(Request::Pipe(pipe)).await
+    /// Runs a pipeline: as one, or on a cluster split by slot with the replies
+    /// put back in order (see [`SlotPipeline`]).
+    pub async fn pipe<T: FromRedisValue>(&self, pipe: &SlotPipeline) -> Result<T, DriverError> {
+        let split = match self.cluster {
+            true => pipe.by_slot(),
+            false => None,
+        };
+        let Some(groups) = split else {
+            return self.run(Request::Pipe(pipe.whole())).await;
+        };
+        let sent = groups
+            .iter()
+            .map(|(_, part)| self.run::<Vec<Value>>(Request::Pipe(part)));
+        let replies = futures::future::try_join_all(sent).await?;
+        let mut all: Vec<Option<Value>> = Vec::new();
+        all.resize_with(pipe.whole().len(), || None);
+        for ((positions, _), values) in groups.iter().zip(replies) {
+            if values.len() != positions.len() {
+                return Err(bad_reply(
+                    "pipeline",
+                    format!("{} replies to {} commands", values.len(), positions.len()),
+                ));
+            }
+            for (&at, value) in positions.iter().zip(values) {
+                all[at] = Some(value);
+            }
+        }
+        let kept: Vec<Value> = all
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !pipe.is_ignored(*i))
+            .map(|(_, v)| v.unwrap_or(Value::Nil))
+            .collect();
+        T::from_redis_value(Value::Array(kept)).map_err(|e| bad_reply("pipeline", e))
     }
 }
 
 /// `addr` as a URL without credentials: `redis://host:port` and the like.
-fn target(addr: &ConnectionAddr) -> String {
+pub(crate) fn target(addr: &ConnectionAddr) -> String {
     match addr {
         ConnectionAddr::Tcp(..) => format!("redis://{addr}"),
         ConnectionAddr::TcpTls { .. } => format!("rediss://{addr}"),
@@ -167,10 +321,7 @@ fn target(addr: &ConnectionAddr) -> String {
     }
 }
 
-async fn send<T: FromRedisValue>(
-    conn: &mut MultiplexedConnection,
-    req: &Request<'_>,
-) -> Result<T, RedisError> {
+async fn send<T: FromRedisValue>(conn: &mut Conn, req: &Request<'_>) -> Result<T, RedisError> {
     match req {
         Request::Cmd(cmd) => cmd.query_async(conn).await,
         Request::Pipe(pipe) => pipe.query_async(conn).await,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use routemq_core::{unix_ms, DriverError, PendingJob};
 
 use crate::lifecycle::now_ms;
+use crate::slot_pipeline::SlotPipeline;
 use crate::{RedisDriver, NAME};
 
 /// Jobs per pipeline round trip.
@@ -35,7 +36,7 @@ impl RedisDriver {
         let mut stored = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(PIPELINE) {
             let now = now_ms();
-            let mut pipe = redis::pipe();
+            let mut pipe = SlotPipeline::new();
             for job in chunk {
                 self.push_once_cmd(&mut pipe, job, job.id.as_str(), now, remember);
             }
@@ -56,7 +57,7 @@ impl RedisDriver {
         remember: Duration,
     ) -> Result<bool, DriverError> {
         job.check_size(self.inner.max_payload, NAME)?;
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         self.push_once_cmd(&mut pipe, job, marker, now_ms(), remember);
         let got: Vec<u8> = self.inner.pool.pipe(&pipe).await?;
         Ok(got.first() == Some(&1))
@@ -65,7 +66,7 @@ impl RedisDriver {
     /// Adds the queue registration and one `push_once.lua` call to `pipe`.
     fn push_once_cmd(
         &self,
-        pipe: &mut redis::Pipeline,
+        pipe: &mut SlotPipeline,
         job: &PendingJob,
         marker: &str,
         now: i64,
@@ -96,7 +97,7 @@ impl RedisDriver {
     /// rows of those jobs are gone (nothing can push them again). Ids not
     /// forgotten expire after `push_once`'s `remember`.
     pub async fn forget_pushed(&self, jobs: &[PendingJob]) -> Result<(), DriverError> {
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for chunk in jobs.chunks(PIPELINE) {
             for job in chunk {
                 let k = self.inner.keys.queue(&job.queue);

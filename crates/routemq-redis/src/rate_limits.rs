@@ -14,6 +14,7 @@ use routemq_core::{
 
 use crate::error::bad_reply;
 use crate::lifecycle::ms;
+use crate::slot_pipeline::SlotPipeline;
 use crate::RedisDriver;
 
 #[async_trait]
@@ -84,7 +85,7 @@ impl RateLimits for RedisDriver {
     /// `clear_limit.lua`, then the name out of the listing.
     async fn clear_rate_limit(&self, queue: &QueueName) -> Result<bool, DriverError> {
         let k = self.inner.keys.queue(queue);
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         pipe.add_command(
             self.inner
                 .pool
@@ -135,7 +136,7 @@ impl RedisDriver {
     /// Runs `set` (a script on the queue's `rate` hash) and adds the queue to
     /// `routemq:queues:limited` (the listing), in one pipeline.
     async fn set_and_list(&self, queue: &QueueName, set: redis::Cmd) -> Result<(), DriverError> {
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         pipe.add_command(set).ignore();
         pipe.cmd("SADD")
             .arg(self.inner.keys.limited_queues())
@@ -154,7 +155,7 @@ impl RedisDriver {
         if queues.is_empty() {
             return Ok((queues, Vec::new()));
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for q in &queues {
             pipe.add_command(read(&self.inner.keys.queue(q).rate));
         }

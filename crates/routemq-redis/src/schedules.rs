@@ -14,6 +14,7 @@ use routemq_core::{
 
 use crate::error::bad_reply;
 use crate::lifecycle::now_ms;
+use crate::slot_pipeline::SlotPipeline;
 use crate::RedisDriver;
 
 /// The state hash's fields, in the order `schedules` reads them.
@@ -98,7 +99,7 @@ impl ScheduleStore for RedisDriver {
         let old_queue = self.schedule_queue(&schedule.name).await?;
         let moved = old_queue.as_ref().is_some_and(|q| *q != schedule.queue);
         let state_key = self.inner.keys.schedule(&schedule.queue, &schedule.name);
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         let mut carried: (Option<String>, Option<String>) = (None, None);
         if let Some(old) = old_queue.as_ref().filter(|_| moved) {
             let old_key = self.inner.keys.schedule(old, &schedule.name);
@@ -158,7 +159,7 @@ impl ScheduleStore for RedisDriver {
         if index.is_empty() {
             return Ok(Vec::new());
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for (name, queue) in &index {
             let q = QueueName::new(queue.clone()).map_err(|e| bad_reply("schedule index", e))?;
             pipe.cmd("HMGET")
@@ -195,7 +196,7 @@ impl ScheduleStore for RedisDriver {
         let Some(queue) = self.schedule_queue(name).await? else {
             return Ok(false);
         };
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         pipe.cmd("DEL").arg(self.inner.keys.schedule(&queue, name));
         pipe.cmd("HDEL").arg(self.inner.keys.schedules()).arg(name);
         let (deleted, unindexed): (u8, u8) = self.inner.pool.pipe(&pipe).await?;

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{bad_record, bad_reply};
 use crate::keys::QueueKeys;
 use crate::lifecycle::{ms, now_ms};
+use crate::slot_pipeline::SlotPipeline;
 use crate::RedisDriver;
 
 /// Leases (or reports) per script call of `record_runs` and `cancel_requests`.
@@ -291,7 +292,7 @@ impl JobTracking for RedisDriver {
         if reports.is_empty() {
             return Ok(());
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for (queue, list) in by_queue(reports, |r| &r.lease.queue) {
             let k = self.inner.keys.queue(queue);
             for chunk in list.chunks(BATCH) {
@@ -383,7 +384,7 @@ impl JobTracking for RedisDriver {
         if leases.is_empty() {
             return Ok(Vec::new());
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for (queue, list) in by_queue(leases, |l| &l.queue) {
             let k = self.inner.keys.queue(queue);
             for chunk in list.chunks(BATCH) {

@@ -5,20 +5,27 @@
 //! the waiter pushes a token to its own private key (one of the keys it blocks on)
 //! so the blocked call returns at once and the connection stays usable. A wait
 //! whose future is dropped mid-`BLPOP` drops its connection with it.
+//!
+//! On one server a wait is one `BLPOP` over every queue's notify list. On a
+//! cluster one `BLPOP` cannot span slots, so a wait is one `BLPOP` per queue, each
+//! on its own dedicated connection with a private key in that queue's slot,
+//! all at once: the first to return ends the others through their private keys.
 
 use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, Value};
+use futures::stream::{FuturesUnordered, StreamExt};
+use redis::Value;
 use routemq_core::DriverError;
 
 use crate::error::{bad_reply, redis_error};
+use crate::slot_pipeline::SlotPipeline;
 use std::sync::Arc;
 
 use crate::keys::QueueKeys;
 use crate::lifecycle::now_ms;
+use crate::pool::{Conn, Connector};
 use crate::{ConfigError, RedisConfig, RedisDriver};
 
 /// Idle dedicated connections kept for reuse.
@@ -73,15 +80,25 @@ impl Lanes {
 }
 
 pub(crate) struct Dedicated {
-    conn: MultiplexedConnection,
-    /// This connection's private wake-up key.
+    conn: Conn,
+    /// Names this connection's private wake-up keys (see `Keys::waker`).
+    id: String,
+}
+
+/// One dedicated connection's part of a wait: the queues it blocks on and its
+/// private wake-up key.
+pub(crate) struct Block {
+    d: Dedicated,
     waker: String,
+    qkeys: Vec<Arc<QueueKeys>>,
 }
 
 /// Opens and keeps the dedicated blocking connections.
 pub(crate) struct Waiter {
-    client: Client,
-    config: AsyncConnectionConfig,
+    /// Connections without a response timeout (a `BLPOP` may block for long).
+    connector: Connector,
+    /// True on a cluster: one `BLPOP` per queue.
+    cluster: bool,
     idle: Mutex<Vec<Dedicated>>,
 }
 
@@ -95,11 +112,8 @@ impl fmt::Debug for Waiter {
 impl Waiter {
     pub fn new(config: &RedisConfig) -> Result<Self, ConfigError> {
         Ok(Waiter {
-            client: Client::open(config.info.clone())
-                .map_err(|e| ConfigError::Invalid(e.to_string()))?,
-            config: AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(config.connect_timeout))
-                .set_response_timeout(None),
+            connector: Connector::new(config, true)?,
+            cluster: config.cluster_nodes.is_some(),
             idle: Mutex::new(Vec::new()),
         })
     }
@@ -129,23 +143,55 @@ async fn bounded<T>(
 }
 
 impl RedisDriver {
-    pub(crate) async fn dedicated(
-        &self,
-        prefix_waker: impl FnOnce(&str) -> String,
-    ) -> Result<Dedicated, DriverError> {
+    async fn dedicated(&self) -> Result<Dedicated, DriverError> {
         if let Some(d) = self.inner.waiter.take_idle() {
             return Ok(d);
         }
-        let w = &self.inner.waiter;
-        let conn = bounded(
-            w.client
-                .get_multiplexed_async_connection_with_config(&w.config),
-        )
-        .await?;
+        let conn = bounded(self.inner.waiter.connector.connect()).await?;
         Ok(Dedicated {
             conn,
-            waker: prefix_waker(&uuid::Uuid::new_v4().simple().to_string()),
+            id: uuid::Uuid::new_v4().simple().to_string(),
         })
+    }
+
+    /// Waits until a job may be claimable on one of `queues` or `timeout`
+    /// passes (see `time_to_work` and `block_until_woken`).
+    pub(crate) async fn wait_on(
+        &self,
+        queues: &[routemq_core::QueueName],
+        timeout: Duration,
+    ) -> Result<(), DriverError> {
+        let keys = &self.inner.keys;
+        let qkeys: Vec<Arc<QueueKeys>> = queues.iter().map(|q| keys.queue(q)).collect();
+        let parts: Vec<&[Arc<QueueKeys>]> = match self.inner.waiter.cluster {
+            false => vec![&qkeys[..]],
+            true => qkeys.chunks(1).collect(),
+        };
+        let mut blocks: Vec<Block> = Vec::with_capacity(parts.len());
+        let mut wait = timeout;
+        for part in parts {
+            let mut d = self.dedicated().await?;
+            let slot_of = self.inner.waiter.cluster.then(|| &*part[0]);
+            let waker = keys.waker(&d.id, slot_of);
+            match self.time_to_work(&mut d, &waker, part, timeout).await? {
+                Some(w) => {
+                    wait = wait.min(w);
+                    blocks.push(Block {
+                        d,
+                        waker,
+                        qkeys: part.to_vec(),
+                    });
+                }
+                None => {
+                    self.inner.waiter.put_back(d);
+                    for b in blocks {
+                        self.inner.waiter.put_back(b.d);
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        self.block_until_woken(blocks, wait).await
     }
 
     /// Looks before blocking: `None` when a job is ready on one of the queues
@@ -162,14 +208,15 @@ impl RedisDriver {
     /// queue's window only gates its ungrouped jobs. Drops stale wake-up tokens
     /// first, so a push after this point leaves a token that ends the block at
     /// once.
-    pub(crate) async fn time_to_work(
+    async fn time_to_work(
         &self,
         d: &mut Dedicated,
+        waker: &str,
         qkeys: &[Arc<QueueKeys>],
         timeout: Duration,
     ) -> Result<Option<Duration>, DriverError> {
-        let mut pipe = redis::pipe();
-        let del = pipe.cmd("DEL").arg(&d.waker);
+        let mut pipe = SlotPipeline::new();
+        let del = pipe.cmd("DEL").arg(waker);
         for k in qkeys {
             del.arg(&k.notify);
         }
@@ -191,7 +238,7 @@ impl RedisDriver {
                 .arg("WITHSCORES");
         }
         pipe.cmd("TIME");
-        let mut replies: Vec<Value> = bounded(pipe.query_async(&mut d.conn)).await?;
+        let mut replies: Vec<Value> = bounded(pipe.whole().query_async(&mut d.conn)).await?;
         if qkeys.len() * PER_QUEUE + 1 != replies.len() {
             return Err(bad_reply("wait", format!("{} replies", replies.len())));
         }
@@ -242,7 +289,7 @@ impl RedisDriver {
         let gated: Vec<&Arc<QueueKeys>> = work.iter().filter(|w| w.1.gated).map(|w| w.0).collect();
         let mut opens = Vec::new();
         if !gated.is_empty() {
-            let mut pipe = redis::pipe();
+            let mut pipe = SlotPipeline::new();
             for k in &gated {
                 pipe.add_command(
                     self.inner
@@ -271,49 +318,80 @@ impl RedisDriver {
         Ok((!wait.is_zero()).then_some(wait))
     }
 
-    /// `BLPOP` on the queues' notify lists and `d`'s private key for at most
-    /// `wait` (ended client-side with a token on the private key), then gives the
-    /// connection back for reuse unless it is still blocked.
-    pub(crate) async fn block_until_woken(
+    /// `BLPOP` on each block's notify lists and private key, all at once, for
+    /// at most `wait` (ended client-side with a token on the private keys); the
+    /// first to return ends the others the same way. Connections are given back
+    /// for reuse unless still blocked or failed.
+    async fn block_until_woken(
         &self,
-        d: Dedicated,
-        qkeys: &[Arc<QueueKeys>],
+        blocks: Vec<Block>,
         wait: Duration,
     ) -> Result<(), DriverError> {
         let server_secs = wait.as_secs() + 2;
-        let mut blpop = redis::cmd("BLPOP");
-        for k in qkeys {
-            blpop.arg(&k.notify);
-        }
-        blpop.arg(&d.waker).arg(server_secs);
-        let mut conn = d.conn.clone();
-        let fut = blpop.query_async::<Option<(String, String)>>(&mut conn);
-        tokio::pin!(fut);
-        let res = tokio::select! {
-            res = &mut fut => Some(res),
+        let wakers: Vec<String> = blocks.iter().map(|b| b.waker.clone()).collect();
+        let mut done = vec![false; blocks.len()];
+        let mut pending: FuturesUnordered<_> = blocks
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| blpop(i, b, server_secs))
+            .collect();
+        let first = tokio::select! {
+            first = pending.next() => first,
             _ = tokio::time::sleep(wait) => None,
         };
-        let res = match res {
-            Some(res) => res,
-            None => {
-                // Time is up: end our own BLPOP with a token on the private key.
-                let mut wake = redis::pipe();
-                wake.cmd("RPUSH").arg(&d.waker).arg("1").ignore();
-                wake.cmd("EXPIRE").arg(&d.waker).arg(60).ignore();
-                self.inner.pool.pipe::<()>(&wake).await?;
-                match tokio::time::timeout(Duration::from_secs(1), &mut fut).await {
-                    Ok(res) => res,
-                    // Still blocked: give the connection up rather than reuse it.
-                    Err(_) => return Ok(()),
+        let mut outcome = Ok(());
+        if let Some((i, d, res)) = first {
+            done[i] = true;
+            match res {
+                Ok(()) => self.inner.waiter.put_back(d),
+                Err(e) => outcome = Err(redis_error(e)),
+            }
+        }
+        if pending.is_empty() {
+            return outcome;
+        }
+        // Time is up, or one queue woke: end the other BLPOPs with a token on
+        // their private keys.
+        let mut wake = SlotPipeline::new();
+        for (waker, _) in wakers.iter().zip(&done).filter(|(_, d)| !**d) {
+            wake.cmd("RPUSH").arg(waker).arg("1").ignore();
+            wake.cmd("EXPIRE").arg(waker).arg(60).ignore();
+        }
+        self.inner.pool.pipe::<()>(&wake).await?;
+        let rest = tokio::time::timeout(Duration::from_secs(1), async {
+            while let Some((_, d, res)) = pending.next().await {
+                match res {
+                    Ok(()) => self.inner.waiter.put_back(d),
+                    Err(e) => {
+                        if outcome.is_ok() {
+                            outcome = Err(redis_error(e));
+                        }
+                    }
                 }
             }
-        };
-        match res {
-            Ok(_) => {
-                self.inner.waiter.put_back(d);
-                Ok(())
-            }
-            Err(e) => Err(redis_error(e)),
-        }
+        });
+        // Still blocked after a second: give those connections up rather than
+        // reuse them (dropping `pending` drops them).
+        let _ = rest.await;
+        outcome
     }
+}
+
+/// One block's `BLPOP` on its notify lists and private key; gives back its
+/// position, its connection and whether the call succeeded.
+async fn blpop(
+    i: usize,
+    mut b: Block,
+    server_secs: u64,
+) -> (usize, Dedicated, redis::RedisResult<()>) {
+    let mut cmd = redis::cmd("BLPOP");
+    for k in &b.qkeys {
+        cmd.arg(&k.notify);
+    }
+    cmd.arg(&b.waker).arg(server_secs);
+    let res = cmd
+        .query_async::<Option<(String, String)>>(&mut b.d.conn)
+        .await
+        .map(drop);
+    (i, b.d, res)
 }

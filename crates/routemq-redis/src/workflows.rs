@@ -39,6 +39,7 @@ use routemq_core::{
 
 use crate::error::bad_reply;
 use crate::lifecycle::{ms, now_ms};
+use crate::slot_pipeline::SlotPipeline;
 use crate::{RedisDriver, NAME};
 
 /// How old (ms) an entry of the global batch index must be before a listing that
@@ -255,7 +256,7 @@ impl Workflows for RedisDriver {
                 .arg(format!("{}:meta", c.id))
                 .arg(meta(c, now, ""));
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         pipe.cmd("SADD")
             .arg(self.inner.keys.queues())
             .arg(chain.queue.as_str())
@@ -312,7 +313,7 @@ impl Workflows for RedisDriver {
             .arg(delayed)
             .arg(callbacks.len());
         batch_sections(&mut cmd, &batch.id, &batch.jobs, &due, &callbacks, now);
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         pipe.cmd("HSET")
             .arg(self.inner.keys.batch_index())
             .arg(id)
@@ -416,7 +417,7 @@ impl Workflows for RedisDriver {
             return Ok(Vec::new());
         }
         let mut entries = Vec::with_capacity(index.len());
-        let mut pipe = redis::pipe();
+        let mut pipe = SlotPipeline::new();
         for (id, value) in index {
             let (queue, created) = index_entry(&value)?;
             let id = BatchId::from_string(id);

@@ -6,15 +6,21 @@
 //! 3. a container started through the `testcontainers` crate (host network,
 //!    127.0.0.1 and a free port), when a Docker engine answers.
 //!
+//! Redis can also be a local Redis Cluster (3 masters, 3 replicas) of
+//! `redis-server` processes the testkit starts: [`redis::redis_cluster`], or
+//! [`redis::redis`] with `ROUTEMQ_TEST_REDIS=cluster`; cluster tests that need
+//! faults start their own [`redis::RedisCluster`].
+//!
 //! Variables (all optional):
 //!
 //! | variable | meaning |
 //! | --- | --- |
 //! | `ROUTEMQ_TEST_REDIS_URL`, `ROUTEMQ_TEST_MYSQL_URL` | a running server to use |
-//! | `ROUTEMQ_TEST_REDIS`, `ROUTEMQ_TEST_MYSQL` | `container`, `local` or `url`: use only that source |
+//! | `ROUTEMQ_TEST_REDIS`, `ROUTEMQ_TEST_MYSQL` | `container`, `local` or `url`: use only that source; for Redis also `cluster` (a local Redis Cluster) |
 //! | `ROUTEMQ_TEST_REDIS_IMAGE` | the Redis image (default `redis:7`) |
 //! | `ROUTEMQ_TEST_MYSQL_IMAGE` | the MySQL image (default `mysql:8.4`) |
 //! | `ROUTEMQ_TEST_REDIS_SERVER` | the `redis-server` binary to start (default: the one on PATH) |
+//! | `ROUTEMQ_TEST_REDIS_CLI` | the `redis-cli` that creates a Redis Cluster (default: the one next to that `redis-server`, else the one on PATH) |
 //! | `ROUTEMQ_TEST_MYSQLD` | the `mysqld`/`mariadbd` binary to start (default: found on PATH) |
 //! | `ROUTEMQ_TEST_SERVER_REPORT` | a file to which each shared server started appends `kind, how, version` |
 //! | `ROUTEMQ_TEST_CHROMEDRIVER`, `ROUTEMQ_TEST_CHROMIUM` | the browser of [`browser`] tests (default Debian's `/usr/bin/chromedriver`, `/usr/bin/chromium`) |
@@ -35,6 +41,7 @@ mod container;
 mod free_port;
 pub mod mysql;
 pub mod redis;
+mod redis_cluster;
 mod redis_server;
 mod report;
 mod silent_server;

@@ -11,23 +11,40 @@
 //!    answers.
 //!
 //! `ROUTEMQ_TEST_REDIS` picks one source instead of the order above: `container`
-//! (testcontainers only), `local` (the testkit's `redis-server` only) or `url`
-//! (`ROUTEMQ_TEST_REDIS_URL` only). `cargo xtask itest` uses it to run the suites
-//! once per kind of server.
+//! (testcontainers only), `local` (the testkit's `redis-server` only), `url`
+//! (`ROUTEMQ_TEST_REDIS_URL` only) or `cluster` (a local Redis Cluster, below).
+//! `cargo xtask itest` uses it to run the suites once per kind of server.
 //!
 //! Otherwise [`redis`] panics with a message saying how to provide Redis; it never
 //! skips. Tests that restart the server use [`RedisServer`] directly.
+//!
+//! # Redis Cluster
+//! With `ROUTEMQ_TEST_REDIS=cluster`, [`redis`] gives a 3-master/3-replica
+//! [`RedisCluster`] of local `redis-server` processes, started once per test
+//! process (like the local server; killed by a watchdog once that process exits):
+//! [`RedisTarget::url`] is a master's, [`RedisTarget::cluster_nodes`] lists every
+//! node (`127.0.0.1:P1,127.0.0.1:P2,...`, the form of `REDIS_CLUSTER_NODES`).
+//! [`redis_cluster`] gives that shared cluster whatever `ROUTEMQ_TEST_REDIS` says.
+//! The cluster is created with `redis-cli --cluster create`: `redis-cli` is
+//! `ROUTEMQ_TEST_REDIS_CLI` when set, else the one next to the `redis-server`
+//! binary, else the one on PATH. Tests that kill nodes, fail masters over or must
+//! own the whole cluster start their own [`RedisCluster`]; moving a slot of the
+//! shared one ([`RedisCluster::migrate_slot`]) is fine.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use crate::redis_cluster::{
+    redis_cli_binary, RedisCluster, SlotMigration, CLUSTER_SLOTS, REDIS_CLI_VAR,
+};
 pub use crate::redis_server::{
     redis_image, redis_server_binary, RedisContainer, RedisServer, RedisServerError,
     DEFAULT_REDIS_IMAGE,
 };
 
-/// The variable that picks one kind of Redis: `container`, `local` or `url`.
+/// The variable that picks one kind of Redis: `container`, `local`, `url` or
+/// `cluster`.
 pub const REDIS_SOURCE_VAR: &str = "ROUTEMQ_TEST_REDIS";
 
 /// Where a test's Redis is and which key prefix is its own.
@@ -37,18 +54,35 @@ pub struct RedisTarget {
     pub url: String,
     /// A key prefix no other test uses (give it to the driver's config).
     pub prefix: String,
-    /// Where the server came from: `env`, `redis-server` or `testcontainers`.
+    /// Where the server came from: `env`, `redis-server`, `testcontainers` or
+    /// `redis-cluster`.
     pub source: &'static str,
+    /// For a Redis Cluster, every node as `host:port,host:port,...` (the form of
+    /// `REDIS_CLUSTER_NODES`); `None` for a single server.
+    pub cluster_nodes: Option<String>,
     _keep: Option<Arc<Keep>>,
+}
+
+impl RedisTarget {
+    /// The cluster behind this target, when it is the testkit's local Redis
+    /// Cluster (to find slot owners, move slots, ...).
+    pub fn cluster(&self) -> Option<&RedisCluster> {
+        match self._keep.as_deref() {
+            Some(Keep::Cluster(c)) => Some(c),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug)]
 enum Keep {
     Server(RedisServer),
     Container(RedisContainer),
+    Cluster(RedisCluster),
 }
 
 static SHARED: Mutex<Option<Arc<Keep>>> = Mutex::new(None);
+static SHARED_CLUSTER: Mutex<Option<Arc<Keep>>> = Mutex::new(None);
 
 /// A fresh key prefix: `rmqtest:{pid}:{time}:{n}`.
 pub fn unique_prefix() -> String {
@@ -74,10 +108,39 @@ pub fn redis() -> RedisTarget {
              Provide one: set ROUTEMQ_TEST_REDIS_URL=redis://127.0.0.1:6379 (a running Redis 5+), \
              or install redis-server on PATH (apt-get install redis-server), \
              or run a Docker engine (the testkit then starts {}); \
-             {REDIS_SOURCE_VAR}=container|local|url picks one of these.",
+             {REDIS_SOURCE_VAR}=container|local|url|cluster picks one of these.",
             redis_image()
         ),
     }
+}
+
+/// The Redis Cluster shared by the tests of this process (3 masters, 3 replicas;
+/// see the module docs), with a unique key prefix, whatever `ROUTEMQ_TEST_REDIS`
+/// says. Panics with instructions when it cannot be started.
+pub fn redis_cluster() -> RedisTarget {
+    match shared_cluster() {
+        Ok(t) => t,
+        Err(why) => panic!(
+            "no Redis Cluster for this test: {why}.\n\
+             Provide one: install redis-server and redis-cli 5+ on PATH \
+             (apt-get install redis-server), or point ROUTEMQ_TEST_REDIS_SERVER (and \
+             {REDIS_CLI_VAR}, when redis-cli is not next to it) at them; the testkit \
+             then starts a 3-master/3-replica cluster on 127.0.0.1."
+        ),
+    }
+}
+
+/// The shared cluster, started on first use.
+fn shared_cluster() -> Result<RedisTarget, String> {
+    let mut shared = SHARED_CLUSTER.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(keep) = shared.as_ref() {
+        return Ok(target(keep.clone()));
+    }
+    let cluster = RedisCluster::start(3, 1).map_err(|e| format!("local Redis Cluster: {e}"))?;
+    let keep = Arc::new(Keep::Cluster(cluster));
+    report(&keep);
+    *shared = Some(keep.clone());
+    Ok(target(keep))
 }
 
 /// Like [`redis`], returning why none could be provided instead of panicking.
@@ -88,9 +151,10 @@ pub fn try_redis() -> Result<RedisTarget, String> {
         "url" => (true, false, false),
         "local" => (false, true, false),
         "container" => (false, false, true),
+        "cluster" => return shared_cluster(),
         other => {
             return Err(format!(
-                "{REDIS_SOURCE_VAR}={other:?}: expected container, local, url or auto"
+                "{REDIS_SOURCE_VAR}={other:?}: expected container, local, url, cluster or auto"
             ))
         }
     };
@@ -100,6 +164,7 @@ pub fn try_redis() -> Result<RedisTarget, String> {
             url,
             prefix: unique_prefix(),
             source: "env",
+            cluster_nodes: None,
             _keep: None,
         });
     }
@@ -142,6 +207,7 @@ fn report(keep: &Keep) {
     let (port, how) = match keep {
         Keep::Server(s) => (s.port(), "local process"),
         Keep::Container(c) => (c.port(), "testcontainers"),
+        Keep::Cluster(c) => (cluster_port(c), "local cluster"),
     };
     let info = crate::redis_server::send_raw(port, b"INFO server\r\n", &[]).unwrap_or_default();
     let version = info
@@ -151,15 +217,33 @@ fn report(keep: &Keep) {
     crate::report::server_started("redis", how, version);
 }
 
+/// The port of the cluster's first master (the owner of slot 0), or of its first
+/// node when none answers.
+fn cluster_port(cluster: &RedisCluster) -> u16 {
+    cluster
+        .try_masters()
+        .ok()
+        .and_then(|m| m.into_iter().next())
+        .or_else(|| cluster.nodes().into_iter().next())
+        .and_then(|a| a.rsplit_once(':').and_then(|(_, p)| p.parse().ok()))
+        .unwrap_or(0)
+}
+
 fn target(keep: Arc<Keep>) -> RedisTarget {
-    let (url, source) = match &*keep {
-        Keep::Server(s) => (s.url(), "redis-server"),
-        Keep::Container(c) => (c.url(), "testcontainers"),
+    let (url, source, cluster_nodes) = match &*keep {
+        Keep::Server(s) => (s.url(), "redis-server", None),
+        Keep::Container(c) => (c.url(), "testcontainers", None),
+        Keep::Cluster(c) => (
+            format!("redis://127.0.0.1:{}", cluster_port(c)),
+            "redis-cluster",
+            Some(c.nodes_env()),
+        ),
     };
     RedisTarget {
         url,
         prefix: unique_prefix(),
         source,
+        cluster_nodes,
         _keep: Some(keep),
     }
 }

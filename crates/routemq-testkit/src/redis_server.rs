@@ -26,6 +26,10 @@ pub enum RedisServerError {
     /// The server started but did not answer PING in time.
     #[error("{0}")]
     NotReady(String),
+    /// A Redis Cluster could not be formed, did not settle in time, or a node
+    /// refused a command (the message says which and what it answered).
+    #[error("{0}")]
+    Cluster(String),
 }
 
 /// A `redis-server` child process on a free loopback port, with append-only

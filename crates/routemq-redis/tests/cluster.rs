@@ -1,0 +1,157 @@
+//! What only a Redis Cluster shows, on the testkit's shared local cluster
+//! (3 masters, 3 replicas): an idle wait over queues whose slots live on
+//! different masters (one `BLPOP` per queue, each ended by the first to
+//! return), and every key a queue writes hashing to that queue's slot. The
+//! whole conformance suite runs on the cluster too (`ROUTEMQ_TEST_REDIS=cluster`).
+
+use std::time::{Duration, Instant};
+
+use routemq_core::prelude::*;
+use routemq_core::{Codec, Envelope, JobId, PendingJob, QueueName, TraceContext};
+use routemq_redis::{RedisConfig, RedisDriver};
+use routemq_testkit::redis::{redis_cluster, RedisCluster, RedisTarget};
+
+fn driver(target: &RedisTarget) -> RedisDriver {
+    let nodes = target.cluster_nodes.as_deref().expect("a cluster target");
+    let config = RedisConfig::cluster(nodes.split(','))
+        .unwrap()
+        .prefix(target.prefix.clone());
+    RedisDriver::new(config).unwrap()
+}
+
+fn job_at(queue: &QueueName, at: Option<std::time::SystemTime>) -> PendingJob {
+    let envelope = Envelope {
+        id: JobId::generate(),
+        name: "test.job".into(),
+        queue: queue.clone(),
+        codec: Codec::Json,
+        data: b"{}".to_vec(),
+        encryption: None,
+        max_tries: 3,
+        timeout: Duration::from_secs(30),
+        backoff: Default::default(),
+        created_at_ms: 0,
+        trace: TraceContext::new(),
+        keep_result: None,
+    };
+    PendingJob::new(&envelope, at).unwrap()
+}
+
+fn job(queue: &QueueName) -> PendingJob {
+    job_at(queue, None)
+}
+
+/// Two queue names whose slots are owned by different masters.
+fn queues_on_two_masters(cluster: &RedisCluster) -> (QueueName, QueueName) {
+    let owner = |name: &str| cluster.slot_owner(RedisCluster::key_slot(&format!("{{{name}}}")));
+    let first = "wake-0".to_owned();
+    let second = (1..1000)
+        .map(|i| format!("wake-{i}"))
+        .find(|name| owner(name) != owner(&first))
+        .expect("a name on another master");
+    (
+        QueueName::new(first).unwrap(),
+        QueueName::new(second).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_over_queues_on_two_masters_wakes_on_a_push_to_either() {
+    let target = redis_cluster();
+    let cluster = target.cluster().expect("the testkit's cluster");
+    let (a, b) = queues_on_two_masters(cluster);
+    let driver = driver(&target);
+    let queues = [a.clone(), b.clone()];
+    for pushed_to in [&b, &a] {
+        let waiting = {
+            let (driver, queues) = (driver.clone(), queues.clone());
+            tokio::spawn(async move {
+                let started = Instant::now();
+                driver
+                    .wait_for_jobs(&queues, Duration::from_secs(20))
+                    .await
+                    .unwrap();
+                started.elapsed()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        driver.push(job(pushed_to)).await.unwrap();
+        let waited = waiting.await.unwrap();
+        assert!(
+            waited < Duration::from_secs(10),
+            "a push to {pushed_to} did not end the wait (it took {waited:?} of 20 s)"
+        );
+        let claimed = driver
+            .claim(&queues, 10, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(&claimed[0].lease.queue, pushed_to);
+        driver.ack(&claimed[0].lease).await.unwrap();
+    }
+    // Nothing pushed: both BLPOPs are ended at the timeout by their private
+    // keys, and the connections are used again by the next wait.
+    for _ in 0..3 {
+        let started = Instant::now();
+        driver
+            .wait_for_jobs(&queues, Duration::from_millis(400))
+            .await
+            .unwrap();
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(350),
+            "an empty wait returned after {waited:?}, before its 400 ms"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_key_a_queue_writes_hashes_to_its_slot() {
+    let target = redis_cluster();
+    let cluster = target.cluster().expect("the testkit's cluster");
+    let driver = driver(&target);
+    let (a, b) = queues_on_two_masters(cluster);
+    for q in [&a, &b] {
+        driver.push(job(q)).await.unwrap();
+        let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+        driver.push(job_at(q, Some(later))).await.unwrap();
+    }
+    let claimed = driver
+        .claim(&[a.clone(), b.clone()], 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    driver
+        .fail(&claimed[0].lease, "failed on purpose")
+        .await
+        .unwrap();
+    driver.pause(&b).await.unwrap();
+
+    let mut keys = Vec::new();
+    for node in cluster.masters() {
+        let mut conn = redis::Client::open(format!("redis://{node}"))
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let found: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", target.prefix))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        keys.extend(found);
+    }
+    let queue_keys: Vec<&String> = keys.iter().filter(|k| k.contains(":queue:")).collect();
+    assert!(queue_keys.len() >= 6, "too few keys written: {keys:?}");
+    for key in queue_keys {
+        let tag = key
+            .split_once('{')
+            .and_then(|(_, rest)| rest.split_once('}'))
+            .map(|(tag, _)| tag)
+            .unwrap_or_else(|| panic!("{key} has no hash tag"));
+        assert!(
+            tag == a.as_str() || tag == b.as_str(),
+            "{key} is tagged {tag:?}, not with its queue"
+        );
+    }
+}

@@ -36,7 +36,8 @@
 //! | `routemq:queues` | set | every queue name ever used |
 //! | `routemq:queues:paused` | set | names of paused queues, for listing only (the per-queue `paused` key decides) |
 //! | `routemq:queues:limited` | set | names of queues with a rate limit, for listing only (the per-queue `rate` hash decides) |
-//! | `routemq:workers` / `routemq:workers:info` | zset / hash | heartbeats: id → expiry ms / JSON |
+//! | `routemq:workers` / `routemq:workers:info` | zset / hash | heartbeats: id → expiry ms / JSON (cluster mode: `routemq:{workers}` / `routemq:{workers}:info`, one slot) |
+//! | `routemq:waker:{id}` | list | a waiting connection's private wake-up key (expires in 60 s; on a cluster `routemq:queue:{q}:waker:{id}`, in the queue's slot) |
 //! | `routemq:queue:default:schedule:NAME` | hash | schedule NAME (its jobs go to `default`): `def` (definition JSON), `key` (spec and queue), `next`, `last` (ms), `last_job` (id) |
 //! | `routemq:schedules` | hash | schedule name → its queue, for listing and finding the state hash |
 //!

@@ -54,7 +54,7 @@
 //!   payloads; a fault injector may push garbage) is adopted at claim under a fresh
 //!   UUIDv7 id with `max_tries` 1, so the worker fails it with a reason.
 //! - Idle workers block in `BLPOP` on the queues' notify lists over a dedicated
-//!   connection, bounded by the next delayed job's due time; a sub-second bound is
+//!   connection (on a cluster one per queue, see `wait.rs`), bounded by the next delayed job's due time; a sub-second bound is
 //!   kept client-side and the blocked call is ended by a push to the waiter's
 //!   private key (Redis 5's `BLPOP` takes whole seconds).
 //! - Connection errors are [`DriverError::Unavailable`](routemq_core::DriverError)
@@ -77,9 +77,13 @@
 //! - Prune walks each failed list from its oldest end and stops at a record whose
 //!   `failed_at` it cannot read (one written by another producer in another
 //!   format); list, show, retry and forget still handle such records.
-//! - A single-node connection (or a proxy that speaks to one): [`KeyMode::Cluster`]
-//!   makes the layout slot-safe, but the driver does not route by slot itself and
-//!   its multi-queue `BLPOP` needs the queues' notify keys on one node.
+//! - A Redis Cluster ([`RedisConfig::cluster`], `REDIS_CLUSTER_NODES`) keeps one
+//!   queue on one master (its keys share a hash tag), so spreading load means
+//!   spreading queues; claims over several queues are one script per queue, in
+//!   priority order, and an idle wait is one `BLPOP` per queue. Replication is
+//!   asynchronous and the driver does not `WAIT`: a failover can lose the old
+//!   master's last acknowledged writes (a claim or ack: the job runs again; a
+//!   push: it is gone). No TLS to a cluster.
 
 #![warn(missing_docs)]
 
@@ -94,6 +98,7 @@ mod history;
 mod keys;
 mod lifecycle;
 mod listing;
+mod memory;
 mod pool;
 mod push;
 mod push_once;

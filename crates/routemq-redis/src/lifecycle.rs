@@ -92,7 +92,7 @@ impl JobLifecycle for RedisDriver {
 
     async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
         job.check_size(self.inner.max_payload, NAME)?;
-        let cmd = self.push_cmd(&job.queue, &[&job], now_ms());
+        let cmd = self.push_single_cmd(&job, now_ms());
         if self.inner.needs_register(&job.queue) {
             let mut pipe = SlotPipeline::new();
             pipe.cmd("SADD")

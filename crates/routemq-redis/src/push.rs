@@ -67,6 +67,32 @@ impl RedisDriver {
         cmd
     }
 
+    /// The single dispatch's command: `push_one.lua` for an ungrouped job (the
+    /// common case, about half the server time of `push.lua`), else `push.lua`.
+    pub(crate) fn push_single_cmd(&self, job: &PendingJob, now: i64) -> redis::Cmd {
+        if job.group.is_some() {
+            return self.push_cmd(&job.queue, &[job], now);
+        }
+        let k = self.inner.keys.queue(&job.queue);
+        let at = job.available_at.map_or(now, unix_ms);
+        let due = if at > now {
+            at.to_string()
+        } else {
+            String::new()
+        };
+        let mut cmd = self
+            .inner
+            .pool
+            .scripts()
+            .push_one
+            .cmd(&[&k.ready, &k.delayed, &k.jobs, &k.notify], job.id.as_str());
+        cmd.arg(job.payload.as_slice())
+            .arg(format!("{}:meta", job.id))
+            .arg(format!("0|{}|{at}", job.max_tries.max(1)))
+            .arg(due);
+        cmd
+    }
+
     /// `push_unique.lua`'s command for `job` under `unique` (see the script's
     /// header for the arguments).
     pub(crate) fn push_unique_cmd(

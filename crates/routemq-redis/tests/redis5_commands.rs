@@ -22,6 +22,7 @@ const REDIS_5_ALLOWED: &[&str] = &[
     "HMGET",
     "HMSET",
     "HSET",
+    "INFO",
     "LINDEX",
     "LLEN",
     "LPOP",

@@ -6,7 +6,8 @@
 //! This library holds what the tests in `tests/tests/` share: the [`run_ledger`]
 //! that counts how often each job ran, the [`test_jobs`] that write to it, the
 //! [`stores`] that give each test an isolated Redis key prefix or MySQL schema, and
-//! the [`accounting`] that totals a queue's jobs.
+//! the [`accounting`] that totals a queue's jobs, and the [`file_ledger`] that
+//! worker processes (the `e2e-ledger-worker` binary) write their runs to.
 //!
 //! # What this crate must not depend on
 //! Any mock, and the CLI's internals: it drives only public APIs of the core, the
@@ -18,6 +19,7 @@
 
 pub mod accounting;
 pub mod connection_killer;
+pub mod file_ledger;
 pub mod producer;
 pub mod run_ledger;
 pub mod stores;

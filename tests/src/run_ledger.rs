@@ -42,20 +42,7 @@ impl RunId {
 
     /// Totals for job numbers `0..dispatched`.
     pub fn tally(self, dispatched: u64) -> Tally {
-        let runs = self.runs();
-        let mut t = Tally {
-            dispatched,
-            ..Tally::default()
-        };
-        for n in 0..dispatched {
-            match runs.get(&n).copied().unwrap_or(0) {
-                0 => t.never_ran.push(n),
-                1 => t.ran_once += 1,
-                k => t.ran_more.push((n, k)),
-            }
-        }
-        t.unknown = runs.keys().filter(|n| **n >= dispatched).count() as u64;
-        t
+        Tally::of(&self.runs(), dispatched)
     }
 }
 
@@ -75,6 +62,24 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Totals for job numbers `0..dispatched`, from how many times each number
+    /// ran (numbers missing from `runs` never ran).
+    pub fn of(runs: &HashMap<u64, u32>, dispatched: u64) -> Tally {
+        let mut t = Tally {
+            dispatched,
+            ..Tally::default()
+        };
+        for n in 0..dispatched {
+            match runs.get(&n).copied().unwrap_or(0) {
+                0 => t.never_ran.push(n),
+                1 => t.ran_once += 1,
+                k => t.ran_more.push((n, k)),
+            }
+        }
+        t.unknown = runs.keys().filter(|n| **n >= dispatched).count() as u64;
+        t
+    }
+
     /// A one-line summary (the first few missing and repeated job numbers).
     pub fn summary(&self) -> String {
         format!(

@@ -5,14 +5,23 @@
 //!   cargo-nextest when installed, else `cargo test`) on the machine's Redis and
 //!   MariaDB, doc tests, the umbrella crate `routemq` with each feature set, then
 //!   the driver suites again on Redis 5.0 and Oracle MySQL, each as a local
-//!   process and through testcontainers (see `matrix.rs`), and a table of it all.
-//! - `bench [memory|redis|mysql] [--json] [--jobs N] [--concurrency N]`: builds the
-//!   `routemq` binary in release mode and runs `routemq bench`.
+//!   process and through testcontainers, and the cluster-capable Redis suites on
+//!   a local Redis Cluster (see `matrix.rs`), and a table of it all.
+//! - `bench [memory|redis|redis-cluster|mysql] [--json] [--jobs N] [--concurrency
+//!   N] [--queued N] ...`: builds the `routemq` binary in release mode and runs
+//!   `routemq bench` (every flag is passed through). `redis-cluster` runs it on
+//!   the Redis Cluster named by `REDIS_CLUSTER_NODES` when that is set, else on a
+//!   local 3-master, 0-replica cluster of `redis-server` processes the testkit
+//!   starts (`RedisCluster::start(3, 0)`), kept for the run and stopped after it;
+//!   the nodes are printed and handed to `routemq bench` as
+//!   `REDIS_CLUSTER_NODES`. See `bench.rs`.
 //! - `soak [--minutes N] [--rate N] [--connection C]`: builds `routemq-soak` in
 //!   release mode and runs it (steady load, a worker SIGKILLed every 30 s, every
 //!   job accounted for).
 //!
-//! It must not depend on any workspace crate: it drives cargo, nothing more.
+//! It drives cargo and depends on no workspace crate but one: `routemq-testkit`,
+//! for the local Redis Cluster of `bench redis-cluster` (no driver, worker or
+//! CLI comes with it; its own dependencies, testcontainers among them, do).
 
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, ExitCode};
@@ -20,6 +29,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+mod bench;
 mod matrix;
 mod probe;
 mod testrun;
@@ -30,7 +40,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("itest") => itest(&args[1..]),
-        Some("bench") => bench(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
         Some("soak") => soak(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             print_help();
@@ -53,7 +63,7 @@ fn print_help() {
     println!(
         "cargo xtask <command>\n\n\
          itest                      fmt check, clippy -D warnings, all tests (real Redis/MariaDB)\n\
-         bench [CONN] [--json] ...  release build + `routemq bench --connection CONN` (memory|redis|mysql)\n\
+         bench [CONN] [--json] ...  release build + `routemq bench --connection CONN` (memory|redis|mysql|redis-cluster)\n\
          soak [--minutes N] ...     release build + `routemq-soak soak` (steady load, worker killed every 30 s)\n"
     );
 }
@@ -62,7 +72,7 @@ pub(crate) fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn run(mut cmd: Command) -> Result<()> {
+pub(crate) fn run(mut cmd: Command) -> Result<()> {
     eprintln!("xtask: running {cmd:?}");
     let status = cmd
         .status()
@@ -73,7 +83,7 @@ fn run(mut cmd: Command) -> Result<()> {
     Ok(())
 }
 
-fn answers(addr: &str) -> bool {
+pub(crate) fn answers(addr: &str) -> bool {
     addr.parse::<SocketAddr>()
         .ok()
         .and_then(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).ok())
@@ -327,46 +337,6 @@ fn umbrella_features() -> Result<Row> {
                 .into(),
         result: RowResult::Ran(total),
     })
-}
-
-fn bench(args: &[String]) -> Result<()> {
-    let mut rest: Vec<String> = Vec::new();
-    let mut connection = None;
-    for a in args {
-        match a.as_str() {
-            "memory" | "redis" | "mysql" | "database" if connection.is_none() => {
-                connection = Some(if a == "mysql" { "database" } else { a.as_str() })
-            }
-            _ => rest.push(a.clone()),
-        }
-    }
-    let mut build = cargo();
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "routemq-cli",
-        "--bin",
-        "routemq",
-    ]);
-    run(build)?;
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let mut cmd = Command::new(format!("{target}/release/routemq"));
-    cmd.arg("bench");
-    if let Some(c) = connection {
-        cmd.args(["--connection", c]);
-    }
-    let unset = |v: &str| std::env::var_os(v).is_none();
-    if connection == Some("database")
-        && unset("DATABASE_URL")
-        && unset("DB_NAME")
-        && answers("127.0.0.1:3306")
-    {
-        eprintln!("xtask: DATABASE_URL=mysql://root@127.0.0.1:3306/test (a server answers there)");
-        cmd.env("DATABASE_URL", "mysql://root@127.0.0.1:3306/test");
-    }
-    cmd.args(rest);
-    run(cmd)
 }
 
 fn soak(args: &[String]) -> Result<()> {

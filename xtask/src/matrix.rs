@@ -1,7 +1,9 @@
 //! The server matrix of `cargo xtask itest`: after the workspace's own run (on
 //! the machine's Redis and MariaDB), the driver suites run again against Redis 5.0
-//! and Oracle MySQL, each as a local process and through testcontainers, and a
-//! table says what ran where.
+//! and Oracle MySQL, each as a local process and through testcontainers, the
+//! Redis suites that can run on a cluster against a local Redis Cluster (3
+//! masters + 3 replicas, `ROUTEMQ_TEST_REDIS=cluster`), and a table says what
+//! ran where.
 //!
 //! The test binaries of the base run are reused (built once by
 //! `cargo test --workspace --all-features --no-run`) and run directly, one process
@@ -14,7 +16,9 @@
 //!   (`.ci/provision/docker.sh`);
 //! - Oracle MySQL: the sid root `$ROUTEMQ_CACHE/mysql-sid`
 //!   (`.ci/provision/mysql-sid.sh`) run through
-//!   `.ci/provision/mysql-sid-mysqld.sh`, and the image `routemq-local/mysql:9.7`.
+//!   `.ci/provision/mysql-sid-mysqld.sh`, and the image `routemq-local/mysql:9.7`;
+//! - Redis Cluster: the testkit starts it from `redis-server` and `redis-cli`
+//!   (`ROUTEMQ_TEST_REDIS_SERVER` / `ROUTEMQ_TEST_REDIS_CLI`, else on `PATH`).
 //!
 //! `ROUTEMQ_CACHE` defaults to `$HOME/.cache/routemq`; `ROUTEMQ_ITEST_REDIS_IMAGE`
 //! and `ROUTEMQ_ITEST_MYSQL_IMAGE` replace the two images. A row whose server
@@ -34,7 +38,8 @@ pub struct Row {
     pub server: String,
     /// Its version as the server reports it.
     pub version: String,
-    /// "machine service", "local process" or "testcontainers".
+    /// "machine service", "local process", "testcontainers" or "local cluster,
+    /// 3 masters + 3 replicas".
     pub how: String,
     /// What ran.
     pub suites: String,
@@ -124,9 +129,13 @@ fn test_binaries() -> Result<Vec<TestBinary>> {
 /// One extra run: which binaries, with which variables.
 struct Extra {
     server: &'static str,
+    /// How the server was started; it starts with the `how` of the testkit's
+    /// report line (`local process`, `testcontainers`, `local cluster`).
     how: &'static str,
     suites: &'static str,
-    /// `(package directory name, target name)`; target `*` is every test target.
+    /// `(package directory name, target name)`; a target ending in `*` is every
+    /// test target whose name starts with what comes before it (`*` alone: every
+    /// test target).
     binaries: &'static [(&'static str, &'static str)],
     /// Test names to skip (libtest `--skip`).
     skip: &'static [&'static str],
@@ -165,6 +174,28 @@ const MYSQL_BINARIES: &[(&str, &str)] = &[
 ];
 /// What Redis 5.0 lacks: TLS (6.0) and ACL users (6.0).
 const REDIS5_SKIP: &[&str] = &["a_tls_connection_round_trips_a_job", "acl_user_auth_works"];
+/// The Redis Cluster row: the driver's conformance suite and cluster tests, the
+/// CLI's tests that take their Redis from `Backend::redis()` (the other
+/// `routemq-redis` tests look at plain-mode keys, restart or configure their own
+/// single server), and the e2e cluster tests (`tests/tests/redis_cluster*.rs`).
+const CLUSTER_BINARIES: &[(&str, &str)] = &[
+    ("routemq-redis", "conformance"),
+    ("routemq-redis", "cluster"),
+    ("routemq-cli", "redis"),
+    ("routemq-cli", "encryption"),
+    ("routemq-cli", "browser"),
+    BRIDGE_BINARIES[2],
+    BRIDGE_BINARIES[3],
+    ("tests", "redis_cluster*"),
+];
+/// Tests of the Redis Cluster row's binaries left out. Every test of them that
+/// uses Redis passes on a cluster; these do not use Redis at all.
+const CLUSTER_SKIP: &[&str] = &[
+    // The MySQL halves of the CLI's two-backend binaries: on the machine's
+    // MariaDB, as in the base run.
+    "mysql_encrypted_round_trip",
+    "dashboard_in_chromium_on_mysql",
+];
 
 /// Checks that the Docker engine answers and has `image`.
 fn docker_image(image: &str) -> Option<String> {
@@ -210,6 +241,7 @@ fn extras(root: &Path) -> Vec<Extra> {
         None
     };
     let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+    let cluster_missing = cluster_tools_missing(|name| std::env::var(name).ok());
     let redis_image = var("ROUTEMQ_ITEST_REDIS_IMAGE", "routemq-local/redis:5.0");
     let mysql_image = var("ROUTEMQ_ITEST_MYSQL_IMAGE", "routemq-local/mysql:9.7");
     let redis5_path = redis5.display().to_string();
@@ -271,7 +303,61 @@ fn extras(root: &Path) -> Vec<Extra> {
             kind: "mysql",
             missing: docker_image(&mysql_image).or(mysql_missing),
         },
+        Extra {
+            server: "Redis Cluster",
+            how: "local cluster, 3 masters + 3 replicas",
+            suites: "routemq-redis conformance and cluster, routemq-cli redis tests, outbox and failed-store CLI suites, e2e redis_cluster* tests",
+            binaries: CLUSTER_BINARIES,
+            skip: CLUSTER_SKIP,
+            env: vec![("ROUTEMQ_TEST_REDIS", "cluster".into())],
+            kind: "redis",
+            missing: cluster_missing,
+        },
     ]
+}
+
+/// Why the testkit cannot start a local Redis Cluster, if it cannot: it needs
+/// `redis-server` (`ROUTEMQ_TEST_REDIS_SERVER`, else on PATH) and `redis-cli`
+/// (`ROUTEMQ_TEST_REDIS_CLI`, else next to that `redis-server`, else on PATH),
+/// as the testkit looks for them. `var` reads the environment.
+fn cluster_tools_missing(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let path = var("PATH").unwrap_or_default();
+    // A path as it is, a bare name looked up on PATH.
+    let locate = |name: &str| {
+        if name.contains('/') {
+            Some(PathBuf::from(name)).filter(|p| p.is_file())
+        } else {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        }
+    };
+    let named = |v: &str| var(v).filter(|s| !s.is_empty());
+    let server = match named("ROUTEMQ_TEST_REDIS_SERVER") {
+        Some(name) => match locate(&name) {
+            Some(found) => found,
+            None => return Some(format!("no {name} (ROUTEMQ_TEST_REDIS_SERVER)")),
+        },
+        None => match locate("redis-server") {
+            Some(found) => found,
+            None => return Some("no redis-server on PATH".into()),
+        },
+    };
+    match named("ROUTEMQ_TEST_REDIS_CLI") {
+        Some(name) => locate(&name)
+            .is_none()
+            .then(|| format!("no {name} (ROUTEMQ_TEST_REDIS_CLI)")),
+        None => (!server.with_file_name("redis-cli").is_file() && locate("redis-cli").is_none())
+            .then(|| format!("no redis-cli next to {} or on PATH", server.display())),
+    }
+}
+
+/// Whether test target `name` is one of `pattern` (see [`Extra::binaries`]).
+fn target_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(start) => name.starts_with(start),
+        None => name == pattern,
+    }
 }
 
 /// Runs the extra rows.
@@ -306,7 +392,7 @@ pub fn extra_rows(root: &Path) -> Result<Vec<Row>> {
         for &(package, target) in extra.binaries {
             let matching = bins
                 .iter()
-                .filter(|b| b.package == package && (target == "*" || b.target == target));
+                .filter(|b| b.package == package && target_matches(target, &b.target));
             let mut any = false;
             for bin in matching {
                 any = true;
@@ -343,7 +429,7 @@ pub fn extra_rows(root: &Path) -> Result<Vec<Row>> {
                         let mut f = l.split('\t');
                         Some((f.next()?, f.next()?, f.next()?))
                     })
-                    .find(|(kind, how, _)| *kind == extra.kind && *how == extra.how)
+                    .find(|(kind, how, _)| *kind == extra.kind && extra.how.starts_with(how))
                     .map(|(_, _, v)| v.to_owned())
             })
             .unwrap_or_else(|| "? (no shared server was started)".into());
@@ -410,11 +496,13 @@ mod tests {
     #[test]
     fn rows_without_their_servers_are_skipped_saying_why() {
         let empty = std::env::temp_dir().join(format!("routemq-no-cache-{}", std::process::id()));
-        // Only this test reads or writes the variable in this process.
+        // Only this test reads or writes these variables in this process.
         std::env::set_var("ROUTEMQ_CACHE", &empty);
+        std::env::set_var("ROUTEMQ_TEST_REDIS_SERVER", empty.join("redis-server"));
         let rows = extras(Path::new("/nonexistent-checkout"));
         std::env::remove_var("ROUTEMQ_CACHE");
-        assert_eq!(rows.len(), 4);
+        std::env::remove_var("ROUTEMQ_TEST_REDIS_SERVER");
+        assert_eq!(rows.len(), 5);
         for row in rows {
             let why = row.missing.unwrap_or_default();
             assert!(
@@ -424,5 +512,66 @@ mod tests {
                 row.how
             );
         }
+    }
+
+    #[test]
+    fn targets_match_by_name_or_by_start() {
+        assert!(target_matches("*", "conformance"));
+        assert!(target_matches("redis", "redis"));
+        assert!(!target_matches("redis", "redis_server"), "a name is exact");
+        assert!(target_matches(
+            "redis_cluster*",
+            "redis_cluster_exactly_once"
+        ));
+        assert!(target_matches("redis_cluster*", "redis_cluster"));
+        assert!(!target_matches("redis_cluster*", "redis"));
+    }
+
+    #[test]
+    fn the_cluster_row_needs_redis_server_and_redis_cli() {
+        let dir =
+            std::env::temp_dir().join(format!("routemq-cluster-tools-{}", std::process::id()));
+        let elsewhere = dir.join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        let (dir_text, server) = (dir.display().to_string(), dir.join("redis-server"));
+        std::fs::write(&server, "").unwrap();
+        // PATH and the two variables, as given.
+        let env = |path: &str, server: Option<String>, cli: Option<&str>| {
+            let (path, cli) = (path.to_owned(), cli.map(str::to_owned));
+            move |name: &str| match name {
+                "PATH" => Some(path.clone()),
+                "ROUTEMQ_TEST_REDIS_SERVER" => server.clone(),
+                "ROUTEMQ_TEST_REDIS_CLI" => cli.clone(),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            cluster_tools_missing(env("/nonexistent", None, None)),
+            Some("no redis-server on PATH".into())
+        );
+        assert_eq!(
+            cluster_tools_missing(env(&dir_text, None, None)),
+            Some(format!(
+                "no redis-cli next to {} or on PATH",
+                server.display()
+            )),
+            "redis-server alone is not enough"
+        );
+        assert_eq!(
+            cluster_tools_missing(env(&dir_text, None, Some("/nonexistent/redis-cli"))),
+            Some("no /nonexistent/redis-cli (ROUTEMQ_TEST_REDIS_CLI)".into())
+        );
+        std::fs::write(dir.join("redis-cli"), "").unwrap();
+        assert_eq!(cluster_tools_missing(env(&dir_text, None, None)), None);
+        // Named by the variable, off PATH: redis-cli is found next to it.
+        let named = Some(server.display().to_string());
+        assert_eq!(
+            cluster_tools_missing(env("/nonexistent", named, None)),
+            None
+        );
+        let moved = Some(elsewhere.join("redis-server").display().to_string());
+        let err = cluster_tools_missing(env(&dir_text, moved, None)).unwrap_or_default();
+        assert!(err.ends_with("(ROUTEMQ_TEST_REDIS_SERVER)"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -4,7 +4,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// One benchmark run's figures. The JSON form (`--json`) has exactly these keys.
+use crate::FillerReport;
+
+/// One benchmark run's figures. The JSON form (`--json`) has exactly these keys,
+/// and those of [`FillerReport`] when the run had filler jobs waiting.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BenchReport {
     /// Driver connection name (`redis`, `database`, `memory`).
@@ -48,6 +51,11 @@ pub struct BenchReport {
     /// The same drain with the history on, as workers run by default (the best
     /// of the two middle runs).
     pub history_on_drain_per_sec: f64,
+    /// The filler's figures, when `queued` filler jobs waited in the bench
+    /// queue throughout the enqueue and drain phases; its keys are flattened
+    /// into the report's JSON.
+    #[serde(flatten)]
+    pub filler: Option<FillerReport>,
 }
 
 impl fmt::Display for BenchReport {
@@ -72,7 +80,11 @@ impl fmt::Display for BenchReport {
             self.progress_reference_drain_per_sec,
             self.history_on_drain_per_sec,
             self.history_off_drain_per_sec
-        )
+        )?;
+        match &self.filler {
+            Some(filler) => write!(f, " {filler}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -99,9 +111,8 @@ mod tests {
         assert_eq!(percentile(&[], 50.0), 0.0);
     }
 
-    #[test]
-    fn json_has_the_documented_keys() {
-        let r = BenchReport {
+    fn report() -> BenchReport {
+        BenchReport {
             driver: "memory".into(),
             jobs: 1,
             concurrency: 2,
@@ -119,12 +130,21 @@ mod tests {
             progress_calls_per_sec: 13.0,
             history_off_drain_per_sec: 15.0,
             history_on_drain_per_sec: 16.0,
-        };
-        let v: serde_json::Value = serde_json::to_value(&r).unwrap();
+            filler: None,
+        }
+    }
+
+    fn sorted_keys(r: &BenchReport) -> Vec<String> {
+        let v: serde_json::Value = serde_json::to_value(r).unwrap();
         let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
         keys.sort();
+        keys
+    }
+
+    #[test]
+    fn json_has_the_documented_keys() {
         assert_eq!(
-            keys,
+            sorted_keys(&report()),
             [
                 "bulk_enqueue_per_sec",
                 "concurrency",
@@ -144,6 +164,50 @@ mod tests {
                 "rate_limit_per_sec",
                 "rate_limited_drain_per_sec"
             ]
+        );
+    }
+
+    #[test]
+    fn a_run_with_filler_adds_its_keys_and_line() {
+        let plain = report();
+        let mut r = report();
+        r.filler = Some(FillerReport {
+            queued: 500,
+            fill_seconds: 0.01,
+            fill_per_sec: 50_000.0,
+            filler_payload_bytes: 170.0,
+            ready_after_fill: 500,
+            ready_after_drain: 500,
+            worker_rss_bytes_before: Some(1 << 20),
+            worker_rss_bytes_after_fill: Some(2 << 20),
+            worker_rss_bytes_after_drain: Some(2 << 20),
+            store_bytes_per_queued_job: None,
+            store_bytes_per_job_beyond_payload: None,
+        });
+        let mut want = sorted_keys(&plain);
+        want.extend(
+            [
+                "fill_per_sec",
+                "fill_seconds",
+                "filler_payload_bytes",
+                "queued",
+                "ready_after_drain",
+                "ready_after_fill",
+                "store_bytes_per_job_beyond_payload",
+                "store_bytes_per_queued_job",
+                "worker_rss_bytes_after_drain",
+                "worker_rss_bytes_after_fill",
+                "worker_rss_bytes_before",
+            ]
+            .map(String::from),
+        );
+        want.sort();
+        assert_eq!(sorted_keys(&r), want);
+        let line = r.to_string();
+        assert!(line.starts_with(&plain.to_string()), "{line}");
+        assert!(
+            line.ends_with("rss=1.0 MiB → 2.0 MiB → 2.0 MiB store_per_queued_job=n/a (n/a beyond the 170 B payload)"),
+            "{line}"
         );
     }
 }

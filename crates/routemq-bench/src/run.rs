@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use routemq_core::{Driver, DriverError, JobOptions, Queue, QueueName, RateLimit};
 use routemq_worker::{Worker, WorkerError};
-use tokio::sync::mpsc;
 
-use crate::jobs::{now_us, BenchNoop, BenchPing, LATENCY_SINK};
+use crate::jobs::BenchNoop;
 use crate::report::{percentile, BenchReport};
+use crate::StoreSize;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -37,6 +37,10 @@ pub struct BenchConfig {
     /// `ctx.progress` calls a second, in all, by the jobs running beside the
     /// progress drain.
     pub progress_calls_per_sec: u64,
+    /// No-op filler jobs pushed to the queue before the measured phases and
+    /// kept waiting through the enqueue and drain phases (see [`run`]); 0 for
+    /// none.
+    pub queued: usize,
 }
 
 impl Default for BenchConfig {
@@ -57,6 +61,7 @@ impl Default for BenchConfig {
             rate_limited_jobs: 1_500,
             groups: 1_000,
             progress_calls_per_sec: 10_000,
+            queued: 0,
         }
     }
 }
@@ -91,6 +96,34 @@ pub(crate) async fn run_to_empty(
     phase: &'static str,
     history: bool,
 ) -> Result<Duration, BenchError> {
+    run_worker(consumer, queue, config, phase, history, None).await
+}
+
+/// Runs exactly `count` no-op jobs off the head of `queue` (more may wait
+/// behind them) with one worker of `config.concurrency`, which claims no more
+/// than `count` ([`max_jobs`](routemq_worker::WorkerBuilder::max_jobs)) and
+/// stops once they finished; returns how long that took. A queue that empties
+/// first is [`BenchError::Incomplete`] naming `phase`.
+pub(crate) async fn run_count(
+    consumer: &Arc<dyn Driver>,
+    queue: &str,
+    config: &BenchConfig,
+    phase: &'static str,
+    count: usize,
+) -> Result<Duration, BenchError> {
+    run_worker(consumer, queue, config, phase, true, Some(count)).await
+}
+
+/// [`run_to_empty`] (`count` `None`: `config.jobs` expected) or [`run_count`].
+async fn run_worker(
+    consumer: &Arc<dyn Driver>,
+    queue: &str,
+    config: &BenchConfig,
+    phase: &'static str,
+    history: bool,
+    count: Option<usize>,
+) -> Result<Duration, BenchError> {
+    let expected = count.unwrap_or(config.jobs);
     let started = Instant::now();
     let report = Worker::builder(consumer.clone())
         .register::<BenchNoop>()
@@ -98,16 +131,17 @@ pub(crate) async fn run_to_empty(
         .concurrency(config.concurrency)
         .record_history(history)
         .stop_when_empty(true)
+        .max_jobs(count.map(|n| n as u64))
         .build()?
         .run_until(std::future::pending::<()>())
         .await?;
     let elapsed = started.elapsed();
-    if report.counts.processed < config.jobs as u64 {
+    if report.counts.processed < expected as u64 {
         return Err(BenchError::Incomplete {
             phase,
             detail: format!(
                 "{} of {} jobs processed ({:?})",
-                report.counts.processed, config.jobs, report
+                report.counts.processed, expected, report
             ),
         });
     }
@@ -118,19 +152,43 @@ pub(crate) fn per_sec(n: usize, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
-/// Runs every phase. `producer` dispatches, `consumer` runs the worker; pass two
-/// separately connected drivers so the latency phase sees what a producer in
-/// another process sees (for example with same-process wake-up switched off), or
-/// the same driver twice.
+/// Runs every phase ([`run_with_store_size`] without a store size: the store
+/// figures of a run with `queued` filler jobs are then "n/a").
 pub async fn run(
     producer: Arc<dyn Driver>,
     consumer: Arc<dyn Driver>,
     config: &BenchConfig,
 ) -> Result<BenchReport, BenchError> {
+    run_with_store_size(producer, consumer, config, None).await
+}
+
+/// Runs every phase. `producer` dispatches, `consumer` runs the worker; pass two
+/// separately connected drivers so the latency phase sees what a producer in
+/// another process sees (for example with same-process wake-up switched off), or
+/// the same driver twice.
+///
+/// With `config.queued` above 0 the bench queue first gets that many filler
+/// jobs, and keeps about that many waiting through the single enqueue, the bulk
+/// enqueue and the drain: the single-enqueue phase's jobs are run off the head
+/// of the queue afterwards (unmeasured) instead of clearing it, and the drain
+/// runs exactly `config.jobs` jobs (filler first: the queue is FIFO). The
+/// latency phase, which needs an idle worker, then runs on `<queue>-latency`;
+/// the queue is cleared at the end. `store`, when given, is read before and
+/// after the fill for the store's bytes per queued job.
+pub async fn run_with_store_size(
+    producer: Arc<dyn Driver>,
+    consumer: Arc<dyn Driver>,
+    config: &BenchConfig,
+    store: Option<&dyn StoreSize>,
+) -> Result<BenchReport, BenchError> {
     let queue_name = QueueName::new(config.queue.clone())?;
     let queue = Queue::from_arc(producer.clone());
     let on_queue = JobOptions::new().queue(config.queue.clone());
     producer.clear(&queue_name).await?;
+    let filled = match config.queued {
+        0 => None,
+        _ => Some(crate::filler::fill(&queue, config, store).await?),
+    };
 
     // Single enqueue: one awaited call at a time.
     let started = Instant::now();
@@ -138,7 +196,12 @@ pub async fn run(
         queue.dispatch_with(BenchNoop {}, &on_queue, None).await?;
     }
     let enqueue_per_sec = per_sec(config.single_jobs, started.elapsed());
-    producer.clear(&queue_name).await?;
+    match filled {
+        None => {
+            producer.clear(&queue_name).await?;
+        }
+        Some(_) => crate::filler::trim(&consumer, config, config.single_jobs).await?,
+    }
 
     // Bulk enqueue: chunks of `bulk_chunk`.
     let started = Instant::now();
@@ -153,71 +216,32 @@ pub async fn run(
     }
     let bulk_enqueue_per_sec = per_sec(config.jobs, started.elapsed());
 
-    // Drain: everything just enqueued, run to empty.
-    let drain_per_sec = per_sec(
-        config.jobs,
-        run_to_empty(&consumer, &config.queue, config, "drain", true).await?,
-    );
+    // Drain: everything just enqueued run to empty, or with filler waiting
+    // exactly that many jobs.
+    let drained = match filled {
+        None => run_to_empty(&consumer, &config.queue, config, "drain", true).await?,
+        Some(_) => run_count(&consumer, &config.queue, config, "drain", config.jobs).await?,
+    };
+    let drain_per_sec = per_sec(config.jobs, drained);
+    let filler = match filled {
+        None => None,
+        Some(filled) => Some(filled.after_drain(&producer, config).await?),
+    };
 
     // Latency: an idle worker, jobs sent at an interval.
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    *LATENCY_SINK.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = Worker::builder(consumer.clone())
-        .register::<BenchPing>()
-        .queues([config.queue.as_str()])
-        .concurrency(config.concurrency)
-        .build()?;
-    let worker_task = tokio::spawn(worker.run_until(async {
-        let _ = stop_rx.await;
-    }));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut samples = Vec::with_capacity(config.latency_jobs);
-    let mut ticker = tokio::time::interval(config.latency_interval);
-    for _ in 0..config.latency_jobs {
-        ticker.tick().await;
-        queue
-            .dispatch_with(
-                BenchPing {
-                    sent_at_us: now_us(),
-                },
-                &on_queue,
-                None,
-            )
-            .await?;
-        while let Ok(us) = rx.try_recv() {
-            samples.push(us as f64 / 1000.0);
-        }
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while samples.len() < config.latency_jobs && Instant::now() < deadline {
-        if let Ok(Some(us)) = tokio::time::timeout(Duration::from_millis(100), rx.recv()).await {
-            samples.push(us as f64 / 1000.0);
-        }
-    }
-    let _ = stop_tx.send(());
-    *LATENCY_SINK.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    worker_task.await.map_err(|e| BenchError::Incomplete {
-        phase: "latency",
-        detail: format!("worker task ended abnormally: {e}"),
-    })??;
-    producer.clear(&queue_name).await?;
-    if samples.len() < config.latency_jobs {
-        return Err(BenchError::Incomplete {
-            phase: "latency",
-            detail: format!(
-                "{} of {} jobs started within 30 s",
-                samples.len(),
-                config.latency_jobs
-            ),
-        });
-    }
-    samples.sort_by(f64::total_cmp);
+    let latency_queue = match filler {
+        None => config.queue.clone(),
+        Some(_) => format!("{}-latency", config.queue),
+    };
+    let samples = crate::latency::latency(&queue, &consumer, config, &latency_queue).await?;
 
     let rate_limited_drain_per_sec = rate_limited_drain(&queue, &consumer, config).await?;
     let group_drain_per_sec = crate::group_drain::group_drain(&queue, &consumer, config).await?;
     let progress = crate::progress_drain::progress_drain(&queue, &consumer, config).await?;
     let history = crate::history_drain::history_drain(&queue, &consumer, config).await?;
+    if filler.is_some() {
+        producer.clear(&queue_name).await?;
+    }
 
     Ok(BenchReport {
         driver: producer.connection_name().to_owned(),
@@ -237,6 +261,7 @@ pub async fn run(
         progress_calls_per_sec: progress.calls_per_sec,
         history_off_drain_per_sec: history.off_per_sec,
         history_on_drain_per_sec: history.on_per_sec,
+        filler,
     })
 }
 

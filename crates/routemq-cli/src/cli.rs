@@ -14,7 +14,7 @@ use crate::duration::parse_duration;
     version,
     about = "RouteMQ: run workers, push and inspect background jobs on Redis or MySQL",
     after_help = "Configuration: flags > environment > .env, with QUEUE_CONNECTION (redis | database | memory), \
-REDIS_URL or REDIS_HOST/REDIS_PORT/REDIS_DB/REDIS_PASSWORD, DATABASE_URL or DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASS, \
+REDIS_URL or REDIS_HOST/REDIS_PORT/REDIS_DB/REDIS_PASSWORD or REDIS_CLUSTER_NODES, DATABASE_URL or DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASS, \
 ENABLE_REDIS, ENABLE_MYSQL.\n\nFirst run: `routemq demo` (no server needed)."
 )]
 pub struct Cli {
@@ -129,7 +129,7 @@ proxy) when it leaves the machine.")]
     Dashboard(DashboardArgs),
     /// Throughput and latency benchmark on the configured driver.
     #[command(
-        after_help = "Example:\n  routemq bench --connection redis --jobs 20000 --concurrency 32 --json"
+        after_help = "Example:\n  routemq bench --connection redis --jobs 20000 --concurrency 32 --json\n  routemq bench --connection redis --queued 1000000 --jobs 50000"
     )]
     Bench(BenchArgs),
     /// Enqueue a few hundred example jobs and run a worker on them (memory driver
@@ -565,6 +565,12 @@ pub struct BenchArgs {
     /// Jobs in the latency phase (sent 5 ms apart to an idle worker).
     #[arg(long, default_value_t = 1_000, value_name = "N")]
     pub latency_jobs: usize,
+    /// No-op filler jobs pushed to the bench queue first and kept waiting
+    /// through the enqueue and drain phases (0: none), to see whether their
+    /// cost stays flat as the queue grows; adds the fill rate, this process's
+    /// memory and the store's bytes per queued job to the report.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub queued: usize,
 }
 
 /// `routemq demo`.

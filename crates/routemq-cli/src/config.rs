@@ -312,8 +312,9 @@ pub struct Config {
     /// (`queue_failed_jobs`): `ROUTEMQ_FAILED_STORE=database`, or unset with a
     /// database configured (`DATABASE_URL`, or `ENABLE_MYSQL=true` with `DB_*`).
     pub failed_in_database: bool,
-    /// Which variables gave the server's address (`REDIS_URL`, or
-    /// `REDIS_HOST/…` when built from parts), for `routemq config`.
+    /// Which variables gave the server's address (`REDIS_CLUSTER_NODES`,
+    /// `REDIS_URL`, or `REDIS_HOST/…` when built from parts), for `routemq
+    /// config`.
     pub url_from: Option<&'static str>,
     /// Why this connection was chosen (for `routemq config`).
     pub chosen_by: String,
@@ -352,7 +353,9 @@ impl Config {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         let enable_redis = parse_bool(&get, "ENABLE_REDIS")?;
         let enable_mysql = parse_bool(&get, "ENABLE_MYSQL")?;
-        let redis_wanted = enable_redis == Some(true) || get("REDIS_URL").is_some();
+        let redis_wanted = enable_redis == Some(true)
+            || get("REDIS_URL").is_some()
+            || get("REDIS_CLUSTER_NODES").is_some();
         let mysql_wanted = enable_mysql == Some(true) || get("DATABASE_URL").is_some();
 
         let (connection, chosen_by) = match (connection_flag, get("QUEUE_CONNECTION")) {
@@ -368,7 +371,7 @@ impl Config {
                 (true, true, _) => return Err(ConfigError::Choice(
                     "QUEUE_CONNECTION is not set and both Redis and MySQL are configured; set QUEUE_CONNECTION=redis or QUEUE_CONNECTION=database".into(),
                 )),
-                (true, false, _) => (Connection::Redis, "ENABLE_REDIS/REDIS_URL (QUEUE_CONNECTION unset)".to_owned()),
+                (true, false, _) => (Connection::Redis, "ENABLE_REDIS/REDIS_URL/REDIS_CLUSTER_NODES (QUEUE_CONNECTION unset)".to_owned()),
                 (false, true, _) => (Connection::Database, "ENABLE_MYSQL/DATABASE_URL (QUEUE_CONNECTION unset)".to_owned()),
                 (false, false, Unconfigured::Memory) => (Connection::Memory, "default: no server configured".to_owned()),
                 (false, false, Unconfigured::Refuse) => return Err(ConfigError::Choice(
@@ -424,7 +427,9 @@ impl Config {
                 #[cfg(feature = "redis")]
                 {
                     config.redis = Some(routemq_redis::RedisConfig::from_lookup(get)?);
-                    config.url_from = Some(if get("REDIS_URL").is_some() {
+                    config.url_from = Some(if get("REDIS_CLUSTER_NODES").is_some() {
+                        "REDIS_CLUSTER_NODES"
+                    } else if get("REDIS_URL").is_some() {
                         "REDIS_URL"
                     } else {
                         "REDIS_HOST/REDIS_PORT/REDIS_DB/REDIS_USERNAME/REDIS_PASSWORD"

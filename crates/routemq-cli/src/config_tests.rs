@@ -299,3 +299,30 @@ fn bad_dashboard_credentials_name_their_source_and_hide_the_secret() {
         [("ROUTEMQ_DASHBOARD_TOKEN".to_owned(), "***".to_owned())]
     );
 }
+
+/// `REDIS_CLUSTER_NODES` reaches the Redis driver through its own parser (the
+/// CLI passes its lookup on), picks Redis when `QUEUE_CONNECTION` is unset, as
+/// `REDIS_URL` does, and is named as where the address came from.
+#[cfg(feature = "redis")]
+#[test]
+fn redis_cluster_nodes_configure_a_cluster() {
+    let nodes = "127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002";
+    let c = refuse(&[("REDIS_CLUSTER_NODES", nodes)]).unwrap();
+    assert_eq!(c.connection, Connection::Redis);
+    assert_eq!(
+        c.chosen_by,
+        "ENABLE_REDIS/REDIS_URL/REDIS_CLUSTER_NODES (QUEUE_CONNECTION unset)"
+    );
+    assert_eq!(c.url_from, Some("REDIS_CLUSTER_NODES"));
+    let redis = c.redis.as_ref().unwrap();
+    assert!(redis.is_cluster());
+    assert_eq!(
+        c.redacted_url().unwrap(),
+        "redis-cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002"
+    );
+    let shown = shown_variables(env(&[("REDIS_CLUSTER_NODES", nodes)]));
+    assert_eq!(
+        shown,
+        [("REDIS_CLUSTER_NODES".to_owned(), nodes.to_owned())]
+    );
+}

@@ -72,6 +72,53 @@ async fn connect_mysql(_config: &Config) -> Result<Arc<dyn Driver>, CliError> {
     .into())
 }
 
+/// What `routemq bench --queued N` reads before and after its fill for the
+/// store's bytes per queued job, over a connection of its own: Redis's
+/// `used_memory` (summed over a cluster's masters), the MySQL jobs table's size.
+/// `None` (the report says "n/a") for the memory driver and for a driver the
+/// application supplied (no `config`).
+pub(crate) async fn store_size(
+    config: Option<&Config>,
+) -> Result<Option<Box<dyn routemq_bench::StoreSize>>, CliError> {
+    match config {
+        #[cfg(feature = "redis")]
+        Some(c) if c.connection == Connection::Redis => {
+            let redis = c.redis.clone().ok_or_else(|| not_resolved("Redis"))?;
+            let driver = routemq_redis::RedisDriver::new(redis).map_err(ConfigError::from)?;
+            Ok(Some(Box::new(RedisUsedMemory(driver))))
+        }
+        #[cfg(feature = "mysql")]
+        Some(c) if c.connection == Connection::Database => {
+            Ok(Some(Box::new(MysqlTableBytes(mysql_driver(c).await?))))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// [`routemq_bench::StoreSize`] as `INFO memory`'s `used_memory`.
+#[cfg(feature = "redis")]
+struct RedisUsedMemory(routemq_redis::RedisDriver);
+
+#[cfg(feature = "redis")]
+#[routemq_core::async_trait]
+impl routemq_bench::StoreSize for RedisUsedMemory {
+    async fn store_bytes(&self) -> Result<u64, routemq_core::DriverError> {
+        self.0.used_memory().await
+    }
+}
+
+/// [`routemq_bench::StoreSize`] as the size of the `queue_jobs` table.
+#[cfg(feature = "mysql")]
+struct MysqlTableBytes(routemq_mysql::MysqlDriver);
+
+#[cfg(feature = "mysql")]
+#[routemq_core::async_trait]
+impl routemq_bench::StoreSize for MysqlTableBytes {
+    async fn store_bytes(&self) -> Result<u64, routemq_core::DriverError> {
+        self.0.table_bytes().await
+    }
+}
+
 /// Applies the MySQL migrations when `config` is the database connection, or
 /// names the outbox's application database; returns the versions applied now
 /// and those applied before (both empty otherwise).

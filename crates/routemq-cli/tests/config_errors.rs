@@ -318,3 +318,73 @@ fn bench_runs_on_memory_when_nothing_is_configured() {
         .unwrap();
     assert!(String::from_utf8_lossy(&table.stdout).contains("bulk enqueue"));
 }
+
+/// `bench --queued` on the memory driver: the filler's keys beside the plain
+/// ones, the filler still waiting after the drain, and "n/a" store figures
+/// (`null` in JSON, `n/a` in the table): the memory driver cannot tell.
+#[test]
+fn bench_with_filler_on_memory_reports_it() {
+    let args = [
+        "bench",
+        "--queued",
+        "500",
+        "--jobs",
+        "200",
+        "--concurrency",
+        "8",
+        "--latency-jobs",
+        "20",
+        "--json",
+    ];
+    let out = clean_cmd()
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let report = support::json_of(&out, &args);
+    for k in support::BENCH_FILLER_KEYS {
+        assert!(report.get(k).is_some(), "{k}: {report}");
+    }
+    assert_eq!(report["driver"], "memory");
+    assert_eq!(report["jobs"], 200);
+    assert_eq!(report["queued"], 500);
+    assert_eq!(report["ready_after_fill"], 500, "{report}");
+    assert_eq!(report["ready_after_drain"], 500, "{report}");
+    assert!(report["store_bytes_per_queued_job"].is_null(), "{report}");
+    assert!(
+        report["store_bytes_per_job_beyond_payload"].is_null(),
+        "{report}"
+    );
+    let table = clean_cmd()
+        .args([
+            "bench",
+            "--queued",
+            "100",
+            "--jobs",
+            "100",
+            "--latency-jobs",
+            "5",
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("store bytes per queued job"), "{text}");
+    assert!(text.contains("n/a"), "{text}");
+    assert!(text.contains("worker RSS"), "{text}");
+}
+
+/// Without `--queued` the report has none of the filler's keys.
+#[test]
+fn bench_without_filler_has_no_filler_keys() {
+    let args = ["bench", "--jobs", "100", "--latency-jobs", "5", "--json"];
+    let out = clean_cmd()
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let report = support::json_of(&out, &args);
+    for k in support::BENCH_FILLER_KEYS {
+        assert!(report.get(k).is_none(), "{k}: {report}");
+    }
+}

@@ -93,6 +93,11 @@ fn bench_prints_the_figures() {
 }
 
 #[test]
+fn bench_with_filler_prints_its_figures() {
+    scenarios::bench_with_filler(&Backend::mysql());
+}
+
+#[test]
 fn schedule_add_list_run_remove() {
     scenarios::schedule_verbs(&Backend::mysql());
 }

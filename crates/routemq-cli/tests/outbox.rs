@@ -53,20 +53,10 @@ fn shop() -> Shop {
             .any(|v| v == 9),
         "migrate creates the outbox table on the application database: {migrated}"
     );
-    let env = |k: &str| {
-        backend
-            .env
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap()
-    };
-    let redis = RedisDriver::new(
-        RedisConfig::from_url(&env("REDIS_URL"))
-            .unwrap()
-            .prefix(env("REDIS_PREFIX")),
-    )
-    .unwrap();
+    // The Redis settings `routemq` gets (a URL, or a cluster's nodes).
+    let config =
+        RedisConfig::from_lookup(|k| backend.var(k)).expect("the backend's Redis settings");
+    let redis = RedisDriver::new(config).expect("a Redis driver");
     let pool = runtime.block_on(async { Pool::new(schema.url()) });
     let outbox = Outbox::new(pool.clone(), redis);
     Shop {

@@ -52,6 +52,7 @@ mod rate_limits;
 mod reclaim;
 mod schedules;
 mod sql;
+mod table_size;
 mod time;
 mod token;
 mod tracking;

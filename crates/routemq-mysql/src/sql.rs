@@ -145,6 +145,9 @@ pub(crate) const WORKERS_PRUNE: &str = "DELETE FROM queue_workers WHERE expires_
 pub(crate) const REMOVE_WORKER: &str = "DELETE FROM queue_workers WHERE id = ?";
 /// The server's payload ceiling, read at connect.
 pub(crate) const MAX_ALLOWED_PACKET: &str = "SELECT @@max_allowed_packet";
+/// Refreshes queue_jobs' table statistics (for [`TABLE_BYTES`]).
+pub(crate) const ANALYZE_JOBS: &str = "ANALYZE TABLE queue_jobs";
+pub(crate) const TABLE_BYTES: &str = include_str!("sql/table_bytes.sql");
 /// Failed-store row selection by job id: `uuid = ?` (params: the id)…
 pub(crate) const FAILED_BY_UUID: &str = "uuid = ?";
 /// …or, for a hand-written row without uuid named `failed-<id>`: params: row id.

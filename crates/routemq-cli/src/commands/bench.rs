@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use routemq_bench::{BenchConfig, BenchReport};
+use routemq_bench::{BenchConfig, BenchReport, FillerReport};
 use routemq_core::Driver;
 
 use crate::cli::BenchArgs;
@@ -26,6 +26,7 @@ pub(crate) async fn run(
         single_jobs: args.jobs.min(BenchConfig::default().single_jobs),
         concurrency: args.concurrency,
         latency_jobs: args.latency_jobs,
+        queued: args.queued,
         ..BenchConfig::default()
     };
     // A second connection for the consumer, so the latency phase sees what a
@@ -34,13 +35,22 @@ pub(crate) async fn run(
         Some(c) if c.connection != crate::Connection::Memory => crate::connect(c).await?,
         _ => driver.clone(),
     };
+    let store = match bench.queued {
+        0 => None,
+        _ => crate::connect::store_size(config).await?,
+    };
+    let behind = match bench.queued {
+        0 => String::new(),
+        n => format!(", behind {n} waiting filler jobs"),
+    };
     eprintln!(
-        "routemq bench on the {} driver: {} jobs, concurrency {}",
+        "routemq bench on the {} driver: {} jobs, concurrency {}{behind}",
         driver.connection_name(),
         bench.jobs,
         bench.concurrency
     );
-    let report = routemq_bench::run(driver, consumer, &bench).await?;
+    let report =
+        routemq_bench::run_with_store_size(driver, consumer, &bench, store.as_deref()).await?;
     print(&report, out)
 }
 
@@ -48,7 +58,7 @@ fn print(r: &BenchReport, out: &mut Output<'_>) -> Result<(), CliError> {
     if out.is_json() {
         return out.json(r);
     }
-    let rows = vec![
+    let mut rows = vec![
         vec![
             "enqueue (one at a time)".into(),
             format!("{:.0} jobs/s", r.enqueue_per_sec),
@@ -97,9 +107,41 @@ fn print(r: &BenchReport, out: &mut Output<'_>) -> Result<(), CliError> {
             format!("{:.0} jobs/s", r.history_on_drain_per_sec),
         ],
     ];
+    if let Some(filler) = &r.filler {
+        rows.extend(filler_rows(filler));
+    }
     let title = format!(
         "{} · {} jobs · concurrency {}",
         r.driver, r.jobs, r.concurrency
     );
     out.table(&[title.as_str(), "result"], rows)
+}
+
+/// The rows of a run with filler jobs waiting (`--queued`).
+fn filler_rows(f: &FillerReport) -> Vec<Vec<String>> {
+    vec![
+        vec![
+            "queued (waiting through enqueue and drain)".into(),
+            format!(
+                "{} jobs ({} ready after the fill, {} after the drain)",
+                f.queued, f.ready_after_fill, f.ready_after_drain
+            ),
+        ],
+        vec![
+            "fill (bulk, before the phases)".into(),
+            format!("{:.2} s, {:.0} jobs/s", f.fill_seconds, f.fill_per_sec),
+        ],
+        vec![
+            "worker RSS: before fill → after fill → after drain".into(),
+            f.rss_text(),
+        ],
+        vec!["store bytes per queued job".into(), f.store_per_job_text()],
+        vec![
+            format!(
+                "store bytes per job beyond its {:.0} B payload",
+                f.filler_payload_bytes
+            ),
+            f.store_beyond_payload_text(),
+        ],
+    ]
 }

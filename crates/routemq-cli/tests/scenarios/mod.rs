@@ -15,6 +15,8 @@ mod unique;
 pub use unique::{
     bad_unique_flags, concurrent_unique_pushes_store_one_job, unique_scopes_and_debounce,
 };
+mod bench_filler;
+pub use bench_filler::bench_with_filler;
 pub mod groups;
 pub mod rate_limit;
 pub mod tracking;
@@ -519,6 +521,11 @@ pub fn bench(b: &Backend) {
 }
 
 pub fn assert_bench_report(report: &Value, driver: &str) {
+    assert_bench_figures(report, driver, 300, &[]);
+}
+
+/// The plain report's keys plus `extra`, for a run of `jobs` jobs on `driver`.
+pub fn assert_bench_figures(report: &Value, driver: &str, jobs: u64, extra: &[&str]) {
     let keys: Vec<&str> = report
         .as_object()
         .unwrap()
@@ -544,12 +551,13 @@ pub fn assert_bench_report(report: &Value, driver: &str) {
         "history_off_drain_per_sec",
         "history_on_drain_per_sec",
     ];
+    want.extend_from_slice(extra);
     want.sort_unstable();
     let mut got = keys.clone();
     got.sort_unstable();
     assert_eq!(got, want, "{report}");
     assert_eq!(report["driver"], driver);
-    assert_eq!(report["jobs"], 300);
+    assert_eq!(report["jobs"], jobs);
     for k in [
         "enqueue_per_sec",
         "bulk_enqueue_per_sec",

@@ -9,6 +9,21 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use routemq_testkit::mysql::MysqlSchema;
 
+/// The keys `bench --queued N --json` adds to the report (`FillerReport`).
+pub const BENCH_FILLER_KEYS: [&str; 11] = [
+    "queued",
+    "fill_seconds",
+    "fill_per_sec",
+    "filler_payload_bytes",
+    "ready_after_fill",
+    "ready_after_drain",
+    "worker_rss_bytes_before",
+    "worker_rss_bytes_after_fill",
+    "worker_rss_bytes_after_drain",
+    "store_bytes_per_queued_job",
+    "store_bytes_per_job_beyond_payload",
+];
+
 /// Every variable the CLI reads, plus `RUST_LOG`; removed so the machine's settings
 /// never leak in.
 fn config_vars() -> impl Iterator<Item = &'static str> {
@@ -24,14 +39,20 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Redis with a key prefix of this test's own.
+    /// Redis with a key prefix of this test's own: `REDIS_URL`, or
+    /// `REDIS_CLUSTER_NODES` when the testkit's Redis is a cluster
+    /// (`ROUTEMQ_TEST_REDIS=cluster`).
     pub fn redis() -> Backend {
         let target = routemq_testkit::redis::redis();
+        let server = match &target.cluster_nodes {
+            Some(nodes) => ("REDIS_CLUSTER_NODES".into(), nodes.clone()),
+            None => ("REDIS_URL".into(), target.url.clone()),
+        };
         Backend {
             name: "redis",
             env: vec![
                 ("QUEUE_CONNECTION".into(), "redis".into()),
-                ("REDIS_URL".into(), target.url.clone()),
+                server,
                 ("REDIS_PREFIX".into(), target.prefix.clone()),
             ],
             _schema: None,
@@ -72,6 +93,14 @@ impl Backend {
         }
         cmd.args(args);
         cmd
+    }
+
+    /// The value this backend gives variable `name`, if any.
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 
     /// Runs `routemq ARGS`, asserts success, parses stdout as JSON.

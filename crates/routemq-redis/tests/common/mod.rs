@@ -1,6 +1,11 @@
 //! Shared set-up for the Redis driver's tests: a driver over a unique key prefix
 //! on a real server (see `routemq_testkit::redis`), and a raw client to look at
 //! the keys it writes.
+//!
+//! With `ROUTEMQ_TEST_REDIS=cluster` the target is a Redis Cluster: the driver
+//! then connects to every node ([`config_for`]), while the raw client is a
+//! single-node connection to one master (keys of slots other masters own answer
+//! `MOVED` there).
 
 #![allow(dead_code)]
 
@@ -22,12 +27,25 @@ pub async fn setup(mode: KeyMode) -> Setup {
     setup_on(target, mode).await
 }
 
+/// The driver's settings for `target`, under its prefix: the cluster's nodes
+/// ([`RedisConfig::cluster`], key mode `cluster`) when it is a Redis Cluster,
+/// else its URL.
+pub fn config_for(target: &RedisTarget) -> RedisConfig {
+    let config = match &target.cluster_nodes {
+        Some(nodes) => RedisConfig::cluster(nodes.split(',')).expect("the testkit's cluster nodes"),
+        None => RedisConfig::from_url(&target.url).expect("the testkit's Redis URL"),
+    };
+    config.prefix(target.prefix.clone())
+}
+
 pub async fn setup_on(target: RedisTarget, mode: KeyMode) -> Setup {
-    let config = RedisConfig::from_url(&target.url)
-        .unwrap()
-        .prefix(target.prefix.clone())
-        .key_mode(mode);
-    let driver = RedisDriver::new(config).unwrap();
+    let config = config_for(&target).key_mode(mode);
+    let driver = RedisDriver::new(config).unwrap_or_else(|e| {
+        panic!(
+            "a driver in {mode:?} key mode on the test Redis ({}): {e}",
+            target.source
+        )
+    });
     let raw = redis::Client::open(target.url.as_str())
         .unwrap()
         .get_multiplexed_async_connection()

@@ -1,0 +1,140 @@
+//! `cargo xtask bench [memory|redis|redis-cluster|mysql] [flags]`: builds the
+//! release `routemq` binary and runs `routemq bench` with the flags as given.
+//!
+//! `redis-cluster` is `--connection redis` on a Redis Cluster: the one named by
+//! `REDIS_CLUSTER_NODES` when that is set (the child inherits it; the Redis
+//! driver reads it through `RedisConfig::from_lookup`), else a local
+//! 3-master, 0-replica cluster of `redis-server` processes started by
+//! `routemq_testkit::redis::RedisCluster::start(3, 0)` (`ROUTEMQ_TEST_REDIS_SERVER`
+//! and `ROUTEMQ_TEST_REDIS_CLI` pick the binaries), whose nodes are printed and
+//! set as `REDIS_CLUSTER_NODES` for the child. It is kept for the run and
+//! stopped when this returns.
+
+use std::process::Command;
+
+use anyhow::{anyhow, Result};
+use routemq_testkit::redis::RedisCluster;
+
+use crate::{answers, cargo, run};
+
+/// The variable naming a Redis Cluster's seed nodes (read by the Redis driver).
+const CLUSTER_NODES_VAR: &str = "REDIS_CLUSTER_NODES";
+
+/// Which store the benchmark runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Memory,
+    Redis,
+    RedisCluster,
+    Database,
+}
+
+impl Target {
+    fn parse(arg: &str) -> Option<Self> {
+        Some(match arg {
+            "memory" => Target::Memory,
+            "redis" => Target::Redis,
+            "redis-cluster" => Target::RedisCluster,
+            "mysql" | "database" => Target::Database,
+            _ => return None,
+        })
+    }
+
+    /// `routemq --connection` for this target.
+    fn connection(self) -> &'static str {
+        match self {
+            Target::Memory => "memory",
+            Target::Redis | Target::RedisCluster => "redis",
+            Target::Database => "database",
+        }
+    }
+}
+
+/// The target (the first argument naming one) and every other argument, in order.
+fn split_args(args: &[String]) -> (Option<Target>, Vec<String>) {
+    let mut target = None;
+    let mut rest = Vec::new();
+    for a in args {
+        match Target::parse(a) {
+            Some(t) if target.is_none() => target = Some(t),
+            _ => rest.push(a.clone()),
+        }
+    }
+    (target, rest)
+}
+
+pub(crate) fn bench(args: &[String]) -> Result<()> {
+    let (target, rest) = split_args(args);
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "routemq-cli",
+        "--bin",
+        "routemq",
+    ]);
+    run(build)?;
+    let target_dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let mut cmd = Command::new(format!("{target_dir}/release/routemq"));
+    cmd.arg("bench");
+    if let Some(t) = target {
+        cmd.args(["--connection", t.connection()]);
+    }
+    let unset = |v: &str| std::env::var_os(v).is_none();
+    if target == Some(Target::Database)
+        && unset("DATABASE_URL")
+        && unset("DB_NAME")
+        && answers("127.0.0.1:3306")
+    {
+        eprintln!("xtask: DATABASE_URL=mysql://root@127.0.0.1:3306/test (a server answers there)");
+        cmd.env("DATABASE_URL", "mysql://root@127.0.0.1:3306/test");
+    }
+    // Declared before the run: a cluster started here lives until it ends.
+    let _cluster = match target {
+        Some(Target::RedisCluster) => cluster_for(&mut cmd)?,
+        _ => None,
+    };
+    cmd.args(rest);
+    run(cmd)
+}
+
+/// Points `cmd` at a Redis Cluster: `REDIS_CLUSTER_NODES` as set, or a local
+/// cluster started now (returned, to be kept while `cmd` runs).
+fn cluster_for(cmd: &mut Command) -> Result<Option<RedisCluster>> {
+    if let Some(nodes) = std::env::var(CLUSTER_NODES_VAR)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        eprintln!("xtask: {CLUSTER_NODES_VAR}={nodes} is set: benchmarking that cluster");
+        return Ok(None);
+    }
+    eprintln!("xtask: {CLUSTER_NODES_VAR} is unset: starting a local Redis Cluster (3 masters, no replicas)");
+    let cluster = RedisCluster::start(3, 0)
+        .map_err(|e| anyhow!("cannot start a local Redis Cluster: {e}"))?;
+    let nodes = cluster.nodes_env();
+    eprintln!("xtask: {CLUSTER_NODES_VAR}={nodes} (the local cluster, stopped after the run)");
+    cmd.env(CLUSTER_NODES_VAR, nodes);
+    Ok(Some(cluster))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_first_target_is_taken_and_every_flag_passed_through() {
+        let (target, rest) = split_args(&strings(&["redis-cluster", "--queued", "500", "--json"]));
+        assert_eq!(target, Some(Target::RedisCluster));
+        assert_eq!(rest, strings(&["--queued", "500", "--json"]));
+        assert_eq!(Target::RedisCluster.connection(), "redis");
+        let (target, rest) = split_args(&strings(&["--jobs", "10", "mysql", "redis"]));
+        assert_eq!(target, Some(Target::Database));
+        assert_eq!(rest, strings(&["--jobs", "10", "redis"]));
+        assert_eq!(split_args(&[]), (None, Vec::new()));
+    }
+}

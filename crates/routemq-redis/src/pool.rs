@@ -256,10 +256,14 @@ impl Pool {
     /// `SCRIPT LOAD` per script, which the cluster client sends to every master
     /// (a replica promoted by a failover starts without them).
     async fn load_scripts(&self, conn: &mut Conn) -> Result<(), RedisError> {
-        if self.cluster {
-            for script in self.scripts.all() {
-                let _: Value = script.load_cmd().query_async(conn).await?;
-            }
+        if let Conn::Cluster(cluster) = conn {
+            // All at once: the cluster connection is multiplexed, so the loads
+            // share the round trips instead of taking one each.
+            let loads = self.scripts.all().map(|script| {
+                let mut conn = cluster.clone();
+                async move { script.load_cmd().query_async::<Value>(&mut conn).await }
+            });
+            futures::future::try_join_all(loads).await?;
             return Ok(());
         }
         let mut load = redis::pipe();

@@ -34,7 +34,11 @@
 //!
 //! # Guarantees
 //! - Every state change is one Lua script (`src/lua/*.lua`, each with a header
-//!   naming its KEYS, ARGV and guarantee) run with EVALSHA, reloaded on NOSCRIPT.
+//!   naming its KEYS, ARGV and guarantee) run with EVALSHA, reloaded on NOSCRIPT;
+//!   a script carries only the helpers of `lib.lua`/`groups.lua` it names. One
+//!   exception: a single ungrouped dispatch is one `MULTI`/`EXEC` of plain
+//!   commands (atomic as well, a quarter of the script's server time; see
+//!   `push.rs`).
 //!   Scripts use only Redis 5.0 commands (a test checks the list) and declare
 //!   every key they touch; in [`KeyMode::Cluster`] one queue's keys share a slot.
 //! - The owner token is part of the reserved member, so `ack`, `release`, `fail`
@@ -66,7 +70,8 @@
 //! [claimers] [claim size]` prints the driver's own rates (single and bulk enqueue, claim +
 //! `ack_batch` drain, idle wake-up latency) next to a PING round-trip floor; the
 //! worker-level benchmark is `cargo xtask bench redis`. Single pushes are bound by
-//! the round trip (one `EVALSHA` each, within a few per cent of the PING floor);
+//! the round trip (one `MULTI`/`EXEC` each: about 0.7 of a one-client `RPUSH`
+//! loop's rate here, where an `EVALSHA` push reached about 0.5);
 //! bulk pushes by Redis itself (the push script lays its arguments out so Lua does
 //! no per-job work: a few microseconds of `HMSET`/`RPUSH` per job); small claims by
 //! the per-call cost of Redis commands inside Lua (a few microseconds each), which

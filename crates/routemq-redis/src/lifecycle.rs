@@ -11,6 +11,7 @@ use routemq_core::{
     PendingJob, QueueName, ReclaimReport, Reservation, Uniqueness, CANCELLED_KEPT_FOR,
 };
 
+use crate::pool::Request;
 use crate::slot_pipeline::SlotPipeline;
 use crate::{KeyMode, RedisDriver, NAME};
 
@@ -92,7 +93,14 @@ impl JobLifecycle for RedisDriver {
 
     async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
         job.check_size(self.inner.max_payload, NAME)?;
-        let cmd = self.push_single_cmd(&job, now_ms());
+        let now = now_ms();
+        if !self.inner.needs_register(&job.queue) {
+            if let Some(tx) = self.push_single_tx(&job, now) {
+                self.inner.pool.run::<()>(Request::Pipe(&tx)).await?;
+                return Ok(job.id);
+            }
+        }
+        let cmd = self.push_cmd(&job.queue, &[&job], now);
         if self.inner.needs_register(&job.queue) {
             let mut pipe = SlotPipeline::new();
             pipe.cmd("SADD")

@@ -123,7 +123,6 @@ fn helpers_for(body: &str) -> String {
 #[derive(Debug)]
 pub(crate) struct Scripts {
     pub push: Script,
-    pub push_one: Script,
     pub push_unique: Script,
     pub push_once: Script,
     pub claim: Script,
@@ -167,7 +166,6 @@ impl Scripts {
     pub fn new() -> Self {
         Scripts {
             push: Script::new(include_str!("lua/push.lua"), true),
-            push_one: Script::new(include_str!("lua/push_one.lua"), false),
             push_unique: Script::new(include_str!("lua/push_unique.lua"), true),
             push_once: Script::new(include_str!("lua/push_once.lua"), true),
             claim: Script::new(include_str!("lua/claim.lua"), true),
@@ -208,10 +206,9 @@ impl Scripts {
         }
     }
 
-    pub fn all(&self) -> [&Script; 39] {
+    pub fn all(&self) -> [&Script; 38] {
         [
             &self.push,
-            &self.push_one,
             &self.push_unique,
             &self.push_once,
             &self.claim,

@@ -37,7 +37,7 @@
 //!   naming its KEYS, ARGV and guarantee) run with EVALSHA, reloaded on NOSCRIPT;
 //!   a script carries only the helpers of `lib.lua`/`groups.lua` it names. One
 //!   exception: a single ungrouped dispatch is one `MULTI`/`EXEC` of plain
-//!   commands (atomic as well, a quarter of the script's server time; see
+//!   commands (atomic as well, about a third of the script's server time; see
 //!   `push.rs`).
 //!   Scripts use only Redis 5.0 commands (a test checks the list) and declare
 //!   every key they touch; in [`KeyMode::Cluster`] one queue's keys share a slot.

@@ -4,41 +4,26 @@
 //! return), and every key a queue writes hashing to that queue's slot. The
 //! whole conformance suite runs on the cluster too (`ROUTEMQ_TEST_REDIS=cluster`).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use routemq_core::prelude::*;
-use routemq_core::{Codec, Envelope, JobId, PendingJob, QueueName, TraceContext};
-use routemq_redis::{RedisConfig, RedisDriver};
+use routemq_core::{PendingJob, QueueName};
+use routemq_redis::RedisDriver;
 use routemq_testkit::redis::{redis_cluster, RedisCluster, RedisTarget};
 
 fn driver(target: &RedisTarget) -> RedisDriver {
-    let nodes = target.cluster_nodes.as_deref().expect("a cluster target");
-    let config = RedisConfig::cluster(nodes.split(','))
-        .unwrap()
-        .prefix(target.prefix.clone());
-    RedisDriver::new(config).unwrap()
-}
-
-fn job_at(queue: &QueueName, at: Option<std::time::SystemTime>) -> PendingJob {
-    let envelope = Envelope {
-        id: JobId::generate(),
-        name: "test.job".into(),
-        queue: queue.clone(),
-        codec: Codec::Json,
-        data: b"{}".to_vec(),
-        encryption: None,
-        max_tries: 3,
-        timeout: Duration::from_secs(30),
-        backoff: Default::default(),
-        created_at_ms: 0,
-        trace: TraceContext::new(),
-        keep_result: None,
-    };
-    PendingJob::new(&envelope, at).unwrap()
+    assert!(target.cluster_nodes.is_some(), "a cluster target");
+    RedisDriver::new(common::config_for(target)).unwrap()
 }
 
 fn job(queue: &QueueName) -> PendingJob {
-    job_at(queue, None)
+    common::job(queue.as_str(), 0, 3)
+}
+
+fn job_at(queue: &QueueName, at: Option<std::time::SystemTime>) -> PendingJob {
+    common::job_at(queue.as_str(), 0, 3, at)
 }
 
 /// Two queue names whose slots are owned by different masters.

@@ -47,6 +47,9 @@ pub(crate) struct Inner {
     pub(crate) pool: Pool,
     pub(crate) config: MysqlConfig,
     pub(crate) max_payload: usize,
+    /// The server has `DELETE … RETURNING` (MariaDB): a batch ack is then one
+    /// statement instead of a four-step transaction.
+    pub(crate) delete_returning: bool,
     pub(crate) wake: Notify,
     /// The paused queues as last read, and when: claims use it instead of a
     /// read per claim (see [`MysqlDriver::paused_queues`]).
@@ -109,6 +112,7 @@ impl MysqlDriver {
             .query_first(sql::MAX_ALLOWED_PACKET)
             .await
             .map_err(map)?;
+        let mariadb: Option<bool> = conn.query_first(sql::IS_MARIADB).await.map_err(map)?;
         drop(conn);
         let packet = packet.unwrap_or(4 << 20) as usize;
         let max_payload = config
@@ -119,6 +123,7 @@ impl MysqlDriver {
                 pool,
                 config,
                 max_payload,
+                delete_returning: mariadb.unwrap_or(false),
                 wake: Notify::new(),
                 paused: std::sync::Mutex::new(None),
                 gated: std::sync::Mutex::new(None),

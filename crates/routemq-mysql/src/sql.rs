@@ -34,6 +34,7 @@ pub(crate) const CLAIM_SELECT_UNGROUPED: &str = include_str!("sql/claim_select_u
 const CLAIM_UPDATE: &str = include_str!("sql/claim_update.sql");
 pub(crate) const ACK: &str = include_str!("sql/ack.sql");
 const ACK_BATCH_LOCK: &str = include_str!("sql/ack_batch_lock.sql");
+const ACK_BATCH_RETURNING: &str = include_str!("sql/ack_batch_returning.sql");
 const DELETE_IDS: &str = include_str!("sql/delete_ids.sql");
 pub(crate) const RELEASE: &str = include_str!("sql/release.sql");
 pub(crate) const EXTEND: &str = include_str!("sql/extend.sql");
@@ -145,6 +146,8 @@ pub(crate) const WORKERS_PRUNE: &str = "DELETE FROM queue_workers WHERE expires_
 pub(crate) const REMOVE_WORKER: &str = "DELETE FROM queue_workers WHERE id = ?";
 /// The server's payload ceiling, read at connect.
 pub(crate) const MAX_ALLOWED_PACKET: &str = "SELECT @@max_allowed_packet";
+/// Whether the server is MariaDB (which has `DELETE … RETURNING`).
+pub(crate) const IS_MARIADB: &str = "SELECT VERSION() LIKE '%MariaDB%'";
 /// Refreshes queue_jobs' table statistics (for [`TABLE_BYTES`]).
 pub(crate) const ANALYZE_JOBS: &str = "ANALYZE TABLE queue_jobs";
 pub(crate) const TABLE_BYTES: &str = include_str!("sql/table_bytes.sql");
@@ -214,14 +217,25 @@ pub(crate) fn claim_update(n: usize) -> (String, usize) {
 
 /// ack_batch_lock.sql for `n` leases; params: padded ids then padded tokens.
 pub(crate) fn ack_batch_lock(n: usize) -> (String, usize) {
+    ids_and_owners(ACK_BATCH_LOCK, n)
+}
+
+/// `template` with its `{ids}` and `{owners}` IN lists for `n` leases.
+fn ids_and_owners(template: &str, n: usize) -> (String, usize) {
     let (list, padded) = in_list(n);
     (
-        ACK_BATCH_LOCK
+        template
             .trim_end()
             .replace("{ids}", &list)
             .replace("{owners}", &list),
         padded,
     )
+}
+
+/// ack_batch_returning.sql for `n` leases; params: padded ids then padded
+/// tokens.
+pub(crate) fn ack_batch_returning(n: usize) -> (String, usize) {
+    ids_and_owners(ACK_BATCH_RETURNING, n)
 }
 
 /// rate_lock.sql for `n` queues; params: the padded queue names.

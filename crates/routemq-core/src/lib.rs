@@ -75,14 +75,14 @@ pub use backoff::Backoff;
 pub use clock::{from_unix_ms, unix_ms};
 pub use codec::{Codec, CodecError};
 pub use driver::{
-    check_workflow_jobs, checked_group_concurrency, merge_deltas, unix_minute, AckOutcome, BatchId,
-    BatchInfo, BatchPlan, CancelOutcome, ChainPlan, Driver, FailedJob, FailedQuery, FailedStore,
-    FireOutcome, History, HistoryCounts, HistoryDelta, JobLifecycle, JobListing, JobState,
-    JobStatus, JobSummary, JobTracking, Lease, LeaseToken, ListPage, MinuteCounts, PendingJob,
-    Progress, QueueAdmin, QueueStats, RateLimit, RateLimitError, RateLimits, ReclaimReport,
-    Reservation, RunReport, ScheduleStore, Tick, UnixMinute, UpsertOutcome, WorkerInfo,
-    WorkerRegistry, Workflows, BATCH_KEPT_FOR, CANCELLED_KEPT_FOR, HISTORY_KEPT_FOR,
-    MAX_GROUP_CONCURRENCY, MAX_LIST_PAGE, MAX_PROGRESS_MESSAGE, MAX_RUN_ERROR,
+    check_workflow_jobs, checked_group_concurrency, merge_deltas, unix_minute, wait_then_claim,
+    AckOutcome, BatchId, BatchInfo, BatchPlan, CancelOutcome, ChainPlan, Driver, FailedJob,
+    FailedQuery, FailedStore, FireOutcome, History, HistoryCounts, HistoryDelta, JobLifecycle,
+    JobListing, JobState, JobStatus, JobSummary, JobTracking, Lease, LeaseToken, ListPage,
+    MinuteCounts, PendingJob, Progress, QueueAdmin, QueueStats, RateLimit, RateLimitError,
+    RateLimits, ReclaimReport, Reservation, RunReport, ScheduleStore, Tick, UnixMinute,
+    UpsertOutcome, WorkerInfo, WorkerRegistry, Workflows, BATCH_KEPT_FOR, CANCELLED_KEPT_FOR,
+    HISTORY_KEPT_FOR, MAX_GROUP_CONCURRENCY, MAX_LIST_PAGE, MAX_PROGRESS_MESSAGE, MAX_RUN_ERROR,
 };
 pub use encryption::{
     Cipher, DecryptError, EncryptError, Encryption, EncryptionKey, KeyError, KeyId, Keyring,

@@ -16,6 +16,15 @@ const PROMOTE_LIMIT: usize = 1_000;
 /// Fresh ids passed to a claim for foreign payloads it may adopt.
 const FRESH_IDS: usize = 4;
 
+/// A claim script call, built: its command and the lease deadline it sets.
+pub(crate) struct ClaimRequest {
+    /// `EVALSHA` of `claim.lua`.
+    pub(crate) cmd: redis::Cmd,
+    /// The lease deadline (unix ms) the script writes: `now` at build time
+    /// plus the lease, so a claim sent later leases for less.
+    deadline: i64,
+}
+
 impl RedisDriver {
     /// One claim script call over `queues` (all in one slot in cluster mode).
     pub(crate) async fn claim_from(
@@ -28,6 +37,19 @@ impl RedisDriver {
         if max == 0 || queues.is_empty() {
             return Ok(());
         }
+        let req = self.claim_request(queues, max, lease);
+        let reply: Vec<Value> = self.inner.pool.cmd(&req.cmd).await?;
+        parse_claim(reply, queues, &req, out)
+    }
+
+    /// The claim script call for up to `max` jobs of `queues`, its clock read
+    /// now.
+    pub(crate) fn claim_request(
+        &self,
+        queues: &[QueueName],
+        max: usize,
+        lease: Duration,
+    ) -> ClaimRequest {
         let now = now_ms();
         let deadline = now.saturating_add(ms(lease));
         let qkeys: Vec<_> = queues.iter().map(|q| self.inner.keys.queue(q)).collect();
@@ -53,42 +75,51 @@ impl RedisDriver {
             PROMOTE_LIMIT.max(max).to_string(),
         ];
         args.extend((0..FRESH_IDS.min(max)).map(|_| JobId::generate().to_string()));
-        let cmd = self.inner.pool.scripts().claim.cmd(&keys, args);
-        let reply: Vec<Value> = self.inner.pool.cmd(&cmd).await?;
-        if reply.len() % 7 != 0 {
-            return Err(bad_reply("claim", format!("{} values", reply.len())));
+        ClaimRequest {
+            cmd: self.inner.pool.scripts().claim.cmd(&keys, args),
+            deadline,
         }
-        let expires_at = from_unix_ms(deadline);
-        let mut values = reply.into_iter();
-        while let Some(q) = values.next() {
-            let mut next = || values.next().unwrap_or(Value::Nil);
-            let (id, token, attempt, max_tries, payload, group) =
-                (next(), next(), next(), next(), next(), next());
-            let q: usize = redis::from_redis_value(q).map_err(|e| bad_reply("claim", e))?;
-            let queue = queues
-                .get(q.wrapping_sub(1))
-                .ok_or_else(|| bad_reply("claim", format!("queue index {q}")))?;
-            let parse = |e: redis::ParsingError| bad_reply("claim", e);
-            let group: String = redis::from_redis_value(group).map_err(parse)?;
-            let group = match group.as_str() {
-                "" => None,
-                g => Some(GroupKey::new(g).map_err(|e| bad_reply("claim", e))?),
-            };
-            out.push(Reservation {
-                lease: Lease {
-                    job_id: JobId::from_string(
-                        redis::from_redis_value::<String>(id).map_err(parse)?,
-                    ),
-                    queue: queue.clone(),
-                    token: LeaseToken(redis::from_redis_value(token).map_err(parse)?),
-                    expires_at,
-                },
-                attempt: redis::from_redis_value(attempt).map_err(parse)?,
-                max_tries: redis::from_redis_value(max_tries).map_err(parse)?,
-                payload: redis::from_redis_value(payload).map_err(parse)?,
-                group,
-            });
-        }
-        Ok(())
     }
+}
+
+/// Appends the reservations of a claim script's `reply` to `out`.
+pub(crate) fn parse_claim(
+    reply: Vec<Value>,
+    queues: &[QueueName],
+    req: &ClaimRequest,
+    out: &mut Vec<Reservation>,
+) -> Result<(), DriverError> {
+    if reply.len() % 7 != 0 {
+        return Err(bad_reply("claim", format!("{} values", reply.len())));
+    }
+    let expires_at = from_unix_ms(req.deadline);
+    let mut values = reply.into_iter();
+    while let Some(q) = values.next() {
+        let mut next = || values.next().unwrap_or(Value::Nil);
+        let (id, token, attempt, max_tries, payload, group) =
+            (next(), next(), next(), next(), next(), next());
+        let q: usize = redis::from_redis_value(q).map_err(|e| bad_reply("claim", e))?;
+        let queue = queues
+            .get(q.wrapping_sub(1))
+            .ok_or_else(|| bad_reply("claim", format!("queue index {q}")))?;
+        let parse = |e: redis::ParsingError| bad_reply("claim", e);
+        let group: String = redis::from_redis_value(group).map_err(parse)?;
+        let group = match group.as_str() {
+            "" => None,
+            g => Some(GroupKey::new(g).map_err(|e| bad_reply("claim", e))?),
+        };
+        out.push(Reservation {
+            lease: Lease {
+                job_id: JobId::from_string(redis::from_redis_value::<String>(id).map_err(parse)?),
+                queue: queue.clone(),
+                token: LeaseToken(redis::from_redis_value(token).map_err(parse)?),
+                expires_at,
+            },
+            attempt: redis::from_redis_value(attempt).map_err(parse)?,
+            max_tries: redis::from_redis_value(max_tries).map_err(parse)?,
+            payload: redis::from_redis_value(payload).map_err(parse)?,
+            group,
+        });
+    }
+    Ok(())
 }

@@ -60,7 +60,11 @@
 //! - Idle workers block in `BLPOP` on the queues' notify lists over a dedicated
 //!   connection (on a cluster one per queue, see `wait.rs`), bounded by the next delayed job's due time; a sub-second bound is
 //!   kept client-side and the blocked call is ended by a push to the waiter's
-//!   private key (Redis 5's `BLPOP` takes whole seconds).
+//!   private key (Redis 5's `BLPOP` takes whole seconds). On one server an idle
+//!   worker's `wait_and_claim` sends the claim script behind its `BLPOP` in one
+//!   pipeline, so a pushed job is claimed the moment its wake-up token arrives
+//!   (see `wait_claim.rs`: such a wait blocks at most 1 s, as the claim's clock is
+//!   read when it is sent).
 //! - Connection errors are [`DriverError::Unavailable`](routemq_core::DriverError)
 //!   (the broken connection is dropped from the pool, the next call reconnects);
 //!   script and server errors are `Backend`. Never "no job".
@@ -113,6 +117,7 @@ mod scripts;
 mod slot_pipeline;
 mod tracking;
 mod wait;
+mod wait_claim;
 mod workers;
 mod workflows;
 

@@ -7,9 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use routemq_core::{
-    from_unix_ms, unix_ms, AckOutcome, Dispatched, DriverError, JobId, JobLifecycle, Lease,
-    PendingJob, QueueName, ReclaimReport, Reservation, Uniqueness, CANCELLED_KEPT_FOR,
+    from_unix_ms, unix_ms, wait_then_claim, AckOutcome, Dispatched, DriverError, JobId,
+    JobLifecycle, Lease, PendingJob, QueueName, ReclaimReport, Reservation, Uniqueness,
+    CANCELLED_KEPT_FOR,
 };
+use tokio_util::sync::CancellationToken;
 
 use crate::pool::Request;
 use crate::slot_pipeline::SlotPipeline;
@@ -22,7 +24,7 @@ const ACK_CHUNK: usize = 2_000;
 /// Expired reservations one reclaim call handles.
 const RECLAIM_LIMIT: usize = 1_000;
 /// Jobs one claim call takes at most (a larger `max` claims this many: "up to").
-const CLAIM_LIMIT: usize = 100_000;
+pub(crate) const CLAIM_LIMIT: usize = 100_000;
 
 pub(crate) fn now_ms() -> i64 {
     unix_ms(SystemTime::now())
@@ -208,6 +210,29 @@ impl JobLifecycle for RedisDriver {
             return Ok(());
         }
         self.wait_on(queues, timeout).await
+    }
+
+    /// On one server the `BLPOP` and the claim script go in one pipeline (see
+    /// `wait_claim.rs`); on a cluster, where one `BLPOP` cannot span slots, the
+    /// wait then the claim.
+    async fn wait_and_claim(
+        &self,
+        queues: &[QueueName],
+        max: usize,
+        lease: Duration,
+        timeout: Duration,
+        stop: &CancellationToken,
+    ) -> Result<Vec<Reservation>, DriverError> {
+        let apart = self.inner.waiter.is_cluster()
+            || max == 0
+            || queues.is_empty()
+            || timeout.is_zero()
+            || stop.is_cancelled();
+        if apart {
+            return wait_then_claim(self, queues, max, lease, timeout, stop).await;
+        }
+        self.blpop_then_claim(queues, max.min(CLAIM_LIMIT), lease, timeout, stop)
+            .await
     }
 
     async fn ack(&self, lease: &Lease) -> Result<(), DriverError> {

@@ -80,9 +80,9 @@ impl Lanes {
 }
 
 pub(crate) struct Dedicated {
-    conn: Conn,
+    pub(crate) conn: Conn,
     /// Names this connection's private wake-up keys (see `Keys::waker`).
-    id: String,
+    pub(crate) id: String,
 }
 
 /// One dedicated connection's part of a wait: the queues it blocks on and its
@@ -118,6 +118,11 @@ impl Waiter {
         })
     }
 
+    /// True on a cluster: one `BLPOP` per queue.
+    pub(crate) fn is_cluster(&self) -> bool {
+        self.cluster
+    }
+
     fn take_idle(&self) -> Option<Dedicated> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
     }
@@ -130,7 +135,7 @@ impl Waiter {
     }
 }
 
-async fn bounded<T>(
+pub(crate) async fn bounded<T>(
     fut: impl std::future::Future<Output = redis::RedisResult<T>>,
 ) -> Result<T, DriverError> {
     match tokio::time::timeout(STEP_TIMEOUT, fut).await {
@@ -143,7 +148,7 @@ async fn bounded<T>(
 }
 
 impl RedisDriver {
-    async fn dedicated(&self) -> Result<Dedicated, DriverError> {
+    pub(crate) async fn dedicated(&self) -> Result<Dedicated, DriverError> {
         if let Some(d) = self.inner.waiter.take_idle() {
             return Ok(d);
         }
@@ -208,7 +213,7 @@ impl RedisDriver {
     /// queue's window only gates its ungrouped jobs. Drops stale wake-up tokens
     /// first, so a push after this point leaves a token that ends the block at
     /// once.
-    async fn time_to_work(
+    pub(crate) async fn time_to_work(
         &self,
         d: &mut Dedicated,
         waker: &str,

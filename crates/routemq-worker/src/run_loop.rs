@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use tokio::time::Instant;
 
@@ -23,14 +23,8 @@ use crate::job_watch::{self, JobWatch};
 use crate::stats::{StopReason, WorkerReport, WorkerStats};
 use crate::{acker, heartbeat, scheduler, Worker, WorkerError};
 
-/// The shortest idle wait asked of the driver.
-const MIN_WAIT: Duration = Duration::from_millis(1);
-/// The shortest idle pause between two claims that found nothing, so a driver whose
-/// `wait_for_jobs` returns at once (allowed: "may return early") cannot make the
-/// worker spin: at most 200 empty claims a second.
-const MIN_IDLE_GAP: Duration = Duration::from_millis(5);
-
 mod claims;
+mod idle;
 
 use claims::{claim_call, ClaimCall, ClaimDone, MAX_CLAIMS_IN_FLIGHT};
 
@@ -117,7 +111,6 @@ impl Worker {
             next_reclaim: Instant::now(),
             claimed: 0,
             claim_incident: Incident::new("claim"),
-            wait_incident: Incident::new("wait_for_jobs"),
             reclaim_incident: Incident::new("reclaim_expired"),
             empty_after_wake: false,
             queue_busy: false,
@@ -206,11 +199,10 @@ struct RunLoop {
     next_reclaim: Instant,
     claimed: u64,
     claim_incident: Incident,
-    wait_incident: Incident,
     reclaim_incident: Incident,
-    /// The last idle wait was woken and the claim after it found nothing: the next
-    /// wake-up is held to `MIN_IDLE_GAP` so a driver that keeps returning at once
-    /// cannot make the worker spin. A first wake-up claims at once (low latency).
+    /// The last idle wait returned empty at once: the next one starts a little
+    /// later (`MIN_IDLE_GAP` in `idle.rs`) so a driver that keeps returning at
+    /// once cannot make the worker spin.
     empty_after_wake: bool,
     /// The last claim filled every slot it asked for: jobs are waiting.
     queue_busy: bool,
@@ -348,10 +340,17 @@ impl RunLoop {
                                 }
                                 waited_once = true;
                             }
-                            if let Some(reason) = self.idle(shutdown.as_mut()).await {
+                            let left = budget.map(|b| b.saturating_sub(self.claimed + requested));
+                            let want = left
+                                .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+                            let (done, reason) = self.idle(shutdown.as_mut(), want).await;
+                            if let Some(done) = done {
+                                requested += done.0.len() as u64;
+                                *arrived = Some(done);
+                            }
+                            if let Some(reason) = reason {
                                 return reason;
                             }
-                            self.empty_after_wake = true;
                         }
                         Ok(reservations) => {
                             self.claim_incident.recovered();
@@ -384,50 +383,6 @@ impl RunLoop {
             drop(permit);
             finished.notify_one();
         });
-    }
-
-    /// Waits for work: until the driver says a job may be ready, `sleep` passes,
-    /// the next reclaim is due or the `max_time` deadline; with `stop_when_empty`
-    /// also until a running job is settled. `Some` when the worker must stop.
-    async fn idle<F: Future<Output = ()>>(
-        &mut self,
-        mut shutdown: Shutdown<'_, F>,
-    ) -> Option<StopReason> {
-        let now = Instant::now();
-        let mut wait = self
-            .config
-            .sleep
-            .min(self.next_reclaim.saturating_duration_since(now));
-        if let Some(deadline) = self.deadline {
-            wait = wait.min(deadline.saturating_duration_since(now));
-        }
-        let wait = wait.max(MIN_WAIT);
-        let finished = self.finished.clone();
-        let waited = tokio::select! {
-            biased;
-            _ = &mut shutdown => return Some(StopReason::Shutdown),
-            _ = finished.notified(), if self.config.stop_when_empty => Ok(()),
-            res = self.driver.wait_for_jobs(&self.config.queues, wait) => res,
-        };
-        let pause_until = match waited {
-            Ok(()) => {
-                self.wait_incident.recovered();
-                if self.empty_after_wake {
-                    now + MIN_IDLE_GAP
-                } else {
-                    now
-                }
-            }
-            Err(e) => Instant::now() + self.wait_incident.failed(&e).min(wait),
-        };
-        if Instant::now() < pause_until {
-            tokio::select! {
-                biased;
-                _ = &mut shutdown => return Some(StopReason::Shutdown),
-                _ = tokio::time::sleep_until(pause_until) => {}
-            }
-        }
-        None
     }
 
     /// Makes expired reservations on our queues claimable again (or failed).

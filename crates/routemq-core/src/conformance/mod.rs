@@ -74,6 +74,7 @@ pub use lifecycle::{
     expired_lease_without_tries_left_fails, extend_lease_prevents_reclaim, fifo_within_queue,
     one_mib_payload_round_trips, oversize_payload_is_rejected, release_with_delay,
     stale_owner_gets_lease_lost_everywhere, strict_priority_across_queues,
+    wait_and_claim_claims_ready_jobs_and_keeps_its_timeout, wait_and_claim_gets_a_pushed_job_once,
     wait_for_jobs_returns_around_due_time, wait_for_jobs_wakes_on_push,
 };
 pub use lifecycle::{
@@ -172,6 +173,8 @@ macro_rules! __routemq_conformance_rules {
             delay_precision,
             wait_for_jobs_wakes_on_push,
             wait_for_jobs_returns_around_due_time,
+            wait_and_claim_gets_a_pushed_job_once,
+            wait_and_claim_claims_ready_jobs_and_keeps_its_timeout,
             release_with_delay,
             concurrent_claimers_get_each_job_once,
             attempts_counted_at_claim,

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     CodecError, Dispatched, DriverError, Envelope, GroupKey, JobId, QueueName, Uniqueness,
@@ -225,6 +226,30 @@ pub trait JobLifecycle: Send + Sync + fmt::Debug + 'static {
         timeout: Duration,
     ) -> Result<(), DriverError>;
 
+    /// An idle worker's wait and the claim after it: waits like
+    /// [`wait_for_jobs`](JobLifecycle::wait_for_jobs) (at most `timeout`), then
+    /// claims like [`claim`](JobLifecycle::claim) and returns what that got,
+    /// possibly nothing (woken early, the timeout passed, or another worker was
+    /// faster). A driver may send the claim together with the wait so that it
+    /// runs the moment the wait ends, saving the round trip between them (Redis
+    /// does, see its crate docs); the default waits, then claims.
+    ///
+    /// `stop` ends the wait early: the call then returns `Ok` with nothing
+    /// claimed (a claim already under way when `stop` fires gives its jobs back
+    /// unstarted, their attempt not counted). Callers cancel through `stop`
+    /// rather than by dropping the future: a future dropped after the claim
+    /// reached the backend leaves its jobs leased until their lease expires.
+    async fn wait_and_claim(
+        &self,
+        queues: &[QueueName],
+        max: usize,
+        lease: Duration,
+        timeout: Duration,
+        stop: &CancellationToken,
+    ) -> Result<Vec<Reservation>, DriverError> {
+        wait_then_claim(self, queues, max, lease, timeout, stop).await
+    }
+
     /// Removes a finished job.
     async fn ack(&self, lease: &Lease) -> Result<(), DriverError>;
 
@@ -257,4 +282,27 @@ pub trait JobLifecycle: Send + Sync + fmt::Debug + 'static {
     /// Makes expired reservations on `queues` claimable again, or moves them to the
     /// failed store when their attempts are used up.
     async fn reclaim_expired(&self, queues: &[QueueName]) -> Result<ReclaimReport, DriverError>;
+}
+
+/// [`JobLifecycle::wait_and_claim`] in two steps, as its default does:
+/// [`wait_for_jobs`](JobLifecycle::wait_for_jobs) (ended early by `stop`),
+/// then, unless `stop` fired, [`claim`](JobLifecycle::claim). For drivers that
+/// send the claim with the wait only in some setups.
+pub async fn wait_then_claim<D: JobLifecycle + ?Sized>(
+    driver: &D,
+    queues: &[QueueName],
+    max: usize,
+    lease: Duration,
+    timeout: Duration,
+    stop: &CancellationToken,
+) -> Result<Vec<Reservation>, DriverError> {
+    tokio::select! {
+        biased;
+        _ = stop.cancelled() => return Ok(Vec::new()),
+        waited = driver.wait_for_jobs(queues, timeout) => waited?,
+    }
+    if stop.is_cancelled() {
+        return Ok(Vec::new());
+    }
+    driver.claim(queues, max, lease).await
 }

@@ -35,7 +35,8 @@ pub use history::{
     HISTORY_KEPT_FOR,
 };
 pub use lifecycle::{
-    AckOutcome, JobLifecycle, Lease, LeaseToken, PendingJob, ReclaimReport, Reservation,
+    wait_then_claim, AckOutcome, JobLifecycle, Lease, LeaseToken, PendingJob, ReclaimReport,
+    Reservation,
 };
 pub use listing::{JobListing, JobSummary, ListPage, MAX_LIST_PAGE};
 pub use rate_limits::{

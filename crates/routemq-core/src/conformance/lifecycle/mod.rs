@@ -2,6 +2,7 @@
 //! leases, payload limits and unique jobs.
 
 mod concurrency;
+mod idle_claim;
 mod leases;
 mod order;
 mod payload;
@@ -9,6 +10,9 @@ mod timing;
 mod unique;
 
 pub use concurrency::concurrent_claimers_get_each_job_once;
+pub use idle_claim::{
+    wait_and_claim_claims_ready_jobs_and_keeps_its_timeout, wait_and_claim_gets_a_pushed_job_once,
+};
 pub use leases::{
     ack_batch_of_many, attempts_counted_at_claim, expired_lease_is_reclaimed,
     expired_lease_without_tries_left_fails, extend_lease_prevents_reclaim,

@@ -253,7 +253,7 @@ impl RunLoop {
         let mut paused_until: Option<Instant> = None;
         loop {
             let left = budget.map(|b| b.saturating_sub(self.claimed + requested));
-            if in_flight.is_empty() && left == Some(0) {
+            if in_flight.is_empty() && arrived.is_none() && left == Some(0) {
                 return limit_reason;
             }
             if self.deadline.is_some_and(|d| Instant::now() >= d) {

@@ -331,6 +331,7 @@ mod tests {
             include_str!("history.rs"),
             include_str!("listing.rs"),
             include_str!("lifecycle/concurrency.rs"),
+            include_str!("lifecycle/idle_claim.rs"),
             include_str!("lifecycle/leases.rs"),
             include_str!("lifecycle/order.rs"),
             include_str!("lifecycle/payload.rs"),

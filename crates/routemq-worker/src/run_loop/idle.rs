@@ -34,6 +34,10 @@ impl RunLoop {
         mut shutdown: Shutdown<'_, F>,
         want: usize,
     ) -> (Option<ClaimDone>, Option<StopReason>) {
+        if want == 0 {
+            // The job budget is spent: nothing to claim, the loop stops.
+            return (None, None);
+        }
         if self.empty_after_wake {
             tokio::select! {
                 biased;
@@ -44,7 +48,7 @@ impl RunLoop {
         // The claim that found nothing gave its permits back, so one is free
         // unless a job was started meanwhile; then wait for one.
         let mut permits = Vec::new();
-        while permits.len() < want.max(1) {
+        while permits.len() < want {
             match self.slots.clone().try_acquire_owned() {
                 Ok(p) => permits.push(p),
                 Err(_) => break,

@@ -1,13 +1,16 @@
 //! Idle waiting: a push wakes a blocked waiter at once; a delayed job is claimable
-//! within 50 ms of its due time; cancelled waits leave the driver usable.
+//! within 50 ms of its due time; cancelled waits leave the driver usable; a
+//! stopped `wait_and_claim` whose claim already ran gives its jobs back.
 
 mod common;
 
 use std::time::{Duration, Instant, SystemTime};
 
 use common::{job, job_at, queue, setup};
+use redis::AsyncCommands;
 use routemq_core::prelude::*;
 use routemq_redis::KeyMode;
+use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_wakes_a_blocked_waiter_at_once() {
@@ -132,4 +135,59 @@ async fn a_wait_over_several_queues_wakes_for_any_of_them() {
     s.driver.push(job("c", 1, 1)).await.unwrap();
     waiter.await.unwrap().unwrap();
     assert!(pushed.elapsed() < Duration::from_millis(50));
+}
+
+/// The claim sent behind a waiting `BLPOP` runs when `stop` ends the wait. A job
+/// that reached the ready list without a wake-up token (here a payload pushed
+/// straight to the list, which the claim adopts) is then claimed by it: the
+/// stopped call must give it back unstarted, its attempt not counted, and
+/// return nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_wait_and_claim_gives_back_what_its_claim_took() {
+    let mut s = setup(KeyMode::Plain).await;
+    let q = queue("default");
+    let stop = CancellationToken::new();
+    let waiter = {
+        let (d, q, stop) = (s.driver.clone(), q.clone(), stop.clone());
+        tokio::spawn(async move {
+            d.wait_and_claim(
+                std::slice::from_ref(&q),
+                4,
+                Duration::from_secs(30),
+                Duration::from_secs(10),
+                &stop,
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let list = format!("{}:queue:default", s.target.prefix);
+    let _: () = s
+        .raw
+        .rpush(&list, "a payload from another producer")
+        .await
+        .unwrap();
+    stop.cancel();
+    let got = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("stop ends the wait at once")
+        .unwrap()
+        .unwrap();
+    assert!(got.is_empty(), "a stopped wait_and_claim returned {got:?}");
+    let stats = s.driver.stats(&q).await.unwrap();
+    assert_eq!(
+        (stats.ready, stats.reserved),
+        (1, 0),
+        "the job the claim took is back on its queue: {stats:?}"
+    );
+    let again = s
+        .driver
+        .claim(std::slice::from_ref(&q), 4, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        again[0].attempt, 1,
+        "the given-back claim did not count an attempt"
+    );
 }

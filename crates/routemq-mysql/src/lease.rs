@@ -21,19 +21,6 @@ pub(crate) fn lost(lease: &Lease) -> DriverError {
     }
 }
 
-/// The params of a pairwise `id IN (…) AND owner IN (…)` match: the row ids,
-/// then the tokens, each list padded to `padded`.
-fn ids_and_owners(chunk: &[(u64, &Lease)], padded: usize) -> Vec<Value> {
-    let ids: Vec<Value> = chunk.iter().map(|(id, _)| Value::from(*id)).collect();
-    let owners: Vec<Value> = chunk
-        .iter()
-        .map(|(_, l)| Value::from(l.token.0.as_str()))
-        .collect();
-    let mut params = sql::pad(ids, padded);
-    params.extend(sql::pad(owners, padded));
-    params
-}
-
 impl MysqlDriver {
     /// At most [`MAX_BATCH`] leases acknowledged at once; returns the owner
     /// tokens whose rows were deleted. On MariaDB, when no lease holds a
@@ -50,7 +37,9 @@ impl MysqlDriver {
                 .retrying(|| async move {
                     let mut conn = self.conn().await?;
                     let (stmt, padded) = sql::ack_batch_returning(chunk.len());
-                    let owned: Vec<String> = conn.exec(stmt, ids_and_owners(chunk, padded)).await?;
+                    let owned: Vec<String> = conn
+                        .exec(stmt, sql::ids_and_owners_params(chunk, padded))
+                        .await?;
                     Ok::<_, OpError>(owned.into_iter().collect())
                 })
                 .await;
@@ -59,7 +48,9 @@ impl MysqlDriver {
             let mut conn = self.conn().await?;
             let mut tx = conn.start_transaction(TxOpts::default()).await?;
             let (stmt, padded) = sql::ack_batch_lock(chunk.len());
-            let owned: Vec<(u64, String)> = tx.exec(stmt, ids_and_owners(chunk, padded)).await?;
+            let owned: Vec<(u64, String)> = tx
+                .exec(stmt, sql::ids_and_owners_params(chunk, padded))
+                .await?;
             if !owned.is_empty() {
                 let (stmt, padded) = sql::delete_ids(owned.len());
                 let ids: Vec<Value> = owned.iter().map(|(id, _)| Value::from(*id)).collect();

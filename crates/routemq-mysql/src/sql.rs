@@ -7,6 +7,9 @@
 //! changes nothing in an `IN`), so a connection prepares at most a handful of
 //! shapes per statement and its statement cache stays warm.
 
+use mysql_async::Value;
+use routemq_core::Lease;
+
 pub(crate) const PUSH: &str = include_str!("sql/push.sql");
 pub(crate) const PUSH_NOW: &str = include_str!("sql/push_now.sql");
 const PUSH_BULK_HEAD: &str = include_str!("sql/push_bulk_head.sql");
@@ -232,6 +235,19 @@ fn ids_and_owners(template: &str, n: usize) -> (String, usize) {
     )
 }
 
+/// The params of an [`ids_and_owners`] statement: the leases' row ids, then
+/// their tokens, each list padded to `padded`.
+pub(crate) fn ids_and_owners_params(leases: &[(u64, &Lease)], padded: usize) -> Vec<Value> {
+    let ids: Vec<Value> = leases.iter().map(|(id, _)| Value::from(*id)).collect();
+    let owners: Vec<Value> = leases
+        .iter()
+        .map(|(_, l)| Value::from(l.token.0.as_str()))
+        .collect();
+    let mut params = pad(ids, padded);
+    params.extend(pad(owners, padded));
+    params
+}
+
 /// ack_batch_returning.sql for `n` leases; params: padded ids then padded
 /// tokens.
 pub(crate) fn ack_batch_returning(n: usize) -> (String, usize) {
@@ -418,14 +434,7 @@ pub(crate) fn tracking_cancel_keep(n: usize) -> (String, usize) {
 /// tracking_cancel_requests.sql for `n` leases; params: padded ids then padded
 /// tokens.
 pub(crate) fn tracking_cancel_requests(n: usize) -> (String, usize) {
-    let (list, padded) = in_list(n);
-    (
-        TRACKING_CANCEL_REQUESTS
-            .trim_end()
-            .replace("{ids}", &list)
-            .replace("{owners}", &list),
-        padded,
-    )
+    ids_and_owners(TRACKING_CANCEL_REQUESTS, n)
 }
 
 /// A multi-row INSERT of `rows` workflow jobs: workflow_insert_head.sql +

@@ -581,13 +581,7 @@ impl JobTracking for MysqlDriver {
         let mut conn = self.conn().await?;
         for chunk in valid.chunks(MAX_BATCH) {
             let (stmt, padded) = sql::tracking_cancel_requests(chunk.len());
-            let ids: Vec<Value> = chunk.iter().map(|(id, _)| Value::from(*id)).collect();
-            let owners: Vec<Value> = chunk
-                .iter()
-                .map(|(_, l)| Value::from(l.token.0.as_str()))
-                .collect();
-            let mut params = sql::pad(ids, padded);
-            params.extend(sql::pad(owners, padded));
+            let params = sql::ids_and_owners_params(chunk, padded);
             let flagged: Vec<String> = conn.exec(stmt, params).await.map_err(map)?;
             for (_, lease) in chunk {
                 if flagged.contains(&lease.token.0) {

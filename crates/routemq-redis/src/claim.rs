@@ -22,7 +22,7 @@ pub(crate) struct ClaimRequest {
     pub(crate) cmd: redis::Cmd,
     /// The lease deadline (unix ms) the script writes: `now` at build time
     /// plus the lease, so a claim sent later leases for less.
-    deadline: i64,
+    pub(crate) deadline: i64,
 }
 
 impl RedisDriver {
@@ -39,7 +39,7 @@ impl RedisDriver {
         }
         let req = self.claim_request(queues, max, lease);
         let reply: Vec<Value> = self.inner.pool.cmd(&req.cmd).await?;
-        parse_claim(reply, queues, &req, out)
+        parse_claim(reply, queues, req.deadline, out)
     }
 
     /// The claim script call for up to `max` jobs of `queues`, its clock read
@@ -82,17 +82,18 @@ impl RedisDriver {
     }
 }
 
-/// Appends the reservations of a claim script's `reply` to `out`.
+/// Appends the reservations of a claim script's `reply` to `out`, leased until
+/// `deadline` (unix ms, the request's).
 pub(crate) fn parse_claim(
     reply: Vec<Value>,
     queues: &[QueueName],
-    req: &ClaimRequest,
+    deadline: i64,
     out: &mut Vec<Reservation>,
 ) -> Result<(), DriverError> {
     if reply.len() % 7 != 0 {
         return Err(bad_reply("claim", format!("{} values", reply.len())));
     }
-    let expires_at = from_unix_ms(req.deadline);
+    let expires_at = from_unix_ms(deadline);
     let mut values = reply.into_iter();
     while let Some(q) = values.next() {
         let mut next = || values.next().unwrap_or(Value::Nil);

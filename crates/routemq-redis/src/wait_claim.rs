@@ -23,7 +23,7 @@ use redis::Value;
 use routemq_core::{DriverError, JobLifecycle, QueueName, Reservation};
 use tokio_util::sync::CancellationToken;
 
-use crate::claim::parse_claim;
+use crate::claim::{parse_claim, ClaimRequest};
 use crate::error::{bad_reply, redis_error};
 use crate::slot_pipeline::SlotPipeline;
 use crate::wait::bounded;
@@ -55,16 +55,14 @@ impl RedisDriver {
                 return self.claim(queues, max, lease).await;
             }
         };
-        let req = self.claim_request(queues, max, lease);
+        let ClaimRequest { cmd, deadline } = self.claim_request(queues, max, lease);
         let mut blpop = redis::cmd("BLPOP");
         for k in &qkeys {
             blpop.arg(&k.notify);
         }
         blpop.arg(&waker).arg(wait.as_secs() + 2);
         let mut pipe = redis::pipe();
-        pipe.add_command(blpop)
-            .ignore()
-            .add_command(req.cmd.clone());
+        pipe.add_command(blpop).ignore().add_command(cmd);
         pipe.ignore_errors();
         let reply = {
             let sent = pipe.query_async::<Vec<Value>>(&mut d.conn);
@@ -106,7 +104,7 @@ impl RedisDriver {
             other => return Err(bad_reply("claim", format!("{other:?}"))),
         };
         let mut out = Vec::new();
-        parse_claim(claimed, queues, &req, &mut out)?;
+        parse_claim(claimed, queues, deadline, &mut out)?;
         if stop.is_cancelled() && !out.is_empty() {
             for r in out.drain(..) {
                 self.release_uncounted(&r.lease, Duration::ZERO).await?;

@@ -35,6 +35,28 @@ pub(crate) fn ms(d: Duration) -> i64 {
 }
 
 impl RedisDriver {
+    /// A bulk push of ungrouped jobs to one queue: the queue registered first
+    /// when due, then one transaction (`push_tx`) per `PUSH_CHUNK` jobs, each
+    /// atomic; an error stops at its chunk, the earlier ones stored.
+    async fn push_one_queue_tx(
+        &self,
+        queue: &QueueName,
+        jobs: &[&PendingJob],
+        now: i64,
+    ) -> Result<(), DriverError> {
+        if self.inner.needs_register(queue) {
+            let mut sadd = redis::cmd("SADD");
+            sadd.arg(self.inner.keys.queues()).arg(queue.as_str());
+            self.inner.pool.cmd::<i64>(&sadd).await?;
+            self.inner.mark_registered(queue);
+        }
+        for chunk in jobs.chunks(PUSH_CHUNK) {
+            let tx = self.push_tx(queue, chunk, now);
+            self.inner.pool.run::<()>(Request::Pipe(&tx)).await?;
+        }
+        Ok(())
+    }
+
     /// `release.lua`: `release`, and with `uncount` the claim's attempt given back.
     async fn give_back(
         &self,
@@ -96,11 +118,10 @@ impl JobLifecycle for RedisDriver {
     async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
         job.check_size(self.inner.max_payload, NAME)?;
         let now = now_ms();
-        if !self.inner.needs_register(&job.queue) {
-            if let Some(tx) = self.push_single_tx(&job, now) {
-                self.inner.pool.run::<()>(Request::Pipe(&tx)).await?;
-                return Ok(job.id);
-            }
+        if job.group.is_none() && !self.inner.needs_register(&job.queue) {
+            let tx = self.push_tx(&job.queue, &[&job], now);
+            self.inner.pool.run::<()>(Request::Pipe(&tx)).await?;
+            return Ok(job.id);
         }
         let cmd = self.push_cmd(&job.queue, &[&job], now);
         if self.inner.needs_register(&job.queue) {
@@ -162,6 +183,12 @@ impl JobLifecycle for RedisDriver {
             }
         }
         let now = now_ms();
+        if let [(queue, list)] = groups.as_slice() {
+            if list.iter().all(|j| j.group.is_none()) {
+                self.push_one_queue_tx(queue, list, now).await?;
+                return Ok(jobs.into_iter().map(|j| j.id).collect());
+            }
+        }
         let mut pipe = SlotPipeline::new();
         for (queue, list) in &groups {
             pipe.cmd("SADD")

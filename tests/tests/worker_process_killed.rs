@@ -25,7 +25,7 @@ use routemq_e2e::test_jobs::CliSleep;
 use routemq_mysql::mysql_async::prelude::Queryable;
 
 const JOBS: u64 = 300;
-const SLEEP_MS: u64 = 100;
+const SLEEP_MS: u64 = 200;
 const CHILD_CONCURRENCY: usize = 8;
 const LEASE: Duration = Duration::from_secs(2);
 
@@ -110,13 +110,19 @@ async fn killed_mid_batch(
         .spawn()
         .expect("spawn routemq work");
 
-    // Kill it once it has done about a third of the batch.
+    // Kill it once it has done about a third of the batch, right after a claim
+    // (fewer ready jobs than at the last look): the jobs it just took run for
+    // about SLEEP_MS more, so the kill finds them in flight. The first look
+    // past a third comes as acks land, where a kill can find nothing in flight.
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut ready_before: Option<u64> = None;
     loop {
         let c = counts(&*driver, &queue).await;
-        if c.queued() <= JOBS * 2 / 3 && c.reserved > 0 {
+        let just_claimed = ready_before.is_some_and(|r| c.ready < r);
+        if c.queued() <= JOBS * 2 / 3 && c.reserved > 0 && just_claimed {
             break;
         }
+        ready_before = Some(c.ready);
         assert!(
             Instant::now() < deadline,
             "the child made no progress: {c:?}"

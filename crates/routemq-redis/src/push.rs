@@ -8,6 +8,17 @@ use routemq_core::{unix_ms, PendingJob, QueueName, UniqueScope, Uniqueness};
 use crate::lifecycle::ms;
 use crate::RedisDriver;
 
+/// Appends a new job's two fields of the jobs hash to `cmd` (an `HSET` or a
+/// script's argument list): id → payload, and `"{id}:meta"` →
+/// `"0|max_tries|ready_at_ms"` followed by `tail` (a uniqueness or workflow
+/// tail, `""` for none).
+pub(crate) fn body_and_meta(cmd: &mut redis::Cmd, job: &PendingJob, ready_at: i64, tail: &str) {
+    cmd.arg(job.id.as_str())
+        .arg(job.payload.as_slice())
+        .arg(format!("{}:meta", job.id))
+        .arg(format!("0|{}|{ready_at}{tail}", job.max_tries.max(1)));
+}
+
 impl RedisDriver {
     /// The push script's arguments: counts, then the jobs hash's field/value pairs
     /// (body and `"{id}:meta"` per job), ready ids and (score, id) pairs for
@@ -41,10 +52,7 @@ impl RedisDriver {
         );
         for (job, at) in jobs.iter().zip(&due) {
             // Body, then attempts | max_tries | when it became (or becomes) claimable.
-            cmd.arg(job.id.as_str())
-                .arg(job.payload.as_slice())
-                .arg(format!("{}:meta", job.id))
-                .arg(format!("0|{}|{at}", job.max_tries.max(1)));
+            body_and_meta(&mut cmd, job, *at, "");
         }
         for job in jobs {
             if let Some(g) = &job.group {
@@ -92,14 +100,12 @@ impl RedisDriver {
             .collect();
         let mut tx = redis::pipe();
         tx.atomic();
-        let hset = tx.cmd("HSET").arg(&k.jobs);
+        let mut hset = redis::cmd("HSET");
+        hset.arg(&k.jobs);
         for (job, at) in jobs.iter().zip(&due) {
-            hset.arg(job.id.as_str())
-                .arg(job.payload.as_slice())
-                .arg(format!("{}:meta", job.id))
-                .arg(format!("0|{}|{at}", job.max_tries.max(1)));
+            body_and_meta(&mut hset, job, *at, "");
         }
-        hset.ignore();
+        tx.add_command(hset).ignore();
         let ready: Vec<&str> = jobs
             .iter()
             .zip(&due)

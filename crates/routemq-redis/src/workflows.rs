@@ -39,6 +39,7 @@ use routemq_core::{
 
 use crate::error::bad_reply;
 use crate::lifecycle::{ms, now_ms};
+use crate::push::body_and_meta;
 use crate::slot_pipeline::SlotPipeline;
 use crate::{RedisDriver, NAME};
 
@@ -46,12 +47,6 @@ use crate::{RedisDriver, NAME};
 /// finds no record for it drops it: the index is written just before the batch,
 /// so a younger entry may belong to a batch being stored right now.
 pub(crate) const INDEX_GRACE_MS: i64 = 60_000;
-
-/// The metadata field value of a job stored by a workflow script:
-/// `"0|max_tries|ready_at_ms"` and the workflow tail (`""` for none).
-fn meta(job: &PendingJob, ready_at: i64, tail: &str) -> String {
-    format!("0|{}|{ready_at}{tail}", job.max_tries.max(1))
-}
 
 /// A batch id the key layout can hold (a UUIDv7 always is): it is part of key
 /// names and of the jobs' metadata tail.
@@ -177,16 +172,10 @@ fn batch_sections(
 ) {
     let tail = format!("|w|b|{batch}");
     for (job, at) in jobs.iter().zip(due) {
-        cmd.arg(job.id.as_str())
-            .arg(job.payload.as_slice())
-            .arg(format!("{}:meta", job.id))
-            .arg(meta(job, (*at).max(now), &tail));
+        body_and_meta(cmd, job, (*at).max(now), &tail);
     }
     for job in callbacks {
-        cmd.arg(job.id.as_str())
-            .arg(job.payload.as_slice())
-            .arg(format!("{}:meta", job.id))
-            .arg(meta(job, now, ""));
+        body_and_meta(cmd, job, now, "");
     }
     for (job, at) in jobs.iter().zip(due) {
         if *at <= now {
@@ -245,16 +234,10 @@ impl Workflows for RedisDriver {
                 format!("|w|c|{next}|{catch}")
             };
             let ready_at = if i == 0 { due.max(now) } else { now };
-            cmd.arg(link.id.as_str())
-                .arg(link.payload.as_slice())
-                .arg(format!("{}:meta", link.id))
-                .arg(meta(link, ready_at, &tail));
+            body_and_meta(&mut cmd, link, ready_at, &tail);
         }
         if let Some(c) = &chain.catch {
-            cmd.arg(c.id.as_str())
-                .arg(c.payload.as_slice())
-                .arg(format!("{}:meta", c.id))
-                .arg(meta(c, now, ""));
+            body_and_meta(&mut cmd, c, now, "");
         }
         let mut pipe = SlotPipeline::new();
         pipe.cmd("SADD")

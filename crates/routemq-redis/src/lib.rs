@@ -39,8 +39,9 @@
 //!   exception: a push of ungrouped jobs to one queue (a single dispatch, or a
 //!   bulk with one queue) is one `MULTI`/`EXEC` of plain commands per 1,000
 //!   jobs (atomic as well, without the script's copy of every argument into
-//!   Lua; see `push.rs`). Grouped jobs and bulks over several queues use
-//!   `push.lua`.
+//!   Lua; see `push.rs`). Grouped jobs, bulks over several queues and a
+//!   single dispatch that also registers its queue (once per 30 s, `SADD` in
+//!   the same pipeline) use `push.lua`.
 //!   Scripts use only Redis 5.0 commands (a test checks the list) and declare
 //!   every key they touch; in [`KeyMode::Cluster`] one queue's keys share a slot.
 //! - The owner token is part of the reserved member, so `ack`, `release`, `fail`

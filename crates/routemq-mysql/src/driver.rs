@@ -14,6 +14,7 @@ use mysql_async::{Conn, Pool};
 use routemq_core::{DriverError, QueueName};
 use tokio::sync::Notify;
 
+use crate::claim_cursor::ClaimCursors;
 use crate::error::{map, NAME};
 use crate::rate_limits::GatedQueues;
 use crate::{sql, ConfigError, MigrationError, MigrationReport, MysqlConfig};
@@ -63,6 +64,8 @@ pub(crate) struct Inner {
     /// When this driver (or a clone) last pruned `queue_history` (see
     /// `MysqlDriver::prune_history`).
     pub(crate) history_pruned: std::sync::Mutex<Option<Instant>>,
+    /// Where each queue's next claim starts its scan (see `claim_cursor.rs`).
+    pub(crate) claim_cursors: ClaimCursors,
 }
 
 /// How long claims trust the last read of `queue_paused`. A pause or resume made
@@ -129,6 +132,7 @@ impl MysqlDriver {
                 gated: std::sync::Mutex::new(None),
                 grouped: std::sync::Mutex::new(None),
                 history_pruned: std::sync::Mutex::new(None),
+                claim_cursors: ClaimCursors::default(),
             }),
         })
     }

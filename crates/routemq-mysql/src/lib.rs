@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod claim_cursor;
 mod config;
 mod driver;
 mod error;

@@ -162,6 +162,8 @@ impl JobLifecycle for MysqlDriver {
                 self.forget_gated();
             }
             let mut locked: Vec<(QueueName, Locked)> = Vec::new();
+            let cursors = &self.inner.claim_cursors;
+            let mut moves = Vec::new();
             for queue in queues {
                 let mut room = max - locked.len();
                 if room == 0 {
@@ -206,8 +208,9 @@ impl JobLifecycle for MysqlDriver {
                             .await?
                     }
                     (None, None) => {
-                        tx.exec(sql::CLAIM_SELECT, (queue.as_str(), room as u64))
-                            .await?
+                        let (rows, seen) = cursors.lock_claimable(&mut tx, queue, room).await?;
+                        moves.push((queue, seen));
+                        rows
                     }
                 };
                 if let (Some((now, per_ms)), false) = (&window, rows.is_empty()) {
@@ -218,6 +221,9 @@ impl JobLifecycle for MysqlDriver {
             }
             if locked.is_empty() {
                 tx.commit().await?;
+                for (queue, seen) in moves {
+                    cursors.advance(queue.as_str(), seen);
+                }
                 return Ok(Vec::new());
             }
             let suffix = token::suffix();
@@ -233,6 +239,9 @@ impl JobLifecycle for MysqlDriver {
                 .collect();
             release_locks(&mut tx, &started_locks).await?;
             tx.commit().await?;
+            for (queue, seen) in moves {
+                cursors.advance(queue.as_str(), seen);
+            }
             let expires_at = started + lease;
             Ok::<_, OpError>(
                 locked

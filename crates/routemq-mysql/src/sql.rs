@@ -32,7 +32,9 @@ pub(crate) const GROUP_HAS_JOBS: &str = include_str!("sql/group_has_jobs.sql");
 pub(crate) const GROUP_LEAVE: &str = include_str!("sql/group_leave.sql");
 pub(crate) const GROUP_CLEAR: &str = include_str!("sql/group_clear.sql");
 pub(crate) const GROUPED_QUEUES: &str = include_str!("sql/grouped_queues.sql");
-pub(crate) const CLAIM_SELECT: &str = include_str!("sql/claim_select.sql");
+const CLAIM_SELECT: &str = include_str!("sql/claim_select.sql");
+const CLAIM_AFTER_CURSOR: &str = include_str!("sql/claim_after_cursor.sql");
+const CLAIM_BEHIND_CURSOR: &str = include_str!("sql/claim_behind_cursor.sql");
 pub(crate) const CLAIM_SELECT_UNGROUPED: &str = include_str!("sql/claim_select_ungrouped.sql");
 const CLAIM_UPDATE: &str = include_str!("sql/claim_update.sql");
 pub(crate) const ACK: &str = include_str!("sql/ack.sql");
@@ -210,6 +212,34 @@ pub(crate) fn pad<T: Clone>(mut values: Vec<T>, len: usize) -> Vec<T> {
         values.resize(len, last);
     }
     values
+}
+
+/// Where a claim's scan of one queue starts (claim_select.sql's `{range}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClaimRange {
+    /// From the head of the queue. Params: queue, N.
+    Head,
+    /// Past the claim cursor. Params: queue, available_at, available_at, id, N.
+    AfterCursor,
+    /// At or before the claim cursor. Params as `AfterCursor`.
+    BehindCursor,
+}
+
+/// claim_select.sql with its `{range}` for `range` (built once per shape).
+pub(crate) fn claim_select(range: ClaimRange) -> &'static str {
+    static BUILT: std::sync::OnceLock<[String; 3]> = std::sync::OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        [
+            CLAIM_SELECT.replace("{range}", ""),
+            CLAIM_SELECT.replace("{range}", fragment(CLAIM_AFTER_CURSOR)),
+            CLAIM_SELECT.replace("{range}", fragment(CLAIM_BEHIND_CURSOR)),
+        ]
+    });
+    match range {
+        ClaimRange::Head => &built[0],
+        ClaimRange::AfterCursor => &built[1],
+        ClaimRange::BehindCursor => &built[2],
+    }
 }
 
 /// claim_update.sql for `n` ids; returns the SQL and the padded id count.

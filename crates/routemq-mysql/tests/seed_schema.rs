@@ -323,6 +323,8 @@ async fn columns_have_the_promised_types_and_indexes() {
 
 /// The driver's claim and reclaim statements, verbatim.
 const CLAIM_SELECT: &str = include_str!("../src/sql/claim_select.sql");
+const CLAIM_AFTER_CURSOR: &str = include_str!("../src/sql/claim_after_cursor.sql");
+const CLAIM_BEHIND_CURSOR: &str = include_str!("../src/sql/claim_behind_cursor.sql");
 const RECLAIM_SELECT: &str = include_str!("../src/sql/reclaim_select.sql");
 /// The idle wait's per-queue lookup (a fragment: wrapped in a SELECT below).
 const NEXT_DUE_PART: &str = include_str!("../src/sql/next_due_part.sql");
@@ -332,6 +334,38 @@ const NEXT_DUE_PART: &str = include_str!("../src/sql/next_due_part.sql");
 /// alike, with realistic statistics: thousands of waiting, delayed and reserved
 /// jobs over several queues, then ANALYZE TABLE (an empty table's plan says
 /// nothing: the optimizer may pick anything for zero rows).
+/// claim_select.sql with its range placeholder filled by `fragment` (a file
+/// whose comment lines are dropped), as the driver's `sql::claim_select` does.
+fn claim_select(fragment: &str) -> String {
+    let range: Vec<&str> = fragment.lines().filter(|l| !l.starts_with("--")).collect();
+    CLAIM_SELECT.replace("{range}", range.join(" ").trim())
+}
+
+/// Whether a plan's range reaches the primary key appended to the claim index
+/// (`used_key_parts` of MariaDB and MySQL's JSON version 1, the `ranges` text of
+/// MySQL's version 2).
+fn seeks_on_id(text: &str) -> bool {
+    fn walk(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| {
+                let names_id = |v: &serde_json::Value| {
+                    v.as_array().is_some_and(|parts| {
+                        parts.iter().any(|p| {
+                            p.as_str().is_some_and(|p| {
+                                p == "id" || p.contains(",id)") || p.contains(" id ")
+                            })
+                        })
+                    })
+                };
+                ((k == "used_key_parts" || k == "ranges") && names_id(v)) || walk(v)
+            }),
+            serde_json::Value::Array(items) => items.iter().any(walk),
+            _ => false,
+        }
+    }
+    serde_json::from_str(text).is_ok_and(|v: serde_json::Value| walk(&v))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn claim_and_reclaim_plans_use_the_claim_index_without_sorting() {
     let d = fresh().await;
@@ -358,7 +392,7 @@ async fn claim_and_reclaim_plans_use_the_claim_index_without_sorting() {
 
     // The claim reads the ready rows in claim order straight from the index:
     // a range (or ref on queue, reserved_at IS NULL) access, no sort.
-    let (tables, sorts, text) = plan(&mut c, CLAIM_SELECT, ("default", 10)).await;
+    let (tables, sorts, text) = plan(&mut c, &claim_select(""), ("default", 10)).await;
     assert_eq!(
         tables,
         vec![(
@@ -373,6 +407,42 @@ async fn claim_and_reclaim_plans_use_the_claim_index_without_sorting() {
         "claim: {text}"
     );
     assert!(!sorts, "the claim must not sort: {text}");
+    // With the claim cursor (claim_cursor.rs): a range that seeks on the
+    // cursor's available_at and id, so the entries of jobs claimed before are
+    // never walked; the same for the catch-up scan behind it.
+    let at: Option<String> = c
+        .query_first(
+            "SELECT CAST(available_at AS CHAR) FROM queue_jobs \
+             WHERE queue = 'default' AND reserved_at IS NULL ORDER BY available_at, id LIMIT 1 OFFSET 10",
+        )
+        .await
+        .unwrap();
+    let at = at.expect("ready jobs");
+    let id: Option<u64> = c
+        .exec_first(
+            "SELECT id FROM queue_jobs WHERE queue = 'default' AND available_at = ? ORDER BY id LIMIT 1",
+            (at.as_str(),),
+        )
+        .await
+        .unwrap();
+    for (name, fragment) in [
+        ("after", CLAIM_AFTER_CURSOR),
+        ("behind", CLAIM_BEHIND_CURSOR),
+    ] {
+        let params = ("default", at.as_str(), at.as_str(), id.unwrap(), 10);
+        let (tables, sorts, text) = plan(&mut c, &claim_select(fragment), params).await;
+        assert_eq!(tables.len(), 1, "claim {name} the cursor: {text}");
+        assert_eq!(
+            (tables[0].1.as_str(), tables[0].2.as_str()),
+            ("queue_jobs_claim_index", "range"),
+            "claim {name} the cursor: {text}"
+        );
+        assert!(
+            seeks_on_id(&text),
+            "claim {name} the cursor must seek on (available_at, id): {text}"
+        );
+        assert!(!sorts, "claim {name} the cursor must not sort: {text}");
+    }
     // The reclaim scan reads only the queue's reserved rows (then sorts that
     // handful by id, which the index does not give): the reserved range of the
     // claim index, forced, since a locking read through queue_jobs_lease_index

@@ -5,7 +5,12 @@
 //! - **Claims** take a batch in one transaction: `SELECT … FOR UPDATE SKIP
 //!   LOCKED` per queue in priority order, then one `UPDATE` that sets each row's
 //!   owner token, `reserved_at`, lease deadline and `attempts + 1`. Deadlocks and
-//!   lock-wait timeouts are retried inside the driver.
+//!   lock-wait timeouts are retried inside the driver. Each queue's scan starts
+//!   past the last job this driver claimed from it (the claim cursor), not at
+//!   the index entries claimed jobs leave until InnoDB purges them; jobs are
+//!   claimed oldest-available first, except that one whose push committed after
+//!   newer jobs were claimed may wait up to 500 ms longer while the queue stays
+//!   busy.
 //! - **Leases are fenced**: ack, release, fail and extend match the row id *and*
 //!   the owner token (`<id>.<random>`); a stale owner gets
 //!   [`LeaseLost`](routemq_core::DriverError::LeaseLost) and changes nothing.

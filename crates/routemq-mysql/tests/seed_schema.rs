@@ -348,12 +348,12 @@ fn seeks_on_id(text: &str) -> bool {
     fn walk(v: &serde_json::Value) -> bool {
         match v {
             serde_json::Value::Object(map) => map.iter().any(|(k, v)| {
+                // A key part list names `id`; a range text has it as a word.
                 let names_id = |v: &serde_json::Value| {
                     v.as_array().is_some_and(|parts| {
-                        parts.iter().any(|p| {
-                            p.as_str().is_some_and(|p| {
-                                p == "id" || p.contains(",id)") || p.contains(" id ")
-                            })
+                        parts.iter().filter_map(|p| p.as_str()).any(|p| {
+                            p.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                                .any(|word| word == "id")
                         })
                     })
                 };

@@ -14,7 +14,9 @@
 //! from the queue. A claim first scans past it (`claim_after_cursor.sql`), so
 //! it starts where the unclaimed jobs start. Rows can still appear at or before
 //! the cursor: a push whose transaction committed after later jobs were claimed,
-//! or a row another claimer locked and then gave back by rolling back. A claim
+//! a row another claimer locked and then gave back by rolling back, or a push
+//! after the server's clock was stepped back (pushes, releases and reclaims are
+//! otherwise timed by the server's `NOW(6)`, never behind a claimed job). A claim
 //! scans there too (`claim_behind_cursor.sql`) whenever the scan past the cursor
 //! came up short, and a queue that stays busy is scanned from its head at least
 //! every [`LOOK_BEHIND_EVERY`]. So such a job waits at most that long more than
@@ -24,6 +26,8 @@
 //! still decided by the claim's `WHERE` and `SKIP LOCKED`, so a stale, lost
 //! or wrong cursor changes the order jobs are found in, never whether a job is
 //! handed out once. It moves only after the claim's transaction committed.
+//! A driver keeps one cursor (about a hundred bytes) per queue it has claimed
+//! from, for its lifetime.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

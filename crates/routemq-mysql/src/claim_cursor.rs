@@ -44,19 +44,6 @@ use crate::sql::{self, ClaimRange};
 /// from its head.
 pub(crate) const LOOK_BEHIND_EVERY: Duration = Duration::from_millis(500);
 
-/// A locked row as claim_select.sql returns it: [`Locked`], then `available_at`.
-type LockedAt = (
-    u64,
-    Option<String>,
-    u32,
-    u32,
-    Vec<u8>,
-    Option<u8>,
-    Option<Vec<u8>>,
-    u8,
-    Value,
-);
-
 /// A position in a queue's claim order: `available_at` (as the server's
 /// `DATETIME(6)`: year, month, day, hour, minute, second, microsecond), then id.
 type Position = ((u16, u8, u8, u8, u8, u8, u32), u64);
@@ -136,7 +123,7 @@ impl ClaimCursors {
         use mysql_async::prelude::Queryable;
         let q = queue.as_str();
         let Some(cursor) = self.start(q) else {
-            let rows: Vec<LockedAt> = tx
+            let rows: Vec<Locked> = tx
                 .exec(sql::claim_select(ClaimRange::Head), (q, room as u64))
                 .await?;
             return Ok(split(rows, true));
@@ -151,12 +138,12 @@ impl ClaimCursors {
         };
         let (stmt, mut params) = bound(ClaimRange::AfterCursor);
         params.push(Value::from(room as u64));
-        let after: Vec<LockedAt> = tx.exec(stmt, params).await?;
+        let after: Vec<Locked> = tx.exec(stmt, params).await?;
         let (mut rows, mut seen) = split(after, false);
         if rows.len() < room {
             let (stmt, mut params) = bound(ClaimRange::BehindCursor);
             params.push(Value::from((room - rows.len()) as u64));
-            let behind: Vec<LockedAt> = tx.exec(stmt, params).await?;
+            let behind: Vec<Locked> = tx.exec(stmt, params).await?;
             rows.extend(split(behind, true).0);
             seen.looked_behind = true;
         }
@@ -164,22 +151,14 @@ impl ClaimCursors {
     }
 }
 
-/// The rows without their `available_at`, and the furthest position among them
-/// (the last: each scan is ordered).
-fn split(rows: Vec<LockedAt>, looked_behind: bool) -> (Vec<Locked>, Seen) {
+/// The rows, and what they saw: the furthest position among them (the last:
+/// each scan is ordered).
+fn split(rows: Vec<Locked>, looked_behind: bool) -> (Vec<Locked>, Seen) {
     let furthest = rows
         .last()
         .and_then(|r| position(&r.8).map(|date| (date, r.0)));
-    let locked = rows
-        .into_iter()
-        .map(
-            |(id, uuid, attempts, max_tries, payload, scope, group, flow, _)| {
-                (id, uuid, attempts, max_tries, payload, scope, group, flow)
-            },
-        )
-        .collect();
     (
-        locked,
+        rows,
         Seen {
             furthest,
             looked_behind,

@@ -17,7 +17,8 @@ use crate::rate_limits::LaneRules;
 use crate::sql;
 
 /// A locked row: id, uuid, attempts before this claim, max_tries, payload,
-/// unique_scope, group_key, 1 when in a workflow (as `lifecycle.rs` reads it).
+/// unique_scope, group_key, 1 when in a workflow (as `lifecycle.rs` reads it),
+/// available_at (as the server's `DATETIME(6)`: the claim cursor's position).
 pub(crate) type Locked = (
     u64,
     Option<String>,
@@ -27,6 +28,7 @@ pub(crate) type Locked = (
     Option<u8>,
     Option<Vec<u8>>,
     u8,
+    mysql_async::Value,
 );
 
 /// Lanes one round of a claim looks at, at most (the ones served longest ago).

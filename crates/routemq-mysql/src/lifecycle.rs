@@ -247,7 +247,10 @@ impl JobLifecycle for MysqlDriver {
                 locked
                     .into_iter()
                     .map(
-                        |(queue, (id, uuid, attempts, max_tries, payload, scope, group, flow))| {
+                        |(
+                            queue,
+                            (id, uuid, attempts, max_tries, payload, scope, group, flow, _),
+                        )| {
                             Reservation {
                                 lease: Lease {
                                     job_id: token::job_id(id, uuid),

@@ -148,7 +148,10 @@ pub struct ReclaimReport {
 ///   mutating call on a reservation succeeds only for the current owner token; a
 ///   stale owner gets [`DriverError::LeaseLost`] and the call changes nothing.
 /// - **Order.** FIFO within a queue among jobs that became available at the same
-///   time; `claim` over several queues drains them in the order given.
+///   time; `claim` over several queues drains them in the order given. A job
+///   that becomes visible late (its push's transaction committed after newer
+///   jobs were claimed) may be claimed after those newer jobs: the MySQL driver
+///   claims it at once when nothing newer waits, else within 500 ms.
 /// - **Delays** have millisecond precision and due jobs become claimable with no
 ///   extra process: `claim` itself moves them.
 /// - **Attempts** are counted at claim ([`Reservation::attempt`]).

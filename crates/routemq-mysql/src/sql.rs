@@ -414,8 +414,8 @@ pub(crate) fn failed_select(filter: Option<&str>, tail: &str) -> String {
     s
 }
 
-/// Failed jobs newest first, optionally of one queue; params: [queue,] limit,
-/// offset. Served by the (queue, failed_at) / (failed_at) indexes.
+/// Failed jobs newest first, optionally of one queue; params: the queue (when
+/// `by_queue`), limit, offset. Served by the (queue, failed_at) / (failed_at) indexes.
 pub(crate) fn failed_list(by_queue: bool) -> String {
     failed_select(
         by_queue.then_some("queue = ?"),

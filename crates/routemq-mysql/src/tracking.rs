@@ -568,7 +568,7 @@ impl JobTracking for MysqlDriver {
         }
     }
 
-    /// One SELECT of primary-key lookups per [`MAX_BATCH`] leases.
+    /// One SELECT of primary-key lookups per `lease::MAX_BATCH` leases.
     async fn cancel_requests(&self, leases: &[Lease]) -> Result<Vec<JobId>, DriverError> {
         let valid: Vec<(u64, &Lease)> = leases
             .iter()

@@ -43,6 +43,14 @@ pub fn q(name: &str) -> QueueName {
     QueueName::new(name).unwrap()
 }
 
+impl Held {
+    /// The URL of the schema the driver lives in (for a connection of the
+    /// test's own, outside the driver's pool).
+    pub fn url(&self) -> &str {
+        self._schema.url()
+    }
+}
+
 impl std::ops::Deref for Held {
     type Target = MysqlDriver;
     fn deref(&self) -> &MysqlDriver {

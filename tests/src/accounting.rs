@@ -9,7 +9,7 @@ use routemq_worker::{Worker, WorkerBuilder, WorkerReport};
 
 use crate::test_jobs::{BlocksThread, HookPanics, Recorded};
 
-/// A queue's jobs by state, from [`Driver::stats`].
+/// A queue's jobs by state, from [`QueueAdmin::stats`](routemq_core::QueueAdmin::stats).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueCounts {
     /// Claimable now.

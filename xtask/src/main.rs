@@ -1,7 +1,8 @@
 //! Project automation, run as `cargo xtask <command>` (alias in `.cargo/config.toml`).
 //!
 //! - `itest`: everything CI checks — `cargo fmt --check`, `cargo clippy
-//!   --workspace --all-targets -D warnings`, every test in the workspace (with
+//!   --workspace --all-targets -D warnings`, `cargo doc` of every library with
+//!   private items and `-D warnings`, every test in the workspace (with
 //!   cargo-nextest when installed, else `cargo test`) on the machine's Redis and
 //!   MariaDB, doc tests, the umbrella crate `routemq` with each feature set, then
 //!   the driver suites again on Redis 5.0 and Oracle MySQL, each as a local
@@ -62,7 +63,7 @@ fn main() -> ExitCode {
 fn print_help() {
     println!(
         "cargo xtask <command>\n\n\
-         itest                      fmt check, clippy -D warnings, all tests (real Redis/MariaDB)\n\
+         itest                      fmt check, clippy and private docs -D warnings, all tests (real Redis/MariaDB)\n\
          bench [CONN] [--json] ...  release build + `routemq bench --connection CONN` (memory|redis|mysql|redis-cluster)\n\
          soak [--minutes N] ...     release build + `routemq-soak soak` (steady load, worker killed every 30 s)\n"
     );
@@ -174,6 +175,21 @@ fn itest(extra: &[String]) -> Result<()> {
         "warnings",
     ]);
     run(clippy)?;
+
+    // Private items too: a broken link in an internal doc is caught here, not
+    // by the next reader. Libraries only (the CLI's binary and the umbrella
+    // crate share the name `routemq`, and their doc pages would collide).
+    let mut doc = cargo();
+    doc.args([
+        "doc",
+        "--workspace",
+        "--all-features",
+        "--no-deps",
+        "--document-private-items",
+        "--lib",
+    ])
+    .env("RUSTDOCFLAGS", "-D warnings");
+    run(doc)?;
 
     let mut rows = base_rows(extra)?;
 

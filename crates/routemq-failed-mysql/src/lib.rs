@@ -17,7 +17,7 @@
 //!    two leaves the record in both until the next move, whose insert adds
 //!    nothing and whose delete finishes the job: never in neither, never for
 //!    good in both.
-//! 3. A *retry* ([`FailedStore::failed_retry`]) marks the row with a retry token
+//! 3. A *retry* ([`FailedStore::failed_retry`](routemq_core::FailedStore::failed_retry)) marks the row with a retry token
 //!    (under its row lock), pushes the job back to its Redis queue with
 //!    [`RedisDriver::push_once_marked`] under that token (a repeat is a no-op),
 //!    then deletes the row while it still carries the token. A retry that dies

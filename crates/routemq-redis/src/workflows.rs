@@ -388,7 +388,7 @@ impl Workflows for RedisDriver {
 
     /// The index, then every record in one pipeline; entries without a record
     /// (expired, cleared) are left out, and dropped from the index when older than
-    /// [`INDEX_GRACE_MS`]. Newest first (by creation time, then id).
+    /// `INDEX_GRACE_MS`. Newest first (by creation time, then id).
     async fn batches(&self) -> Result<Vec<BatchInfo>, DriverError> {
         let index_key = self.inner.keys.batch_index();
         let index: Vec<(String, String)> = self

@@ -1,7 +1,7 @@
 //! Containers started through the `testcontainers` crate, on the host network.
 //!
 //! Host networking publishes no ports, so every server is told its port (one from
-//! [`free_port`](crate::free_port)) and to listen on 127.0.0.1 only. The
+//! [`free_port`](fn@crate::free_port)) and to listen on 127.0.0.1 only. The
 //! testcontainers calls run on a runtime of their own (one thread, kept for the
 //! process): a container outlives the test runtime that asked for it when it is
 //! shared by the tests of a process. A container is removed when its handle drops;

@@ -1,8 +1,9 @@
 //! The acker: one task that acknowledges finished jobs in batches.
 //!
 //! A job that succeeded hands its lease to the acker and frees its slot at once.
-//! The acker sends whatever has accumulated in one [`Driver::ack_batch`] call: when
-//! idle it acknowledges a single job immediately (no timer, so no added latency);
+//! The acker sends whatever has accumulated in one
+//! [`ack_batch`](routemq_core::JobLifecycle::ack_batch) call: when idle it
+//! acknowledges a single job immediately (no timer, so no added latency);
 //! under load the acks that arrive while a batch is in flight form the next batch.
 
 use std::sync::Arc;

@@ -68,7 +68,7 @@ pub(crate) fn timed_out_message(timeout: Duration) -> String {
     )
 }
 
-/// "panicked: <message>" for a panic, or why the task was cancelled.
+/// "panicked: \<message\>" for a panic, or why the task was cancelled.
 pub(crate) fn join_error_message(join: JoinError) -> String {
     if join.is_panic() {
         format!("panicked: {}", panic_message(join.into_panic().as_ref()))

@@ -1,4 +1,4 @@
-//! One module per verb. Each takes the connected driver and an [`Output`].
+//! One module per verb. Each takes the connected driver and an [`Output`](crate::output::Output).
 
 pub(crate) mod admin;
 pub(crate) mod batch;

@@ -296,7 +296,7 @@ macro_rules! __routemq_conformance_tests {
 /// Runs the whole conformance suite against the drivers `$factory` makes: one
 /// `#[tokio::test]` per rule, named after the rule.
 ///
-/// `$factory` is anything implementing [`DriverFactory`](crate::conformance::DriverFactory),
+/// `$factory` is anything implementing [`DriverFactory`],
 /// typically a closure `|| async { Fresh::new(driver) }`. The
 /// calling crate needs `tokio` (with `macros` and `rt-multi-thread`) as a
 /// dev-dependency.

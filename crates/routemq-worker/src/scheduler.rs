@@ -90,9 +90,12 @@ impl Scheduler {
                 earliest = Some(earliest.map_or(next, |e| e.min(next)));
             }
         }
-        let until = earliest
-            .and_then(|t| t.duration_since(SystemTime::now()).ok())
-            .unwrap_or(POLL_MIN);
+        // No schedule stored: look again after POLL_MAX (an operator may add
+        // one). A next run already past: at once (POLL_MIN).
+        let until = earliest.map_or(POLL_MAX, |t| {
+            t.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        });
         Ok(until.clamp(POLL_MIN, POLL_MAX))
     }
 

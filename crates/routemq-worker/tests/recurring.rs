@@ -6,6 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
+use common::faulty::Calls;
 use common::*;
 use routemq_core::{unix_ms, Schedule, ScheduleSpec};
 
@@ -81,6 +82,24 @@ async fn a_worker_with_schedules_off_stores_and_fires_nothing() {
     run_to_limit(w).await;
     assert!(d.schedules().await.unwrap().is_empty());
     assert_eq!(d.stats(&qn("ticks")).await.unwrap().ready, 0);
+}
+
+/// With no schedule stored, a worker still looks for one that an operator may
+/// add, once a second (`POLL_MAX`); it used to look every 5 ms, a listing of the
+/// store 200 times a second from every idle worker.
+#[tokio::test(start_paused = true)]
+async fn a_worker_with_no_schedules_looks_for_them_once_a_second() {
+    let (faulty, d) = faulty();
+    let w = builder(&d)
+        .max_time(Some(Duration::from_secs(10)))
+        .build()
+        .unwrap();
+    run_to_limit(w).await;
+    let listed = Calls::get(&faulty.calls.schedules);
+    assert!(
+        (9..=12).contains(&listed),
+        "listed the schedules {listed} times in 10 s"
+    );
 }
 
 /// A schedule whose next run is a minute old (no worker ran) with `catch-up:2`:

@@ -40,6 +40,7 @@ pub struct Calls {
     pub reclaim: AtomicU64,
     pub heartbeat: AtomicU64,
     pub record_history: AtomicU64,
+    pub schedules: AtomicU64,
     /// (asked, got) for every successful claim.
     pub claim_sizes: Mutex<Vec<(usize, usize)>>,
     /// Batch sizes of successful `ack_batch` calls.
@@ -258,6 +259,7 @@ impl ScheduleStore for FaultyDriver {
         self.inner.upsert_schedule(schedule, next_run).await
     }
     async fn schedules(&self) -> Result<Vec<ScheduleState>, DriverError> {
+        self.calls.schedules.fetch_add(1, Ordering::SeqCst);
         self.inner.schedules().await
     }
     async fn remove_schedule(&self, name: &str) -> Result<bool, DriverError> {

@@ -1,8 +1,9 @@
 //! Batch acks (`src/lease.rs`) when a statement fails: on Oracle MySQL the ack is
-//! one multi-statement round trip (`ack_batch_one_trip.sql`) whose transaction a
-//! failed statement can leave open; on MariaDB it is one autocommit
-//! `DELETE … RETURNING`. Either way the failure is returned, nothing is deleted,
-//! and the connection goes back to the pool with no transaction open.
+//! a transaction (`ack_batch_lock.sql`, then `delete_ids.sql`) that a failed
+//! statement must not leave open; on MariaDB it is one autocommit
+//! `DELETE … RETURNING` (`ack_batch_returning.sql`). Either way the failure is
+//! returned, nothing is deleted, and the connection goes back to the pool with
+//! no transaction open.
 
 mod common;
 

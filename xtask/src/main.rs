@@ -179,17 +179,18 @@ fn itest(extra: &[String]) -> Result<()> {
     // Private items too: a broken link in an internal doc is caught here, not
     // by the next reader. Libraries only (the CLI's binary and the umbrella
     // crate share the name `routemq`, and their doc pages would collide).
-    let mut doc = cargo();
-    doc.args([
-        "doc",
-        "--workspace",
-        "--all-features",
-        "--no-deps",
-        "--document-private-items",
-        "--lib",
-    ])
-    .env("RUSTDOCFLAGS", "-D warnings");
-    run(doc)?;
+    let mut private_docs = cargo();
+    private_docs
+        .args([
+            "doc",
+            "--workspace",
+            "--all-features",
+            "--no-deps",
+            "--document-private-items",
+            "--lib",
+        ])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    run(private_docs)?;
 
     let mut rows = base_rows(extra)?;
 

@@ -23,7 +23,7 @@ pub async fn fresh_with(tune: impl FnOnce(&mut MysqlConfig)) -> Held {
         .expect("connect and migrate");
     Held {
         driver,
-        _schema: Arc::new(schema),
+        schema: Arc::new(schema),
     }
 }
 
@@ -36,7 +36,7 @@ pub async fn fresh() -> Held {
 #[derive(Debug, Clone)]
 pub struct Held {
     pub driver: MysqlDriver,
-    _schema: Arc<MysqlSchema>,
+    schema: Arc<MysqlSchema>,
 }
 
 pub fn q(name: &str) -> QueueName {
@@ -47,7 +47,7 @@ impl Held {
     /// The URL of the schema the driver lives in (for a connection of the
     /// test's own, outside the driver's pool).
     pub fn url(&self) -> &str {
-        self._schema.url()
+        self.schema.url()
     }
 }
 

@@ -177,6 +177,13 @@ pub(crate) async fn claim(
 /// One round of [`claim`] over `lanes` (locked by group_lanes.sql): appends to
 /// `got` up to `room` in all, then moves the lanes looked at to the end and
 /// deletes the ones left without jobs.
+///
+/// Lanes are looked at in turn order, one job each per pass, as many lanes at
+/// a time as there is room left: each such step is one statement
+/// ([`sql::group_claim`]), so a claim of `room` jobs from as many lanes costs a
+/// handful of round trips, not one per lane (the rotation's rows stay locked
+/// for the whole claim, so every round trip in it delays every other claim of
+/// the queue).
 async fn claim_round(
     tx: &mut Transaction<'_>,
     q: &str,
@@ -185,71 +192,141 @@ async fn claim_round(
     rules: Option<&LaneRules>,
     got: &mut Vec<Locked>,
 ) -> Result<(), mysql_async::Error> {
-    let mut live: Vec<&Vec<u8>> = lanes.iter().collect();
-    let mut gone: Vec<&Vec<u8>> = Vec::new();
-    // Lanes in the order this claim last looked at them: they move to the end.
-    let mut looked: Vec<&Vec<u8>> = Vec::new();
-    // Under per-group controls: what each lane may still give (index as in
-    // `lanes`), read on the first look.
+    let mut live: Vec<usize> = (0..lanes.len()).collect();
+    // Lanes (indexes into `lanes`) in the order this claim last looked at
+    // them: they move to the end.
+    let mut looked: Vec<usize> = Vec::new();
+    // Grouped lanes that gave nothing when asked: checked for any job left.
+    let mut empty: Vec<usize> = Vec::new();
+    // Under per-group controls: what each lane may still give, read on the
+    // first look.
     let mut left: Vec<Option<usize>> = vec![None; lanes.len()];
     let mut pass = 0u64;
     while got.len() < room && !live.is_empty() {
         let mut next = Vec::new();
-        for lane in live {
-            if got.len() >= room {
-                break;
-            }
-            looked.retain(|l| *l != lane);
-            looked.push(lane);
-            if let Some(rules) = rules {
-                let i = lanes.iter().position(|l| l == lane).unwrap_or(0);
-                let allowed = match left[i] {
-                    Some(n) => n,
-                    None => allowance(tx, q, lane, rules).await?,
-                };
-                left[i] = Some(allowed);
-                if allowed == 0 {
-                    continue;
+        let mut at = 0;
+        while got.len() < room && at < live.len() {
+            let step = &live[at..live.len().min(at + room - got.len())];
+            at += step.len();
+            let mut asked: Vec<usize> = Vec::with_capacity(step.len());
+            for &i in step {
+                looked.retain(|l| *l != i);
+                looked.push(i);
+                if let Some(rules) = rules {
+                    let allowed = match left[i] {
+                        Some(n) => n,
+                        None => allowance(tx, q, &lanes[i], rules).await?,
+                    };
+                    left[i] = Some(allowed);
+                    if allowed == 0 {
+                        continue;
+                    }
                 }
+                asked.push(i);
             }
-            let row: Option<Locked> = if lane.is_empty() {
-                tx.exec_first(sql::GROUP_CLAIM_PLAIN, (q, pass)).await?
-            } else {
-                tx.exec_first(sql::GROUP_CLAIM_SELECT, (q, lane.as_slice(), pass))
-                    .await?
-            };
-            match row {
-                Some(row) => {
-                    got.push(row);
-                    next.push(lane);
-                    if rules.is_some() {
-                        let i = lanes.iter().position(|l| l == lane).unwrap_or(0);
+            let mut rows = claim_lanes(tx, q, lanes, &asked, pass).await?;
+            for i in asked {
+                let lane = lanes[i].as_slice();
+                let from_lane = rows
+                    .iter()
+                    .position(|row| row.6.as_deref().unwrap_or_default() == lane);
+                match from_lane {
+                    Some(k) => {
+                        got.push(rows.swap_remove(k));
+                        next.push(i);
                         left[i] = left[i].map(|n| n.saturating_sub(1));
                     }
+                    None if !lane.is_empty() => empty.push(i),
+                    None => {}
                 }
-                None if !lane.is_empty() => {
-                    let any: Option<u8> = tx
-                        .exec_first(sql::GROUP_HAS_JOBS, (q, lane.as_slice()))
-                        .await?;
-                    if any.is_none() {
-                        gone.push(lane);
-                    }
-                }
-                None => {}
             }
         }
         live = next;
         pass += 1;
     }
-    for (k, lane) in looked.into_iter().enumerate() {
-        if gone.contains(&lane) {
-            tx.exec_drop(sql::GROUP_LEAVE, (q, lane.as_slice())).await?;
-        } else {
-            tx.exec_drop(sql::GROUP_TURN, (k as u64, q, lane.as_slice()))
-                .await?;
-        }
+    let gone = without_jobs(tx, q, lanes, &empty).await?;
+    looked.retain(|i| !gone.contains(i));
+    if !gone.is_empty() {
+        let (stmt, padded) = sql::group_leave_lanes(gone.len());
+        let mut params = vec![Value::from(q)];
+        params.extend(gone.iter().map(|&i| Value::from(lanes[i].as_slice())));
+        tx.exec_drop(stmt, sql::pad(params, padded + 1)).await?;
+    }
+    if !looked.is_empty() {
+        let (stmt, padded) = sql::group_turns(looked.len());
+        let mut pairs: Vec<[Value; 2]> = looked
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| [Value::from(lanes[i].as_slice()), Value::from(k as u64)])
+            .collect();
+        pairs = sql::pad(pairs, padded);
+        let mut params: Vec<Value> = pairs.into_iter().flatten().collect();
+        params.push(Value::from(q));
+        let ids: Vec<Value> = looked
+            .iter()
+            .map(|&i| Value::from(lanes[i].as_slice()))
+            .collect();
+        params.extend(sql::pad(ids, padded));
+        tx.exec_drop(stmt, params).await?;
     }
     Ok(())
+}
+
+/// Locks the next claimable job of each of `asked` (indexes into `lanes`), the
+/// `pass`-th one of its lane counting the rows this claim already locked, in
+/// one statement. A lane with no such job has no row in the answer.
+async fn claim_lanes(
+    tx: &mut Transaction<'_>,
+    q: &str,
+    lanes: &[Vec<u8>],
+    asked: &[usize],
+    pass: u64,
+) -> Result<Vec<Locked>, mysql_async::Error> {
+    let Some(&first) = asked.first() else {
+        return Ok(Vec::new());
+    };
+    let (stmt, padded) = sql::group_claim(asked.len());
+    let lane_param = |i: usize| match lanes[i].is_empty() {
+        true => Value::NULL,
+        false => Value::from(lanes[i].as_slice()),
+    };
+    let mut params: Vec<Value> = Vec::with_capacity(padded * 4);
+    for k in 0..padded {
+        // A padding part repeats the first lane and takes no row.
+        let (i, take) = asked.get(k).map_or((first, 0u64), |&i| (i, 1));
+        params.extend([
+            Value::from(q),
+            lane_param(i),
+            Value::from(pass),
+            Value::from(take),
+        ]);
+    }
+    tx.exec(stmt, params).await
+}
+
+/// Which of `empty` (grouped lanes, indexes into `lanes`) have no job at all
+/// left (ready, delayed or reserved), in one statement.
+async fn without_jobs(
+    tx: &mut Transaction<'_>,
+    q: &str,
+    lanes: &[Vec<u8>],
+    empty: &[usize],
+) -> Result<Vec<usize>, mysql_async::Error> {
+    if empty.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (stmt, padded) = sql::group_has_jobs(empty.len());
+    let pairs: Vec<[Value; 2]> = empty
+        .iter()
+        .map(|&i| [Value::from(q), Value::from(lanes[i].as_slice())])
+        .collect();
+    let params: Vec<Value> = sql::pad(pairs, padded).into_iter().flatten().collect();
+    let with_jobs: Vec<Vec<u8>> = tx.exec(stmt, params).await?;
+    Ok(empty
+        .iter()
+        .copied()
+        .filter(|&i| !with_jobs.contains(&lanes[i]))
+        .collect())
 }
 
 impl MysqlDriver {

@@ -19,17 +19,17 @@ const PUSH_GROUP_HEAD: &str = include_str!("sql/push_group_head.sql");
 const PUSH_GROUP_ROW: &str = include_str!("sql/push_group_row.sql");
 pub(crate) const GROUP_JOIN: &str = include_str!("sql/group_join.sql");
 pub(crate) const GROUP_LANES: &str = include_str!("sql/group_lanes.sql");
-pub(crate) const GROUP_CLAIM_SELECT: &str = include_str!("sql/group_claim_select.sql");
-pub(crate) const GROUP_CLAIM_PLAIN: &str = include_str!("sql/group_claim_plain.sql");
+const GROUP_CLAIM_PART: &str = include_str!("sql/group_claim_part.sql");
 pub(crate) const HANDOFF_INSERT: &str = include_str!("sql/handoff_insert.sql");
 pub(crate) const HANDOFF_RETRY_LOCK: &str = include_str!("sql/handoff_retry_lock.sql");
 pub(crate) const HANDOFF_RETRY_MARK: &str = include_str!("sql/handoff_retry_mark.sql");
 pub(crate) const HANDOFF_RETRY_STALE: &str = include_str!("sql/handoff_retry_stale.sql");
 pub(crate) const HANDOFF_RETRY_FINISH: &str = include_str!("sql/handoff_retry_finish.sql");
 pub(crate) const HANDOFF_COUNTS: &str = include_str!("sql/handoff_counts.sql");
-pub(crate) const GROUP_TURN: &str = include_str!("sql/group_turn.sql");
-pub(crate) const GROUP_HAS_JOBS: &str = include_str!("sql/group_has_jobs.sql");
+const GROUP_TURNS: &str = include_str!("sql/group_turns.sql");
+const GROUP_HAS_JOBS_PART: &str = include_str!("sql/group_has_jobs_part.sql");
 pub(crate) const GROUP_LEAVE: &str = include_str!("sql/group_leave.sql");
+const GROUP_LEAVE_LANES: &str = include_str!("sql/group_leave_lanes.sql");
 pub(crate) const GROUP_CLEAR: &str = include_str!("sql/group_clear.sql");
 pub(crate) const GROUPED_QUEUES: &str = include_str!("sql/grouped_queues.sql");
 const CLAIM_SELECT: &str = include_str!("sql/claim_select.sql");
@@ -400,6 +400,50 @@ pub(crate) fn next_due(queues: usize) -> String {
     s
 }
 
+/// `parts` copies of a `(SELECT …)` part joined by `UNION ALL`, `parts` padded to
+/// a power of two; returns the statement and the padded count.
+fn union_all(part: &str, parts: usize) -> (String, usize) {
+    let part = fragment(part);
+    let padded = parts.max(1).next_power_of_two();
+    let mut s = String::with_capacity(padded * (part.len() + 11));
+    for i in 0..padded {
+        if i > 0 {
+            s.push_str("\nUNION ALL\n");
+        }
+        s.push_str(part);
+    }
+    (s, padded)
+}
+
+/// One pass of a grouped claim over `lanes` lanes: group_claim_part.sql per
+/// lane, padded to a power of two (a padding part takes 0 rows); returns the
+/// statement and the padded count. Params: 4 per part.
+pub(crate) fn group_claim(lanes: usize) -> (String, usize) {
+    union_all(GROUP_CLAIM_PART, lanes)
+}
+
+/// Which of `groups` groups still have a job: group_has_jobs_part.sql per group,
+/// padded by repeating the last (a group found twice is still one group).
+/// Params: 2 per part.
+pub(crate) fn group_has_jobs(groups: usize) -> (String, usize) {
+    union_all(GROUP_HAS_JOBS_PART, groups)
+}
+
+/// group_turns.sql for `lanes` lanes, padded to a power of two (repeating the
+/// last lane's pair and IN value changes nothing).
+pub(crate) fn group_turns(lanes: usize) -> (String, usize) {
+    let (list, padded) = in_list(lanes);
+    let whens = vec!["WHEN ? THEN ?"; padded].join(" ");
+    let head = fragment(GROUP_TURNS).replace("{whens}", &whens);
+    (format!("{head}{list}"), padded)
+}
+
+/// group_leave_lanes.sql for `lanes` lanes, padded to a power of two.
+pub(crate) fn group_leave_lanes(lanes: usize) -> (String, usize) {
+    let (list, padded) = in_list(lanes);
+    (format!("{}{list}", GROUP_LEAVE_LANES.trim_end()), padded)
+}
+
 /// failed_columns.sql with a WHERE clause ([`FAILED_BY_UUID`], …) and tail.
 pub(crate) fn failed_select(filter: Option<&str>, tail: &str) -> String {
     let mut s = fragment(FAILED_COLUMNS).to_owned();
@@ -581,6 +625,29 @@ pub(crate) fn job_envelope(by: JobBy) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grouped_claim_statements_have_one_part_per_padded_lane() {
+        let (s, n) = group_claim(3);
+        assert_eq!(n, 4);
+        assert_eq!(s.matches("UNION ALL").count(), 3, "{s}");
+        assert_eq!(s.matches('?').count(), 16, "4 params per part: {s}");
+        assert!(!s.contains("--"), "the header is not repeated: {s}");
+        let (s, n) = group_has_jobs(5);
+        assert_eq!(n, 8);
+        assert_eq!(s.matches('?').count(), 16, "{s}");
+        let (s, n) = group_turns(3);
+        assert_eq!(n, 4);
+        assert_eq!(s.matches("WHEN ? THEN ?").count(), 4, "{s}");
+        assert!(
+            s.ends_with("WHERE queue = ? AND group_key IN(?, ?, ?, ?)"),
+            "{s}"
+        );
+        assert_eq!(s.matches('?').count(), 13, "{s}");
+        let (s, n) = group_leave_lanes(1);
+        assert_eq!(n, 1);
+        assert!(s.ends_with("group_key IN(?)"), "{s}");
+    }
 
     #[test]
     fn in_lists_are_padded_to_powers_of_two() {

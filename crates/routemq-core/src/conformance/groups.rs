@@ -184,6 +184,31 @@ pub async fn group_backlog_does_not_delay_another_group(factory: &dyn DriverFact
     assert_counts(d, &q, (493, 0, 12, 0), "after 12 claims").await;
 }
 
+/// A claim finds a claimable job however many lanes ahead of it in the
+/// rotation have none: behind 100 groups whose only job is delayed an hour (so
+/// each stays in the rotation), one group with a ready job, pushed last so it
+/// is served last; a claim of 5 gets exactly that job, and the delayed jobs
+/// stay waiting.
+pub async fn a_ready_group_is_found_behind_many_waiting_ones(factory: &dyn DriverFactory) {
+    let driver = factory.fresh().await;
+    let d = driver.as_ref();
+    let q = queue("groups_deep");
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    let waiting: Vec<PendingJob> = (0..100)
+        .map(|i| grouped(&q, &format!("w{i:03}"), 0, Some(later)))
+        .collect();
+    ok(d.push_bulk(waiting).await, "push_bulk");
+    let ready = push_job(d, grouped(&q, "ready", 0, None)).await;
+    let got = claim(d, std::slice::from_ref(&q), 5, LONG_LEASE).await;
+    assert_eq!(
+        ids(&got),
+        vec![ready],
+        "the one ready job is found behind 100 groups with nothing claimable"
+    );
+    assert_nothing_claimable(d, &q, "only delayed jobs are left").await;
+    assert_counts(d, &q, (0, 100, 1, 0), "after the claim").await;
+}
+
 /// Every lifecycle step works for grouped jobs: a released job (at once or
 /// delayed) and a reclaimed one return to their group and keep its FIFO; a
 /// delayed grouped job becomes claimable when due; ack and fail settle them;

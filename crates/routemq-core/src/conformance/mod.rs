@@ -60,9 +60,10 @@ pub use group_limits::{
     per_group_rate_limit_gives_each_group_a_window,
 };
 pub use groups::{
-    failed_grouped_job_keeps_its_group, group_backlog_does_not_delay_another_group,
-    grouped_jobs_release_reclaim_settle_and_clear, groups_take_turns_in_claims,
-    pause_unique_and_rate_limit_hold_for_grouped_jobs, ungrouped_jobs_take_turns_and_keep_fifo,
+    a_ready_group_is_found_behind_many_waiting_ones, failed_grouped_job_keeps_its_group,
+    group_backlog_does_not_delay_another_group, grouped_jobs_release_reclaim_settle_and_clear,
+    groups_take_turns_in_claims, pause_unique_and_rate_limit_hold_for_grouped_jobs,
+    ungrouped_jobs_take_turns_and_keep_fifo,
 };
 pub use history::{
     history_concurrent_writers_sum_exactly, history_deltas_add_up,
@@ -227,6 +228,7 @@ macro_rules! __routemq_conformance_rules {
             groups_take_turns_in_claims,
             ungrouped_jobs_take_turns_and_keep_fifo,
             group_backlog_does_not_delay_another_group,
+            a_ready_group_is_found_behind_many_waiting_ones,
             grouped_jobs_release_reclaim_settle_and_clear,
             pause_unique_and_rate_limit_hold_for_grouped_jobs,
             failed_grouped_job_keeps_its_group,

@@ -1,0 +1,23 @@
+-- Grouped claim, step 2, one lane's part: spliced once per lane into one
+-- UNION ALL by sql::group_claim, so the lanes of one pass are claimed in one
+-- statement instead of one round trip each. Params: queue, group (NULL for the
+-- ungrouped lane: `<=>` matches it), how many this claim already took from the
+-- lane (rows it locked itself are still seen, others' are skipped), how many
+-- to take (1; 0 for a part that only pads the statement to its shape). Served
+-- by queue_jobs_group_index as an ordered range scan per part, forced: on a
+-- small table Oracle MySQL otherwise picks the claim index and filters the
+-- group row by row.
+-- in_flow: 1 for a chain link or batch job (workflow effects at settlement,
+-- migration 0013), read from the row the claim reads anyway.
+-- Guarantee: as claim_select.sql: a row locked here is invisible to every other
+-- claimer (SKIP LOCKED) until the transaction ends. group_key tells which lane
+-- a row came from; available_at comes back last, as in claim_select.sql (one
+-- row type, groups::Locked).
+(SELECT id, uuid, attempts, max_tries, payload, unique_scope, group_key,
+        (flow_next IS NOT NULL OR flow_catch IS NOT NULL OR batch_id IS NOT NULL) AS in_flow,
+        available_at
+ FROM queue_jobs FORCE INDEX (queue_jobs_group_index)
+ WHERE queue = ? AND group_key <=> ? AND reserved_at IS NULL AND available_at <= NOW(6)
+ ORDER BY available_at, id
+ LIMIT ?, ?
+ FOR UPDATE SKIP LOCKED)

@@ -143,6 +143,14 @@ async fn allowance(
 /// When the [`LANES`] lanes looked at give nothing (their jobs all running,
 /// gone, or blocked) the claim looks at the next ones, up to [`ROUNDS`] rounds,
 /// so a claim does not come back empty while a lane further on has a job.
+///
+/// Concurrent claims of one queue serve different lanes: a claim locks the
+/// lanes no other claim holds (group_lanes_free.sql), so claims run side by
+/// side instead of one after the other (with more than [`LANES`] lanes; with
+/// fewer, the first claim holds them all and the next waits for it, in turn
+/// order as before). Only when it finds no free lane but the ungrouped one
+/// does a claim wait for the whole rotation (group_lanes.sql), which alone
+/// tells an empty rotation from a held one.
 pub(crate) async fn claim(
     tx: &mut Transaction<'_>,
     queue: &QueueName,
@@ -152,8 +160,12 @@ pub(crate) async fn claim(
     let q = queue.as_str();
     let mut got: Vec<Locked> = Vec::new();
     for round in 0..ROUNDS {
-        let lanes: Vec<Vec<u8>> = tx.exec(sql::GROUP_LANES, (q, LANES as u64)).await?;
-        if round == 0 {
+        let mut lanes: Vec<Vec<u8>> = tx.exec(sql::GROUP_LANES_FREE, (q, LANES as u64)).await?;
+        if round == 0 && lanes.iter().all(|lane| lane.is_empty()) {
+            // No free lane but perhaps the ungrouped one: the whole rotation
+            // (waiting for the claims that hold it) tells whether the queue
+            // has one, and whether the ungrouped lane is alone in it.
+            lanes = tx.exec(sql::GROUP_LANES, (q, LANES as u64)).await?;
             if lanes.is_empty() {
                 return Ok(None);
             }

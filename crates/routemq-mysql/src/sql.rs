@@ -19,6 +19,7 @@ const PUSH_GROUP_HEAD: &str = include_str!("sql/push_group_head.sql");
 const PUSH_GROUP_ROW: &str = include_str!("sql/push_group_row.sql");
 pub(crate) const GROUP_JOIN: &str = include_str!("sql/group_join.sql");
 pub(crate) const GROUP_LANES: &str = include_str!("sql/group_lanes.sql");
+pub(crate) const GROUP_LANES_FREE: &str = include_str!("sql/group_lanes_free.sql");
 const GROUP_CLAIM_PART: &str = include_str!("sql/group_claim_part.sql");
 pub(crate) const HANDOFF_INSERT: &str = include_str!("sql/handoff_insert.sql");
 pub(crate) const HANDOFF_RETRY_LOCK: &str = include_str!("sql/handoff_retry_lock.sql");

@@ -71,12 +71,13 @@ pub use history::{
 };
 pub use lifecycle::{
     ack_batch_of_many, attempts_counted_at_claim, bulk_push_keeps_ids_and_order,
-    concurrent_claimers_get_each_job_once, delay_precision, expired_lease_is_reclaimed,
-    expired_lease_without_tries_left_fails, extend_lease_prevents_reclaim, fifo_within_queue,
-    one_mib_payload_round_trips, oversize_payload_is_rejected, release_with_delay,
-    stale_owner_gets_lease_lost_everywhere, strict_priority_across_queues,
-    wait_and_claim_claims_ready_jobs_and_keeps_its_timeout, wait_and_claim_gets_a_pushed_job_once,
-    wait_for_jobs_returns_around_due_time, wait_for_jobs_wakes_on_push,
+    concurrent_claimers_get_each_job_once, concurrent_claimers_of_many_groups_get_each_job_once,
+    delay_precision, expired_lease_is_reclaimed, expired_lease_without_tries_left_fails,
+    extend_lease_prevents_reclaim, fifo_within_queue, one_mib_payload_round_trips,
+    oversize_payload_is_rejected, release_with_delay, stale_owner_gets_lease_lost_everywhere,
+    strict_priority_across_queues, wait_and_claim_claims_ready_jobs_and_keeps_its_timeout,
+    wait_and_claim_gets_a_pushed_job_once, wait_for_jobs_returns_around_due_time,
+    wait_for_jobs_wakes_on_push,
 };
 pub use lifecycle::{
     unique_concurrent_dispatches_store_one_job, unique_debounce_replaces_data_and_pushes_due_time,
@@ -178,6 +179,7 @@ macro_rules! __routemq_conformance_rules {
             wait_and_claim_claims_ready_jobs_and_keeps_its_timeout,
             release_with_delay,
             concurrent_claimers_get_each_job_once,
+            concurrent_claimers_of_many_groups_get_each_job_once,
             attempts_counted_at_claim,
             expired_lease_is_reclaimed,
             expired_lease_without_tries_left_fails,

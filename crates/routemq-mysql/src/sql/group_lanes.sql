@@ -1,8 +1,10 @@
--- Grouped claim, step 1: lock the lanes of one queue's rotation served longest
--- ago. Params: queue, N. group_key '' is the ungrouped lane.
--- Guarantee: in the claim's transaction; rows stay locked until it ends, so
--- concurrent claims of one grouped queue take turns one after the other and
--- every lane is served in turn across all workers.
+-- Grouped claim, step 1 when group_lanes_free.sql found no lane but the
+-- ungrouped one: lock the lanes of one queue's rotation served longest ago,
+-- waiting for the claims that hold them. Params: queue, N. group_key '' is the
+-- ungrouped lane.
+-- Guarantee: in the claim's transaction; rows stay locked until it ends. Sees
+-- the whole rotation, so an empty answer means the queue has none and a lone
+-- '' row means only the ungrouped lane is left.
 SELECT group_key
 FROM queue_groups
 WHERE queue = ?

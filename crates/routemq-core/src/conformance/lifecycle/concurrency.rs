@@ -11,7 +11,7 @@ use super::super::fixture::{
     assert_counts, assert_nothing_claimable, claim, ids, job, ok, queue, LONG_LEASE,
 };
 use super::super::DriverFactory;
-use crate::{Driver, JobId, QueueName};
+use crate::{Driver, GroupKey, JobId, QueueName};
 
 const JOBS: usize = 2000;
 const CLAIMERS: usize = 16;
@@ -57,10 +57,30 @@ async fn claimer(
 /// 16 concurrent claimers over 2,000 jobs (pushed in chunks while they run) get
 /// every job exactly once: no duplicates, none missed.
 pub async fn concurrent_claimers_get_each_job_once(factory: &dyn DriverFactory) {
+    each_job_once(factory, "contended", |_| None).await;
+}
+
+/// The same with the jobs spread over 300 groups (job `n` in group `n % 300`):
+/// claims that serve different lanes of one rotation at the same time still
+/// hand every job out exactly once.
+pub async fn concurrent_claimers_of_many_groups_get_each_job_once(factory: &dyn DriverFactory) {
+    each_job_once(factory, "contended_groups", |n| {
+        Some(GroupKey::new(format!("g{}", n % 300)).expect("a valid group"))
+    })
+    .await;
+}
+
+/// [`JOBS`] jobs on `name`, job `n` in group `group(n)`, pushed in chunks while
+/// [`CLAIMERS`] claimers drain them: each is claimed exactly once.
+async fn each_job_once(
+    factory: &dyn DriverFactory,
+    name: &str,
+    group: impl Fn(usize) -> Option<GroupKey>,
+) {
     let driver = factory.fresh().await;
-    let q = queue("contended");
+    let q = queue(name);
     let chunks: Vec<Vec<_>> = (0..JOBS)
-        .map(|n| job(&q, n as u64, 3, None))
+        .map(|n| job(&q, n as u64, 3, None).in_group(group(n)))
         .collect::<Vec<_>>()
         .chunks(CHUNK)
         .map(<[_]>::to_vec)

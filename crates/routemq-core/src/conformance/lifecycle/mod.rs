@@ -9,7 +9,9 @@ mod payload;
 mod timing;
 mod unique;
 
-pub use concurrency::concurrent_claimers_get_each_job_once;
+pub use concurrency::{
+    concurrent_claimers_get_each_job_once, concurrent_claimers_of_many_groups_get_each_job_once,
+};
 pub use idle_claim::{
     wait_and_claim_claims_ready_jobs_and_keeps_its_timeout, wait_and_claim_gets_a_pushed_job_once,
 };

@@ -170,8 +170,7 @@ pub(crate) async fn claim(
                 return Ok(None);
             }
             if lanes.len() == 1 && lanes[0].is_empty() {
-                tx.exec_drop(sql::GROUP_LEAVE, (q, Vec::<u8>::new()))
-                    .await?;
+                leave(tx, q, &[b"".as_slice()]).await?;
                 return Ok(None);
             }
         }
@@ -186,16 +185,15 @@ pub(crate) async fn claim(
     Ok(Some(got))
 }
 
-/// One round of [`claim`] over `lanes` (locked by group_lanes.sql): appends to
-/// `got` up to `room` in all, then moves the lanes looked at to the end and
-/// deletes the ones left without jobs.
+/// One round of [`claim`] over `lanes` (locked by group_lanes_free.sql or
+/// group_lanes.sql): appends to `got` up to `room` in all, then moves the lanes
+/// looked at to the end and deletes the ones left without jobs.
 ///
 /// Lanes are looked at in turn order, one job each per pass, as many lanes at
 /// a time as there is room left: each such step is one statement
 /// ([`sql::group_claim`]), so a claim of `room` jobs from as many lanes costs a
-/// handful of round trips, not one per lane (the rotation's rows stay locked
-/// for the whole claim, so every round trip in it delays every other claim of
-/// the queue).
+/// handful of round trips, not one per lane (the lanes stay locked for the
+/// whole claim, so every round trip in it delays the claims waiting for them).
 async fn claim_round(
     tx: &mut Transaction<'_>,
     q: &str,
@@ -258,30 +256,48 @@ async fn claim_round(
     }
     let gone = without_jobs(tx, q, lanes, &empty).await?;
     looked.retain(|i| !gone.contains(i));
-    if !gone.is_empty() {
-        let (stmt, padded) = sql::group_leave_lanes(gone.len());
-        let mut params = vec![Value::from(q)];
-        params.extend(gone.iter().map(|&i| Value::from(lanes[i].as_slice())));
-        tx.exec_drop(stmt, sql::pad(params, padded + 1)).await?;
-    }
+    let gone: Vec<&[u8]> = gone.iter().map(|&i| lanes[i].as_slice()).collect();
+    leave(tx, q, &gone).await?;
     if !looked.is_empty() {
         let (stmt, padded) = sql::group_turns(looked.len());
-        let mut pairs: Vec<[Value; 2]> = looked
+        let names = sql::pad(
+            looked
+                .iter()
+                .map(|&i| Value::from(lanes[i].as_slice()))
+                .collect(),
+            padded,
+        );
+        let positions = sql::pad((0..looked.len() as u64).map(Value::from).collect(), padded);
+        let mut params: Vec<Value> = names
             .iter()
-            .enumerate()
-            .map(|(k, &i)| [Value::from(lanes[i].as_slice()), Value::from(k as u64)])
+            .cloned()
+            .zip(positions)
+            .flat_map(|(name, k)| [name, k])
             .collect();
-        pairs = sql::pad(pairs, padded);
-        let mut params: Vec<Value> = pairs.into_iter().flatten().collect();
         params.push(Value::from(q));
-        let ids: Vec<Value> = looked
-            .iter()
-            .map(|&i| Value::from(lanes[i].as_slice()))
-            .collect();
-        params.extend(sql::pad(ids, padded));
+        params.extend(names);
         tx.exec_drop(stmt, params).await?;
     }
     Ok(())
+}
+
+/// Deletes `groups` (`b""`: the ungrouped lane) from `q`'s rotation, in one
+/// statement; nothing to do for none.
+async fn leave(
+    tx: &mut Transaction<'_>,
+    q: &str,
+    groups: &[&[u8]],
+) -> Result<(), mysql_async::Error> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let (stmt, padded) = sql::group_leave_lanes(groups.len());
+    let mut params = vec![Value::from(q)];
+    params.extend(sql::pad(
+        groups.iter().map(|g| Value::from(*g)).collect(),
+        padded,
+    ));
+    tx.exec_drop(stmt, params).await
 }
 
 /// Locks the next claimable job of each of `asked` (indexes into `lanes`), the

@@ -29,7 +29,6 @@ pub(crate) const HANDOFF_RETRY_FINISH: &str = include_str!("sql/handoff_retry_fi
 pub(crate) const HANDOFF_COUNTS: &str = include_str!("sql/handoff_counts.sql");
 const GROUP_TURNS: &str = include_str!("sql/group_turns.sql");
 const GROUP_HAS_JOBS_PART: &str = include_str!("sql/group_has_jobs_part.sql");
-pub(crate) const GROUP_LEAVE: &str = include_str!("sql/group_leave.sql");
 const GROUP_LEAVE_LANES: &str = include_str!("sql/group_leave_lanes.sql");
 pub(crate) const GROUP_CLEAR: &str = include_str!("sql/group_clear.sql");
 pub(crate) const GROUPED_QUEUES: &str = include_str!("sql/grouped_queues.sql");

@@ -87,48 +87,68 @@ pub(crate) async fn insert(
     tx.exec_drop(stmt, params).await
 }
 
-/// How many jobs this claim may take from `lane` under `rules` (one lane-state
-/// read, on the claim's first look at the lane): 0 while the group is held,
-/// its window full or it is at its cap; `usize::MAX` when nothing bounds it.
-async fn allowance(
+/// How many jobs this claim may take from each lane of `asked` (indexes into
+/// `lanes`) under `rules`, in `asked`'s order: 0 while the group is held, its
+/// window full or it is at its cap; `usize::MAX` when nothing bounds it. The
+/// grouped lanes' states are read in one statement ([`sql::lane_states`]),
+/// none when no control applies to them.
+async fn allowances(
     tx: &mut Transaction<'_>,
     q: &str,
-    lane: &[u8],
+    lanes: &[Vec<u8>],
+    asked: &[usize],
     rules: &LaneRules,
-) -> Result<usize, mysql_async::Error> {
-    if lane.is_empty() {
-        // Ungrouped: never held nor capped; its window was read with the gate.
-        return Ok(rules.ungrouped_left.unwrap_or(usize::MAX));
-    }
+) -> Result<Vec<usize>, mysql_async::Error> {
+    // Ungrouped: never held nor capped; its window was read with the gate.
+    let ungrouped = rules.ungrouped_left.unwrap_or(usize::MAX);
+    let mut out: Vec<usize> = asked
+        .iter()
+        .map(|&i| {
+            if lanes[i].is_empty() {
+                ungrouped
+            } else {
+                usize::MAX
+            }
+        })
+        .collect();
     let (held, window, running) = (rules.holds, rules.window.is_some(), rules.cap.is_some());
-    if !(held || window || running) {
-        return Ok(usize::MAX);
+    // Positions in `asked` of the grouped lanes, whose states are read.
+    let grouped: Vec<usize> = (0..asked.len())
+        .filter(|&k| !lanes[asked[k]].is_empty())
+        .collect();
+    if grouped.is_empty() || !(held || window || running) {
+        return Ok(out);
     }
-    let mut params: Vec<Value> = Vec::with_capacity(7);
-    if held {
-        params.extend([Value::from(q), Value::from(lane)]);
+    let (stmt, padded) = sql::lane_states(held, window, running, grouped.len());
+    let mut params: Vec<Value> = Vec::with_capacity(padded * 8);
+    for &k in &sql::pad(grouped, padded) {
+        let lane = lanes[asked[k]].as_slice();
+        params.push(Value::from(k as u64));
+        if held {
+            params.extend([Value::from(q), Value::from(lane)]);
+        }
+        if let Some((_, per_us)) = rules.window {
+            params.extend([Value::from(q), Value::from(lane), Value::from(per_us)]);
+        }
+        if running {
+            params.extend([Value::from(q), Value::from(lane)]);
+        }
     }
-    if let Some((_, per_us)) = rules.window {
-        params.extend([Value::from(q), Value::from(lane), Value::from(per_us)]);
+    let rows: Vec<(u64, u64, u64, u64)> = tx.exec(stmt, params).await?;
+    for (k, held_n, started, running_n) in rows {
+        let mut left = usize::MAX;
+        if held_n > 0 {
+            left = 0;
+        }
+        if let Some((jobs, _)) = rules.window {
+            left = left.min(u64::from(jobs).saturating_sub(started) as usize);
+        }
+        if let Some(cap) = rules.cap {
+            left = left.min(u64::from(cap).saturating_sub(running_n) as usize);
+        }
+        out[k as usize] = left;
     }
-    if running {
-        params.extend([Value::from(q), Value::from(lane)]);
-    }
-    let row: Option<(u64, u64, u64)> = tx
-        .exec_first(sql::lane_state(held, window, running), params)
-        .await?;
-    let (held_n, started, running_n) = row.unwrap_or((0, 0, 0));
-    if held_n > 0 {
-        return Ok(0);
-    }
-    let mut left = usize::MAX;
-    if let Some((jobs, _)) = rules.window {
-        left = left.min(u64::from(jobs).saturating_sub(started) as usize);
-    }
-    if let Some(cap) = rules.cap {
-        left = left.min(u64::from(cap).saturating_sub(running_n) as usize);
-    }
-    Ok(left)
+    Ok(out)
 }
 
 /// The claim of `queue` through its rotation, in `tx`: up to `room` jobs, one per
@@ -218,19 +238,27 @@ async fn claim_round(
         while got.len() < room && at < live.len() {
             let step = &live[at..live.len().min(at + room - got.len())];
             at += step.len();
+            if let Some(rules) = rules {
+                // The lanes looked at for the first time: their states in
+                // one read.
+                let first: Vec<usize> = step
+                    .iter()
+                    .copied()
+                    .filter(|&i| left[i].is_none())
+                    .collect();
+                if !first.is_empty() {
+                    let allowed = allowances(tx, q, lanes, &first, rules).await?;
+                    for (i, n) in first.into_iter().zip(allowed) {
+                        left[i] = Some(n);
+                    }
+                }
+            }
             let mut asked: Vec<usize> = Vec::with_capacity(step.len());
             for &i in step {
                 looked.retain(|l| *l != i);
                 looked.push(i);
-                if let Some(rules) = rules {
-                    let allowed = match left[i] {
-                        Some(n) => n,
-                        None => allowance(tx, q, &lanes[i], rules).await?,
-                    };
-                    left[i] = Some(allowed);
-                    if allowed == 0 {
-                        continue;
-                    }
+                if left[i] == Some(0) {
+                    continue;
                 }
                 asked.push(i);
             }

@@ -300,11 +300,19 @@ pub(crate) fn rate_record(n: usize) -> String {
     s
 }
 
-/// One grouped-claim lane check: `SELECT held, starts in window, running`, each
-/// part lane_held.sql / lane_window.sql / lane_running.sql when asked for, else
-/// `0`. Params: queue, lane for each part asked for (and the window in
+/// The grouped-claim lane checks of `lanes` lanes in one statement: per lane a
+/// row `k, held, starts in window, running`, its parts lane_held.sql /
+/// lane_window.sql / lane_running.sql when asked for, else `0`, the rows
+/// joined by `UNION ALL` and padded to a power of two (a padding row repeats
+/// the last lane). Returns the statement and the padded count. Params per
+/// row: k, then queue and lane for each part asked for (and the window in
 /// microseconds after lane_window's).
-pub(crate) fn lane_state(held: bool, window: bool, running: bool) -> String {
+pub(crate) fn lane_states(
+    held: bool,
+    window: bool,
+    running: bool,
+    lanes: usize,
+) -> (String, usize) {
     let part = |on: bool, sql: &str| {
         if on {
             fragment(sql).to_owned()
@@ -312,12 +320,13 @@ pub(crate) fn lane_state(held: bool, window: bool, running: bool) -> String {
             "0".to_owned()
         }
     };
-    format!(
-        "SELECT {}, {}, {}",
+    let row = format!(
+        "SELECT ? AS k, {}, {}, {}",
         part(held, LANE_HELD),
         part(window, LANE_WINDOW),
         part(running, LANE_RUNNING)
-    )
+    );
+    union_all(&row, lanes)
 }
 
 /// delete_ids.sql for `n` ids.
@@ -672,8 +681,12 @@ mod tests {
         assert_eq!(failed_list(false).matches('?').count(), 2);
         assert_eq!(STATS.matches('?').count(), 6);
         assert_eq!(rate_record(3).matches('?').count(), 9);
-        assert_eq!(lane_state(true, true, true).matches('?').count(), 7);
-        assert_eq!(lane_state(false, true, false).matches('?').count(), 3);
+        assert_eq!(lane_states(true, true, true, 1).0.matches('?').count(), 8);
+        assert_eq!(lane_states(false, true, false, 1).0.matches('?').count(), 4);
+        let (s, n) = lane_states(true, false, true, 3);
+        assert_eq!(n, 4);
+        assert_eq!(s.matches('?').count(), 4 * 5);
+        assert_eq!(s.matches("UNION ALL").count(), 3);
         assert_eq!(LANE_DUE.matches('?').count(), 12);
         assert_eq!(RATE_SPENT.matches('?').count(), 2);
         assert_eq!(rate_lock(3).0.matches('?').count(), 4);

@@ -440,3 +440,70 @@ pub async fn capped_group_is_waited_for_until_a_job_ends(factory: &dyn DriverFac
     let got = claim(driver.as_ref(), std::slice::from_ref(&q), 5, LONG_LEASE).await;
     assert_eq!(got.len(), 1, "the freed slot's one job");
 }
+
+/// Claims from `q` until a claim comes back empty (at most `rounds` claims of
+/// up to 200): every job a driver hands out while some are claimable.
+async fn claim_until_empty(d: &dyn Driver, q: &QueueName, rounds: usize) -> Vec<Reservation> {
+    let mut all = Vec::new();
+    for _ in 0..rounds {
+        let got = claim(d, std::slice::from_ref(q), 200, LONG_LEASE).await;
+        if got.is_empty() {
+            return all;
+        }
+        all.extend(got);
+    }
+    panic!("{q} still gave jobs after {rounds} claims");
+}
+
+/// 90 groups of 2 jobs under a cap of 1, every third group held: claims (each
+/// may come back short of what it asked) hand out exactly one job of each open
+/// group and none of a held one, however many lanes a claim looks at and
+/// whatever order blocked and open lanes come in; an ack then frees exactly its
+/// own group's slot.
+pub async fn controls_apply_to_each_of_many_groups(factory: &dyn DriverFactory) {
+    const GROUPS: usize = 90;
+    let driver = factory.fresh().await;
+    let d = driver.as_ref();
+    let q = queue("group_many_controls");
+    let names: Vec<String> = (0..GROUPS).map(|i| format!("g{i:02}")).collect();
+    let mut book: HashMap<JobId, &str> = HashMap::new();
+    for name in &names {
+        for id in push_lane(d, &q, name, 2).await {
+            book.insert(id, name);
+        }
+    }
+    ok(
+        d.set_group_concurrency(&q, 1).await,
+        "set_group_concurrency",
+    );
+    for name in names.iter().step_by(3) {
+        ok(
+            d.hold_group(&q, &group(name), Duration::from_secs(60))
+                .await,
+            "hold_group",
+        );
+    }
+    let got = claim_until_empty(d, &q, 20).await;
+    let open: Vec<(&str, usize)> = names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 != 0)
+        .map(|(_, n)| (n.as_str(), 1))
+        .collect();
+    assert_eq!(
+        per_lane(&got, &book),
+        counts(&open),
+        "one job of each open group (cap 1), none of a held group"
+    );
+    let g01 = got
+        .iter()
+        .find(|r| book[&r.lease.job_id] == "g01")
+        .expect("g01 is open");
+    ok(d.ack(&g01.lease).await, "ack");
+    let next = claim_until_empty(d, &q, 20).await;
+    assert_eq!(
+        per_lane(&next, &book),
+        counts(&[("g01", 1)]),
+        "an ack frees its own group's slot only"
+    );
+}

@@ -55,7 +55,8 @@ pub use failed_store::{
     failed_show_retry_and_forget,
 };
 pub use group_limits::{
-    capped_group_is_waited_for_until_a_job_ends, group_concurrency_caps_running_jobs_per_group,
+    capped_group_is_waited_for_until_a_job_ends, controls_apply_to_each_of_many_groups,
+    group_concurrency_caps_running_jobs_per_group,
     group_concurrency_holds_across_concurrent_claimers, hold_group_holds_one_group_until_it_passes,
     per_group_rate_limit_gives_each_group_a_window,
 };
@@ -240,6 +241,7 @@ macro_rules! __routemq_conformance_rules {
             per_group_rate_limit_gives_each_group_a_window,
             hold_group_holds_one_group_until_it_passes,
             capped_group_is_waited_for_until_a_job_ends,
+            controls_apply_to_each_of_many_groups,
             // JobTracking
             tracking_status_follows_a_job,
             tracking_kept_records_expire,

@@ -38,7 +38,7 @@ use routemq_core::QueueName;
 use tokio::time::Instant;
 
 use crate::groups::Locked;
-use crate::sql::{self, ClaimRange};
+use crate::sql::{self, ClaimRange, ClaimScan};
 
 /// How long the claims of a queue that stays busy may go without scanning
 /// from its head.
@@ -56,16 +56,20 @@ struct Cursor {
     looked_behind: Instant,
 }
 
-/// The claim cursors of one driver (and its clones), by queue.
+/// The claim cursors of one driver (and its clones), by scan and queue: the
+/// ungrouped scan of a queue with per-group controls keeps its own cursor, as
+/// it passes over the queue's grouped jobs.
 #[derive(Debug, Default)]
 pub(crate) struct ClaimCursors {
-    by_queue: Mutex<HashMap<String, Cursor>>,
+    by_queue: Mutex<HashMap<(ClaimScan, String), Cursor>>,
 }
 
 /// What a claim's scan of one queue saw, applied by [`ClaimCursors::advance`]
 /// once the claim committed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Seen {
+    /// The scan and queue.
+    key: (ClaimScan, String),
     /// The furthest row locked, if any.
     furthest: Option<Position>,
     /// The scan covered everything at or before the cursor.
@@ -73,20 +77,21 @@ pub(crate) struct Seen {
 }
 
 impl ClaimCursors {
-    /// The cursor of `queue`, unless the claim should scan from the head (none
-    /// yet, or none from the head for [`LOOK_BEHIND_EVERY`]).
-    fn start(&self, queue: &str) -> Option<Position> {
+    /// The cursor of `scan` over `queue`, unless the claim should scan from the
+    /// head (none yet, or none from the head for [`LOOK_BEHIND_EVERY`]).
+    fn start(&self, scan: ClaimScan, queue: &str) -> Option<Position> {
         let by_queue = self.by_queue.lock().unwrap_or_else(|e| e.into_inner());
-        let cursor = by_queue.get(queue)?;
+        let cursor = by_queue.get(&(scan, queue.to_owned()))?;
         (cursor.looked_behind.elapsed() < LOOK_BEHIND_EVERY).then_some(cursor.at)
     }
 
-    /// Moves `queue`'s cursor forward to what a committed claim saw (never
-    /// back: two claims of one driver may commit in either order).
-    pub(crate) fn advance(&self, queue: &str, seen: Seen) {
+    /// Moves the cursor of the scan that saw `seen` forward to what it saw,
+    /// once its claim committed (never back: two claims of one driver may
+    /// commit in either order).
+    pub(crate) fn advance(&self, seen: Seen) {
         let mut by_queue = self.by_queue.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        match (by_queue.get_mut(queue), seen.furthest) {
+        match (by_queue.get_mut(&seen.key), seen.furthest) {
             (Some(cursor), furthest) => {
                 if let Some(at) = furthest.filter(|at| *at > cursor.at) {
                     cursor.at = at;
@@ -98,7 +103,7 @@ impl ClaimCursors {
             // Only a head scan finds the first row of a queue without a cursor.
             (None, Some(at)) => {
                 by_queue.insert(
-                    queue.to_owned(),
+                    seen.key,
                     Cursor {
                         at,
                         looked_behind: now,
@@ -109,42 +114,44 @@ impl ClaimCursors {
         }
     }
 
-    /// Locks up to `room` claimable jobs of `queue` in `tx` (claim_select.sql):
-    /// past the cursor first, then at or before it if that came up short, or
-    /// from the head when no cursor applies. Returns the rows, oldest first
-    /// within each scan, and what to [`advance`](Self::advance) the cursor by
-    /// once `tx` committed.
+    /// Locks up to `room` jobs of `queue` that `scan` claims, in `tx`
+    /// ([`sql::claim_select`]): past the cursor first, then at or before it if
+    /// that came up short, or from the head when no cursor applies. Returns the
+    /// rows, oldest first within each scan, and what to
+    /// [`advance`](Self::advance) the cursor by once `tx` committed.
     pub(crate) async fn lock_claimable(
         &self,
         tx: &mut Transaction<'_>,
         queue: &QueueName,
         room: usize,
+        scan: ClaimScan,
     ) -> Result<(Vec<Locked>, Seen), mysql_async::Error> {
         use mysql_async::prelude::Queryable;
         let q = queue.as_str();
-        let Some(cursor) = self.start(q) else {
+        let key = (scan, q.to_owned());
+        let Some(cursor) = self.start(scan, q) else {
             let rows: Vec<Locked> = tx
-                .exec(sql::claim_select(ClaimRange::Head), (q, room as u64))
+                .exec(sql::claim_select(scan, ClaimRange::Head), (q, room as u64))
                 .await?;
-            return Ok(split(rows, true));
+            return Ok(split(key, rows, true));
         };
         let bound = |range| {
             let (date, id) = cursor;
             let at = date_value(date);
             (
-                sql::claim_select(range),
+                sql::claim_select(scan, range),
                 vec![Value::from(q), at.clone(), at, Value::from(id)],
             )
         };
         let (stmt, mut params) = bound(ClaimRange::AfterCursor);
         params.push(Value::from(room as u64));
         let after: Vec<Locked> = tx.exec(stmt, params).await?;
-        let (mut rows, mut seen) = split(after, false);
+        let (mut rows, mut seen) = split(key.clone(), after, false);
         if rows.len() < room {
             let (stmt, mut params) = bound(ClaimRange::BehindCursor);
             params.push(Value::from((room - rows.len()) as u64));
             let behind: Vec<Locked> = tx.exec(stmt, params).await?;
-            rows.extend(split(behind, true).0);
+            rows.extend(split(key, behind, true).0);
             seen.looked_behind = true;
         }
         Ok((rows, seen))
@@ -153,13 +160,14 @@ impl ClaimCursors {
 
 /// The rows, and what they saw: the furthest position among them (the last:
 /// each scan is ordered).
-fn split(rows: Vec<Locked>, looked_behind: bool) -> (Vec<Locked>, Seen) {
+fn split(key: (ClaimScan, String), rows: Vec<Locked>, looked_behind: bool) -> (Vec<Locked>, Seen) {
     let furthest = rows
         .last()
         .and_then(|r| position(&r.8).map(|date| (date, r.0)));
     (
         rows,
         Seen {
+            key,
             furthest,
             looked_behind,
         },
@@ -187,50 +195,71 @@ mod tests {
     const LATE: Position = ((2026, 12, 2, 10, 0, 0, 6), 3);
 
     fn seen(furthest: Option<Position>, looked_behind: bool) -> Seen {
+        seen_by(ClaimScan::Queue, furthest, looked_behind)
+    }
+
+    fn seen_by(scan: ClaimScan, furthest: Option<Position>, looked_behind: bool) -> Seen {
         Seen {
+            key: (scan, "q".to_owned()),
             furthest,
             looked_behind,
         }
     }
 
+    fn start(cursors: &ClaimCursors, queue: &str) -> Option<Position> {
+        cursors.start(ClaimScan::Queue, queue)
+    }
+
     #[test]
     fn a_queue_is_scanned_from_its_head_until_a_claim_saw_a_row() {
         let cursors = ClaimCursors::default();
-        assert_eq!(cursors.start("q"), None);
-        cursors.advance("q", seen(None, true));
-        assert_eq!(cursors.start("q"), None);
-        cursors.advance("q", seen(Some(EARLY), true));
-        assert_eq!(cursors.start("q"), Some(EARLY));
-        assert_eq!(cursors.start("other"), None);
+        assert_eq!(start(&cursors, "q"), None);
+        cursors.advance(seen(None, true));
+        assert_eq!(start(&cursors, "q"), None);
+        cursors.advance(seen(Some(EARLY), true));
+        assert_eq!(start(&cursors, "q"), Some(EARLY));
+        assert_eq!(start(&cursors, "other"), None);
+        assert_eq!(
+            cursors.start(ClaimScan::Ungrouped, "q"),
+            None,
+            "the ungrouped scan keeps its own cursor"
+        );
+        cursors.advance(seen_by(ClaimScan::Ungrouped, Some(LATE), true));
+        assert_eq!(cursors.start(ClaimScan::Ungrouped, "q"), Some(LATE));
+        assert_eq!(start(&cursors, "q"), Some(EARLY));
     }
 
     #[test]
     fn the_cursor_only_moves_forward_in_available_at_then_id_order() {
         let cursors = ClaimCursors::default();
-        cursors.advance("q", seen(Some(LATE), true));
-        cursors.advance("q", seen(Some(EARLY), false));
+        cursors.advance(seen(Some(LATE), true));
+        cursors.advance(seen(Some(EARLY), false));
         assert_eq!(
-            cursors.start("q"),
+            start(&cursors, "q"),
             Some(LATE),
             "an earlier commit arriving late"
         );
         let later_id = (LATE.0, LATE.1 + 1);
-        cursors.advance("q", seen(Some(later_id), false));
-        assert_eq!(cursors.start("q"), Some(later_id));
+        cursors.advance(seen(Some(later_id), false));
+        assert_eq!(start(&cursors, "q"), Some(later_id));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_busy_queue_is_scanned_from_its_head_every_look_behind_period() {
         let cursors = ClaimCursors::default();
-        cursors.advance("q", seen(Some(EARLY), true));
+        cursors.advance(seen(Some(EARLY), true));
         tokio::time::advance(LOOK_BEHIND_EVERY - Duration::from_millis(1)).await;
-        cursors.advance("q", seen(Some(LATE), false));
-        assert_eq!(cursors.start("q"), Some(LATE), "still within the period");
+        cursors.advance(seen(Some(LATE), false));
+        assert_eq!(start(&cursors, "q"), Some(LATE), "still within the period");
         tokio::time::advance(Duration::from_millis(1)).await;
-        assert_eq!(cursors.start("q"), None, "the period passed: from the head");
-        cursors.advance("q", seen(None, true));
         assert_eq!(
-            cursors.start("q"),
+            start(&cursors, "q"),
+            None,
+            "the period passed: from the head"
+        );
+        cursors.advance(seen(None, true));
+        assert_eq!(
+            start(&cursors, "q"),
             Some(LATE),
             "a head scan restarts the period"
         );

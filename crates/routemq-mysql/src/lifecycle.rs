@@ -19,6 +19,7 @@ use crate::lease::{lost, MAX_BATCH};
 use crate::push::{check_due, due_now, row_params};
 use crate::rate_limits::{self as rate, Room};
 use crate::reclaim::BATCH;
+use crate::sql::ClaimScan;
 use crate::time::micros;
 use crate::unique::{release_locks, SCOPE_UNTIL_GONE, SCOPE_UNTIL_STARTED};
 use crate::workflows::{flow_settled, lock_owned, Outcome};
@@ -204,12 +205,17 @@ impl JobLifecycle for MysqlDriver {
                     (Some(rows), _) => rows,
                     (None, Some(rules)) => {
                         let n = room.min(rules.ungrouped_left.unwrap_or(room));
-                        tx.exec(sql::CLAIM_SELECT_UNGROUPED, (queue.as_str(), n as u64))
-                            .await?
+                        let (rows, seen) = cursors
+                            .lock_claimable(&mut tx, queue, n, ClaimScan::Ungrouped)
+                            .await?;
+                        moves.push(seen);
+                        rows
                     }
                     (None, None) => {
-                        let (rows, seen) = cursors.lock_claimable(&mut tx, queue, room).await?;
-                        moves.push((queue, seen));
+                        let (rows, seen) = cursors
+                            .lock_claimable(&mut tx, queue, room, ClaimScan::Queue)
+                            .await?;
+                        moves.push(seen);
                         rows
                     }
                 };
@@ -221,8 +227,8 @@ impl JobLifecycle for MysqlDriver {
             }
             if locked.is_empty() {
                 tx.commit().await?;
-                for (queue, seen) in moves {
-                    cursors.advance(queue.as_str(), seen);
+                for seen in moves {
+                    cursors.advance(seen);
                 }
                 return Ok(Vec::new());
             }
@@ -239,8 +245,8 @@ impl JobLifecycle for MysqlDriver {
                 .collect();
             release_locks(&mut tx, &started_locks).await?;
             tx.commit().await?;
-            for (queue, seen) in moves {
-                cursors.advance(queue.as_str(), seen);
+            for seen in moves {
+                cursors.advance(seen);
             }
             let expires_at = started + lease;
             Ok::<_, OpError>(

@@ -35,7 +35,7 @@ pub(crate) const GROUPED_QUEUES: &str = include_str!("sql/grouped_queues.sql");
 const CLAIM_SELECT: &str = include_str!("sql/claim_select.sql");
 const CLAIM_AFTER_CURSOR: &str = include_str!("sql/claim_after_cursor.sql");
 const CLAIM_BEHIND_CURSOR: &str = include_str!("sql/claim_behind_cursor.sql");
-pub(crate) const CLAIM_SELECT_UNGROUPED: &str = include_str!("sql/claim_select_ungrouped.sql");
+const CLAIM_SELECT_UNGROUPED: &str = include_str!("sql/claim_select_ungrouped.sql");
 const CLAIM_UPDATE: &str = include_str!("sql/claim_update.sql");
 pub(crate) const ACK: &str = include_str!("sql/ack.sql");
 const ACK_BATCH_LOCK: &str = include_str!("sql/ack_batch_lock.sql");
@@ -225,20 +225,37 @@ pub(crate) enum ClaimRange {
     BehindCursor,
 }
 
-/// claim_select.sql with its `{range}` for `range` (built once per shape).
-pub(crate) fn claim_select(range: ClaimRange) -> &'static str {
-    static BUILT: std::sync::OnceLock<[String; 3]> = std::sync::OnceLock::new();
+/// Which of a queue's jobs a plain claim scans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum ClaimScan {
+    /// Every claimable job (claim_select.sql).
+    Queue,
+    /// Only ungrouped ones, for a queue with per-group controls but no
+    /// rotation (claim_select_ungrouped.sql).
+    Ungrouped,
+}
+
+/// The claim's select for `scan` with its `{range}` for `range` (built once
+/// per shape).
+pub(crate) fn claim_select(scan: ClaimScan, range: ClaimRange) -> &'static str {
+    static BUILT: std::sync::OnceLock<[[String; 3]; 2]> = std::sync::OnceLock::new();
     let built = BUILT.get_or_init(|| {
-        [
-            CLAIM_SELECT.replace("{range}", ""),
-            CLAIM_SELECT.replace("{range}", fragment(CLAIM_AFTER_CURSOR)),
-            CLAIM_SELECT.replace("{range}", fragment(CLAIM_BEHIND_CURSOR)),
-        ]
+        [CLAIM_SELECT, CLAIM_SELECT_UNGROUPED].map(|select| {
+            [
+                select.replace("{range}", ""),
+                select.replace("{range}", fragment(CLAIM_AFTER_CURSOR)),
+                select.replace("{range}", fragment(CLAIM_BEHIND_CURSOR)),
+            ]
+        })
     });
+    let scan = match scan {
+        ClaimScan::Queue => &built[0],
+        ClaimScan::Ungrouped => &built[1],
+    };
     match range {
-        ClaimRange::Head => &built[0],
-        ClaimRange::AfterCursor => &built[1],
-        ClaimRange::BehindCursor => &built[2],
+        ClaimRange::Head => &scan[0],
+        ClaimRange::AfterCursor => &scan[1],
+        ClaimRange::BehindCursor => &scan[2],
     }
 }
 

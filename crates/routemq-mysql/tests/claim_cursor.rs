@@ -2,7 +2,9 @@
 //! took, yet a job that appears behind that point (its push committed after
 //! newer jobs were claimed, or another claimer gave it back) is still claimed:
 //! at once when the queue has nothing newer, and within the look-behind period
-//! while newer jobs keep every claim full.
+//! while newer jobs keep every claim full. Each rule runs twice: on a plain
+//! queue (claim_select.sql) and on a queue with a per-group cap but no grouped
+//! jobs, whose claims scan its ungrouped jobs (claim_select_ungrouped.sql).
 
 mod common;
 
@@ -18,12 +20,34 @@ const LEASE: Duration = Duration::from_secs(30);
 /// The driver's look-behind period (`claim_cursor::LOOK_BEHIND_EVERY`).
 const LOOK_BEHIND_EVERY: Duration = Duration::from_millis(500);
 
+/// Puts a per-group cap on `q` when `ungrouped_scan`, so its claims take the
+/// ungrouped scan.
+async fn controls(
+    d: &routemq_mysql::MysqlDriver,
+    q: &routemq_core::QueueName,
+    ungrouped_scan: bool,
+) {
+    if ungrouped_scan {
+        d.set_group_concurrency(q, 5).await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_late_commit_behind_the_cursor_is_claimed_when_nothing_newer_waits() {
+    late_commit(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_commit_behind_the_ungrouped_scans_cursor_is_claimed() {
+    late_commit(true).await;
+}
+
+async fn late_commit(ungrouped_scan: bool) {
     let held = common::fresh().await;
     let d = &held.driver;
     let q = common::q("late");
     let qs = std::slice::from_ref(&q);
+    controls(d, &q, ungrouped_scan).await;
     let mut conn = d.pool().get_conn().await.unwrap();
     let mut tx = conn.start_transaction(TxOpts::default()).await.unwrap();
     // Stored (and timed) first, committed last.
@@ -44,10 +68,20 @@ async fn a_late_commit_behind_the_cursor_is_claimed_when_nothing_newer_waits() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_behind_the_cursor_of_a_busy_queue_waits_at_most_the_look_behind_period() {
+    busy_queue(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_behind_the_ungrouped_scans_cursor_waits_at_most_the_look_behind_period() {
+    busy_queue(true).await;
+}
+
+async fn busy_queue(ungrouped_scan: bool) {
     let held = common::fresh().await;
     let d = &held.driver;
     let q = common::q("busy");
     let qs = std::slice::from_ref(&q);
+    controls(d, &q, ungrouped_scan).await;
     let mut conn = d.pool().get_conn().await.unwrap();
     let mut tx = conn.start_transaction(TxOpts::default()).await.unwrap();
     let late = d.push_in(&mut tx, common::job(&q, 0, None)).await.unwrap();

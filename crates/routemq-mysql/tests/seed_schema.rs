@@ -323,6 +323,7 @@ async fn columns_have_the_promised_types_and_indexes() {
 
 /// The driver's claim and reclaim statements, verbatim.
 const CLAIM_SELECT: &str = include_str!("../src/sql/claim_select.sql");
+const CLAIM_SELECT_UNGROUPED: &str = include_str!("../src/sql/claim_select_ungrouped.sql");
 const CLAIM_AFTER_CURSOR: &str = include_str!("../src/sql/claim_after_cursor.sql");
 const CLAIM_BEHIND_CURSOR: &str = include_str!("../src/sql/claim_behind_cursor.sql");
 const RECLAIM_SELECT: &str = include_str!("../src/sql/reclaim_select.sql");
@@ -337,8 +338,13 @@ const NEXT_DUE_PART: &str = include_str!("../src/sql/next_due_part.sql");
 /// claim_select.sql with its range placeholder filled by `fragment` (a file
 /// whose comment lines are dropped), as the driver's `sql::claim_select` does.
 fn claim_select(fragment: &str) -> String {
+    with_range(CLAIM_SELECT, fragment)
+}
+
+/// `select` with its range placeholder filled by `fragment`.
+fn with_range(select: &str, fragment: &str) -> String {
     let range: Vec<&str> = fragment.lines().filter(|l| !l.starts_with("--")).collect();
-    CLAIM_SELECT.replace("{range}", range.join(" ").trim())
+    select.replace("{range}", range.join(" ").trim())
 }
 
 /// Whether a plan's range reaches the primary key appended to the claim index
@@ -442,6 +448,30 @@ async fn claim_and_reclaim_plans_use_the_claim_index_without_sorting() {
             "claim {name} the cursor must seek on (available_at, id): {text}"
         );
         assert!(!sorts, "claim {name} the cursor must not sort: {text}");
+    }
+    // The ungrouped scan of a queue with per-group controls: the same, on
+    // queue_jobs_group_index (group_key NULL).
+    for (name, fragment) in [
+        ("after", CLAIM_AFTER_CURSOR),
+        ("behind", CLAIM_BEHIND_CURSOR),
+    ] {
+        let params = ("default", at.as_str(), at.as_str(), id.unwrap(), 10);
+        let stmt = with_range(CLAIM_SELECT_UNGROUPED, fragment);
+        let (tables, sorts, text) = plan(&mut c, &stmt, params).await;
+        assert_eq!(tables.len(), 1, "ungrouped claim {name} the cursor: {text}");
+        assert_eq!(
+            (tables[0].1.as_str(), tables[0].2.as_str()),
+            ("queue_jobs_group_index", "range"),
+            "ungrouped claim {name} the cursor: {text}"
+        );
+        assert!(
+            seeks_on_id(&text),
+            "ungrouped claim {name} the cursor must seek on (available_at, id): {text}"
+        );
+        assert!(
+            !sorts,
+            "ungrouped claim {name} the cursor must not sort: {text}"
+        );
     }
     // The reclaim scan reads only the queue's reserved rows (then sorts that
     // handful by id, which the index does not give): the reserved range of the

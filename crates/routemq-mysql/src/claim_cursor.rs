@@ -27,7 +27,8 @@
 //! or wrong cursor changes the order jobs are found in, never whether a job is
 //! handed out once. It moves only after the claim's transaction committed.
 //! A driver keeps one cursor (about a hundred bytes) per queue it has claimed
-//! from, for its lifetime.
+//! from, for its lifetime, and one more for a queue whose ungrouped jobs it
+//! claimed apart (per-group controls without a rotation: [`ClaimScan`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

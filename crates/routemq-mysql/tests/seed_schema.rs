@@ -431,47 +431,36 @@ async fn claim_and_reclaim_plans_use_the_claim_index_without_sorting() {
         )
         .await
         .unwrap();
-    for (name, fragment) in [
-        ("after", CLAIM_AFTER_CURSOR),
-        ("behind", CLAIM_BEHIND_CURSOR),
-    ] {
-        let params = ("default", at.as_str(), at.as_str(), id.unwrap(), 10);
-        let (tables, sorts, text) = plan(&mut c, &claim_select(fragment), params).await;
-        assert_eq!(tables.len(), 1, "claim {name} the cursor: {text}");
-        assert_eq!(
-            (tables[0].1.as_str(), tables[0].2.as_str()),
-            ("queue_jobs_claim_index", "range"),
-            "claim {name} the cursor: {text}"
-        );
-        assert!(
-            seeks_on_id(&text),
-            "claim {name} the cursor must seek on (available_at, id): {text}"
-        );
-        assert!(!sorts, "claim {name} the cursor must not sort: {text}");
-    }
-    // The ungrouped scan of a queue with per-group controls: the same, on
-    // queue_jobs_group_index (group_key NULL).
-    for (name, fragment) in [
-        ("after", CLAIM_AFTER_CURSOR),
-        ("behind", CLAIM_BEHIND_CURSOR),
-    ] {
-        let params = ("default", at.as_str(), at.as_str(), id.unwrap(), 10);
-        let stmt = with_range(CLAIM_SELECT_UNGROUPED, fragment);
-        let (tables, sorts, text) = plan(&mut c, &stmt, params).await;
-        assert_eq!(tables.len(), 1, "ungrouped claim {name} the cursor: {text}");
-        assert_eq!(
-            (tables[0].1.as_str(), tables[0].2.as_str()),
-            ("queue_jobs_group_index", "range"),
-            "ungrouped claim {name} the cursor: {text}"
-        );
-        assert!(
-            seeks_on_id(&text),
-            "ungrouped claim {name} the cursor must seek on (available_at, id): {text}"
-        );
-        assert!(
-            !sorts,
-            "ungrouped claim {name} the cursor must not sort: {text}"
-        );
+    // The ungrouped scan of a queue with per-group controls seeks the same
+    // way on queue_jobs_group_index (group_key NULL).
+    let scans = [
+        ("claim", CLAIM_SELECT, "queue_jobs_claim_index"),
+        (
+            "ungrouped claim",
+            CLAIM_SELECT_UNGROUPED,
+            "queue_jobs_group_index",
+        ),
+    ];
+    for (scan, select, index) in scans {
+        for (name, fragment) in [
+            ("after", CLAIM_AFTER_CURSOR),
+            ("behind", CLAIM_BEHIND_CURSOR),
+        ] {
+            let params = ("default", at.as_str(), at.as_str(), id.unwrap(), 10);
+            let stmt = with_range(select, fragment);
+            let (tables, sorts, text) = plan(&mut c, &stmt, params).await;
+            assert_eq!(tables.len(), 1, "{scan} {name} the cursor: {text}");
+            assert_eq!(
+                (tables[0].1.as_str(), tables[0].2.as_str()),
+                (index, "range"),
+                "{scan} {name} the cursor: {text}"
+            );
+            assert!(
+                seeks_on_id(&text),
+                "{scan} {name} the cursor must seek on (available_at, id): {text}"
+            );
+            assert!(!sorts, "{scan} {name} the cursor must not sort: {text}");
+        }
     }
     // The reclaim scan reads only the queue's reserved rows (then sorts that
     // handful by id, which the index does not give): the reserved range of the

@@ -7,7 +7,9 @@
 //! | `routemq:queue:default` | list | ready job ids, FIFO (`LLEN` = ready count) |
 //! | `routemq:queue:default:delayed` | zset | job ids scored by available-at ms (`ZCARD` = delayed count) |
 //! | `routemq:queue:default:reserved` | zset | `"{id}\|{token}"` scored by lease deadline ms |
-//! | `routemq:queue:default:jobs` | hash | id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` (a unique job adds `"\|s\|key"` or `"\|f\|key"`; a chain link `"\|w\|c\|next\|catch"`, a batch job `"\|w\|b\|batch"`); `"{id}:group"` → a grouped job's group; `"{id}:run"` → its worker's run record (JSON: token, worker, progress, error); `"{id}:cancel"` → `1` while a cancel of the running job is pending |
+//! | `routemq:queue:default:jobs:{bucket}` | hash | the jobs hash, one per 256 ms of job ids (`{bucket}`: the first 10 hex digits of a UUIDv7 id, its milliseconds / 256; `other` for any other id; `QueueKeys::job_hash`, `lib.lua`'s `job_hash`): id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` (a unique job adds `"\|s\|key"` or `"\|f\|key"`; a chain link `"\|w\|c\|next\|catch"`, a batch job `"\|w\|b\|batch"`); `"{id}:group"` → a grouped job's group; `"{id}:run"` → its worker's run record (JSON: token, worker, progress, error); `"{id}:cancel"` → `1` while a cancel of the running job is pending |
+//! | `routemq:queue:default:jobs:buckets` | set | names of the buckets above that may hold fields (a write adds one, a delete that empties one removes it), so `clear` finds them |
+//! | `routemq:queue:default:jobs` | hash | the jobs hash of releases before the buckets: still read for a field found in no bucket and deleted from, never written, so jobs stored before an upgrade are served until they are gone |
 //! | `routemq:queue:default:done:{id}` | string | a finished job's kept record, `"state\|attempts\|max_tries\|finished_at_ms\|has_result\|result"` (state `s` succeeded or `c` cancelled; the result bytes as they are), with a time to live (`PX`) |
 //! | `routemq:queue:default:notify` | list | wake-up tokens for idle workers (≤ 64) |
 //! | `routemq:queue:default:paused` | string | present while the queue is paused: when (ms); `claim.lua` skips the queue |
@@ -78,7 +80,11 @@ pub(crate) struct QueueKeys {
     pub ready: String,
     pub delayed: String,
     pub reserved: String,
+    /// The jobs hash's name: its fields live in buckets named from it
+    /// ([`job_hash`]); the hash of this name is the pre-bucket one.
     pub jobs: String,
+    /// The set of buckets that may hold job fields.
+    pub job_buckets: String,
     pub notify: String,
     pub paused: String,
     /// The set of held uniqueness keys; each lock is this name, `:` and the key.
@@ -138,6 +144,33 @@ impl QueueKeys {
     }
 }
 
+/// The Redis hash that holds field `field` of a queue's jobs hash named `jobs`
+/// (`routemq:queue:{q}:jobs`; a field is a job id, or an id, `:` and a suffix
+/// such as `meta`).
+///
+/// Jobs are kept in one hash per 256 ms of their UUIDv7 ids, so no hash grows
+/// with the queue (ARCHITECTURE.md, "Cost as the queue grows"): bytes 9 and 14
+/// `-` and byte 15 `7` (a UUIDv7's hyphens and version) name the bucket
+/// `{jobs}:` followed by bytes 1–8 and 10–11 (the id's milliseconds / 256 in
+/// hex); any other field goes to `{jobs}:other`. Only bytes 1–15 count, which
+/// are the id's for every field of a job (ids have no `:`, the suffixes no `-`
+/// or `7`), so a job's fields share a bucket. The name is bytes because the
+/// rule cuts bytes, which in an id that is not a UUID may split a character.
+/// `lib.lua`'s `job_hash` is the same rule (the `layout` tests run both).
+pub fn job_hash(jobs: &str, field: &str) -> Vec<u8> {
+    let b = field.as_bytes();
+    let mut key = Vec::with_capacity(jobs.len() + 11);
+    key.extend_from_slice(jobs.as_bytes());
+    key.push(b':');
+    if b.len() >= 15 && b[8] == b'-' && b[13] == b'-' && b[14] == b'7' {
+        key.extend_from_slice(&b[..8]);
+        key.extend_from_slice(&b[9..11]);
+    } else {
+        key.extend_from_slice(b"other");
+    }
+    key
+}
+
 impl Keys {
     pub fn new(prefix: &str, mode: KeyMode) -> Self {
         Keys {
@@ -168,6 +201,7 @@ impl Keys {
             delayed: format!("{base}:delayed"),
             reserved: format!("{base}:reserved"),
             jobs: format!("{base}:jobs"),
+            job_buckets: format!("{base}:jobs:buckets"),
             notify: format!("{base}:notify"),
             paused: format!("{base}:paused"),
             unique: format!("{base}:unique"),

@@ -132,6 +132,7 @@ mod workflows;
 
 pub use config::{ConfigError, KeyMode, RedisConfig};
 pub use driver::RedisDriver;
+pub use keys::job_hash;
 
 /// The connection name recorded in failed jobs.
 pub(crate) const NAME: &str = "redis";

@@ -22,6 +22,7 @@ use routemq_core::{
 };
 
 use crate::error::bad_reply;
+use crate::slot_pipeline::SlotPipeline;
 use crate::RedisDriver;
 
 /// The largest offset passed to the script: Lua numbers are doubles, exact up
@@ -159,16 +160,19 @@ impl JobListing for RedisDriver {
         id: &JobId,
     ) -> Result<Option<Vec<u8>>, DriverError> {
         let k = self.inner.keys.queue(queue);
-        let (body, meta): (Option<Vec<u8>>, Option<Vec<u8>>) = self
-            .inner
-            .pool
-            .cmd(
-                redis::cmd("HMGET")
-                    .arg(&k.jobs)
-                    .arg(id.as_str())
-                    .arg(format!("{id}:meta")),
-            )
-            .await?;
+        // The job's bucket, and the pre-bucket hash for a job stored before
+        // the buckets (see `QueueKeys::job_hash`); the bucket's fields win.
+        let meta = format!("{id}:meta");
+        let mut pipe = SlotPipeline::new();
+        pipe.cmd("HMGET")
+            .arg(crate::keys::job_hash(&k.jobs, id.as_str()))
+            .arg(id.as_str())
+            .arg(&meta);
+        pipe.cmd("HMGET").arg(&k.jobs).arg(id.as_str()).arg(&meta);
+        type Fields = (Option<Vec<u8>>, Option<Vec<u8>>);
+        let ((body, meta), (old_body, old_meta)): (Fields, Fields) =
+            self.inner.pool.pipe(&pipe).await?;
+        let (body, meta) = (body.or(old_body), meta.or(old_meta));
         Ok(body.filter(|_| meta.is_some()))
     }
 }

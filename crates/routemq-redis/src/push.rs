@@ -76,7 +76,8 @@ impl RedisDriver {
     }
 
     /// Ungrouped jobs of one queue pushed as one `MULTI`/`EXEC` of plain
-    /// commands: bodies and metadata (`HSET`), ready ids in order (`RPUSH`),
+    /// commands: bodies and metadata (`HSET` per bucket of the jobs hash, and
+    /// `SADD` of the buckets), ready ids in order (`RPUSH`),
     /// delayed ids (`ZADD`), wake-up tokens (`RPUSH` of one per job, at most
     /// 64, and `LTRIM` to 64), the same writes `push.lua` makes for such jobs.
     /// Atomic like a script, one round trip, and a fraction of a script's
@@ -100,12 +101,29 @@ impl RedisDriver {
             .collect();
         let mut tx = redis::pipe();
         tx.atomic();
-        let mut hset = redis::cmd("HSET");
-        hset.arg(&k.jobs);
+        // One HSET per bucket of the jobs hash (`QueueKeys::job_hash`; a bulk's
+        // ids are time-ordered, so its jobs fall into one bucket or a few).
+        let mut hsets: Vec<(Vec<u8>, redis::Cmd)> = Vec::new();
         for (job, at) in jobs.iter().zip(&due) {
-            body_and_meta(&mut hset, job, *at, "");
+            let bucket = crate::keys::job_hash(&k.jobs, job.id.as_str());
+            let at_bucket = match hsets.iter().position(|(b, _)| *b == bucket) {
+                Some(i) => i,
+                None => {
+                    let mut hset = redis::cmd("HSET");
+                    hset.arg(&bucket);
+                    hsets.push((bucket, hset));
+                    hsets.len() - 1
+                }
+            };
+            body_and_meta(&mut hsets[at_bucket].1, job, *at, "");
         }
-        tx.add_command(hset).ignore();
+        let mut sadd = redis::cmd("SADD");
+        sadd.arg(&k.job_buckets);
+        for (bucket, hset) in hsets {
+            sadd.arg(bucket);
+            tx.add_command(hset).ignore();
+        }
+        tx.add_command(sadd).ignore();
         let ready: Vec<&str> = jobs
             .iter()
             .zip(&due)

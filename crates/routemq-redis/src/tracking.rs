@@ -139,7 +139,10 @@ fn parse_meta(k: &QueueKeys, id: &JobId, meta: &[u8]) -> Result<(u32, u32), Driv
     match (number(parts.next()), number(parts.next()), parts.next()) {
         (Some(attempts), Some(max_tries), Some(_)) => Ok((attempts, max_tries)),
         _ => Err(bad_record(
-            &format!("{} field {id}:meta", k.jobs),
+            &format!(
+                "{} field {id}:meta",
+                String::from_utf8_lossy(&crate::keys::job_hash(&k.jobs, id.as_str()))
+            ),
             "job metadata",
             String::from_utf8_lossy(meta),
         )),
@@ -149,7 +152,10 @@ fn parse_meta(k: &QueueKeys, id: &JobId, meta: &[u8]) -> Result<(u32, u32), Driv
 fn parse_run(k: &QueueKeys, id: &JobId, run: &[u8]) -> Result<RunRecordIn, DriverError> {
     serde_json::from_slice(run).map_err(|e| {
         bad_record(
-            &format!("{} field {id}:run", k.jobs),
+            &format!(
+                "{} field {id}:run",
+                String::from_utf8_lossy(&crate::keys::job_hash(&k.jobs, id.as_str()))
+            ),
             "run record",
             format_args!("{e}: {}", String::from_utf8_lossy(run)),
         )

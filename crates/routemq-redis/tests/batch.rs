@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{job, queue, setup};
+use common::{job, job_field_count, queue, setup};
 use redis::AsyncCommands;
 use routemq_core::prelude::*;
 use routemq_redis::KeyMode;
@@ -44,11 +44,7 @@ async fn fifty_thousand_jobs_push_claim_and_ack_in_one_call_each() {
     assert!(outcome.lost.is_empty());
     let stats = d.stats(&q).await.unwrap();
     assert_eq!((stats.ready, stats.reserved, stats.delayed), (0, 0, 0));
-    let bodies: usize = s
-        .raw
-        .hlen(format!("{}:queue:bulk:jobs", s.target.prefix))
-        .await
-        .unwrap();
+    let bodies = job_field_count(&s.raw, &format!("{}:queue:bulk:jobs", s.target.prefix)).await;
     assert_eq!(bodies, 0, "acked jobs leave no bodies behind");
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{job, job_at, queue, setup};
+use common::{job, job_at, job_field_count, queue, setup};
 use redis::AsyncCommands;
 use routemq_core::prelude::*;
 use routemq_redis::KeyMode;
@@ -43,7 +43,7 @@ async fn a_bulk_of_several_chunks_stores_every_job_in_order() {
         .await
         .unwrap();
     assert_eq!(delayed, 25);
-    let fields: usize = s.raw.hlen(format!("{p}:queue:bulk:jobs")).await.unwrap();
+    let fields = job_field_count(&s.raw, &format!("{p}:queue:bulk:jobs")).await;
     assert_eq!(fields, 5_000, "a body and a meta field per job");
     let tokens: usize = s.raw.llen(format!("{p}:queue:bulk:notify")).await.unwrap();
     assert_eq!(tokens, 64, "wake-up tokens kept to 64");
@@ -69,10 +69,11 @@ async fn a_bulk_of_several_chunks_stores_every_job_in_order() {
 async fn a_server_error_in_the_transaction_is_returned() {
     let mut s = setup(KeyMode::Plain).await;
     let p = s.target.prefix.clone();
-    // The jobs hash's key holds a string: HSET fails with WRONGTYPE.
+    // The set of the jobs hash's buckets holds a string: SADD fails with
+    // WRONGTYPE (after the buckets' HSETs, in the same EXEC).
     let _: () = s
         .raw
-        .set(format!("{p}:queue:broken:jobs"), "not a hash")
+        .set(format!("{p}:queue:broken:jobs:buckets"), "not a set")
         .await
         .unwrap();
     let bulk = s

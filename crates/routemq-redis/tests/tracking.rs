@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{job, job_at, queue, setup, Setup};
+use common::{job, job_at, job_field, job_field_count, queue, setup, Setup};
 use redis::AsyncCommands;
 use routemq_core::prelude::*;
 use routemq_core::{
@@ -26,13 +26,11 @@ fn base(s: &Setup, q: &str) -> String {
 
 /// The fields of job `id` present in the jobs hash of queue `q`.
 async fn fields_of(s: &Setup, q: &str, id: &JobId) -> Vec<String> {
-    let mut conn = s.raw.clone();
     let jobs = format!("{}:jobs", base(s, q));
     let mut present = Vec::new();
     for f in ["", ":meta", ":group", ":run", ":cancel"] {
         let field = format!("{id}{f}");
-        let there: bool = conn.hexists(&jobs, &field).await.unwrap();
-        if there {
+        if job_field(&s.raw, &jobs, &field).await.is_some() {
             present.push(field);
         }
     }
@@ -92,7 +90,7 @@ async fn run_records_and_cancel_requests_go_with_the_job_on_every_path() {
         );
     }
     let mut conn = s.raw.clone();
-    let len: usize = conn.hlen(format!("{}:jobs", base(&s, name))).await.unwrap();
+    let len = job_field_count(&s.raw, &format!("{}:jobs", base(&s, name))).await;
     assert_eq!(len, 0);
     // Only ack_and_keep kept a record.
     let done: Vec<String> = conn

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{job, queue, setup};
+use common::{job, job_field, queue, setup};
 use redis::AsyncCommands;
 use routemq_core::prelude::*;
 use routemq_core::{UniqueKey, UniqueScope, Uniqueness};
@@ -37,14 +37,14 @@ async fn locks_live_beside_their_queue_and_go_with_their_jobs() {
         "{:?}",
         plain.lease.token
     );
-    let meta: String = s
-        .raw
-        .hget(
-            format!("{p}:queue:{{uq}}:jobs"),
-            format!("{}:meta", plain.lease.job_id),
-        )
-        .await
-        .unwrap();
+    let meta = job_field(
+        &s.raw,
+        &format!("{p}:queue:{{uq}}:jobs"),
+        &format!("{}:meta", plain.lease.job_id),
+    )
+    .await
+    .map(|m| String::from_utf8(m).unwrap())
+    .unwrap();
     assert_eq!(meta.matches('|').count(), 2, "a plain job's meta: {meta}");
     d.ack(&plain.lease).await.unwrap();
 

@@ -1,5 +1,5 @@
 -- ack.lua: removes finished jobs of one queue, fenced by owner token.
--- KEYS[1] reserved zset   KEYS[2] jobs hash (bodies and "{id}:meta" fields)
+-- KEYS[1] reserved zset   KEYS[2] jobs hash (names the buckets of bodies and "{id}:meta" fields; lib.lua)
 -- KEYS[3] the queue's set of held uniqueness keys (locks: KEYS[3] .. ':' .. key)
 -- KEYS[4] ready list (names the group keys, see groups.lua)   KEYS[5] rate hash
 -- KEYS[6] notify list
@@ -16,7 +16,7 @@
 -- returned as lost. A removed job's uniqueness lock is released if it still names
 -- the job; a removed grouped job's group count drops by one (a capped group back
 -- under its cap rejoins the rotation and wakes one idle worker); the job's body,
--- metadata, group, run record and cancel request go in one HDEL (see
+-- metadata, group, run record and cancel request go in one job_del (see
 -- reservation_done and add_job_fields). An ack keeps no finished record
 -- (finish.lua does). Plain jobs pay nothing for workflows.
 local done, lost = {}, {}
@@ -28,7 +28,7 @@ for i = 1, #ARGV, 2 do
     reservation_done(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], id, token)
     if string.sub(token, -1) == 'w' then
       now = now or server_ms()
-      local _, _, _, tail = parse_meta(redis.call('HGET', KEYS[2], meta_field(id)))
+      local _, _, _, tail = parse_meta(job_field(KEYS[2], meta_field(id)))
       flow_settled(KEYS[4], KEYS[2], id, tail, 's', now)
     end
     add_job_fields(done, id)
@@ -37,6 +37,6 @@ for i = 1, #ARGV, 2 do
   end
 end
 if #done > 0 then
-  chunked('HDEL', KEYS[2], done)
+  job_del(KEYS[2], done)
 end
 return lost

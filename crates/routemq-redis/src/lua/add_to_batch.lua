@@ -22,7 +22,7 @@ local n, r, d = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 if n == 0 then return batch_reply(KEYS[1], b) end
 local args = argv_reader(6)
 local section = args.section
-section('HMSET', KEYS[3], 4 * n)
+job_set(KEYS[3], args.take(4 * n))
 if r > 0 then section('RPUSH', KEYS[1], r) end
 if d > 0 then section('ZADD', KEYS[2], 2 * d) end
 section('SADD', KEYS[6], n)

@@ -1,7 +1,7 @@
 -- cancel.lua: cancels one job of one queue, wherever it is.
 -- KEYS[1] ready list (names the group keys, see groups.lua, and the workflow
 -- keys, see lib.lua)   KEYS[2] delayed zset
--- KEYS[3] reserved zset   KEYS[4] jobs hash (bodies and "{id}:meta" fields)
+-- KEYS[3] reserved zset   KEYS[4] jobs hash (names the buckets of bodies and "{id}:meta" fields; lib.lua)
 -- KEYS[5] the queue's set of held uniqueness keys (locks: KEYS[5] .. ':' .. key)
 -- KEYS[6] the job's finished record (string "{queue keys}:done:{id}")
 -- KEYS[7] the queue's set of waiting jobs (chain links, callbacks; their order
@@ -24,7 +24,7 @@
 -- is the record's first field, for the caller to report)}; nothing changes.
 -- Otherwise {0, ''}.
 local id, now = ARGV[1], tonumber(ARGV[2])
-local got = redis.call('HMGET', KEYS[4], meta_field(id), id .. ':group')
+local got = job_get(KEYS[4], { meta_field(id), id .. ':group' })
 local meta, g = got[1], got[2]
 if not meta then
   local rec = redis.call('GET', KEYS[6])
@@ -33,7 +33,7 @@ if not meta then
 end
 if not unwait(KEYS[7], id) then
   if find_reservation(KEYS[3], id) then
-    redis.call('HSET', KEYS[4], id .. ':cancel', '1')
+    job_set(KEYS[4], { id .. ':cancel', '1' })
     return {2, ''}
   end
   if redis.call('ZREM', KEYS[2], id) == 0 then

@@ -1,7 +1,7 @@
 -- claim.lua: claims up to N jobs across queues in priority order, skipping
 -- paused and held queues and keeping each queue's rate limit.
 -- KEYS: 8 per queue, in priority order: ready list, delayed zset, reserved zset,
---   jobs hash (bodies and "{id}:meta" fields), paused flag (string; present while
+--   jobs hash (names the buckets of bodies and "{id}:meta" fields; lib.lua), paused flag (string; present while
 --   the queue is paused), set of held uniqueness keys (locks: that key .. ':' .. key),
 --   rate hash (jobs, per_ms, held_until, per_group, group_concurrency: present
 --   while the queue has a limit, a cap or a hold), rate log zset (start times of
@@ -110,20 +110,17 @@ for q = 1, #KEYS / 8 do
     ids = redis.call('LRANGE', ready, 0, want - 1)
   end
   if #ids > 0 then
-    -- Bodies and metadata in one HMGET per slice: id, "{id}:meta", ...
+    -- Bodies and metadata in one HMGET per bucket (job_get): id, "{id}:meta", ...
     local bodies, metas = {}, {}
-    for i = 1, #ids, CHUNK do
-      local j = math.min(i + CHUNK - 1, #ids)
-      local fields = {}
-      for k = i, j do
-        fields[#fields + 1] = ids[k]
-        fields[#fields + 1] = meta_field(ids[k])
-      end
-      local got = redis.call('HMGET', jobs, unpack(fields))
-      for k = 1, #got, 2 do
-        bodies[#bodies + 1] = got[k]
-        metas[#metas + 1] = got[k + 1]
-      end
+    local fields = {}
+    for k = 1, #ids do
+      fields[2 * k - 1] = ids[k]
+      fields[2 * k] = meta_field(ids[k])
+    end
+    local got = job_get(jobs, fields)
+    for k = 1, #ids do
+      bodies[k] = got[2 * k - 1]
+      metas[k] = got[2 * k]
     end
     -- Stop before a foreign payload that no fresh id is left for.
     local take, spare = 0, #ARGV - fresh + 1
@@ -184,7 +181,7 @@ for q = 1, #KEYS / 8 do
       out[#out + 1] = lane
     end
     if take > 0 then
-      chunked_pairs('HMSET', jobs, writes)
+      job_set(jobs, writes)
       chunked_pairs('ZADD', reserved, members)
       if log then
         local starts = {}

@@ -1,7 +1,7 @@
 -- clear.lua: deletes every waiting, ready, delayed and reserved job of one queue,
 -- and its batches.
 -- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] reserved zset
--- KEYS[4] jobs hash (bodies and metadata)   KEYS[5] the queue's set of held
+-- KEYS[4] jobs hash (names the buckets of bodies and metadata, and their set; lib.lua)   KEYS[5] the queue's set of held
 -- uniqueness keys (each lock is KEYS[5] .. ':' .. key)   KEYS[6] the queue's set
 -- of waiting jobs (chain links, callbacks; their order index is KEYS[6] ..
 -- ':order')   KEYS[7] the queue's batch index (zset batch id -> expiry; each
@@ -42,5 +42,10 @@ for i = 1, #batches do
   local rec = batch_record(KEYS[1], batches[i])
   redis.call('UNLINK', rec, rec .. ':jobs')
 end
-redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[6] .. ':order', KEYS[7])
+local buckets = redis.call('SMEMBERS', KEYS[4] .. ':buckets')
+for i = 1, #buckets, CHUNK do
+  redis.call('UNLINK', unpack(buckets, i, math.min(i + CHUNK - 1, #buckets)))
+end
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[4] .. ':buckets', KEYS[5], KEYS[6],
+  KEYS[6] .. ':order', KEYS[7])
 return n

@@ -1,5 +1,5 @@
 -- fail.lua: moves a reserved job to the failed store, fenced by owner token.
--- KEYS[1] reserved zset   KEYS[2] jobs hash (bodies and "{id}:meta" fields)
+-- KEYS[1] reserved zset   KEYS[2] jobs hash (names the buckets of bodies and "{id}:meta" fields; lib.lua)
 -- KEYS[3] failed list (routemq:queue:failed:{q})   KEYS[4] failed index hash
 -- KEYS[5] the queue's set of held uniqueness keys (locks: KEYS[5] .. ':' .. key)
 -- KEYS[6] ready list (names the group keys, see groups.lua)   KEYS[7] rate hash
@@ -16,7 +16,7 @@
 local id = ARGV[1]
 if redis.call('ZREM', KEYS[1], id .. '|' .. ARGV[2]) == 0 then return 0 end
 local g
-if string.find(ARGV[2], 'g', 1, true) then g = redis.call('HGET', KEYS[2], id .. ':group') end
+if string.find(ARGV[2], 'g', 1, true) then g = job_field(KEYS[2], id .. ':group') end
 local tail = to_failed(KEYS[2], KEYS[3], KEYS[4], id, ARGV[5], ARGV[6], ARGV[4], tonumber(ARGV[3]), KEYS[5])
 group_slot_freed(KEYS[6], KEYS[7], KEYS[8], g)
 if is_flow(tail) then flow_settled(KEYS[6], KEYS[2], id, tail, 'f', tonumber(ARGV[3])) end

@@ -1,6 +1,6 @@
 -- failed_retry.lua: moves one failed job back to its queue, attempts reset.
 -- KEYS[1] failed list   KEYS[2] failed index hash   KEYS[3] ready list
--- KEYS[4] jobs hash (bodies and "{id}:meta" fields)   KEYS[5] notify list
+-- KEYS[4] jobs hash (names the buckets of bodies and "{id}:meta" fields; lib.lua)   KEYS[5] notify list
 -- ARGV[1] id   ARGV[2] the record the caller read (compare-and-swap)
 -- ARGV[3] payload (decoded from the record by the caller)   ARGV[4] max_tries
 -- ARGV[5] now (ms)   ARGV[6] the job's group ('' = none, from the record)
@@ -12,10 +12,10 @@ local id = ARGV[1]
 if redis.call('HGET', KEYS[2], id) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[2], id)
 redis.call('LREM', KEYS[1], 1, ARGV[2])
-redis.call('HMSET', KEYS[4], id, ARGV[3], meta_field(id), pack_meta(0, tonumber(ARGV[4]), tonumber(ARGV[5])))
+job_set(KEYS[4], { id, ARGV[3], meta_field(id), pack_meta(0, tonumber(ARGV[4]), tonumber(ARGV[5])) })
 local group = ARGV[6] or ''
 if group ~= '' then
-  redis.call('HSET', KEYS[4], id .. ':group', group)
+  job_set(KEYS[4], { id .. ':group', group })
   redis.call('SET', KEYS[3] .. ':grouped', '1')
   ready_in_group(KEYS[3], group, { id })
 else

@@ -1,7 +1,7 @@
 -- finish.lua: ends one reserved job as succeeded with a kept record
 -- (ack_and_keep) or as cancelled by its worker (ack_cancelled), fenced by owner
 -- token.
--- KEYS[1] reserved zset   KEYS[2] jobs hash (bodies and "{id}:meta" fields)
+-- KEYS[1] reserved zset   KEYS[2] jobs hash (names the buckets of bodies and "{id}:meta" fields; lib.lua)
 -- KEYS[3] the queue's set of held uniqueness keys (locks: KEYS[3] .. ':' .. key)
 -- KEYS[4] ready list (names the group keys, see groups.lua)   KEYS[5] rate hash
 -- KEYS[6] notify list   KEYS[7] the job's finished record (string
@@ -19,7 +19,7 @@
 -- (succeeded) or 'c' (cancelled), see flow_settled. Returns 1.
 local id, token = ARGV[1], ARGV[2]
 if redis.call('ZREM', KEYS[1], id .. '|' .. token) == 0 then return 0 end
-local meta = redis.call('HGET', KEYS[2], meta_field(id))
+local meta = job_field(KEYS[2], meta_field(id))
 reservation_done(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], id, token, meta)
 drop_job(KEYS[2], id)
 local result

@@ -54,11 +54,7 @@ local function make_ready(ready, jobs, ids)
   end
   local fields = {}
   for i = 1, #ids do fields[i] = ids[i] .. ':group' end
-  local groups = {}
-  for i = 1, #fields, CHUNK do
-    local got = redis.call('HMGET', jobs, unpack(fields, i, math.min(i + CHUNK - 1, #fields)))
-    for k = 1, #got do groups[#groups + 1] = got[k] end
-  end
+  local groups = job_get(jobs, fields)
   local plain, by, order = {}, {}, {}
   for i = 1, #ids do
     local g = groups[i]
@@ -118,12 +114,12 @@ end
 -- (nil: read here, only for a 'u' token). The caller deletes the job's fields.
 local function reservation_done(jobs, unique_index, ready, rate, notify_key, id, token, meta)
   if string.sub(token, -1) == 'u' then
-    if meta == nil then meta = redis.call('HGET', jobs, meta_field(id)) end
+    if meta == nil then meta = job_field(jobs, meta_field(id)) end
     local _, _, _, tail = parse_meta(meta)
     release_unique(unique_index, id, tail)
   end
   if string.find(token, 'g', 1, true) then
-    group_slot_freed(ready, rate, notify_key, redis.call('HGET', jobs, id .. ':group'))
+    group_slot_freed(ready, rate, notify_key, job_field(jobs, id .. ':group'))
   end
 end
 
@@ -215,7 +211,7 @@ local function take_turns(ready, jobs, want, spare, ctl)
       redis.call('RPUSH', rotation, '')
     else
       local id = redis.call('LPOP', list)
-      if id and redis.call('HEXISTS', jobs, id) == 0 then
+      if id and not job_has(jobs, id) then
         if spare == 0 then
           redis.call('LPUSH', list, id)
           redis.call('LPUSH', rotation, lane)

@@ -21,7 +21,8 @@ end
 
 -- Reads ARGV in consecutive sections from index `at`: `reader.section(cmd, key,
 -- count)` runs `cmd key` over the next `count` arguments in slices of 2 * CHUNK
--- (pairs stay together), and `reader.at` is the next unread index. The push
+-- (pairs stay together), `reader.take(count)` returns them as a table, and
+-- `reader.at` is the next unread index. The push
 -- scripts lay out their jobs this way (push.lua, push_batch.lua, add_to_batch.lua).
 local function argv_reader(at)
   local reader = { at = at }
@@ -35,6 +36,13 @@ local function argv_reader(at)
     end
     reader.at = last + 1
   end
+  -- The next `count` arguments as a table (for job_set).
+  function reader.take(count)
+    local t = {}
+    for i = 1, count do t[i] = ARGV[reader.at + i - 1] end
+    reader.at = reader.at + count
+    return t
+  end
   return reader
 end
 
@@ -47,6 +55,135 @@ local function chunked_pairs(cmd, key, values)
     redis.call(cmd, key, unpack(values, i, j))
     i = j + 1
   end
+end
+
+-- Job fields in time buckets. A job's fields (its body "{id}", "{id}:meta",
+-- "{id}:group", "{id}:run", "{id}:cancel") live in one hash per 256 ms of job
+-- ids, `jobs .. ':' .. bucket`, not in one hash per queue: a queue's single hash
+-- grew with the queue and Redis rehashes a growing hash one bucket per command,
+-- so a deep queue's every lookup probed two tables for millions of commands
+-- (ARCHITECTURE.md, "Cost as the queue grows"). A UUIDv7 id ("tttttttt-tttt-7…",
+-- the first 12 hex digits its millisecond timestamp) goes to the bucket named by
+-- its first 10 of them (ms / 256); any other id to `jobs .. ':other'`. The rule
+-- reads bytes 1-15 of a field, which are its id's (job ids never contain ':', and
+-- the suffixes have no '-' or '7'), so every field of a job lands beside its body.
+-- src/keys.rs (`QueueKeys::job_hash`) holds the same rule; a test runs both.
+-- `jobs .. ':buckets'` is the set of buckets that may hold fields (clear.lua
+-- removes them); a write adds its bucket, a delete that empties one removes it.
+-- `jobs` itself is where releases before the buckets kept every field: it is
+-- still read (a field found in no bucket is looked up there while it exists) and
+-- deleted from, never written, so jobs stored before an upgrade keep working.
+local function job_hash(jobs, f)
+  if string.byte(f, 15) == 55 and string.byte(f, 9) == 45 and string.byte(f, 14) == 45 then
+    return jobs .. ':' .. string.sub(f, 1, 8) .. string.sub(f, 10, 11)
+  end
+  return jobs .. ':other'
+end
+
+-- Whether the pre-bucket hash `jobs` exists, asked once per script run (a run
+-- never writes it, and a stale `true` costs only an HMGET of a missing key).
+local legacy_jobs = {}
+local function has_legacy(jobs)
+  local v = legacy_jobs[jobs]
+  if v == nil then
+    v = redis.call('EXISTS', jobs) == 1
+    legacy_jobs[jobs] = v
+  end
+  return v
+end
+
+-- Groups `fields` (or the field of each pair when `step` is 2) by bucket: the
+-- distinct buckets in first-seen order, and per bucket the positions in `fields`.
+local function by_bucket(jobs, fields, step)
+  local order, at = {}, {}
+  for i = 1, #fields, step do
+    local k = job_hash(jobs, fields[i])
+    local g = at[k]
+    if not g then
+      g = {}
+      at[k] = g
+      order[#order + 1] = k
+    end
+    g[#g + 1] = i
+  end
+  return order, at
+end
+
+-- The values of jobs-hash fields `fields`, in order (false where absent): one
+-- HMGET per bucket (and per CHUNK fields), then, for fields found in no bucket
+-- while the pre-bucket hash exists, one there.
+local function job_get(jobs, fields)
+  local out = {}
+  local order, at = by_bucket(jobs, fields, 1)
+  for b = 1, #order do
+    local pos = at[order[b]]
+    for i = 1, #pos, CHUNK do
+      local last = math.min(i + CHUNK - 1, #pos)
+      local part = {}
+      for j = i, last do part[#part + 1] = fields[pos[j]] end
+      local got = redis.call('HMGET', order[b], unpack(part))
+      for j = i, last do out[pos[j]] = got[j - i + 1] end
+    end
+  end
+  local missing = {}
+  for i = 1, #fields do
+    if not out[i] then missing[#missing + 1] = i end
+  end
+  if #missing > 0 and has_legacy(jobs) then
+    for i = 1, #missing, CHUNK do
+      local last = math.min(i + CHUNK - 1, #missing)
+      local part = {}
+      for j = i, last do part[#part + 1] = fields[missing[j]] end
+      local got = redis.call('HMGET', jobs, unpack(part))
+      for j = i, last do out[missing[j]] = got[j - i + 1] end
+    end
+  end
+  return out
+end
+
+-- The value of one jobs-hash field, or false.
+local function job_field(jobs, f)
+  local v = redis.call('HGET', job_hash(jobs, f), f)
+  if not v and has_legacy(jobs) then v = redis.call('HGET', jobs, f) end
+  return v
+end
+
+-- Whether one jobs-hash field exists (without reading its value).
+local function job_has(jobs, f)
+  if redis.call('HEXISTS', job_hash(jobs, f), f) == 1 then return true end
+  return has_legacy(jobs) and redis.call('HEXISTS', jobs, f) == 1
+end
+
+-- Writes jobs-hash field/value pairs (f1, v1, f2, v2, ...) to their buckets and
+-- lists the buckets in the set of buckets.
+local function job_set(jobs, pairs)
+  local order, at = by_bucket(jobs, pairs, 2)
+  for b = 1, #order do
+    local pos = at[order[b]]
+    local part = {}
+    for j = 1, #pos do
+      part[#part + 1] = pairs[pos[j]]
+      part[#part + 1] = pairs[pos[j] + 1]
+    end
+    chunked_pairs('HMSET', order[b], part)
+  end
+  chunked('SADD', jobs .. ':buckets', order)
+end
+
+-- Deletes jobs-hash fields `fields` from their buckets (a bucket left empty
+-- leaves the set of buckets) and from the pre-bucket hash while it exists.
+local function job_del(jobs, fields)
+  local order, at = by_bucket(jobs, fields, 1)
+  for b = 1, #order do
+    local pos = at[order[b]]
+    local part = {}
+    for j = 1, #pos do part[j] = fields[pos[j]] end
+    chunked('HDEL', order[b], part)
+    if redis.call('EXISTS', order[b]) == 0 then
+      redis.call('SREM', jobs .. ':buckets', order[b])
+    end
+  end
+  if has_legacy(jobs) then chunked('HDEL', jobs, fields) end
 end
 
 -- Job metadata packed in one field of the jobs hash, beside the body:
@@ -76,7 +213,7 @@ end
 -- record: worker, progress, last error and the attempt's token; record_runs.lua)
 -- and "{id}:cancel" (a cancel request of the running job; cancel.lua). They go
 -- with the job: every removal deletes all of a job's fields (drop_job, or ack.lua's
--- batched HDEL through add_job_fields); clear.lua drops the whole hash.
+-- batched job_del through add_job_fields); clear.lua drops every bucket.
 local function add_job_fields(list, id)
   local n = #list
   list[n + 1] = id
@@ -89,7 +226,7 @@ end
 -- Deletes every field of job `id` from the jobs hash (body, metadata, group, run
 -- record, cancel request).
 local function drop_job(jobs, id)
-  redis.call('HDEL', jobs, id, id .. ':meta', id .. ':group', id .. ':run', id .. ':cancel')
+  job_del(jobs, { id, id .. ':meta', id .. ':group', id .. ':run', id .. ':cancel' })
 end
 
 -- Keeps a finished job's record at `key` (a string in the queue's slot:
@@ -227,7 +364,7 @@ end
 -- flow_settled).
 local function to_failed(jobs, failed_list, failed_index, id, connection, queue, exception, now, unique_index)
   local mf = meta_field(id)
-  local got = redis.call('HMGET', jobs, id, mf, id .. ':group')
+  local got = job_get(jobs, { id, mf, id .. ':group' })
   local _, max_tries, _, tail = parse_meta(got[2])
   release_unique(unique_index, id, tail)
   local record = failed_record(id, connection, queue, got[1] or '', exception, now, max_tries, got[3] or nil)
@@ -335,10 +472,10 @@ local function release_waiting(ready, jobs, id, now)
   if not id or id == '' then return false end
   if not unwait(ready .. ':waiting', id) then return false end
   local mf = meta_field(id)
-  local meta = redis.call('HGET', jobs, mf)
+  local meta = job_field(jobs, mf)
   if not meta then return false end
   local attempts, tries, _, tail = parse_meta(meta)
-  redis.call('HSET', jobs, mf, pack_meta(attempts, tries, now, tail))
+  job_set(jobs, { mf, pack_meta(attempts, tries, now, tail) })
   redis.call('RPUSH', ready, id)
   notify(ready .. ':notify', 1)
   return true
@@ -405,7 +542,7 @@ local function batch_cancel(ready, jobs, b, now)
   local keep = tonumber(redis.call('HGET', rec, 'cancelled_keep_ms') or '0')
   for i = 1, #taken do
     local id = taken[i]
-    local meta = redis.call('HGET', jobs, meta_field(id))
+    local meta = job_field(jobs, meta_field(id))
     drop_job(jobs, id)
     keep_finished(ready .. ':done:' .. id, 'c', meta, now, keep)
   end

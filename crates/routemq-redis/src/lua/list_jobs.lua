@@ -14,7 +14,7 @@
 -- Guarantee: changes nothing; one consistent snapshot. Cost: O(offset + limit)
 -- reads of lists and zsets (LLEN/ZCARD first, so no range starts past the end),
 -- plus, for ready jobs past the ungrouped list, O(G log G) for the G groups
--- with ready jobs (their names, sorted); one HMGET for the page's bodies and
+-- with ready jobs (their names, sorted); one HMGET per bucket for the page's bodies and
 -- metadata. Waiting jobs stored before the order index existed (the index and
 -- the set differ in size) are listed from the whole set sorted by (ready_at, id):
 -- O(waiting jobs), only until those jobs are gone.
@@ -87,16 +87,12 @@ elseif state == 'waiting' then
   else
     local all = redis.call('SMEMBERS', KEYS[5])
     local at = {}
-    for i = 1, #all, CHUNK do
-      local fields = {}
-      for k = i, math.min(i + CHUNK - 1, #all) do
-        fields[#fields + 1] = meta_field(all[k])
-      end
-      local got = redis.call('HMGET', KEYS[4], unpack(fields))
-      for k = 1, #got do
-        local _, _, ready_at = parse_meta(got[k] or nil)
-        at[all[i + k - 1]] = ready_at
-      end
+    local fields = {}
+    for k = 1, #all do fields[k] = meta_field(all[k]) end
+    local got = job_get(KEYS[4], fields)
+    for k = 1, #all do
+      local _, _, ready_at = parse_meta(got[k] or nil)
+      at[all[k]] = ready_at
     end
     table.sort(all, function(a, b)
       if at[a] ~= at[b] then return at[a] < at[b] end
@@ -118,7 +114,7 @@ for i = 1, #ids do
   fields[2 * i - 1] = ids[i]
   fields[2 * i] = meta_field(ids[i])
 end
-local got = redis.call('HMGET', KEYS[4], unpack(fields))
+local got = job_get(KEYS[4], fields)
 for i = 1, #ids do
   out[#out + 1] = ids[i]
   out[#out + 1] = got[2 * i - 1]

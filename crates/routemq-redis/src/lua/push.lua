@@ -16,7 +16,7 @@ local n, r, d = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local h, g = tonumber(ARGV[4]), tonumber(ARGV[5])
 local args = argv_reader(6)
 local section = args.section
-section('HMSET', KEYS[3], 4 * n + 2 * h)
+job_set(KEYS[3], args.take(4 * n + 2 * h))
 if r > 0 then section('RPUSH', KEYS[1], r) end
 if d > 0 then section('ZADD', KEYS[2], 2 * d) end
 if h > 0 then redis.call('SET', KEYS[1] .. ':grouped', '1') end

@@ -37,7 +37,7 @@ redis.call('HMSET', KEYS[7], 'name', ARGV[3], 'total', n, 'pending', n, 'succeed
   'then', ARGV[7], 'catch', ARGV[8], 'finally', ARGV[9])
 redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. now)
 redis.call('ZADD', KEYS[6], '+inf', b)
-if n + c > 0 then section('HMSET', KEYS[3], 4 * (n + c)) end
+if n + c > 0 then job_set(KEYS[3], args.take(4 * (n + c))) end
 if r > 0 then section('RPUSH', KEYS[1], r) end
 if d > 0 then section('ZADD', KEYS[2], 2 * d) end
 if c > 0 then

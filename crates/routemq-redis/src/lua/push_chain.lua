@@ -15,13 +15,7 @@
 -- Idle workers are woken. Returns N.
 local n, due, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local at = 4
-local last = at + 4 * n - 1
-local i = at
-while i <= last do
-  local j = math.min(i + 2 * CHUNK - 1, last)
-  redis.call('HMSET', KEYS[3], unpack(ARGV, i, j))
-  i = j + 1
-end
+job_set(KEYS[3], argv_reader(at).take(4 * n))
 local first = ARGV[at]
 if due > now then
   redis.call('ZADD', KEYS[2], due, first)

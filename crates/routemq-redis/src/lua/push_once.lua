@@ -16,14 +16,14 @@ local id, payload, tries, due = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(AR
 local group, now, keep = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 local marker = ARGV[8] or id
 redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. (now - keep))
-if redis.call('ZSCORE', KEYS[5], marker) or redis.call('HEXISTS', KEYS[3], id) == 1 then
+if redis.call('ZSCORE', KEYS[5], marker) or job_has(KEYS[3], id) then
   return 0
 end
 local ready_at = due
 if ready_at < now then ready_at = now end
-redis.call('HMSET', KEYS[3], id, payload, meta_field(id), pack_meta(0, tries, ready_at))
+job_set(KEYS[3], { id, payload, meta_field(id), pack_meta(0, tries, ready_at) })
 if group ~= '' then
-  redis.call('HSET', KEYS[3], id .. ':group', group)
+  job_set(KEYS[3], { id .. ':group', group })
   redis.call('SET', KEYS[1] .. ':grouped', '1')
 end
 if due > now then

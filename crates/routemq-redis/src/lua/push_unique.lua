@@ -20,7 +20,7 @@ local id, due, now = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5])
 local ready_at = math.max(due, now)
 local holder = redis.call('GET', KEYS[6])
 if holder then
-  local meta = redis.call('HGET', KEYS[3], meta_field(holder))
+  local meta = job_field(KEYS[3], meta_field(holder))
   if meta then
     local attempts, _, _, tail = parse_meta(meta)
     if ARGV[8] ~= '1' or attempts > 0 then
@@ -29,7 +29,7 @@ if holder then
     if not redis.call('ZSCORE', KEYS[2], holder) then
       -- Due already: it waits in the ready list or its group's list (O(its
       -- length), only here); a group list left empty leaves the rotation.
-      unready(KEYS[1], holder, redis.call('HGET', KEYS[3], holder .. ':group'))
+      unready(KEYS[1], holder, job_field(KEYS[3], holder .. ':group'))
     end
     if due > now then
       redis.call('ZADD', KEYS[2], due, holder)
@@ -37,8 +37,8 @@ if holder then
       redis.call('ZREM', KEYS[2], holder)
       make_ready(KEYS[1], KEYS[3], { holder })
     end
-    redis.call('HMSET', KEYS[3], holder, ARGV[2],
-      meta_field(holder), pack_meta(0, tonumber(ARGV[3]), ready_at, tail))
+    job_set(KEYS[3], { holder, ARGV[2],
+      meta_field(holder), pack_meta(0, tonumber(ARGV[3]), ready_at, tail) })
     if ARGV[10] == '1' then
       redis.call('PEXPIRE', KEYS[6], ARGV[7])
     end
@@ -48,10 +48,10 @@ if holder then
 end
 redis.call('SET', KEYS[6], id, 'PX', ARGV[7])
 redis.call('SADD', KEYS[5], ARGV[9])
-redis.call('HMSET', KEYS[3], id, ARGV[2],
-  meta_field(id), pack_meta(0, tonumber(ARGV[3]), ready_at, '|' .. ARGV[6] .. '|' .. ARGV[9]))
+job_set(KEYS[3], { id, ARGV[2],
+  meta_field(id), pack_meta(0, tonumber(ARGV[3]), ready_at, '|' .. ARGV[6] .. '|' .. ARGV[9]) })
 if ARGV[11] ~= '' then
-  redis.call('HSET', KEYS[3], id .. ':group', ARGV[11])
+  job_set(KEYS[3], { id .. ':group', ARGV[11] })
   redis.call('SET', KEYS[1] .. ':grouped', '1')
 end
 if due > now then

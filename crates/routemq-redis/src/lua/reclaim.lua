@@ -31,10 +31,10 @@ for i = 1, #expired do
   redis.call('ZREM', KEYS[2], member)
   local id, token = string.match(member, '^(.*)|([^|]*)$')
   if not id then id, token = member, '' end
-  local got = redis.call('HMGET', KEYS[3], meta_field(id), id .. ':cancel')
+  local got = job_get(KEYS[3], { meta_field(id), id .. ':cancel' })
   local meta = got[1]
   if string.find(token, 'g', 1, true) then
-    group_slot_freed(KEYS[1], KEYS[8], KEYS[6], redis.call('HGET', KEYS[3], id .. ':group'))
+    group_slot_freed(KEYS[1], KEYS[8], KEYS[6], job_field(KEYS[3], id .. ':group'))
   end
   if meta then
     local attempts, tries, _, tail = parse_meta(meta)
@@ -51,7 +51,7 @@ for i = 1, #expired do
       flow_settled(KEYS[1], KEYS[3], id, tail, 'f', now)
       failed = failed + 1
     else
-      redis.call('HSET', KEYS[3], meta_field(id), pack_meta(attempts, tries, now, tail))
+      job_set(KEYS[3], { meta_field(id), pack_meta(attempts, tries, now, tail) })
       back[#back + 1] = id
       released = released + 1
     end

@@ -1,6 +1,6 @@
 -- record_runs.lua: stores running attempts' run records of one queue, fenced by
 -- owner token.
--- KEYS[1] reserved zset   KEYS[2] jobs hash (bodies and "{id}:meta" fields)
+-- KEYS[1] reserved zset   KEYS[2] jobs hash (names the buckets of bodies and "{id}:meta" fields; lib.lua)
 -- ARGV: triples of id, token, record (the caller's encoding: worker, progress,
 -- error and the token, so a reader can tell the current attempt's record).
 -- Guarantee: atomic. Each record is written to field "{id}:run" of the jobs hash
@@ -14,5 +14,5 @@ for i = 1, #ARGV, 3 do
     writes[#writes + 1] = ARGV[i + 2]
   end
 end
-if #writes > 0 then chunked_pairs('HMSET', KEYS[2], writes) end
+if #writes > 0 then job_set(KEYS[2], writes) end
 return #writes / 2

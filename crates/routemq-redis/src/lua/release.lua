@@ -1,7 +1,7 @@
 -- release.lua: gives a job back, fenced by owner token, keeping its attempt count
 -- (or giving the claim's attempt back).
 -- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] reserved zset
--- KEYS[4] jobs hash (bodies and "{id}:meta" fields)   KEYS[5] notify list
+-- KEYS[4] jobs hash (names the buckets of bodies and "{id}:meta" fields; lib.lua)   KEYS[5] notify list
 -- KEYS[6] rate hash (its group_concurrency)   KEYS[7] the queue's set of held
 -- uniqueness keys   KEYS[8] the job's finished record (string, see keep_finished)
 -- ARGV[1] id   ARGV[2] token   ARGV[3] now (ms)   ARGV[4] available-at (ms)
@@ -21,7 +21,7 @@
 local id, now, at = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('ZREM', KEYS[3], id .. '|' .. ARGV[2]) == 0 then return 0 end
 local mf = meta_field(id)
-local got = redis.call('HMGET', KEYS[4], mf, id .. ':cancel')
+local got = job_get(KEYS[4], { mf, id .. ':cancel' })
 if got[2] then
   reservation_done(KEYS[4], KEYS[7], KEYS[1], KEYS[6], KEYS[5], id, ARGV[2], got[1])
   drop_job(KEYS[4], id)
@@ -34,13 +34,13 @@ local attempts, tries, _, tail = parse_meta(got[1])
 if ARGV[5] == '1' and attempts > 0 then attempts = attempts - 1 end
 if at <= now then
   make_ready(KEYS[1], KEYS[4], { id })
-  redis.call('HSET', KEYS[4], mf, pack_meta(attempts, tries, now, tail))
+  job_set(KEYS[4], { mf, pack_meta(attempts, tries, now, tail) })
 else
   redis.call('ZADD', KEYS[2], at, id)
-  redis.call('HSET', KEYS[4], mf, pack_meta(attempts, tries, at, tail))
+  job_set(KEYS[4], { mf, pack_meta(attempts, tries, at, tail) })
 end
 if string.find(ARGV[2], 'g', 1, true) then
-  group_slot_freed(KEYS[1], KEYS[6], KEYS[5], redis.call('HGET', KEYS[4], id .. ':group'))
+  group_slot_freed(KEYS[1], KEYS[6], KEYS[5], job_field(KEYS[4], id .. ':group'))
 end
 notify(KEYS[5], 1)
 return 1

@@ -1,6 +1,6 @@
 -- stats.lua: counts for one queue (moving due delayed jobs first, as claim would).
 -- KEYS[1] ready list   KEYS[2] delayed zset   KEYS[3] reserved zset
--- KEYS[4] jobs hash (bodies and "{id}:meta" fields)   KEYS[5] failed list
+-- KEYS[4] jobs hash (names the buckets of bodies and "{id}:meta" fields; lib.lua)   KEYS[5] failed list
 -- KEYS[6] paused flag   KEYS[7] rate hash (jobs, per_ms, held_until, per_group)
 -- ARGV[1] now (ms)   ARGV[2] delayed jobs to promote at most
 -- Guarantee: O(1) reads per lane (the ready list, and each group with ready jobs,
@@ -14,7 +14,7 @@ local oldest = -1
 local function head_of(list)
   local head = redis.call('LINDEX', list, 0)
   if head then
-    local meta = redis.call('HGET', KEYS[4], meta_field(head))
+    local meta = job_field(KEYS[4], meta_field(head))
     if meta then
       local _, _, ready_at = parse_meta(meta)
       if oldest < 0 or ready_at < oldest then oldest = ready_at end

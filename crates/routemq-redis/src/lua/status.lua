@@ -14,7 +14,7 @@
 -- has_result" (the whole record when it has no such head)} for a job not stored
 -- with a kept record; {} when nothing is known. A missing run record is nil.
 local id = ARGV[1]
-local got = redis.call('HMGET', KEYS[3], meta_field(id), id .. ':run', id .. ':cancel')
+local got = job_get(KEYS[3], { meta_field(id), id .. ':run', id .. ':cancel' })
 local meta, run = got[1], got[2]
 if not meta then
   local rec = redis.call('GET', KEYS[4])

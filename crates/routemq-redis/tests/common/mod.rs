@@ -159,3 +159,40 @@ fn monitor_words(line: &str) -> Vec<String> {
     }
     words
 }
+
+/// The value of field `field` of the jobs hash named `jobs`, read from the
+/// bucket that holds it (see [`routemq_redis::job_hash`]).
+pub async fn job_field(raw: &MultiplexedConnection, jobs: &str, field: &str) -> Option<Vec<u8>> {
+    let mut conn = raw.clone();
+    redis::cmd("HGET")
+        .arg(routemq_redis::job_hash(jobs, field))
+        .arg(field)
+        .query_async(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// The fields of the jobs hash named `jobs` in all its buckets (those its set
+/// of buckets lists) and in the pre-bucket hash of that name.
+pub async fn job_field_count(raw: &MultiplexedConnection, jobs: &str) -> usize {
+    let mut conn = raw.clone();
+    let buckets: Vec<Vec<u8>> = redis::cmd("SMEMBERS")
+        .arg(format!("{jobs}:buckets"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut n: usize = redis::cmd("HLEN")
+        .arg(jobs)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    for b in buckets {
+        let len: usize = redis::cmd("HLEN")
+            .arg(&b)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        n += len;
+    }
+    n
+}

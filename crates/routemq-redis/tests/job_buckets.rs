@@ -1,0 +1,267 @@
+//! The jobs hash in time buckets (`routemq_redis::job_hash`, `lib.lua`'s
+//! `job_hash`): where a job's fields live, that the Rust and Lua copies of the
+//! rule agree on every push path, that emptied buckets leave the set of
+//! buckets, that `clear` removes them all, and that jobs stored before the
+//! buckets (in the one hash per queue) are served until they are gone.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use common::{job, job_at, queue, setup, Setup};
+use redis::AsyncCommands;
+use routemq_core::prelude::*;
+use routemq_core::{
+    CancelOutcome, GroupKey, JobId, JobState, ListPage, PendingJob, UniqueKey, UniqueScope,
+    Uniqueness,
+};
+use routemq_redis::{job_hash, KeyMode};
+
+const LEASE: Duration = Duration::from_secs(30);
+
+fn jobs_of(s: &Setup, q: &str) -> String {
+    format!("{}:queue:{q}:jobs", s.target.prefix)
+}
+
+/// A UUIDv7-shaped id whose millisecond timestamp is `ms`.
+fn v7_at(ms: u64, n: u64) -> String {
+    format!("{:08x}-{:04x}-7000-8000-{:012x}", ms >> 16, ms & 0xffff, n)
+}
+
+fn now_ms() -> u64 {
+    routemq_core::unix_ms(SystemTime::now()) as u64
+}
+
+/// Every key under the jobs hash's name (the buckets and their set).
+async fn bucket_keys(s: &Setup, jobs: &str) -> Vec<Vec<u8>> {
+    let mut conn = s.raw.clone();
+    let mut keys: Vec<Vec<u8>> = conn.keys(format!("{jobs}:*")).await.unwrap();
+    keys.sort();
+    keys
+}
+
+async fn listed_buckets(s: &Setup, jobs: &str) -> Vec<Vec<u8>> {
+    let mut conn = s.raw.clone();
+    let mut set: Vec<Vec<u8>> = conn.smembers(format!("{jobs}:buckets")).await.unwrap();
+    set.sort();
+    set
+}
+
+async fn hget(s: &Setup, key: &[u8], field: &str) -> Option<Vec<u8>> {
+    let mut conn = s.raw.clone();
+    conn.hget(key, field).await.unwrap()
+}
+
+fn with_id(mut j: PendingJob, id: &str) -> PendingJob {
+    j.id = JobId::from_string(id);
+    j
+}
+
+#[tokio::test]
+async fn each_push_path_stores_a_job_in_the_bucket_its_id_names() {
+    let s = setup(KeyMode::Plain).await;
+    let d: &dyn Driver = &s.driver;
+    let name = "bkt_paths";
+    let q = queue(name);
+    let jobs = jobs_of(&s, name);
+    let t = now_ms();
+    // Two ids 1 s apart (two buckets), ids that are not UUIDs (the `other`
+    // bucket), and a UUID-shaped id whose bucket bytes split a character.
+    let a = v7_at(t, 1);
+    let b = v7_at(t + 1_000, 2);
+    let odd = "aaaaaa\u{e9}-a\u{e9}a-7x".to_owned();
+    assert_eq!(odd.as_bytes()[8], b'-');
+    assert_eq!(&odd.as_bytes()[13..15], b"-7");
+    let later = SystemTime::now() + Duration::from_secs(3600);
+
+    // The transaction path (a bulk of plain jobs, ready and delayed) ...
+    d.push_bulk(vec![
+        with_id(job(name, 0, 3), &a),
+        with_id(job_at(name, 1, 3, Some(later)), &b),
+    ])
+    .await
+    .unwrap();
+    // ... push.lua (a grouped job), push_unique.lua, and the transaction again
+    // for ids that are not UUIDs.
+    d.push(with_id(job(name, 2, 3), "order-17").in_group(Some(GroupKey::new("g").unwrap())))
+        .await
+        .unwrap();
+    let unique = Uniqueness {
+        key: UniqueKey::new("bkt-u").unwrap(),
+        scope: UniqueScope::UntilFinished,
+        debounce: None,
+    };
+    d.push_unique(with_id(job(name, 3, 3), &odd), &unique)
+        .await
+        .unwrap();
+    d.push(with_id(job(name, 4, 3), "x")).await.unwrap();
+
+    for id in [&a, &b, &odd, &"order-17".to_owned(), &"x".to_owned()] {
+        let bucket = job_hash(&jobs, id);
+        assert!(
+            hget(&s, &bucket, id).await.is_some(),
+            "body of {id} in its bucket"
+        );
+        assert!(
+            hget(&s, &bucket, &format!("{id}:meta")).await.is_some(),
+            "metadata of {id} beside its body"
+        );
+    }
+    assert_ne!(job_hash(&jobs, &a), job_hash(&jobs, &b));
+    assert_eq!(
+        job_hash(&jobs, &a),
+        format!("{jobs}:{}{}", &a[..8], &a[9..11]).into_bytes()
+    );
+    assert_eq!(
+        job_hash(&jobs, "order-17"),
+        format!("{jobs}:other").into_bytes()
+    );
+    assert_eq!(
+        hget(&s, &job_hash(&jobs, "order-17"), "order-17:group").await,
+        Some(b"g".to_vec()),
+        "a grouped job's group field beside its body"
+    );
+    let mut conn = s.raw.clone();
+    let old: bool = conn.exists(&jobs).await.unwrap();
+    assert!(!old, "nothing is written to the pre-bucket hash");
+    // Four buckets (a, b, odd, other), all listed, and nothing else under the name.
+    let listed = listed_buckets(&s, &jobs).await;
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    let mut all = listed.clone();
+    all.push(format!("{jobs}:buckets").into_bytes());
+    all.sort();
+    assert_eq!(bucket_keys(&s, &jobs).await, all);
+
+    // Claimed with their bodies; settled, they leave no bucket behind.
+    // (A claim that empties the group rotation may stop short: claim again.)
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        let more = d.claim(std::slice::from_ref(&q), 10, LEASE).await.unwrap();
+        assert!(!more.is_empty(), "the four ready jobs, got {}", got.len());
+        got.extend(more);
+    }
+    assert_eq!(got.len(), 4);
+    for r in &got {
+        assert!(
+            !r.payload.is_empty(),
+            "{} claimed with its body",
+            r.lease.job_id
+        );
+    }
+    for r in &got {
+        d.ack(&r.lease).await.unwrap();
+    }
+    assert_eq!(
+        d.cancel(&q, &JobId::from_string(&b)).await.unwrap(),
+        CancelOutcome::Removed,
+        "the delayed job"
+    );
+    assert_eq!(listed_buckets(&s, &jobs).await, Vec::<Vec<u8>>::new());
+    assert_eq!(bucket_keys(&s, &jobs).await, Vec::<Vec<u8>>::new());
+}
+
+#[tokio::test]
+async fn jobs_stored_before_the_buckets_are_served_until_they_are_gone() {
+    let s = setup(KeyMode::Plain).await;
+    let d: &dyn Driver = &s.driver;
+    let name = "bkt_legacy";
+    let q = queue(name);
+    let jobs = jobs_of(&s, name);
+    let ready = format!("{}:queue:{name}", s.target.prefix);
+    // Three jobs as releases before the buckets stored them: body and metadata
+    // in the queue's one jobs hash, ids in the ready list. The third has one try.
+    let old: Vec<PendingJob> = (0..3).map(|n| job(name, n, 3)).collect();
+    let mut conn = s.raw.clone();
+    for (n, j) in old.iter().enumerate() {
+        let meta = if n == 2 { "0|1|0" } else { "0|3|0" };
+        let _: () = conn
+            .hset_multiple(
+                &jobs,
+                &[
+                    (j.id.to_string(), j.payload.clone()),
+                    (format!("{}:meta", j.id), meta.as_bytes().to_vec()),
+                ],
+            )
+            .await
+            .unwrap();
+        let _: () = conn.rpush(&ready, j.id.as_str()).await.unwrap();
+    }
+
+    // Listed, shown and looked up with their bodies.
+    let page = ListPage {
+        state: JobState::Ready,
+        offset: 0,
+        limit: 10,
+    };
+    let listed = d.list_jobs(&q, page).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    for (l, j) in listed.iter().zip(&old) {
+        assert_eq!((&l.id, &l.envelope), (&j.id, &j.payload));
+    }
+    assert_eq!(
+        d.job_envelope(&q, &old[0].id).await.unwrap(),
+        Some(old[0].payload.clone())
+    );
+    let status = d.job_status(&q, &old[0].id).await.unwrap().unwrap();
+    assert_eq!(status.state, JobState::Ready);
+
+    // Claimed with body and attempts, never as foreign payloads.
+    let rs = d.claim(std::slice::from_ref(&q), 3, LEASE).await.unwrap();
+    assert_eq!(rs.len(), 3);
+    for (r, j) in rs.iter().zip(&old) {
+        assert_eq!(
+            (&r.lease.job_id, &r.payload, r.attempt),
+            (&j.id, &j.payload, 1)
+        );
+    }
+    // An ack removes the job's fields from the old hash.
+    d.ack(&rs[0].lease).await.unwrap();
+    let there: bool = conn.hexists(&jobs, old[0].id.as_str()).await.unwrap();
+    assert!(!there, "the acked job's body is gone");
+    // A release writes the metadata to the job's bucket; the body stays in the
+    // old hash and the next claim reads both.
+    d.release(&rs[1].lease, Duration::ZERO).await.unwrap();
+    let again = d.claim(std::slice::from_ref(&q), 1, LEASE).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (&again[0].lease.job_id, &again[0].payload, again[0].attempt),
+        (&old[1].id, &old[1].payload, 2)
+    );
+    // A job out of tries goes to the failed store with its body.
+    d.fail(&rs[2].lease, "boom").await.unwrap();
+    let failed = d.failed_show(&old[2].id).await.unwrap().unwrap();
+    assert_eq!(failed.payload, old[2].payload);
+    d.ack(&again[0].lease).await.unwrap();
+
+    // Nothing is left: not in the old hash, not in a bucket.
+    let left: bool = conn.exists(&jobs).await.unwrap();
+    assert!(!left, "the old jobs hash is gone with its last job");
+    assert_eq!(bucket_keys(&s, &jobs).await, Vec::<Vec<u8>>::new());
+}
+
+#[tokio::test]
+async fn clear_removes_every_bucket() {
+    let s = setup(KeyMode::Plain).await;
+    let d: &dyn Driver = &s.driver;
+    let name = "bkt_clear";
+    let q = queue(name);
+    let jobs = jobs_of(&s, name);
+    let t = now_ms();
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    let mut batch = Vec::new();
+    for n in 0..6 {
+        // Six buckets: ready, delayed and (claimed below) running jobs.
+        let at = if n % 2 == 0 { None } else { Some(later) };
+        batch.push(with_id(
+            job_at(name, n, 3, at),
+            &v7_at(t + 1_000 * n as u64, n as u64),
+        ));
+    }
+    d.push_bulk(batch).await.unwrap();
+    let running = d.claim(std::slice::from_ref(&q), 1, LEASE).await.unwrap();
+    assert_eq!(running.len(), 1);
+    assert_eq!(listed_buckets(&s, &jobs).await.len(), 6);
+
+    assert_eq!(d.clear(&q).await.unwrap(), 6);
+    assert_eq!(bucket_keys(&s, &jobs).await, Vec::<Vec<u8>>::new());
+}

@@ -4,6 +4,13 @@
 //! ```text
 //! cargo run --release -p routemq-redis --example redis-throughput -- [redis://127.0.0.1:6379] [jobs] [claimers] [claim size]
 //! ```
+//!
+//! With `ROUTEMQ_BENCH_QUEUED=N` it measures instead what the queue's depth
+//! costs: N filler jobs are stored first (delayed by a day, so they stay in
+//! the queue's store through the run), then a bulk push of `jobs` jobs and
+//! their claim + ack_batch drain are timed, each with the Redis server's
+//! main-thread CPU time it took (`INFO cpu`), which a noisy machine's
+//! scheduling does not inflate the way it does wall-clock rates.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -53,6 +60,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     driver.ping().await?;
     let q = QueueName::new("bench")?;
     let data = br#"{"n":1}"#.to_vec();
+    if let Ok(queued) = std::env::var("ROUTEMQ_BENCH_QUEUED") {
+        return depth_cost(&driver, &url, &q, queued.parse()?, jobs, concurrency, batch).await;
+    }
 
     // Round trip floor: one awaited PING at a time through the pool.
     let start = Instant::now();
@@ -176,5 +186,96 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "claim + ack_batch   {drain_rate:>10.0} jobs/s  ({jobs} jobs, {concurrency} claimers x {batch})"
     );
     println!("idle latency        p50 {p50:.3} ms  p99 {p99:.3} ms  (push -> claimed, 1,000 jobs 5 ms apart)");
+    Ok(())
+}
+
+/// The Redis server's main-thread CPU seconds so far (`INFO cpu`).
+async fn server_cpu(
+    conn: &mut redis::aio::MultiplexedConnection,
+) -> Result<f64, Box<dyn std::error::Error>> {
+    let info: String = redis::cmd("INFO").arg("cpu").query_async(conn).await?;
+    let mut total = 0.0;
+    for line in info.lines() {
+        if let Some((k, v)) = line.split_once(':') {
+            if k == "used_cpu_sys_main_thread" || k == "used_cpu_user_main_thread" {
+                total += v.trim().parse::<f64>()?;
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// `ROUTEMQ_BENCH_QUEUED`: the bulk push and the drain of `jobs` jobs with
+/// `queued` filler jobs stored beside them (see the module docs).
+async fn depth_cost(
+    driver: &RedisDriver,
+    url: &str,
+    q: &QueueName,
+    queued: usize,
+    jobs: usize,
+    concurrency: usize,
+    batch: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut info = redis::Client::open(url)?
+        .get_multiplexed_async_connection()
+        .await?;
+    let later = SystemTime::now() + Duration::from_secs(86_400);
+    let mut left = queued;
+    while left > 0 {
+        let n = left.min(1_000);
+        let filler = (0..n)
+            .map(|_| {
+                let mut j = job(q, br#"{"filler":true}"#.to_vec());
+                j.available_at = Some(later);
+                j
+            })
+            .collect();
+        driver.push_bulk(filler).await?;
+        left -= n;
+    }
+
+    let (cpu, start) = (server_cpu(&mut info).await?, Instant::now());
+    for _ in 0..jobs / 1_000 {
+        let chunk = (0..1_000).map(|_| job(q, br#"{"n":1}"#.to_vec())).collect();
+        driver.push_bulk(chunk).await?;
+    }
+    let pushed = jobs / 1_000 * 1_000;
+    let bulk_secs = start.elapsed().as_secs_f64();
+    let bulk_cpu = server_cpu(&mut info).await? - cpu;
+
+    let drained = Arc::new(AtomicUsize::new(0));
+    let (cpu, start) = (server_cpu(&mut info).await?, Instant::now());
+    let tasks: Vec<_> = (0..concurrency.clamp(1, 64))
+        .map(|_| {
+            let (d, q, drained) = (driver.clone(), q.clone(), drained.clone());
+            tokio::spawn(async move {
+                loop {
+                    let got = d
+                        .claim(std::slice::from_ref(&q), batch, Duration::from_secs(60))
+                        .await?;
+                    if got.is_empty() {
+                        return Ok::<_, routemq_core::DriverError>(());
+                    }
+                    let leases: Vec<_> = got.into_iter().map(|r| r.lease).collect();
+                    d.ack_batch(&leases).await?;
+                    drained.fetch_add(leases.len(), Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    let drain_secs = start.elapsed().as_secs_f64();
+    let drain_cpu = server_cpu(&mut info).await? - cpu;
+    let drained = drained.load(Ordering::Relaxed);
+    driver.clear(q).await?;
+    println!(
+        "queued {queued}: bulk {:.0} jobs/s, {:.2} us of Redis CPU per job; drain {:.0} jobs/s, {:.2} us of Redis CPU per job ({drained} jobs, {concurrency} claimers x {batch})",
+        pushed as f64 / bulk_secs,
+        bulk_cpu * 1e6 / pushed as f64,
+        drained as f64 / drain_secs,
+        drain_cpu * 1e6 / drained.max(1) as f64,
+    );
     Ok(())
 }

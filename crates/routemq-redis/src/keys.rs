@@ -7,7 +7,7 @@
 //! | `routemq:queue:default` | list | ready job ids, FIFO (`LLEN` = ready count) |
 //! | `routemq:queue:default:delayed` | zset | job ids scored by available-at ms (`ZCARD` = delayed count) |
 //! | `routemq:queue:default:reserved` | zset | `"{id}\|{token}"` scored by lease deadline ms |
-//! | `routemq:queue:default:jobs:{bucket}` | hash | the jobs hash, one per 256 ms of job ids (`{bucket}`: the first 10 hex digits of a UUIDv7 id, its milliseconds / 256; `other` for any other id; `QueueKeys::job_hash`, `lib.lua`'s `job_hash`): id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` (a unique job adds `"\|s\|key"` or `"\|f\|key"`; a chain link `"\|w\|c\|next\|catch"`, a batch job `"\|w\|b\|batch"`); `"{id}:group"` → a grouped job's group; `"{id}:run"` → its worker's run record (JSON: token, worker, progress, error); `"{id}:cancel"` → `1` while a cancel of the running job is pending |
+//! | `routemq:queue:default:jobs:{bucket}` | hash | the jobs hash, one per 256 ms of job ids (`{bucket}`: the first 10 hex digits of a UUIDv7 id, its milliseconds / 256; `other` for any other id; `job_hash` in this file, `lib.lua`'s `job_hash`): id → payload, byte for byte; `"{id}:meta"` → `"attempts\|max_tries\|ready_at_ms"` (a unique job adds `"\|s\|key"` or `"\|f\|key"`; a chain link `"\|w\|c\|next\|catch"`, a batch job `"\|w\|b\|batch"`); `"{id}:group"` → a grouped job's group; `"{id}:run"` → its worker's run record (JSON: token, worker, progress, error); `"{id}:cancel"` → `1` while a cancel of the running job is pending |
 //! | `routemq:queue:default:jobs:buckets` | set | names of the buckets above that may hold fields (a write adds one, a delete that empties one removes it), so `clear` finds them |
 //! | `routemq:queue:default:jobs` | hash | the jobs hash of releases before the buckets: still read for a field found in no bucket and deleted from, never written, so jobs stored before an upgrade are served until they are gone |
 //! | `routemq:queue:default:done:{id}` | string | a finished job's kept record, `"state\|attempts\|max_tries\|finished_at_ms\|has_result\|result"` (state `s` succeeded or `c` cancelled; the result bytes as they are), with a time to live (`PX`) |
@@ -282,6 +282,47 @@ impl Keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jobs_fields_share_the_bucket_its_ids_milliseconds_name() {
+        let jobs = "routemq:queue:{q}:jobs";
+        let id = routemq_core::JobId::generate();
+        let id = id.as_str();
+        let bucket = job_hash(jobs, id);
+        assert_eq!(
+            bucket,
+            format!("{jobs}:{}{}", &id[..8], &id[9..11]).into_bytes()
+        );
+        for suffix in ["meta", "group", "run", "cancel"] {
+            assert_eq!(
+                job_hash(jobs, &format!("{id}:{suffix}")),
+                bucket,
+                "{suffix}"
+            );
+        }
+        // 256 ms apart: the next bucket.
+        let ms: u64 = 0x0190_a1b2_c300;
+        let at = |ms: u64| {
+            format!(
+                "{:08x}-{:04x}-7abc-8def-000000000001",
+                ms >> 16,
+                ms & 0xffff
+            )
+        };
+        assert_eq!(job_hash(jobs, &at(ms)), job_hash(jobs, &at(ms + 255)));
+        assert_ne!(job_hash(jobs, &at(ms)), job_hash(jobs, &at(ms + 256)));
+        // Anything else (a UUIDv4, a short id, the id of a foreign payload) goes
+        // to one bucket; bytes that split a character are kept as they are.
+        let other = format!("{jobs}:other").into_bytes();
+        for id in ["order-17", "x", "3b241101-e2bb-4255-8caf-4136c566a962", ""] {
+            assert_eq!(job_hash(jobs, id), other, "{id}");
+        }
+        let odd = "aaaaaa\u{e9}-a\u{e9}a-7x";
+        let mut want = format!("{jobs}:").into_bytes();
+        want.extend_from_slice(&odd.as_bytes()[..8]);
+        want.extend_from_slice(&odd.as_bytes()[9..11]);
+        assert_eq!(job_hash(jobs, odd), want);
+    }
 
     #[test]
     fn plain_mode_gives_the_seed_names() {

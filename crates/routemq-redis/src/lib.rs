@@ -15,9 +15,13 @@
 //! `{id, connection, queue, payload, exception, failed_at, max_tries}` (newest
 //! first; `failed_at` in ms since the epoch; `payload` is the stored envelope text,
 //! or base64 with `"payload_encoding":"base64"` when it is not UTF-8, as with
-//! MessagePack envelopes). Job bodies live in the hash `routemq:queue:{q}:jobs`
-//! (field = id), and beside each body its attempts, max tries and ready-since time
-//! (field `"{id}:meta"`, so one `HMGET` reads both and one `HDEL` drops both); a hash
+//! MessagePack envelopes). Job bodies live in the queue's jobs hash (field = id),
+//! and beside each body its attempts, max tries and ready-since time (field
+//! `"{id}:meta"`, so one `HMGET` reads both and one `HDEL` drops both). The jobs
+//! hash is split in time buckets, `routemq:queue:{q}:jobs:{bucket}`, one per
+//! 256 ms of UUIDv7 job ids ([`job_hash`]), so no hash grows with the queue;
+//! `routemq:queue:{q}:jobs` itself, where releases before the buckets kept every
+//! job, is still read and emptied, never written, so an upgrade loses nothing. A hash
 //! `routemq:queue:{q}:failed_index` finds a failed record by id without a scan.
 //! Job tracking adds a running attempt's run record (`"{id}:run"`) and a cancel
 //! request (`"{id}:cancel"`) to the jobs hash, so they go with the job, and keeps
@@ -84,7 +88,8 @@
 //! the round trip (one `MULTI`/`EXEC` each: about 0.7 of a one-client `RPUSH`
 //! loop's rate here, where an `EVALSHA` push reached about 0.5);
 //! bulk pushes by Redis itself (a few microseconds of `HSET`/`RPUSH` per job,
-//! most of it the jobs hash's lookups and incremental rehash as it grows; the
+//! most of it the jobs hash's lookups and incremental rehash as it grows, which
+//! the time buckets bound by the push rate instead of the queue's depth; the
 //! transaction instead of `push.lua` took a bulk from about 100,000 to about
 //! 125,000 jobs/s, and ids from a userspace RNG to about 135,000); small claims by
 //! the per-call cost of Redis commands inside Lua (a few microseconds each), which

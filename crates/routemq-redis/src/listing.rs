@@ -161,7 +161,7 @@ impl JobListing for RedisDriver {
     ) -> Result<Option<Vec<u8>>, DriverError> {
         let k = self.inner.keys.queue(queue);
         // The job's bucket, and the pre-bucket hash for a job stored before
-        // the buckets (see `QueueKeys::job_hash`); the bucket's fields win.
+        // the buckets (see `crate::keys::job_hash`); the bucket's fields win.
         let meta = format!("{id}:meta");
         let mut pipe = SlotPipeline::new();
         pipe.cmd("HMGET")

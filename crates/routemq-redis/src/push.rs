@@ -101,7 +101,7 @@ impl RedisDriver {
             .collect();
         let mut tx = redis::pipe();
         tx.atomic();
-        // One HSET per bucket of the jobs hash (`QueueKeys::job_hash`; a bulk's
+        // One HSET per bucket of the jobs hash (`crate::keys::job_hash`; a bulk's
         // ids are time-ordered, so its jobs fall into one bucket or a few).
         let mut hsets: Vec<(Vec<u8>, redis::Cmd)> = Vec::new();
         for (job, at) in jobs.iter().zip(&due) {

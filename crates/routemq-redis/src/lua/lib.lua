@@ -67,17 +67,32 @@ end
 -- its first 10 of them (ms / 256); any other id to `jobs .. ':other'`. The rule
 -- reads bytes 1-15 of a field, which are its id's (job ids never contain ':', and
 -- the suffixes have no '-' or '7'), so every field of a job lands beside its body.
--- src/keys.rs (`QueueKeys::job_hash`) holds the same rule; a test runs both.
+-- src/keys.rs (`job_hash`) holds the same rule; tests/job_buckets.rs checks that
+-- both put every push path's jobs in the same bucket.
 -- `jobs .. ':buckets'` is the set of buckets that may hold fields (clear.lua
 -- removes them); a write adds its bucket, a delete that empties one removes it.
 -- `jobs` itself is where releases before the buckets kept every field: it is
 -- still read (a field found in no bucket is looked up there while it exists) and
 -- deleted from, never written, so jobs stored before an upgrade keep working.
+-- Names are kept per script run (by jobs hash, then by the field's first 11
+-- bytes), so the fields of a claim or an ack cost one short substring each.
+local bucket_names = {}
 local function job_hash(jobs, f)
-  if string.byte(f, 15) == 55 and string.byte(f, 9) == 45 and string.byte(f, 14) == 45 then
-    return jobs .. ':' .. string.sub(f, 1, 8) .. string.sub(f, 10, 11)
+  local names = bucket_names[jobs]
+  if not names then
+    names = { other = jobs .. ':other' }
+    bucket_names[jobs] = names
   end
-  return jobs .. ':other'
+  if string.byte(f, 15) == 55 and string.byte(f, 9) == 45 and string.byte(f, 14) == 45 then
+    local p = string.sub(f, 1, 11)
+    local name = names[p]
+    if not name then
+      name = jobs .. ':' .. string.sub(p, 1, 8) .. string.sub(p, 10, 11)
+      names[p] = name
+    end
+    return name
+  end
+  return names.other
 end
 
 -- Whether the pre-bucket hash `jobs` exists, asked once per script run (a run
@@ -115,6 +130,11 @@ end
 local function job_get(jobs, fields)
   local out = {}
   local order, at = by_bucket(jobs, fields, 1)
+  if #order == 1 and #fields <= CHUNK then
+    -- One bucket (the usual claim): the fields as they are, in one HMGET.
+    out = redis.call('HMGET', order[1], unpack(fields))
+    order = {}
+  end
   for b = 1, #order do
     local pos = at[order[b]]
     for i = 1, #pos, CHUNK do
@@ -158,6 +178,11 @@ end
 -- lists the buckets in the set of buckets.
 local function job_set(jobs, pairs)
   local order, at = by_bucket(jobs, pairs, 2)
+  if #order == 1 then
+    chunked_pairs('HMSET', order[1], pairs)
+    redis.call('SADD', jobs .. ':buckets', order[1])
+    return
+  end
   for b = 1, #order do
     local pos = at[order[b]]
     local part = {}
@@ -175,9 +200,12 @@ end
 local function job_del(jobs, fields)
   local order, at = by_bucket(jobs, fields, 1)
   for b = 1, #order do
-    local pos = at[order[b]]
-    local part = {}
-    for j = 1, #pos do part[j] = fields[pos[j]] end
+    local part = fields
+    if #order > 1 then
+      local pos = at[order[b]]
+      part = {}
+      for j = 1, #pos do part[j] = fields[pos[j]] end
+    end
     chunked('HDEL', order[b], part)
     if redis.call('EXISTS', order[b]) == 0 then
       redis.call('SREM', jobs .. ':buckets', order[b])

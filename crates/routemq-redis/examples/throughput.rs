@@ -106,30 +106,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Drain: `concurrency` claimers, each claiming up to 32 and acking the batch.
-    let drained = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
-    let tasks: Vec<_> = (0..concurrency.clamp(1, 64))
-        .map(|_| {
-            let (d, q, drained) = (driver.clone(), q.clone(), drained.clone());
-            tokio::spawn(async move {
-                loop {
-                    let got = d
-                        .claim(std::slice::from_ref(&q), batch, Duration::from_secs(60))
-                        .await?;
-                    if got.is_empty() {
-                        return Ok::<_, routemq_core::DriverError>(());
-                    }
-                    let leases: Vec<_> = got.into_iter().map(|r| r.lease).collect();
-                    d.ack_batch(&leases).await?;
-                    drained.fetch_add(leases.len(), Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await??;
-    }
-    let drain_rate = drained.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    let drained = drain(&driver, &q, concurrency, batch).await?;
+    let drain_rate = drained as f64 / start.elapsed().as_secs_f64();
     if std::env::var("ROUTEMQ_BENCH_ONLY").as_deref() == Ok("drain") {
         println!("claim + ack_batch   {drain_rate:>10.0} jobs/s  ({jobs} jobs, {concurrency} claimers x {batch})");
         return Ok(());
@@ -243,8 +222,31 @@ async fn depth_cost(
     let bulk_secs = start.elapsed().as_secs_f64();
     let bulk_cpu = server_cpu(&mut info).await? - cpu;
 
-    let drained = Arc::new(AtomicUsize::new(0));
     let (cpu, start) = (server_cpu(&mut info).await?, Instant::now());
+    let drained = drain(driver, q, concurrency, batch).await?;
+    let drain_secs = start.elapsed().as_secs_f64();
+    let drain_cpu = server_cpu(&mut info).await? - cpu;
+    driver.clear(q).await?;
+    println!(
+        "queued {queued}: bulk {:.0} jobs/s, {:.2} us of Redis CPU per job; drain {:.0} jobs/s, {:.2} us of Redis CPU per job ({drained} jobs, {concurrency} claimers x {batch})",
+        pushed as f64 / bulk_secs,
+        bulk_cpu * 1e6 / pushed as f64,
+        drained as f64 / drain_secs,
+        drain_cpu * 1e6 / drained.max(1) as f64,
+    );
+    Ok(())
+}
+
+/// Drains `q` with `concurrency` claimers, each claiming up to `batch` jobs and
+/// acking them with one `ack_batch`, until a claim comes back empty; returns
+/// how many jobs were drained.
+async fn drain(
+    driver: &RedisDriver,
+    q: &QueueName,
+    concurrency: usize,
+    batch: usize,
+) -> Result<usize, Box<dyn std::error::Error>> {
+    let drained = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..concurrency.clamp(1, 64))
         .map(|_| {
             let (d, q, drained) = (driver.clone(), q.clone(), drained.clone());
@@ -266,16 +268,5 @@ async fn depth_cost(
     for t in tasks {
         t.await??;
     }
-    let drain_secs = start.elapsed().as_secs_f64();
-    let drain_cpu = server_cpu(&mut info).await? - cpu;
-    let drained = drained.load(Ordering::Relaxed);
-    driver.clear(q).await?;
-    println!(
-        "queued {queued}: bulk {:.0} jobs/s, {:.2} us of Redis CPU per job; drain {:.0} jobs/s, {:.2} us of Redis CPU per job ({drained} jobs, {concurrency} claimers x {batch})",
-        pushed as f64 / bulk_secs,
-        bulk_cpu * 1e6 / pushed as f64,
-        drained as f64 / drain_secs,
-        drain_cpu * 1e6 / drained.max(1) as f64,
-    );
-    Ok(())
+    Ok(drained.load(Ordering::Relaxed))
 }

@@ -71,17 +71,29 @@ fn finished(exporter: &InMemorySpanExporter, provider: &SdkTracerProvider) -> Ve
 async fn stored_payloads(store: &mut Store) -> Vec<Vec<u8>> {
     match store {
         Store::Redis(s) => {
+            // The jobs hash's time buckets, as its set of buckets lists them
+            // (see `routemq_redis::job_hash`).
             let key = format!("{}:jobs", s.ready_key(&QUEUE.parse::<QueueName>().unwrap()));
-            let pairs: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
-                .arg(&key)
+            let buckets: Vec<Vec<u8>> = redis::cmd("SMEMBERS")
+                .arg(format!("{key}:buckets"))
                 .query_async(&mut s.raw)
                 .await
-                .expect("HGETALL");
-            pairs
-                .into_iter()
-                .filter(|(field, _)| !field.ends_with(":meta"))
-                .map(|(_, payload)| payload)
-                .collect()
+                .expect("SMEMBERS");
+            let mut payloads = Vec::new();
+            for bucket in buckets {
+                let pairs: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
+                    .arg(&bucket)
+                    .query_async(&mut s.raw)
+                    .await
+                    .expect("HGETALL");
+                payloads.extend(
+                    pairs
+                        .into_iter()
+                        .filter(|(field, _)| !field.ends_with(":meta"))
+                        .map(|(_, payload)| payload),
+                );
+            }
+            payloads
         }
         Store::Mysql(s) => {
             let mut conn = s.raw().await;

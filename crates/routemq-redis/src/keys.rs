@@ -156,7 +156,8 @@ impl QueueKeys {
 /// are the id's for every field of a job (ids have no `:`, the suffixes no `-`
 /// or `7`), so a job's fields share a bucket. The name is bytes because the
 /// rule cuts bytes, which in an id that is not a UUID may split a character.
-/// `lib.lua`'s `job_hash` is the same rule (the `layout` tests run both).
+/// `lib.lua`'s `job_hash` is the same rule (`tests/job_buckets.rs` checks that both
+/// put the jobs of every push path in the same bucket).
 pub fn job_hash(jobs: &str, field: &str) -> Vec<u8> {
     let b = field.as_bytes();
     let mut key = Vec::with_capacity(jobs.len() + 11);

@@ -1,6 +1,7 @@
 //! Building the push scripts' commands (`push.lua` for one queue's jobs,
 //! `push_unique.lua` for one job under a uniqueness key).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use routemq_core::{unix_ms, PendingJob, QueueName, UniqueScope, Uniqueness};
@@ -103,19 +104,15 @@ impl RedisDriver {
         tx.atomic();
         // One HSET per bucket of the jobs hash (`crate::keys::job_hash`; a bulk's
         // ids are time-ordered, so its jobs fall into one bucket or a few).
-        let mut hsets: Vec<(Vec<u8>, redis::Cmd)> = Vec::new();
+        let mut hsets: BTreeMap<Vec<u8>, redis::Cmd> = BTreeMap::new();
         for (job, at) in jobs.iter().zip(&due) {
             let bucket = crate::keys::job_hash(&k.jobs, job.id.as_str());
-            let at_bucket = match hsets.iter().position(|(b, _)| *b == bucket) {
-                Some(i) => i,
-                None => {
-                    let mut hset = redis::cmd("HSET");
-                    hset.arg(&bucket);
-                    hsets.push((bucket, hset));
-                    hsets.len() - 1
-                }
-            };
-            body_and_meta(&mut hsets[at_bucket].1, job, *at, "");
+            let hset = hsets.entry(bucket).or_insert_with_key(|bucket| {
+                let mut hset = redis::cmd("HSET");
+                hset.arg(bucket);
+                hset
+            });
+            body_and_meta(hset, job, *at, "");
         }
         let mut sadd = redis::cmd("SADD");
         sadd.arg(&k.job_buckets);

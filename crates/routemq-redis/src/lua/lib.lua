@@ -124,40 +124,45 @@ local function by_bucket(jobs, fields, step)
   return order, at
 end
 
+-- The entries of `list` at positions pos[from..to], in that order; with
+-- `width` 2, each entry and the one after it (a field and its value).
+local function pick(list, pos, from, to, width)
+  local part = {}
+  for j = from, to do
+    part[#part + 1] = list[pos[j]]
+    if width == 2 then part[#part + 1] = list[pos[j] + 1] end
+  end
+  return part
+end
+
+-- Reads the fields of `fields` at positions `pos` from hash `key` (one HMGET
+-- per CHUNK of them) into `out`, at the same positions.
+local function hmget_at(key, fields, pos, out)
+  for i = 1, #pos, CHUNK do
+    local last = math.min(i + CHUNK - 1, #pos)
+    local got = redis.call('HMGET', key, unpack(pick(fields, pos, i, last, 1)))
+    for j = i, last do out[pos[j]] = got[j - i + 1] end
+  end
+end
+
 -- The values of jobs-hash fields `fields`, in order (false where absent): one
 -- HMGET per bucket (and per CHUNK fields), then, for fields found in no bucket
 -- while the pre-bucket hash exists, one there.
 local function job_get(jobs, fields)
-  local out = {}
+  local out
   local order, at = by_bucket(jobs, fields, 1)
   if #order == 1 and #fields <= CHUNK then
     -- One bucket (the usual claim): the fields as they are, in one HMGET.
     out = redis.call('HMGET', order[1], unpack(fields))
-    order = {}
-  end
-  for b = 1, #order do
-    local pos = at[order[b]]
-    for i = 1, #pos, CHUNK do
-      local last = math.min(i + CHUNK - 1, #pos)
-      local part = {}
-      for j = i, last do part[#part + 1] = fields[pos[j]] end
-      local got = redis.call('HMGET', order[b], unpack(part))
-      for j = i, last do out[pos[j]] = got[j - i + 1] end
-    end
+  else
+    out = {}
+    for b = 1, #order do hmget_at(order[b], fields, at[order[b]], out) end
   end
   local missing = {}
   for i = 1, #fields do
     if not out[i] then missing[#missing + 1] = i end
   end
-  if #missing > 0 and has_legacy(jobs) then
-    for i = 1, #missing, CHUNK do
-      local last = math.min(i + CHUNK - 1, #missing)
-      local part = {}
-      for j = i, last do part[#part + 1] = fields[missing[j]] end
-      local got = redis.call('HMGET', jobs, unpack(part))
-      for j = i, last do out[missing[j]] = got[j - i + 1] end
-    end
-  end
+  if #missing > 0 and has_legacy(jobs) then hmget_at(jobs, fields, missing, out) end
   return out
 end
 
@@ -185,12 +190,7 @@ local function job_set(jobs, pairs)
   end
   for b = 1, #order do
     local pos = at[order[b]]
-    local part = {}
-    for j = 1, #pos do
-      part[#part + 1] = pairs[pos[j]]
-      part[#part + 1] = pairs[pos[j] + 1]
-    end
-    chunked_pairs('HMSET', order[b], part)
+    chunked_pairs('HMSET', order[b], pick(pairs, pos, 1, #pos, 2))
   end
   chunked('SADD', jobs .. ':buckets', order)
 end
@@ -203,8 +203,7 @@ local function job_del(jobs, fields)
     local part = fields
     if #order > 1 then
       local pos = at[order[b]]
-      part = {}
-      for j = 1, #pos do part[j] = fields[pos[j]] end
+      part = pick(fields, pos, 1, #pos, 1)
     end
     chunked('HDEL', order[b], part)
     if redis.call('EXISTS', order[b]) == 0 then

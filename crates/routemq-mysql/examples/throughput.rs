@@ -11,6 +11,14 @@
 //! Knobs: `DRAIN=workers:batch,…` (drain shapes), `BULK_CHUNK=rows` (rows per
 //! multi-row INSERT), `TIMING=1` (time spent in claim versus ack per drainer),
 //! `RUST_LOG=routemq_mysql=debug` (shows lock-conflict retries).
+//!
+//! With `ROUTEMQ_BENCH_QUEUED=N` it measures instead what the queue's depth
+//! costs: it stores N filler jobs delayed by a day, then times single pushes,
+//! a bulk push and a drain of JOBS jobs beside them, and prints per job the
+//! server's CPU time (read from `/proc` through the server's pid file, so only
+//! for a server on this machine and a reader allowed to see it), InnoDB's
+//! logical page reads and the pages it had to read from disk. Those counts say
+//! what grows with the depth where a noisy machine's wall-clock rates cannot.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -109,6 +117,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let d = Arc::new(MysqlDriver::connect_and_migrate(config.clone()).await?);
     let queue = QueueName::new("throughput")?;
     d.clear(&queue).await?;
+    if let Ok(queued) = std::env::var("ROUTEMQ_BENCH_QUEUED") {
+        return depth_cost(&d, &queue, queued.parse()?, jobs).await;
+    }
 
     // Single enqueue: one producer task, then 16 concurrent producers.
     let single_n = (jobs / 4).max(1000);
@@ -222,5 +233,162 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         lat[lat.len() - 1]
     );
     d.clear(&queue).await?;
+    Ok(())
+}
+
+/// What the server has spent so far: its CPU seconds (`None` where its `/proc`
+/// entry cannot be read), InnoDB's logical page reads and its reads from disk,
+/// and the rows its statements stepped through (`Handler_read_next`, `_prev`
+/// and `_rnd_next`: index and table scans, where a lookup is one `_key`).
+struct ServerWork {
+    cpu: Option<f64>,
+    page_reads: u64,
+    disk_reads: u64,
+    rows_stepped: u64,
+}
+
+impl ServerWork {
+    async fn read(conn: &mut mysql_async::Conn) -> Result<Self, Box<dyn std::error::Error>> {
+        use mysql_async::prelude::Queryable;
+        let status: Vec<(String, String)> = conn
+            .query(
+                "SHOW GLOBAL STATUS WHERE Variable_name IN \
+                 ('Innodb_buffer_pool_read_requests', 'Innodb_buffer_pool_reads', \
+                  'Handler_read_next', 'Handler_read_prev', 'Handler_read_rnd_next')",
+            )
+            .await?;
+        let counter = |name: &str| {
+            status
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let pid_file: Option<String> = conn.query_first("SELECT @@pid_file").await?;
+        Ok(Self {
+            cpu: pid_file.and_then(|f| process_cpu(&f)),
+            page_reads: counter("Innodb_buffer_pool_read_requests"),
+            disk_reads: counter("Innodb_buffer_pool_reads"),
+            rows_stepped: counter("Handler_read_next")
+                + counter("Handler_read_prev")
+                + counter("Handler_read_rnd_next"),
+        })
+    }
+
+    /// The work since `before`, per job of `jobs`, as one line's tail.
+    fn per_job_since(&self, before: &Self, jobs: u64) -> String {
+        let per = |a: u64, b: u64| (a - b) as f64 / jobs.max(1) as f64;
+        let cpu = match (self.cpu, before.cpu) {
+            (Some(a), Some(b)) => format!("{:.1} us", (a - b) * 1e6 / jobs.max(1) as f64),
+            _ => "n/a".into(),
+        };
+        format!(
+            "server CPU {cpu}, {:.1} page reads, {:.3} disk reads, {:.1} rows stepped per job",
+            per(self.page_reads, before.page_reads),
+            per(self.disk_reads, before.disk_reads),
+            per(self.rows_stepped, before.rows_stepped),
+        )
+    }
+}
+
+/// The CPU seconds (user and system) of the process whose pid `pid_file` holds.
+fn process_cpu(pid_file: &str) -> Option<f64> {
+    let pid = std::fs::read_to_string(pid_file).ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).ok()?;
+    // Fields after the command name (which may hold spaces) start at state (3).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ is 100 on Linux.
+}
+
+/// Waits (up to 5 minutes) until InnoDB has purged the undo history, so the
+/// purge of an earlier run's deletes is not counted in the phases measured
+/// next. (Dirty pages are only reported: adaptive flushing keeps a few hundred
+/// of them however long one waits.)
+async fn settle(conn: &mut mysql_async::Conn) -> Result<(), Box<dyn std::error::Error>> {
+    use mysql_async::prelude::Queryable;
+    let start = Instant::now();
+    loop {
+        let history: Option<u64> = conn
+            .query_first(
+                "SELECT `COUNT` FROM information_schema.INNODB_METRICS \
+                 WHERE NAME = 'trx_rseg_history_len'",
+            )
+            .await?;
+        let dirty: Option<(String, u64)> = conn
+            .query_first("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'")
+            .await?;
+        let (history, dirty) = (history.unwrap_or(0), dirty.map_or(0, |(_, n)| n));
+        if history < 1_000 || start.elapsed() > Duration::from_secs(300) {
+            eprintln!(
+                "settled in {:.0?}: undo history {history}, dirty pages {dirty}",
+                start.elapsed()
+            );
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// `ROUTEMQ_BENCH_QUEUED`: single pushes, a bulk push and a drain of `jobs`
+/// jobs with `queued` filler jobs stored beside them (see the module docs).
+async fn depth_cost(
+    d: &Arc<MysqlDriver>,
+    queue: &QueueName,
+    queued: u64,
+    jobs: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut conn = d.pool().get_conn().await?;
+    let later = SystemTime::now() + Duration::from_secs(86_400);
+    let mut left = queued;
+    while left > 0 {
+        let n = left.min(5_000);
+        let filler = (0..n)
+            .map(|i| {
+                let mut j = pending(queue, i);
+                j.available_at = Some(later);
+                j
+            })
+            .collect();
+        d.push_bulk(filler).await?;
+        left -= n;
+    }
+
+    settle(&mut conn).await?;
+
+    let single_n = (jobs / 10).max(500);
+    let (before, start) = (ServerWork::read(&mut conn).await?, Instant::now());
+    for n in 0..single_n {
+        d.push(pending(queue, n)).await?;
+    }
+    let single = rate(single_n, start.elapsed());
+    let single_work = ServerWork::read(&mut conn)
+        .await?
+        .per_job_since(&before, single_n);
+
+    let (before, start) = (ServerWork::read(&mut conn).await?, Instant::now());
+    for from in (0..jobs).step_by(1_000) {
+        let chunk = (from..(from + 1_000).min(jobs))
+            .map(|n| pending(queue, n))
+            .collect();
+        d.push_bulk(chunk).await?;
+    }
+    let bulk = rate(jobs, start.elapsed());
+    let bulk_work = ServerWork::read(&mut conn)
+        .await?
+        .per_job_since(&before, jobs);
+
+    let (before, start) = (ServerWork::read(&mut conn).await?, Instant::now());
+    let drained = drain(d, queue, 32, 32).await;
+    let drain_rate = rate(drained, start.elapsed());
+    let drain_work = ServerWork::read(&mut conn)
+        .await?
+        .per_job_since(&before, drained);
+    drop(conn);
+    d.clear(queue).await?;
+    println!("queued {queued}, jobs {jobs}:");
+    println!("  single {single:.0} jobs/s; {single_work}");
+    println!("  bulk   {bulk:.0} jobs/s; {bulk_work}");
+    println!("  drain  {drain_rate:.0} jobs/s (32 claimers x 32); {drain_work}");
     Ok(())
 }

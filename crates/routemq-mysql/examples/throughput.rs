@@ -277,7 +277,7 @@ impl ServerWork {
 
     /// The work since `before`, per job of `jobs`, as one line's tail.
     fn per_job_since(&self, before: &Self, jobs: u64) -> String {
-        let per = |a: u64, b: u64| (a - b) as f64 / jobs.max(1) as f64;
+        let per = |a: u64, b: u64| a.saturating_sub(b) as f64 / jobs.max(1) as f64;
         let cpu = match (self.cpu, before.cpu) {
             (Some(a), Some(b)) => format!("{:.1} us", (a - b) * 1e6 / jobs.max(1) as f64),
             _ => "n/a".into(),

@@ -13,12 +13,15 @@
 //! `RUST_LOG=routemq_mysql=debug` (shows lock-conflict retries).
 //!
 //! With `ROUTEMQ_BENCH_QUEUED=N` it measures instead what the queue's depth
-//! costs: it stores N filler jobs delayed by a day, then times single pushes,
-//! a bulk push and a drain of JOBS jobs beside them, and prints per job the
-//! server's CPU time (read from `/proc` through the server's pid file, so only
-//! for a server on this machine and a reader allowed to see it), InnoDB's
-//! logical page reads and the pages it had to read from disk. Those counts say
-//! what grows with the depth where a noisy machine's wall-clock rates cannot.
+//! costs: it stores N filler jobs delayed by a day, waits until InnoDB has
+//! purged its undo history (so the purge of an earlier run's deletes is not
+//! counted), then times single pushes, a bulk push and a drain of JOBS jobs
+//! beside them, and prints per job the server's CPU time (read from `/proc`
+//! through the server's pid file, so only for a server on this machine and a
+//! reader allowed to see it), InnoDB's logical page reads, the pages it had to
+//! read from disk and the rows the statements stepped through. Those counts
+//! say what grows with the depth where a noisy machine's wall-clock rates
+//! cannot.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

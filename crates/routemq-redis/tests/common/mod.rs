@@ -73,8 +73,19 @@ pub fn job_at(
     max_tries: u32,
     at: Option<std::time::SystemTime>,
 ) -> PendingJob {
+    job_with_id(queue_name, n, max_tries, at, JobId::generate())
+}
+
+/// [`job_at`] with the id `id`.
+pub fn job_with_id(
+    queue_name: &str,
+    n: usize,
+    max_tries: u32,
+    at: Option<std::time::SystemTime>,
+    id: JobId,
+) -> PendingJob {
     let envelope = Envelope {
-        id: JobId::generate(),
+        id,
         name: "test.job".into(),
         queue: queue(queue_name),
         codec: Codec::Json,

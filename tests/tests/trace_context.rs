@@ -67,7 +67,8 @@ fn finished(exporter: &InMemorySpanExporter, provider: &SdkTracerProvider) -> Ve
 }
 
 /// The stored envelopes of the queue, as the backend holds them: the Redis jobs
-/// hash's payloads, MySQL's `queue_jobs.payload`.
+/// hash's payloads (after the metadata in front of each), MySQL's
+/// `queue_jobs.payload`.
 async fn stored_payloads(store: &mut Store) -> Vec<Vec<u8>> {
     match store {
         Store::Redis(s) => {
@@ -90,7 +91,8 @@ async fn stored_payloads(store: &mut Store) -> Vec<Vec<u8>> {
                     pairs
                         .into_iter()
                         .filter(|(field, _)| !field.ends_with(":meta"))
-                        .map(|(_, payload)| payload),
+                        // The body carries the job's metadata in front.
+                        .map(|(_, body)| routemq_redis::split_body(&body).0.to_vec()),
                 );
             }
             payloads

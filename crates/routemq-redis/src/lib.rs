@@ -16,8 +16,10 @@
 //! first; `failed_at` in ms since the epoch; `payload` is the stored envelope text,
 //! or base64 with `"payload_encoding":"base64"` when it is not UTF-8, as with
 //! MessagePack envelopes). Job bodies live in the queue's jobs hash (field = id),
-//! and beside each body its attempts, max tries and ready-since time (field
-//! `"{id}:meta"`, so one `HMGET` reads both and one `HDEL` drops both). The jobs
+//! each with its attempts, max tries and ready-since time in front
+//! ([`split_body`]), so a queued job is one field; the first claim, release or
+//! reclaim writes them beside the body (field `"{id}:meta"`, which then
+//! outranks the body's; one `HMGET` reads both and one `HDEL` drops both). The jobs
 //! hash is split in time buckets, `routemq:queue:{q}:jobs:{bucket}`, one per
 //! 256 ms of UUIDv7 job ids ([`job_hash`]), so no hash grows with the queue;
 //! `routemq:queue:{q}:jobs` itself, where releases before the buckets kept every
@@ -111,6 +113,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod body;
 mod claim;
 mod config;
 mod driver;
@@ -135,6 +138,7 @@ mod wait_claim;
 mod workers;
 mod workflows;
 
+pub use body::split_body;
 pub use config::{ConfigError, KeyMode, RedisConfig};
 pub use driver::RedisDriver;
 pub use keys::job_hash;

@@ -21,6 +21,7 @@ use routemq_core::{
     DriverError, JobId, JobListing, JobState, JobSummary, ListPage, QueueName, MAX_LIST_PAGE,
 };
 
+use crate::body::split_body;
 use crate::error::bad_reply;
 use crate::slot_pipeline::SlotPipeline;
 use crate::RedisDriver;
@@ -152,8 +153,9 @@ impl JobListing for RedisDriver {
         Ok(out)
     }
 
-    /// The body, while the job's metadata is there too (a stored job always has
-    /// both; this keeps an id such as `"{id}:meta"` from reading another field).
+    /// The payload, while the job's metadata is there too, in front of it
+    /// (`crate::body`) or in `"{id}:meta"` (a stored job always has it; this
+    /// keeps an id such as `"{id}:meta"` from reading another field).
     async fn job_envelope(
         &self,
         queue: &QueueName,
@@ -173,7 +175,11 @@ impl JobListing for RedisDriver {
         let ((body, meta), (old_body, old_meta)): (Fields, Fields) =
             self.inner.pool.pipe(&pipe).await?;
         let (body, meta) = (body.or(old_body), meta.or(old_meta));
-        Ok(body.filter(|_| meta.is_some()))
+        Ok(body.and_then(|body| match split_body(&body) {
+            (payload, Some(_)) => Some(payload.to_vec()),
+            (_, None) if meta.is_some() => Some(body),
+            _ => None,
+        }))
     }
 }
 

@@ -6,23 +6,23 @@ use std::time::Duration;
 
 use routemq_core::{unix_ms, PendingJob, QueueName, UniqueScope, Uniqueness};
 
+use crate::body::body_with_meta;
 use crate::lifecycle::ms;
 use crate::RedisDriver;
 
-/// Appends a new job's two fields of the jobs hash to `cmd` (an `HSET` or a
-/// script's argument list): id → payload, and `"{id}:meta"` →
-/// `"0|max_tries|ready_at_ms"` followed by `tail` (a uniqueness or workflow
-/// tail, `""` for none).
-pub(crate) fn body_and_meta(cmd: &mut redis::Cmd, job: &PendingJob, ready_at: i64, tail: &str) {
+/// Appends a new job's field of the jobs hash to `cmd` (an `HSET` or a
+/// script's argument list): id → the payload with its metadata in front
+/// (`crate::body`), `"0|max_tries|ready_at_ms"` followed by `tail` (a uniqueness
+/// or workflow tail, `""` for none).
+pub(crate) fn job_body(cmd: &mut redis::Cmd, job: &PendingJob, ready_at: i64, tail: &str) {
+    let meta = format!("0|{}|{ready_at}{tail}", job.max_tries.max(1));
     cmd.arg(job.id.as_str())
-        .arg(job.payload.as_slice())
-        .arg(format!("{}:meta", job.id))
-        .arg(format!("0|{}|{ready_at}{tail}", job.max_tries.max(1)));
+        .arg(body_with_meta(&job.payload, &meta));
 }
 
 impl RedisDriver {
     /// The push script's arguments: counts, then the jobs hash's field/value pairs
-    /// (body and `"{id}:meta"` per job), ready ids and (score, id) pairs for
+    /// (the body, metadata in front, per job), ready ids and (score, id) pairs for
     /// delayed jobs (see `push.lua`).
     pub(crate) fn push_cmd(&self, queue: &QueueName, jobs: &[&PendingJob], now: i64) -> redis::Cmd {
         let k = self.inner.keys.queue(queue);
@@ -52,8 +52,8 @@ impl RedisDriver {
             (jobs.len(), plain_ready, delayed, grouped, lanes.len()),
         );
         for (job, at) in jobs.iter().zip(&due) {
-            // Body, then attempts | max_tries | when it became (or becomes) claimable.
-            body_and_meta(&mut cmd, job, *at, "");
+            // The body, after attempts | max_tries | when it became (or becomes) claimable.
+            job_body(&mut cmd, job, *at, "");
         }
         for job in jobs {
             if let Some(g) = &job.group {
@@ -77,7 +77,7 @@ impl RedisDriver {
     }
 
     /// Ungrouped jobs of one queue pushed as one `MULTI`/`EXEC` of plain
-    /// commands: bodies and metadata (`HSET` per bucket of the jobs hash, and
+    /// commands: bodies with their metadata (`HSET` per bucket of the jobs hash, and
     /// `SADD` of the buckets), ready ids in order (`RPUSH`),
     /// delayed ids (`ZADD`), wake-up tokens (`RPUSH` of one per job, at most
     /// 64, and `LTRIM` to 64), the same writes `push.lua` makes for such jobs.
@@ -112,7 +112,7 @@ impl RedisDriver {
                 hset.arg(bucket);
                 hset
             });
-            body_and_meta(hset, job, *at, "");
+            job_body(hset, job, *at, "");
         }
         let mut sadd = redis::cmd("SADD");
         sadd.arg(&k.job_buckets);

@@ -39,7 +39,7 @@ use routemq_core::{
 
 use crate::error::bad_reply;
 use crate::lifecycle::{ms, now_ms};
-use crate::push::body_and_meta;
+use crate::push::job_body;
 use crate::slot_pipeline::SlotPipeline;
 use crate::{RedisDriver, NAME};
 
@@ -172,10 +172,10 @@ fn batch_sections(
 ) {
     let tail = format!("|w|b|{batch}");
     for (job, at) in jobs.iter().zip(due) {
-        body_and_meta(cmd, job, (*at).max(now), &tail);
+        job_body(cmd, job, (*at).max(now), &tail);
     }
     for job in callbacks {
-        body_and_meta(cmd, job, now, "");
+        job_body(cmd, job, now, "");
     }
     for (job, at) in jobs.iter().zip(due) {
         if *at <= now {
@@ -234,10 +234,10 @@ impl Workflows for RedisDriver {
                 format!("|w|c|{next}|{catch}")
             };
             let ready_at = if i == 0 { due.max(now) } else { now };
-            body_and_meta(&mut cmd, link, ready_at, &tail);
+            job_body(&mut cmd, link, ready_at, &tail);
         }
         if let Some(c) = &chain.catch {
-            body_and_meta(&mut cmd, c, now, "");
+            job_body(&mut cmd, c, now, "");
         }
         let mut pipe = SlotPipeline::new();
         pipe.cmd("SADD")

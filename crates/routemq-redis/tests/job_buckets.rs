@@ -15,7 +15,7 @@ use routemq_core::{
     CancelOutcome, GroupKey, JobId, JobState, ListPage, PendingJob, UniqueKey, UniqueScope,
     Uniqueness,
 };
-use routemq_redis::{job_hash, KeyMode};
+use routemq_redis::{job_hash, split_body, KeyMode};
 
 const LEASE: Duration = Duration::from_secs(30);
 
@@ -102,10 +102,19 @@ async fn each_push_path_stores_a_job_in_the_bucket_its_id_names() {
             hget(&s, &bucket, id).await.is_some(),
             "body of {id} in its bucket"
         );
+        // Stored by Rust (the bulk transaction) or by a script, a body
+        // carries its metadata in front, framed the same way, and there is
+        // no metadata field until a claim writes one.
+        let body = hget(&s, &bucket, id).await.unwrap();
+        let (payload, meta) = split_body(&body);
+        let meta = String::from_utf8(meta.expect("metadata in front").to_vec()).unwrap();
+        assert!(meta.starts_with("0|3|"), "metadata of {id}: {meta}");
+        let payload = String::from_utf8(payload.to_vec()).unwrap();
         assert!(
-            hget(&s, &bucket, &format!("{id}:meta")).await.is_some(),
-            "metadata of {id} beside its body"
+            payload.starts_with("{\"id\":") && payload.ends_with('}'),
+            "the whole envelope of {id} after it: {payload}"
         );
+        assert_eq!(hget(&s, &bucket, &format!("{id}:meta")).await, None);
     }
     assert_ne!(job_hash(&jobs, &a), job_hash(&jobs, &b));
     assert_eq!(
@@ -236,6 +245,81 @@ async fn jobs_stored_before_the_buckets_are_served_until_they_are_gone() {
     // Nothing is left: not in the old hash, not in a bucket.
     let left: bool = conn.exists(&jobs).await.unwrap();
     assert!(!left, "the old jobs hash is gone with its last job");
+    assert_eq!(bucket_keys(&s, &jobs).await, Vec::<Vec<u8>>::new());
+}
+
+#[tokio::test]
+async fn jobs_stored_with_a_separate_metadata_field_are_served() {
+    let s = setup(KeyMode::Plain).await;
+    let d: &dyn Driver = &s.driver;
+    let name = "bkt_meta_field";
+    let q = queue(name);
+    let jobs = jobs_of(&s, name);
+    let ready = format!("{}:queue:{name}", s.target.prefix);
+    // Two jobs as releases before the metadata moved into the body stored
+    // them: the body as it is, "{id}:meta" beside it in the job's bucket. The
+    // first was tried once already, the second has one try.
+    let old: Vec<PendingJob> = (0..2).map(|n| job(name, n, 3)).collect();
+    let mut conn = s.raw.clone();
+    for (j, meta) in old.iter().zip(["1|3|0", "0|1|0"]) {
+        let bucket = job_hash(&jobs, j.id.as_str());
+        let _: () = conn
+            .hset_multiple(
+                &bucket,
+                &[
+                    (j.id.to_string(), j.payload.clone()),
+                    (format!("{}:meta", j.id), meta.as_bytes().to_vec()),
+                ],
+            )
+            .await
+            .unwrap();
+        let _: () = conn.sadd(format!("{jobs}:buckets"), &bucket).await.unwrap();
+        let _: () = conn.rpush(&ready, j.id.as_str()).await.unwrap();
+    }
+
+    // Listed, shown and looked up with their bodies and attempts.
+    let page = ListPage {
+        state: JobState::Ready,
+        offset: 0,
+        limit: 10,
+    };
+    let listed = d.list_jobs(&q, page).await.unwrap();
+    let got: Vec<(&JobId, &Vec<u8>, u32)> = listed
+        .iter()
+        .map(|l| (&l.id, &l.envelope, l.attempts))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (&old[0].id, &old[0].payload, 1),
+            (&old[1].id, &old[1].payload, 0)
+        ]
+    );
+    assert_eq!(
+        d.job_envelope(&q, &old[0].id).await.unwrap(),
+        Some(old[0].payload.clone())
+    );
+    let status = d.job_status(&q, &old[0].id).await.unwrap().unwrap();
+    assert_eq!((status.state, status.attempts), (JobState::Ready, 1));
+
+    // Claimed with the body as it is and the attempts of the field.
+    let rs = d.claim(std::slice::from_ref(&q), 2, LEASE).await.unwrap();
+    let got: Vec<(&JobId, &Vec<u8>, u32)> = rs
+        .iter()
+        .map(|r| (&r.lease.job_id, &r.payload, r.attempt))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (&old[0].id, &old[0].payload, 2),
+            (&old[1].id, &old[1].payload, 1)
+        ]
+    );
+    // Out of tries: to the failed store with its body as it is.
+    d.fail(&rs[1].lease, "boom").await.unwrap();
+    let failed = d.failed_show(&old[1].id).await.unwrap().unwrap();
+    assert_eq!(failed.payload, old[1].payload);
+    d.ack(&rs[0].lease).await.unwrap();
     assert_eq!(bucket_keys(&s, &jobs).await, Vec::<Vec<u8>>::new());
 }
 

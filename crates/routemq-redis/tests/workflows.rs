@@ -11,7 +11,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
-use common::{job, job_at, job_field, queue, setup, Setup};
+use common::{job, job_at, job_meta, queue, setup, Setup};
 use redis::AsyncCommands;
 use routemq_core::prelude::*;
 use routemq_core::{
@@ -28,13 +28,7 @@ fn base(s: &Setup, q: &str) -> String {
 }
 
 async fn meta_of(s: &Setup, q: &str, id: &JobId) -> Option<String> {
-    job_field(
-        &s.raw,
-        &format!("{}:jobs", base(s, q)),
-        &format!("{id}:meta"),
-    )
-    .await
-    .map(|m| String::from_utf8(m).unwrap())
+    job_meta(&s.raw, &format!("{}:jobs", base(s, q)), id.as_str()).await
 }
 
 async fn claim_all(d: &dyn Driver, q: &QueueName, lease: Duration) -> Vec<Lease> {

@@ -3,8 +3,9 @@
 -- list   KEYS[5] the batch's record (hash, KEYS[1] .. ':batch:' .. id)   KEYS[6]
 -- the batch's set of jobs not settled (KEYS[5] .. ':jobs'); see lib.lua
 -- ARGV[1] batch id   ARGV[2] now (ms)   ARGV[3] N jobs   ARGV[4] R ready jobs
--- ARGV[5] D delayed jobs, then sections laid out by the caller: 4N values for the
--- jobs hash (id, payload, "{id}:meta", meta with the tail "|w|b|batch id") | R
+-- ARGV[5] D delayed jobs, then sections laid out by the caller: 2N values for the
+-- jobs hash (id, body with its metadata, tail "|w|b|batch id", in front; see
+-- body_with_meta in lib.lua) | R
 -- ready ids in order | D pairs due ms, id | N job ids.
 -- Guarantee: atomic. A batch whose record is gone (never stored, expired,
 -- cleared) changes nothing and returns {'unknown'}; one that finished,
@@ -22,7 +23,7 @@ local n, r, d = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 if n == 0 then return batch_reply(KEYS[1], b) end
 local args = argv_reader(6)
 local section = args.section
-job_set(KEYS[3], args.take(4 * n))
+job_set(KEYS[3], args.take(2 * n))
 if r > 0 then section('RPUSH', KEYS[1], r) end
 if d > 0 then section('ZADD', KEYS[2], 2 * d) end
 section('SADD', KEYS[6], n)

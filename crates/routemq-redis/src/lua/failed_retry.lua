@@ -12,7 +12,7 @@ local id = ARGV[1]
 if redis.call('HGET', KEYS[2], id) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[2], id)
 redis.call('LREM', KEYS[1], 1, ARGV[2])
-job_set(KEYS[4], { id, ARGV[3], meta_field(id), pack_meta(0, tonumber(ARGV[4]), tonumber(ARGV[5])) })
+job_set(KEYS[4], { id, body_with_meta(ARGV[3], pack_meta(0, tonumber(ARGV[4]), tonumber(ARGV[5]))) })
 local group = ARGV[6] or ''
 if group ~= '' then
   job_set(KEYS[4], { id .. ':group', group })

@@ -145,32 +145,96 @@ local function hmget_at(key, fields, pos, out)
   end
 end
 
--- The values of jobs-hash fields `fields`, in order (false where absent): one
--- HMGET per bucket (and per CHUNK fields), then, for fields found in no bucket
--- while the pre-bucket hash exists, one there.
-local function job_get(jobs, fields)
-  local out
+-- The values stored in the buckets for jobs-hash fields `fields`, in order
+-- (false where absent): one HMGET per bucket (and per CHUNK fields).
+local function read_buckets(jobs, fields)
   local order, at = by_bucket(jobs, fields, 1)
   if #order == 1 and #fields <= CHUNK then
     -- One bucket (the usual claim): the fields as they are, in one HMGET.
-    out = redis.call('HMGET', order[1], unpack(fields))
-  else
-    out = {}
-    for b = 1, #order do hmget_at(order[b], fields, at[order[b]], out) end
+    return redis.call('HMGET', order[1], unpack(fields))
   end
-  local missing = {}
-  for i = 1, #fields do
-    if not out[i] then missing[#missing + 1] = i end
-  end
-  if #missing > 0 and has_legacy(jobs) then hmget_at(jobs, fields, missing, out) end
+  local out = {}
+  for b = 1, #order do hmget_at(order[b], fields, at[order[b]], out) end
   return out
 end
 
--- The value of one jobs-hash field, or false.
+-- A job's body field carries the metadata it was stored with, so a queued job
+-- is one field, not two (ARCHITECTURE.md, "Cost as the queue grows"): a body
+-- written by this release is "\0" .. #meta .. "|" .. meta .. payload
+-- (body_with_meta). The field "{id}:meta", once a claim, a release or a
+-- reclaim writes it, is the job's metadata and the prefix is stale; until then
+-- the prefix is. A body not starting with byte 0 is a payload as it is: a job
+-- stored by a release before this one, which always wrote "{id}:meta" (a
+-- payload of such a job starting with byte 0 would be misread; RouteMQ's
+-- envelopes start with '{' or a MessagePack map). src/body.rs holds the same
+-- framing for the bulk push and job_envelope; tests/job_buckets.rs checks that
+-- every push path frames a body the same way.
+-- job_get and job_field hide the framing: a body reads as its payload and an
+-- absent "{id}:meta" as its body's prefix.
+local function body_with_meta(payload, meta)
+  return '\0' .. #meta .. '|' .. meta .. payload
+end
+
+-- A stored body's payload and the metadata in front of it (nil for none).
+local function split_body(v)
+  if not v or string.byte(v, 1) ~= 0 then return v, nil end
+  local len, at = string.match(v, '^(%d+)|()', 2)
+  if not len then return v, nil end
+  local last = at + tonumber(len) - 1
+  if last > #v then return v, nil end
+  return string.sub(v, last + 1), string.sub(v, at, last)
+end
+
+-- The values of jobs-hash fields `fields`, in order (false where absent), with
+-- bodies read as their payloads and an absent "{id}:meta" read from its body's
+-- prefix: one HMGET per bucket (and per CHUNK fields); then, for fields still
+-- absent while the pre-bucket hash exists, one there (its bodies, written by
+-- older releases, have no prefix); then one more read of the bodies whose
+-- metadata is asked for alone and is in no "{id}:meta" field.
+local function job_get(jobs, fields)
+  local out = read_buckets(jobs, fields)
+  local read, folded = {}, {}
+  for i = 1, #fields do
+    local f = fields[i]
+    if not string.find(f, ':', 1, true) then
+      read[f] = true
+      local payload, meta = split_body(out[i])
+      out[i] = payload
+      folded[f] = meta
+    end
+  end
+  local missing = {}
+  for i = 1, #fields do
+    if not out[i] then
+      local f = fields[i]
+      local meta = string.sub(f, -5) == ':meta' and folded[string.sub(f, 1, -6)]
+      if meta then out[i] = meta else missing[#missing + 1] = i end
+    end
+  end
+  if #missing == 0 then return out end
+  if has_legacy(jobs) then hmget_at(jobs, fields, missing, out) end
+  local need, need_at
+  for _, i in ipairs(missing) do
+    local f = fields[i]
+    if not out[i] and string.sub(f, -5) == ':meta' and not read[string.sub(f, 1, -6)] then
+      if not need then need, need_at = {}, {} end
+      need[#need + 1] = string.sub(f, 1, -6)
+      need_at[#need_at + 1] = i
+    end
+  end
+  if need then
+    local bodies = read_buckets(jobs, need)
+    for k = 1, #need do
+      local _, meta = split_body(bodies[k])
+      if meta then out[need_at[k]] = meta end
+    end
+  end
+  return out
+end
+
+-- The value of one jobs-hash field, or false (read as job_get reads it).
 local function job_field(jobs, f)
-  local v = redis.call('HGET', job_hash(jobs, f), f)
-  if not v and has_legacy(jobs) then v = redis.call('HGET', jobs, f) end
-  return v
+  return job_get(jobs, { f })[1]
 end
 
 -- Whether one jobs-hash field exists (without reading its value).

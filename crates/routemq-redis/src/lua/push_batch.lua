@@ -10,8 +10,9 @@
 -- long a cancelled job's record is kept (ms)   ARGV[7] then id   ARGV[8] catch id
 -- ARGV[9] finally id ('' for none)   ARGV[10] N jobs   ARGV[11] R ready jobs
 -- ARGV[12] D delayed jobs   ARGV[13] C callbacks, then sections laid out by the
--- caller: 4(N + C) values for the jobs hash (id, payload, "{id}:meta", meta; each
--- job's meta with its tail "|w|b|batch id", the callbacks' without) | R ready ids
+-- caller: 2(N + C) values for the jobs hash (id, body with its metadata in front,
+-- body_with_meta; each job's metadata with its tail "|w|b|batch id", the
+-- callbacks' without) | R ready ids
 -- in order | D pairs due ms, id | C callback ids | N job ids.
 -- Guarantee: atomic: the batch is stored whole or not at all. A batch whose
 -- record exists already changes nothing and returns {'exists'}. Otherwise the
@@ -37,7 +38,7 @@ redis.call('HMSET', KEYS[7], 'name', ARGV[3], 'total', n, 'pending', n, 'succeed
   'then', ARGV[7], 'catch', ARGV[8], 'finally', ARGV[9])
 redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. now)
 redis.call('ZADD', KEYS[6], '+inf', b)
-if n + c > 0 then job_set(KEYS[3], args.take(4 * (n + c))) end
+if n + c > 0 then job_set(KEYS[3], args.take(2 * (n + c))) end
 if r > 0 then section('RPUSH', KEYS[1], r) end
 if d > 0 then section('ZADD', KEYS[2], 2 * d) end
 if c > 0 then

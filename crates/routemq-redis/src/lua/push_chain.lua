@@ -3,8 +3,9 @@
 -- list   KEYS[5] the queue's set of waiting jobs (and, named from it, their order
 -- index KEYS[5] .. ':order'; see lib.lua)
 -- ARGV[1] N jobs (the links in order, then the catch if any)   ARGV[2] the first
--- link's due time (ms)   ARGV[3] now (ms), then 4N values for the jobs hash, in
--- job order: id, payload, "{id}:meta", meta. The caller writes each link's
+-- link's due time (ms)   ARGV[3] now (ms), then 2N values for the jobs hash, in
+-- job order: id, body with its metadata in front (body_with_meta in lib.lua).
+-- The caller writes each link's
 -- metadata with its workflow tail "|w|c|next|catch" (none when the link has
 -- neither a next link nor a catch) and the catch's without one (see parse_meta).
 -- Guarantee: atomic: every job of the chain is stored or none. The first link is
@@ -15,7 +16,7 @@
 -- Idle workers are woken. Returns N.
 local n, due, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local at = 4
-job_set(KEYS[3], argv_reader(at).take(4 * n))
+job_set(KEYS[3], argv_reader(at).take(2 * n))
 local first = ARGV[at]
 if due > now then
   redis.call('ZADD', KEYS[2], due, first)
@@ -23,7 +24,7 @@ else
   redis.call('RPUSH', KEYS[1], first)
 end
 local waiting = {}
-for k = 1, n - 1 do waiting[k] = ARGV[at + 4 * k] end
+for k = 1, n - 1 do waiting[k] = ARGV[at + 2 * k] end
 add_waiting(KEYS[5], waiting, now)
 notify(KEYS[4], 1)
 return n

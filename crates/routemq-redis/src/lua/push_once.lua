@@ -21,7 +21,7 @@ if redis.call('ZSCORE', KEYS[5], marker) or job_has(KEYS[3], id) then
 end
 local ready_at = due
 if ready_at < now then ready_at = now end
-job_set(KEYS[3], { id, payload, meta_field(id), pack_meta(0, tries, ready_at) })
+job_set(KEYS[3], { id, body_with_meta(payload, pack_meta(0, tries, ready_at)) })
 if group ~= '' then
   job_set(KEYS[3], { id .. ':group', group })
   redis.call('SET', KEYS[1] .. ':grouped', '1')

@@ -37,8 +37,10 @@ if holder then
       redis.call('ZREM', KEYS[2], holder)
       make_ready(KEYS[1], KEYS[3], { holder })
     end
-    job_set(KEYS[3], { holder, ARGV[2],
-      meta_field(holder), pack_meta(0, tonumber(ARGV[3]), ready_at, tail) })
+    -- The holder may have a "{id}:meta" field (released unstarted, or stored
+    -- by an older release), which would outrank the body's: both are written.
+    local m = pack_meta(0, tonumber(ARGV[3]), ready_at, tail)
+    job_set(KEYS[3], { holder, body_with_meta(ARGV[2], m), meta_field(holder), m })
     if ARGV[10] == '1' then
       redis.call('PEXPIRE', KEYS[6], ARGV[7])
     end
@@ -48,8 +50,8 @@ if holder then
 end
 redis.call('SET', KEYS[6], id, 'PX', ARGV[7])
 redis.call('SADD', KEYS[5], ARGV[9])
-job_set(KEYS[3], { id, ARGV[2],
-  meta_field(id), pack_meta(0, tonumber(ARGV[3]), ready_at, '|' .. ARGV[6] .. '|' .. ARGV[9]) })
+job_set(KEYS[3], { id,
+  body_with_meta(ARGV[2], pack_meta(0, tonumber(ARGV[3]), ready_at, '|' .. ARGV[6] .. '|' .. ARGV[9])) })
 if ARGV[11] ~= '' then
   job_set(KEYS[3], { id .. ':group', ARGV[11] })
   redis.call('SET', KEYS[1] .. ':grouped', '1')

@@ -23,7 +23,7 @@ local now = tonumber(ARGV[4])
 local ids = {}
 for i = 0, n - 1 do
   local id, payload, max_tries = ARGV[6 + 3 * i], ARGV[7 + 3 * i], tonumber(ARGV[8 + 3 * i])
-  job_set(KEYS[3], { id, payload, meta_field(id), pack_meta(0, max_tries, now) })
+  job_set(KEYS[3], { id, body_with_meta(payload, pack_meta(0, max_tries, now)) })
   ids[#ids + 1] = id
 end
 chunked('RPUSH', KEYS[2], ids)

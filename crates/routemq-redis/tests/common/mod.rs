@@ -183,6 +183,20 @@ pub async fn job_field(raw: &MultiplexedConnection, jobs: &str, field: &str) -> 
         .unwrap()
 }
 
+/// The metadata of job `id` in the jobs hash named `jobs`, as the scripts read
+/// it: its `"{id}:meta"` field, else what its body carries in front
+/// ([`routemq_redis::split_body`]).
+pub async fn job_meta(raw: &MultiplexedConnection, jobs: &str, id: &str) -> Option<String> {
+    let meta = match job_field(raw, jobs, &format!("{id}:meta")).await {
+        Some(meta) => meta,
+        None => {
+            let body = job_field(raw, jobs, id).await?;
+            routemq_redis::split_body(&body).1?.to_vec()
+        }
+    };
+    Some(String::from_utf8(meta).unwrap())
+}
+
 /// The fields of the jobs hash named `jobs` in all its buckets (those its set
 /// of buckets lists) and in the pre-bucket hash of that name.
 pub async fn job_field_count(raw: &MultiplexedConnection, jobs: &str) -> usize {

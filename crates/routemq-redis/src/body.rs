@@ -1,0 +1,79 @@
+//! A job's body field in the jobs hash: the payload with the metadata it was
+//! stored with in front, `"\0" + len(meta) + "|" + meta + payload`, so a queued
+//! job costs one hash field, not two. `lib.lua`'s `body_with_meta` and
+//! `split_body` hold the same framing (the scripts' writes and reads);
+//! `tests/job_buckets.rs` checks that every push path frames a body the same
+//! way. A `"{id}:meta"` field, once a
+//! claim, a release or a reclaim writes it, outranks the prefix.
+
+/// The stored body of a job: `meta` in front of `payload`.
+pub(crate) fn body_with_meta(payload: &[u8], meta: &str) -> Vec<u8> {
+    let len = meta.len().to_string();
+    let mut body = Vec::with_capacity(2 + len.len() + meta.len() + payload.len());
+    body.push(0);
+    body.extend_from_slice(len.as_bytes());
+    body.push(b'|');
+    body.extend_from_slice(meta.as_bytes());
+    body.extend_from_slice(payload);
+    body
+}
+
+/// A job's body field as stored in the jobs hash, split into its payload and
+/// the metadata the job was stored with (`"attempts|max_tries|ready_at_ms"` and
+/// a tail; see [`job_hash`](crate::job_hash) for the layout). The body is
+/// `"\0"`, the metadata's length in decimal, `"|"`, the metadata, then the
+/// payload; a body without that framing (a job stored by a release before it,
+/// whose metadata is only in `"{id}:meta"`) is all payload, with `None`. A
+/// `"{id}:meta"` field, once written (by a claim, a release, a reclaim),
+/// outranks the metadata in front of the body.
+pub fn split_body(body: &[u8]) -> (&[u8], Option<&[u8]>) {
+    let Some(rest) = body.strip_prefix(&[0]) else {
+        return (body, None);
+    };
+    let Some(bar) = rest.iter().position(|b| *b == b'|') else {
+        return (body, None);
+    };
+    let digits = &rest[..bar];
+    let len = (!digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
+        .then(|| std::str::from_utf8(digits).ok()?.parse::<usize>().ok())
+        .flatten();
+    match len {
+        Some(len) if len < rest.len() - bar => {
+            let (meta, payload) = rest[bar + 1..].split_at(len);
+            (payload, Some(meta))
+        }
+        _ => (body, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_gives_back_its_payload_and_metadata() {
+        for payload in [&b"{\"id\":1}"[..], b"", b"\0|7|x\n", b"\x82\xa2id"] {
+            let body = body_with_meta(payload, "0|3|1700000000000|s|k|ey");
+            assert_eq!(
+                split_body(&body),
+                (payload, Some(&b"0|3|1700000000000|s|k|ey"[..]))
+            );
+        }
+    }
+
+    #[test]
+    fn a_body_without_the_framing_is_a_payload() {
+        for body in [
+            &b"{\"id\":1}"[..],
+            b"",
+            b"\0",
+            b"\0x|",
+            b"\0|x",
+            b"\0+1|x",
+            b"\09|short",
+            b"|x",
+        ] {
+            assert_eq!(split_body(body), (body, None), "{body:?}");
+        }
+    }
+}

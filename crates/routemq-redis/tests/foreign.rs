@@ -87,6 +87,45 @@ async fn foreign_payloads_are_adopted_and_can_be_failed_with_a_reason() {
 }
 
 #[tokio::test]
+async fn a_foreign_payload_shaped_like_a_framed_body_keeps_its_bytes() {
+    let mut s = setup(KeyMode::Plain).await;
+    let p = s.target.prefix.clone();
+    let d = &s.driver;
+    let q = queue("framed");
+    // Byte 0, a length, '|': what a stored body with metadata in front starts
+    // with. Adopted, it is stored framed, so none of it is taken for metadata.
+    let shaped: &[u8] = b"\x003|0|1x-rest";
+    let _: () = s
+        .raw
+        .rpush(format!("{p}:queue:framed"), shaped)
+        .await
+        .unwrap();
+    let got = d
+        .claim(std::slice::from_ref(&q), 1, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].payload, shaped);
+    let listed = d
+        .list_jobs(
+            &q,
+            routemq_core::ListPage {
+                state: routemq_core::JobState::Running,
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed[0].envelope, shaped);
+    d.fail(&got[0].lease, "cannot decode job envelope")
+        .await
+        .unwrap();
+    let shown = d.failed_show(&got[0].lease.job_id).await.unwrap().unwrap();
+    assert_eq!(shown.payload, shaped, "bytes survive the failed store");
+}
+
+#[tokio::test]
 async fn an_expired_foreign_payload_goes_to_the_failed_store() {
     let mut s = setup(KeyMode::Plain).await;
     let p = s.target.prefix.clone();

@@ -154,8 +154,11 @@ for q = 1, #KEYS / 8 do
         id = ARGV[fresh]
         fresh = fresh + 1
         attempts, tries, ready_at, tail = 0, 1, now, ''
+        -- Stored framed like any body (body_with_meta), so a payload starting
+        -- with byte 0 is not read as metadata; the field written below
+        -- outranks the metadata in front.
         writes[#writes + 1] = id
-        writes[#writes + 1] = body
+        writes[#writes + 1] = body_with_meta(body, pack_meta(1, tries, ready_at, tail))
         if lane ~= '' then
           writes[#writes + 1] = id .. ':group'
           writes[#writes + 1] = lane

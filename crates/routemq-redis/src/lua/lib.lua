@@ -277,9 +277,10 @@ local function job_del(jobs, fields)
   if has_legacy(jobs) then chunked('HDEL', jobs, fields) end
 end
 
--- Job metadata packed in one field of the jobs hash, beside the body:
--- field "{id}:meta" = "attempts|max_tries|ready_at_ms" (job ids never contain ':'),
--- followed, for a job holding a uniqueness lock, by a tail "|s|key" (released at
+-- Job metadata, "attempts|max_tries|ready_at_ms", in front of the body
+-- (body_with_meta) and, from the job's first claim, release or reclaim, in the
+-- field "{id}:meta" beside it (job ids never contain ':'), which job_get reads
+-- first; followed, for a job holding a uniqueness lock, by a tail "|s|key" (released at
 -- claim) or "|f|key" (released when the job is gone), or, for a job of a chain or
 -- batch (never unique), by a workflow tail "|w|c|next|catch" (a chain link: the
 -- ids of the next link and of the chain's catch, '' for none) or "|w|b|batch" (a

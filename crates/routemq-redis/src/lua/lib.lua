@@ -185,6 +185,11 @@ local function split_body(v)
   return string.sub(v, last + 1), string.sub(v, at, last)
 end
 
+-- The id whose metadata field `f` is ("{id}:meta"), or nil.
+local function meta_owner(f)
+  if string.sub(f, -5) == ':meta' then return string.sub(f, 1, -6) end
+end
+
 -- The values of jobs-hash fields `fields`, in order (false where absent), with
 -- bodies read as their payloads and an absent "{id}:meta" read from its body's
 -- prefix: one HMGET per bucket (and per CHUNK fields); then, for fields still
@@ -206,8 +211,8 @@ local function job_get(jobs, fields)
   local missing = {}
   for i = 1, #fields do
     if not out[i] then
-      local f = fields[i]
-      local meta = string.sub(f, -5) == ':meta' and folded[string.sub(f, 1, -6)]
+      local id = meta_owner(fields[i])
+      local meta = id and folded[id]
       if meta then out[i] = meta else missing[#missing + 1] = i end
     end
   end
@@ -215,10 +220,10 @@ local function job_get(jobs, fields)
   if has_legacy(jobs) then hmget_at(jobs, fields, missing, out) end
   local need, need_at
   for _, i in ipairs(missing) do
-    local f = fields[i]
-    if not out[i] and string.sub(f, -5) == ':meta' and not read[string.sub(f, 1, -6)] then
+    local id = not out[i] and meta_owner(fields[i])
+    if id and not read[id] then
       if not need then need, need_at = {}, {} end
-      need[#need + 1] = string.sub(f, 1, -6)
+      need[#need + 1] = id
       need_at[#need_at + 1] = i
     end
   end

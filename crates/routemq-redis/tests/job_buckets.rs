@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{job, job_at, queue, setup, Setup};
+use common::{job, job_with_id, now_ms, queue, setup, v7_at, Setup};
 use redis::AsyncCommands;
 use routemq_core::prelude::*;
 use routemq_core::{
@@ -21,15 +21,6 @@ const LEASE: Duration = Duration::from_secs(30);
 
 fn jobs_of(s: &Setup, q: &str) -> String {
     format!("{}:queue:{q}:jobs", s.target.prefix)
-}
-
-/// A UUIDv7-shaped id whose millisecond timestamp is `ms`.
-fn v7_at(ms: u64, n: u64) -> String {
-    format!("{:08x}-{:04x}-7000-8000-{:012x}", ms >> 16, ms & 0xffff, n)
-}
-
-fn now_ms() -> u64 {
-    routemq_core::unix_ms(SystemTime::now()) as u64
 }
 
 /// Every key under the jobs hash's name (the buckets and their set).
@@ -52,9 +43,26 @@ async fn hget(s: &Setup, key: &[u8], field: &str) -> Option<Vec<u8>> {
     conn.hget(key, field).await.unwrap()
 }
 
-fn with_id(mut j: PendingJob, id: &str) -> PendingJob {
-    j.id = JobId::from_string(id);
-    j
+/// Stores `j` the way an earlier release did, in hash `hash`: the payload as it
+/// is and `"{id}:meta"` = `meta` beside it, its id at the tail of `ready`.
+async fn store_as_before(s: &Setup, hash: &[u8], ready: &str, j: &PendingJob, meta: &str) {
+    let mut conn = s.raw.clone();
+    let _: () = conn
+        .hset_multiple(
+            hash,
+            &[
+                (j.id.to_string(), j.payload.clone()),
+                (format!("{}:meta", j.id), meta.as_bytes().to_vec()),
+            ],
+        )
+        .await
+        .unwrap();
+    let _: () = conn.rpush(ready, j.id.as_str()).await.unwrap();
+}
+
+/// Job `n` of queue `q` with the id `id`.
+fn job_id(q: &str, n: usize, at: Option<SystemTime>, id: &str) -> PendingJob {
+    job_with_id(q, n, 3, at, JobId::from_string(id))
 }
 
 #[tokio::test]
@@ -76,14 +84,14 @@ async fn each_push_path_stores_a_job_in_the_bucket_its_id_names() {
 
     // The transaction path (a bulk of plain jobs, ready and delayed) ...
     d.push_bulk(vec![
-        with_id(job(name, 0, 3), &a),
-        with_id(job_at(name, 1, 3, Some(later)), &b),
+        job_id(name, 0, None, &a),
+        job_id(name, 1, Some(later), &b),
     ])
     .await
     .unwrap();
     // ... push.lua (a grouped job), push_unique.lua, and the transaction again
     // for ids that are not UUIDs.
-    d.push(with_id(job(name, 2, 3), "order-17").in_group(Some(GroupKey::new("g").unwrap())))
+    d.push(job_id(name, 2, None, "order-17").in_group(Some(GroupKey::new("g").unwrap())))
         .await
         .unwrap();
     let unique = Uniqueness {
@@ -91,10 +99,10 @@ async fn each_push_path_stores_a_job_in_the_bucket_its_id_names() {
         scope: UniqueScope::UntilFinished,
         debounce: None,
     };
-    d.push_unique(with_id(job(name, 3, 3), &odd), &unique)
+    d.push_unique(job_id(name, 3, None, &odd), &unique)
         .await
         .unwrap();
-    d.push(with_id(job(name, 4, 3), "x")).await.unwrap();
+    d.push(job_id(name, 4, None, "x")).await.unwrap();
 
     for id in [&a, &b, &odd, &"order-17".to_owned(), &"x".to_owned()] {
         let bucket = job_hash(&jobs, id);
@@ -183,17 +191,7 @@ async fn jobs_stored_before_the_buckets_are_served_until_they_are_gone() {
     let mut conn = s.raw.clone();
     for (n, j) in old.iter().enumerate() {
         let meta = if n == 2 { "0|1|0" } else { "0|3|0" };
-        let _: () = conn
-            .hset_multiple(
-                &jobs,
-                &[
-                    (j.id.to_string(), j.payload.clone()),
-                    (format!("{}:meta", j.id), meta.as_bytes().to_vec()),
-                ],
-            )
-            .await
-            .unwrap();
-        let _: () = conn.rpush(&ready, j.id.as_str()).await.unwrap();
+        store_as_before(&s, jobs.as_bytes(), &ready, j, meta).await;
     }
 
     // Listed, shown and looked up with their bodies.
@@ -263,18 +261,8 @@ async fn jobs_stored_with_a_separate_metadata_field_are_served() {
     let mut conn = s.raw.clone();
     for (j, meta) in old.iter().zip(["1|3|0", "0|1|0"]) {
         let bucket = job_hash(&jobs, j.id.as_str());
-        let _: () = conn
-            .hset_multiple(
-                &bucket,
-                &[
-                    (j.id.to_string(), j.payload.clone()),
-                    (format!("{}:meta", j.id), meta.as_bytes().to_vec()),
-                ],
-            )
-            .await
-            .unwrap();
+        store_as_before(&s, &bucket, &ready, j, meta).await;
         let _: () = conn.sadd(format!("{jobs}:buckets"), &bucket).await.unwrap();
-        let _: () = conn.rpush(&ready, j.id.as_str()).await.unwrap();
     }
 
     // Listed, shown and looked up with their bodies and attempts.
@@ -336,10 +324,7 @@ async fn clear_removes_every_bucket() {
     for n in 0..6 {
         // Six buckets: ready, delayed and (claimed below) running jobs.
         let at = if n % 2 == 0 { None } else { Some(later) };
-        batch.push(with_id(
-            job_at(name, n, 3, at),
-            &v7_at(t + 1_000 * n as u64, n as u64),
-        ));
+        batch.push(job_id(name, n, at, &v7_at(t + 1_000 * n as u64, n as u64)));
     }
     d.push_bulk(batch).await.unwrap();
     let running = d.claim(std::slice::from_ref(&q), 1, LEASE).await.unwrap();

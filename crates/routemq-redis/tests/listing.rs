@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{commands_naming, job, job_with_id, queue, setup, Setup};
+use common::{commands_naming, job, job_with_id, now_ms, queue, setup, v7_at, Setup};
 use redis::AsyncCommands;
 use routemq_core::prelude::*;
 use routemq_core::{ChainPlan, GroupKey, JobId, JobState, JobSummary, ListPage, PendingJob};
@@ -185,15 +185,15 @@ async fn a_page_of_a_million_jobs_costs_what_a_page_of_ten_costs() {
     let s = setup(KeyMode::Plain).await;
     let d = &s.driver;
     let later = SystemTime::now() + Duration::from_secs(3600);
-    // Every job a page shows lies in one bucket of the jobs hash (the ids share
-    // their milliseconds / 256 digits), so the page is one `HMGET` however the
-    // pushes fall against a 256 ms boundary.
-    let stem = JobId::generate().as_str()[..11].to_owned();
+    // Every job a page shows lies in one bucket of the jobs hash (their ids
+    // share one millisecond), so the page is one `HMGET` however the pushes
+    // fall against a 256 ms boundary.
+    let t = now_ms();
     let mut k = 0;
     for name in ["lst_small", "lst_big"] {
         for n in 0..10 {
             for at in [None, Some(later)] {
-                let id = JobId::from_string(format!("{stem}{k:02x}-7000-8000-{k:012x}"));
+                let id = JobId::from_string(v7_at(t, k));
                 k += 1;
                 d.push(job_with_id(name, n, 3, at, id)).await.unwrap();
             }

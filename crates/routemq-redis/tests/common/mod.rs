@@ -76,6 +76,17 @@ pub fn job_at(
     job_with_id(queue_name, n, max_tries, at, JobId::generate())
 }
 
+/// A UUIDv7-shaped id whose millisecond timestamp is `ms` (ids of one `ms`, or
+/// of one 256 ms, share a bucket of the jobs hash: `routemq_redis::job_hash`).
+pub fn v7_at(ms: u64, n: u64) -> String {
+    format!("{:08x}-{:04x}-7000-8000-{:012x}", ms >> 16, ms & 0xffff, n)
+}
+
+/// Now, in ms since the epoch.
+pub fn now_ms() -> u64 {
+    routemq_core::unix_ms(std::time::SystemTime::now()) as u64
+}
+
 /// [`job_at`] with the id `id`.
 pub fn job_with_id(
     queue_name: &str,

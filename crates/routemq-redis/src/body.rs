@@ -6,16 +6,25 @@
 //! way. A `"{id}:meta"` field, once a
 //! claim, a release or a reclaim writes it, outranks the prefix.
 
-/// The stored body of a job: `meta` in front of `payload`.
-pub(crate) fn body_with_meta(payload: &[u8], meta: &str) -> Vec<u8> {
-    let len = meta.len().to_string();
-    let mut body = Vec::with_capacity(2 + len.len() + meta.len() + payload.len());
-    body.push(0);
-    body.extend_from_slice(len.as_bytes());
-    body.push(b'|');
-    body.extend_from_slice(meta.as_bytes());
-    body.extend_from_slice(payload);
-    body
+use std::io::Write;
+
+/// The stored body of a job, `meta` in front of `payload`, as one command
+/// argument: written straight into the command's buffer, so a push copies the
+/// payload once.
+pub(crate) struct BodyWithMeta<'a> {
+    /// The job's metadata (`"attempts|max_tries|ready_at_ms"` and its tail).
+    pub(crate) meta: &'a str,
+    /// The encoded envelope, byte for byte.
+    pub(crate) payload: &'a [u8],
+}
+
+impl redis::ToRedisArgs for BodyWithMeta<'_> {
+    fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
+        let mut arg = out.writer_for_next_arg();
+        write!(arg, "\0{}|{}", self.meta.len(), self.meta)
+            .and_then(|()| arg.write_all(self.payload))
+            .expect("a command's buffer is memory; writing to it cannot fail");
+    }
 }
 
 /// A job's body field as stored in the jobs hash, split into its payload and
@@ -50,10 +59,15 @@ pub fn split_body(body: &[u8]) -> (&[u8], Option<&[u8]>) {
 mod tests {
     use super::*;
 
+    use redis::ToRedisArgs;
+
     #[test]
     fn a_body_gives_back_its_payload_and_metadata() {
         for payload in [&b"{\"id\":1}"[..], b"", b"\0|7|x\n", b"\x82\xa2id"] {
-            let body = body_with_meta(payload, "0|3|1700000000000|s|k|ey");
+            let meta = "0|3|1700000000000|s|k|ey";
+            let mut args = BodyWithMeta { meta, payload }.to_redis_args();
+            assert_eq!(args.len(), 1, "one argument");
+            let body = args.remove(0);
             assert_eq!(
                 split_body(&body),
                 (payload, Some(&b"0|3|1700000000000|s|k|ey"[..]))

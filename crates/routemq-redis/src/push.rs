@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use routemq_core::{unix_ms, PendingJob, QueueName, UniqueScope, Uniqueness};
 
-use crate::body::body_with_meta;
+use crate::body::BodyWithMeta;
 use crate::lifecycle::ms;
 use crate::RedisDriver;
 
@@ -16,8 +16,10 @@ use crate::RedisDriver;
 /// or workflow tail, `""` for none).
 pub(crate) fn job_body(cmd: &mut redis::Cmd, job: &PendingJob, ready_at: i64, tail: &str) {
     let meta = format!("0|{}|{ready_at}{tail}", job.max_tries.max(1));
-    cmd.arg(job.id.as_str())
-        .arg(body_with_meta(&job.payload, &meta));
+    cmd.arg(job.id.as_str()).arg(BodyWithMeta {
+        meta: &meta,
+        payload: &job.payload,
+    });
 }
 
 impl RedisDriver {

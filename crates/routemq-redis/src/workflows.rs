@@ -23,7 +23,7 @@
 //! `cancel_batch.lua`; reads (`batch`, `batches`) are plain `HMGET`s.
 //!
 //! Costs: a plain job pays nothing on claim and ack (its metadata has no workflow
-//! tail, its token no `w`). A workflow job's ack reads its metadata (one `HGET`)
+//! tail, its token no `w`). A workflow job's ack reads its metadata (one `HMGET` of its bucket)
 //! and the server's clock once per ack call. Cancelling a batch (by
 //! `cancel_batch`, or by a failure without `allow_failures`) removes up to 8 ready
 //! jobs with one `LREM` each and more by one pass over the ready list.

@@ -10,6 +10,8 @@ use base64::Engine as _;
 
 use crate::{Backoff, Codec, CodecError, Encryption, JobId, QueueName};
 
+mod json_writer;
+
 /// Trace context propagated from producer to worker (W3C `traceparent`,
 /// `tracestate`, or any string pairs an application wants to carry).
 pub type TraceContext = BTreeMap<String, String>;
@@ -164,23 +166,13 @@ impl Envelope {
                         codec: Codec::Json,
                         message: e.to_string(),
                     })?;
-                Codec::Json.encode(
-                    "envelope",
-                    &JsonWire {
-                        id: self.id.clone(),
-                        name: self.name.clone(),
-                        queue: self.queue.clone(),
+                json_writer::write_envelope(self, data, timeout_ms, keep_result_ms).map_err(|e| {
+                    CodecError::Encode {
+                        what: "envelope".into(),
                         codec: Codec::Json,
-                        data,
-                        max_tries: self.max_tries,
-                        timeout_ms,
-                        backoff: self.backoff.clone(),
-                        created_at_ms: self.created_at_ms,
-                        trace: self.trace.clone(),
-                        enc: self.encryption,
-                        keep_result_ms,
-                    },
-                )
+                        message: e.to_string(),
+                    }
+                })
             }
             Codec::MsgPack => Codec::MsgPack.encode(
                 "envelope",

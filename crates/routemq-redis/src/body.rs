@@ -21,9 +21,17 @@ pub(crate) struct BodyWithMeta<'a> {
 impl redis::ToRedisArgs for BodyWithMeta<'_> {
     fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
         let mut arg = out.writer_for_next_arg();
-        write!(arg, "\0{}|{}", self.meta.len(), self.meta)
-            .and_then(|()| arg.write_all(self.payload))
-            .expect("a command's buffer is memory; writing to it cannot fail");
+        let mut len = itoa::Buffer::new();
+        [
+            &b"\0"[..],
+            len.format(self.meta.len()).as_bytes(),
+            b"|",
+            self.meta.as_bytes(),
+            self.payload,
+        ]
+        .into_iter()
+        .try_for_each(|part| arg.write_all(part))
+        .expect("a command's buffer is memory; writing to it cannot fail");
     }
 }
 

@@ -15,7 +15,17 @@ use crate::RedisDriver;
 /// (`crate::body`), `"0|max_tries|ready_at_ms"` followed by `tail` (a uniqueness
 /// or workflow tail, `""` for none).
 pub(crate) fn job_body(cmd: &mut redis::Cmd, job: &PendingJob, ready_at: i64, tail: &str) {
-    let meta = format!("0|{}|{ready_at}{tail}", job.max_tries.max(1));
+    // Built without `format!`: its machinery was a sixth of a bulk push's
+    // client time.
+    let (mut tries, mut at) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let meta = [
+        "0|",
+        tries.format(job.max_tries.max(1)),
+        "|",
+        at.format(ready_at),
+        tail,
+    ]
+    .concat();
     cmd.arg(job.id.as_str()).arg(BodyWithMeta {
         meta: &meta,
         payload: &job.payload,

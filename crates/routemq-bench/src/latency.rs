@@ -1,10 +1,8 @@
 //! The latency phase: an idle worker, [`BenchPing`] jobs sent at an interval,
 //! enqueue → handler start measured by the handlers.
 //!
-//! The pings are sent from a task of the runtime, as a producer in a tokio
-//! service sends them. Sent from `block_on`'s thread, which is not one of the
-//! runtime's, every send also woke a runtime thread to write it (the
-//! connection's task runs there): about 50 µs more at the median here.
+//! The pings are sent from a task of the runtime ([`on_runtime`]), as a
+//! producer in a tokio service sends them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +12,7 @@ use routemq_worker::Worker;
 use tokio::sync::mpsc;
 
 use crate::jobs::{now_us, BenchPing, LATENCY_SINK};
-use crate::run::{BenchConfig, BenchError};
+use crate::run::{on_runtime, BenchConfig, BenchError};
 
 /// Sends `config.latency_jobs` pings to `name`, `latency_interval` apart, to a
 /// worker of `config.concurrency` idle on it; clears `name` before and after.
@@ -43,30 +41,24 @@ pub(crate) async fn latency(
     }));
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut samples = Vec::with_capacity(config.latency_jobs);
-    let sender = {
-        let (queue, on_queue) = (queue.clone(), on_queue.clone());
-        let (jobs, every) = (config.latency_jobs, config.latency_interval);
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            for _ in 0..jobs {
-                ticker.tick().await;
-                queue
-                    .dispatch_with(
-                        BenchPing {
-                            sent_at_us: now_us(),
-                        },
-                        &on_queue,
-                        None,
-                    )
-                    .await?;
-            }
-            Ok::<(), BenchError>(())
-        })
-    };
-    sender.await.map_err(|e| BenchError::Incomplete {
-        phase: "latency",
-        detail: format!("sender task ended abnormally: {e}"),
-    })??;
+    let (sender, on, jobs, every) = (
+        queue.clone(),
+        on_queue.clone(),
+        config.latency_jobs,
+        config.latency_interval,
+    );
+    on_runtime("latency", async move {
+        let mut ticker = tokio::time::interval(every);
+        for _ in 0..jobs {
+            ticker.tick().await;
+            let ping = BenchPing {
+                sent_at_us: now_us(),
+            };
+            sender.dispatch_with(ping, &on, None).await?;
+        }
+        Ok(())
+    })
+    .await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while samples.len() < config.latency_jobs && Instant::now() < deadline {
         if let Ok(Some(us)) = tokio::time::timeout(Duration::from_millis(100), rx.recv()).await {

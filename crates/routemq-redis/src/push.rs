@@ -15,8 +15,8 @@ use crate::RedisDriver;
 /// (`crate::body`), `"0|max_tries|ready_at_ms"` followed by `tail` (a uniqueness
 /// or workflow tail, `""` for none).
 pub(crate) fn job_body(cmd: &mut redis::Cmd, job: &PendingJob, ready_at: i64, tail: &str) {
-    // Built without `format!`: its machinery was a sixth of a bulk push's
-    // client time.
+    // Built without `format!`, whose machinery cost about 1,100 instructions
+    // a job (7 % of a bulk push's client time).
     let (mut tries, mut at) = (itoa::Buffer::new(), itoa::Buffer::new());
     let meta = [
         "0|",

@@ -419,3 +419,61 @@ async fn rate_limited_grouped_attempt_holds_only_its_group() {
         );
     }
 }
+
+/// The claims the [`SeesClaims`] job saw when it started.
+static CLAIMS_AT_START: std::sync::Mutex<Vec<Vec<(usize, usize)>>> =
+    std::sync::Mutex::new(Vec::new());
+/// The driver whose claims [`SeesClaims`] reads.
+static WATCHED: std::sync::OnceLock<std::sync::Arc<common::faulty::FaultyDriver>> =
+    std::sync::OnceLock::new();
+
+/// Records the `(asked, got)` of every claim made so far when it starts.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SeesClaims {}
+
+impl routemq_core::Job for SeesClaims {
+    const NAME: &'static str = "test.sees_claims";
+    async fn handle(&self, _ctx: &routemq_core::JobContext) -> Result<(), routemq_core::JobError> {
+        let driver = WATCHED.get().expect("set before the worker runs");
+        let claims = driver.calls.claim_sizes.lock().unwrap().clone();
+        CLAIMS_AT_START.lock().unwrap().push(claims);
+        Ok(())
+    }
+}
+
+/// An idle worker that claims a job starts it before it claims again: its
+/// next claim's send would otherwise take the runtime's next-task slot ahead of
+/// the job (ARCHITECTURE.md, "An idle worker lets its jobs start before it
+/// claims again"). On one thread the order is exact.
+#[tokio::test]
+async fn an_idle_workers_job_starts_before_its_next_claim() {
+    let (f, d) = faulty();
+    assert!(WATCHED.set(f.clone()).is_ok(), "one test sets it");
+    let w = Worker::builder(d.clone())
+        .register::<SeesClaims>()
+        .queues(["default"])
+        .concurrency(4)
+        .sleep(ms(50))
+        .build()
+        .unwrap();
+    let running = spawn_worker(w);
+    wait_for("the worker's first, empty claim", 2_000, || {
+        !f.calls.claim_sizes.lock().unwrap().is_empty()
+    })
+    .await;
+    Queue::from_arc(d.clone())
+        .dispatch(SeesClaims {})
+        .await
+        .unwrap();
+    wait_for("the job to start", 2_000, || {
+        !CLAIMS_AT_START.lock().unwrap().is_empty()
+    })
+    .await;
+    running.stop().await;
+    let seen = CLAIMS_AT_START.lock().unwrap()[0].clone();
+    assert_eq!(
+        seen.last().map(|&(_, got)| got),
+        Some(1),
+        "the last claim before the job started should be the one that got it: {seen:?}"
+    );
+}

@@ -89,6 +89,17 @@ pub enum BenchError {
 /// Runs `config.jobs` no-op jobs already on `queue` to empty with one worker of
 /// `config.concurrency`, its throughput history on or off (`history`: the
 /// worker's default is on); returns how long that took. Fewer processed jobs are
+/// [`BenchError::Incomplete`] naming `phase`.
+pub(crate) async fn run_to_empty(
+    consumer: &Arc<dyn Driver>,
+    queue: &str,
+    config: &BenchConfig,
+    phase: &'static str,
+    history: bool,
+) -> Result<Duration, BenchError> {
+    run_worker(consumer, queue, config, phase, history, None).await
+}
+
 /// Runs `work` as a task of the runtime, where a producer in a tokio service
 /// runs. Awaited on `block_on`'s thread instead, which is not one of the
 /// runtime's, every call would also wake a runtime thread to send it (the
@@ -103,17 +114,6 @@ pub(crate) async fn on_runtime<T: Send + 'static>(
             phase,
             detail: format!("its task ended abnormally: {e}"),
         })?
-}
-
-/// [`BenchError::Incomplete`] naming `phase`.
-pub(crate) async fn run_to_empty(
-    consumer: &Arc<dyn Driver>,
-    queue: &str,
-    config: &BenchConfig,
-    phase: &'static str,
-    history: bool,
-) -> Result<Duration, BenchError> {
-    run_worker(consumer, queue, config, phase, history, None).await
 }
 
 /// Runs exactly `count` no-op jobs off the head of `queue` (more may wait

@@ -40,6 +40,7 @@ const CLAIM_UPDATE: &str = include_str!("sql/claim_update.sql");
 pub(crate) const ACK: &str = include_str!("sql/ack.sql");
 const ACK_BATCH_LOCK: &str = include_str!("sql/ack_batch_lock.sql");
 const ACK_BATCH_RETURNING: &str = include_str!("sql/ack_batch_returning.sql");
+const ACK_BATCH_DELETE: &str = include_str!("sql/ack_batch_delete.sql");
 const DELETE_IDS: &str = include_str!("sql/delete_ids.sql");
 pub(crate) const RELEASE: &str = include_str!("sql/release.sql");
 pub(crate) const EXTEND: &str = include_str!("sql/extend.sql");
@@ -299,6 +300,12 @@ pub(crate) fn ids_and_owners_params(leases: &[(u64, &Lease)], padded: usize) -> 
 /// tokens.
 pub(crate) fn ack_batch_returning(n: usize) -> (String, usize) {
     ids_and_owners(ACK_BATCH_RETURNING, n)
+}
+
+/// ack_batch_delete.sql for `n` leases; params: padded ids then padded
+/// tokens.
+pub(crate) fn ack_batch_delete(n: usize) -> (String, usize) {
+    ids_and_owners(ACK_BATCH_DELETE, n)
 }
 
 /// rate_lock.sql for `n` queues; params: the padded queue names.
@@ -685,6 +692,12 @@ mod tests {
         assert_eq!(n, 1);
         assert!(s.contains("id IN (?) AND owner IN (?)"), "{s}");
         assert_eq!(delete_ids(0).1, 1);
+        let (s, n) = ack_batch_delete(3);
+        assert_eq!(n, 4);
+        assert!(
+            s.ends_with("id IN (?, ?, ?, ?) AND owner IN (?, ?, ?, ?)"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -1,0 +1,11 @@
+-- Batch ack without RETURNING (Oracle MySQL), step 1, inside a transaction.
+-- Params: the ids, then the tokens (IN lists built by sql::ack_batch_delete).
+-- A token embeds its row id, so matching id IN (...) AND owner IN (...) is
+-- exactly pairwise: a deleted row is one lease's, and distinct leases delete
+-- distinct rows.
+-- Guarantee: deletes only rows whose owner is unchanged. The caller commits
+-- only when the affected row count equals the number of leases (then every
+-- lease was still held, and the count says which without reading the rows
+-- back); otherwise it rolls back and runs ack_batch_lock.sql, which names the
+-- rows still owned.
+DELETE FROM queue_jobs WHERE id IN {ids} AND owner IN {owners}

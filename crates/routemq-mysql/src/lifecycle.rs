@@ -371,7 +371,8 @@ impl JobLifecycle for MysqlDriver {
         Ok(())
     }
 
-    /// One transaction: lock the rows still owned, delete them, report the rest.
+    /// Deletes the rows still owned and reports the rest, in chunks of
+    /// `MAX_BATCH` (`lease.rs`'s `ack_chunk`: one statement or transaction each).
     /// Chain links and batch jobs (`w` tokens) are acked one by one first, each
     /// in its own short transaction with its workflow effects, so a batch's
     /// row lock is never held across other jobs' acks.

@@ -21,7 +21,9 @@ pub(crate) struct Filled {
     ready_after_fill: u64,
     rss_before: Option<u64>,
     rss_after_fill: Option<u64>,
-    store_growth: Option<i128>,
+    /// `None` without a store, or when it shrank over the fill (see
+    /// [`FillerReport::store_bytes_per_queued_job`]).
+    store_growth: Option<u64>,
 }
 
 /// Pushes `config.queued` no-op jobs to the bench queue in bulk (chunks of
@@ -55,7 +57,7 @@ pub(crate) async fn fill(
     let elapsed = started.elapsed();
     let rss_after_fill = resident_bytes();
     let store_growth = match (store, store_before) {
-        (Some(s), Some(before)) => Some(i128::from(s.store_bytes().await?) - i128::from(before)),
+        (Some(s), Some(before)) => s.store_bytes().await?.checked_sub(before),
         _ => None,
     };
     let ready_after_fill = driver.stats(&queue_name).await?.ready;

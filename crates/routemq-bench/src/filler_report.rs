@@ -37,7 +37,11 @@ pub struct FillerReport {
     pub worker_rss_bytes_after_fill: Option<u64>,
     /// The same right after the drain.
     pub worker_rss_bytes_after_drain: Option<u64>,
-    /// What the store grew by over the fill, per filler job, in bytes.
+    /// What the store grew by over the fill, per filler job, in bytes. `None`
+    /// when the bench was given no store to read, and when the store shrank
+    /// over the fill although every filler job was added: something else freed
+    /// more meanwhile (another writer, or an earlier delete that the store was
+    /// still freeing), so no per-job figure could be told from it.
     pub store_bytes_per_queued_job: Option<f64>,
     /// [`store_bytes_per_queued_job`](Self::store_bytes_per_queued_job) less
     /// [`filler_payload_bytes`](Self::filler_payload_bytes): the store's own

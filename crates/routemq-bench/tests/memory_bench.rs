@@ -136,3 +136,43 @@ async fn store_size_gives_bytes_per_queued_job() {
         "{filler:?}"
     );
 }
+
+/// A store that shrank over the fill (something else freed more than the
+/// filler took) gives no bytes-per-job figure rather than a negative one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_shrank_over_the_fill_gives_no_figure() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Shrinks by 1,000 bytes per reading.
+    struct Shrinking(AtomicU64);
+    #[routemq_core::async_trait]
+    impl routemq_bench::StoreSize for Shrinking {
+        async fn store_bytes(&self) -> Result<u64, routemq_core::DriverError> {
+            Ok(self.0.fetch_sub(1_000, Ordering::SeqCst))
+        }
+    }
+
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let driver: Arc<dyn Driver> = Arc::new(MemoryDriver::new());
+    let config = BenchConfig {
+        jobs: 100,
+        single_jobs: 10,
+        concurrency: 4,
+        latency_jobs: 5,
+        latency_interval: Duration::from_millis(2),
+        rate_limited_jobs: 500,
+        queued: 250,
+        ..BenchConfig::default()
+    };
+    let store = Shrinking(AtomicU64::new(1_000_000));
+    let report = routemq_bench::run_with_store_size(driver.clone(), driver, &config, Some(&store))
+        .await
+        .unwrap();
+    let filler = report.filler.unwrap();
+    assert_eq!(filler.store_bytes_per_queued_job, None, "{filler:?}");
+    assert_eq!(
+        filler.store_bytes_per_job_beyond_payload, None,
+        "{filler:?}"
+    );
+    assert_eq!(filler.store_per_job_text(), "n/a");
+}

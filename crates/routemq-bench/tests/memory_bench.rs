@@ -97,21 +97,26 @@ async fn small_run_with_filler_keeps_it_waiting_on_memory() {
     }
 }
 
-/// A [`StoreSize`] is read before and after the fill: its growth over the
-/// filler's job count is the store's bytes per queued job.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn store_size_gives_bytes_per_queued_job() {
-    use std::sync::atomic::{AtomicU64, Ordering};
+/// A [`StoreSize`](routemq_bench::StoreSize) that moves by `step` bytes at
+/// every reading, starting at `start`.
+struct Stepping {
+    next: std::sync::atomic::AtomicI64,
+    step: i64,
+}
 
-    /// Grows by 1,000 bytes per reading: the fill sees 1,000 bytes more.
-    struct Growing(AtomicU64);
-    #[routemq_core::async_trait]
-    impl routemq_bench::StoreSize for Growing {
-        async fn store_bytes(&self) -> Result<u64, routemq_core::DriverError> {
-            Ok(self.0.fetch_add(1_000, Ordering::SeqCst))
-        }
+#[routemq_core::async_trait]
+impl routemq_bench::StoreSize for Stepping {
+    async fn store_bytes(&self) -> Result<u64, routemq_core::DriverError> {
+        let now = self
+            .next
+            .fetch_add(self.step, std::sync::atomic::Ordering::SeqCst);
+        Ok(u64::try_from(now).expect("the test's store stays above 0 bytes"))
     }
+}
 
+/// A small run behind 250 filler jobs with `store` read around the fill: its
+/// filler report.
+async fn filler_report_with(store: Stepping) -> routemq_bench::FillerReport {
     let _serial = ONE_AT_A_TIME.lock().await;
     let driver: Arc<dyn Driver> = Arc::new(MemoryDriver::new());
     let config = BenchConfig {
@@ -124,11 +129,23 @@ async fn store_size_gives_bytes_per_queued_job() {
         queued: 250,
         ..BenchConfig::default()
     };
-    let store = Growing(AtomicU64::new(10_000));
     let report = routemq_bench::run_with_store_size(driver.clone(), driver, &config, Some(&store))
         .await
         .unwrap();
-    let filler = report.filler.unwrap();
+    report.filler.unwrap()
+}
+
+/// A [`StoreSize`](routemq_bench::StoreSize) is read before and after the
+/// fill: its growth over the filler's job count is the store's bytes per
+/// queued job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_size_gives_bytes_per_queued_job() {
+    // 1,000 bytes more at the second reading.
+    let filler = filler_report_with(Stepping {
+        next: 10_000.into(),
+        step: 1_000,
+    })
+    .await;
     assert_eq!(filler.store_bytes_per_queued_job, Some(4.0));
     let beyond = filler.store_bytes_per_job_beyond_payload.unwrap();
     assert!(
@@ -141,34 +158,11 @@ async fn store_size_gives_bytes_per_queued_job() {
 /// filler took) gives no bytes-per-job figure rather than a negative one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_shrank_over_the_fill_gives_no_figure() {
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    /// Shrinks by 1,000 bytes per reading.
-    struct Shrinking(AtomicU64);
-    #[routemq_core::async_trait]
-    impl routemq_bench::StoreSize for Shrinking {
-        async fn store_bytes(&self) -> Result<u64, routemq_core::DriverError> {
-            Ok(self.0.fetch_sub(1_000, Ordering::SeqCst))
-        }
-    }
-
-    let _serial = ONE_AT_A_TIME.lock().await;
-    let driver: Arc<dyn Driver> = Arc::new(MemoryDriver::new());
-    let config = BenchConfig {
-        jobs: 100,
-        single_jobs: 10,
-        concurrency: 4,
-        latency_jobs: 5,
-        latency_interval: Duration::from_millis(2),
-        rate_limited_jobs: 500,
-        queued: 250,
-        ..BenchConfig::default()
-    };
-    let store = Shrinking(AtomicU64::new(1_000_000));
-    let report = routemq_bench::run_with_store_size(driver.clone(), driver, &config, Some(&store))
-        .await
-        .unwrap();
-    let filler = report.filler.unwrap();
+    let filler = filler_report_with(Stepping {
+        next: 1_000_000.into(),
+        step: -1_000,
+    })
+    .await;
     assert_eq!(filler.store_bytes_per_queued_job, None, "{filler:?}");
     assert_eq!(
         filler.store_bytes_per_job_beyond_payload, None,

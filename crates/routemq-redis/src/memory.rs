@@ -183,19 +183,20 @@ mod tests {
         );
     }
 
-    /// One server: a plausible figure (an empty Redis uses about 1 MB).
-    #[tokio::test]
-    async fn reads_a_real_servers_used_memory() {
+    /// A driver on the test kit's server or cluster.
+    fn test_target() -> RedisDriver {
         let target = routemq_testkit::redis::redis();
         let config = match &target.cluster_nodes {
             Some(nodes) => RedisConfig::cluster(nodes.split(',')).unwrap(),
             None => RedisConfig::from_url(&target.url).unwrap(),
         };
-        let used = RedisDriver::new(config)
-            .unwrap()
-            .used_memory()
-            .await
-            .unwrap();
+        RedisDriver::new(config).unwrap()
+    }
+
+    /// One server: a plausible figure (an empty Redis uses about 1 MB).
+    #[tokio::test]
+    async fn reads_a_real_servers_used_memory() {
+        let used = test_target().used_memory().await.unwrap();
         assert!(used > 100_000, "{used} bytes");
     }
 
@@ -205,12 +206,7 @@ mod tests {
     /// most of it).
     #[tokio::test]
     async fn a_reading_after_unlink_counts_the_memory_as_freed() {
-        let target = routemq_testkit::redis::redis();
-        let config = match &target.cluster_nodes {
-            Some(nodes) => RedisConfig::cluster(nodes.split(',')).unwrap(),
-            None => RedisConfig::from_url(&target.url).unwrap(),
-        };
-        let driver = RedisDriver::new(config).unwrap();
+        let driver = test_target();
         let key = format!(
             "routemq-test:used-memory:{{{}-{}}}",
             std::process::id(),

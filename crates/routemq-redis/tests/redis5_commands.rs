@@ -9,6 +9,7 @@ use std::path::Path;
 const REDIS_5_ALLOWED: &[&str] = &[
     "BLPOP",
     "DEL",
+    "EVAL",
     "EVALSHA",
     "EXISTS",
     "EXPIRE",

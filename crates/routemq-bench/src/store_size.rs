@@ -12,10 +12,11 @@ use routemq_core::DriverError;
 /// differences are used, so the figure may cover more than the bench queue
 /// (the whole server, the whole table), as long as nothing else grows it
 /// meanwhile. A reading should count what the store is still freeing in the
-/// background from earlier deletes as freed (Redis's `used_memory` waits for
-/// its background thread): a clear's memory still being returned during the
-/// fill would hide the filler's growth. A store that shrank over the fill
-/// gives no figure.
+/// background from earlier deletes as freed: a clear's space still being
+/// returned during the fill would hide the filler's growth. Redis's
+/// `used_memory` waits for its background thread; MySQL's `table_bytes` does
+/// not wait for InnoDB's purge (its docs say why and what to do). A store
+/// that shrank over the fill gives no figure.
 #[routemq_core::async_trait]
 pub trait StoreSize: Send + Sync {
     /// The store's size now, in bytes.

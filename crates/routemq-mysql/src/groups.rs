@@ -231,7 +231,9 @@ async fn claim_round(
     // Under per-group controls: what each lane may still give, read on the
     // first look.
     let mut left: Vec<Option<usize>> = vec![None; lanes.len()];
-    let mut pass = 0u64;
+    // Per lane, the (available_at, id) of the last row this claim took from
+    // it: the next one is claimed after it (see `claim_lanes`).
+    let mut after: Vec<Option<(Value, u64)>> = vec![None; lanes.len()];
     while got.len() < room && !live.is_empty() {
         let mut next = Vec::new();
         let mut at = 0;
@@ -262,7 +264,7 @@ async fn claim_round(
                 }
                 asked.push(i);
             }
-            let mut rows = claim_lanes(tx, q, lanes, &asked, pass).await?;
+            let mut rows = claim_lanes(tx, q, lanes, &asked, &after).await?;
             for i in asked {
                 let lane = lanes[i].as_slice();
                 let from_lane = rows
@@ -270,7 +272,9 @@ async fn claim_round(
                     .position(|row| row.6.as_deref().unwrap_or_default() == lane);
                 match from_lane {
                     Some(k) => {
-                        got.push(rows.swap_remove(k));
+                        let row = rows.swap_remove(k);
+                        after[i] = Some((row.8.clone(), row.0));
+                        got.push(row);
                         next.push(i);
                         left[i] = left[i].map(|n| n.saturating_sub(1));
                     }
@@ -280,7 +284,6 @@ async fn claim_round(
             }
         }
         live = next;
-        pass += 1;
     }
     let gone = without_jobs(tx, q, lanes, &empty).await?;
     looked.retain(|i| !gone.contains(i));
@@ -328,15 +331,23 @@ async fn leave(
     tx.exec_drop(stmt, params).await
 }
 
-/// Locks the next claimable job of each of `asked` (indexes into `lanes`), the
-/// `pass`-th one of its lane counting the rows this claim already locked, in
-/// one statement. A lane with no such job has no row in the answer.
+/// Locks the next claimable job of each of `asked` (indexes into `lanes`), in
+/// one statement: the first in (available_at, id) order after the last row
+/// this claim took from the lane (`after`; from the head of the lane when it
+/// took none). A lane with no such job has no row in the answer.
+///
+/// A cursor, not an offset counting the rows this claim already locked: those
+/// rows stay visible to it, but another claimer's row of the lane that was
+/// skipped while locked comes back when that claimer rolls back, ahead of
+/// them, and an offset would then land on one of this claim's own rows and hand
+/// that job out twice in one claim. Past the cursor such a row is left for a
+/// later claim.
 async fn claim_lanes(
     tx: &mut Transaction<'_>,
     q: &str,
     lanes: &[Vec<u8>],
     asked: &[usize],
-    pass: u64,
+    after: &[Option<(Value, u64)>],
 ) -> Result<Vec<Locked>, mysql_async::Error> {
     let Some(&first) = asked.first() else {
         return Ok(Vec::new());
@@ -346,14 +357,20 @@ async fn claim_lanes(
         true => Value::NULL,
         false => Value::from(lanes[i].as_slice()),
     };
-    let mut params: Vec<Value> = Vec::with_capacity(padded * 4);
+    let mut params: Vec<Value> = Vec::with_capacity(padded * 6);
     for k in 0..padded {
         // A padding part repeats the first lane and takes no row.
         let (i, take) = asked.get(k).map_or((first, 0u64), |&i| (i, 1));
+        // No row taken yet: before every DATETIME, so the whole lane.
+        let (at, id) = after[i]
+            .clone()
+            .unwrap_or((Value::Date(1000, 1, 1, 0, 0, 0, 0), 0));
         params.extend([
             Value::from(q),
             lane_param(i),
-            Value::from(pass),
+            at.clone(),
+            at,
+            Value::from(id),
             Value::from(take),
         ]);
     }
@@ -435,5 +452,77 @@ impl MysqlDriver {
     /// driver), so the next claim reads them again.
     pub(crate) fn forget_grouped(&self) {
         *self.inner.grouped.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mysql_async::prelude::Queryable;
+    use mysql_async::TxOpts;
+    use routemq_core::{Codec, Envelope, GroupKey, JobLifecycle, PendingJob, QueueName};
+
+    use super::claim_lanes;
+    use crate::{MysqlConfig, MysqlDriver};
+
+    /// The head row of a lane, held by another transaction, is skipped by a
+    /// claim's first pass; that transaction then rolls back, which puts the row
+    /// back ahead of the one the claim took. The claim's next pass takes the
+    /// row after its own, not its own again (an offset of one did: one job
+    /// handed out twice in one claim, seen as a duplicate by the conformance
+    /// rule of concurrent claimers over many groups).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_row_given_back_mid_claim_does_not_hand_out_the_claims_own_row_again() {
+        let schema = routemq_testkit::mysql::MysqlSchema::create().await.unwrap();
+        let config = MysqlConfig::from_url(schema.url()).unwrap();
+        let driver = MysqlDriver::connect_and_migrate(config).await.unwrap();
+        let queue = QueueName::new("given-back").unwrap();
+        let jobs = (0..3)
+            .map(|n| {
+                let body = format!("{n}").into_bytes();
+                let envelope = Envelope::new("lane", queue.clone(), Codec::Json, body);
+                PendingJob::new(&envelope, None)
+                    .unwrap()
+                    .in_group(Some(GroupKey::new("g").unwrap()))
+            })
+            .collect();
+        driver.push_bulk(jobs).await.unwrap();
+        let mut ours = driver.conn().await.unwrap();
+        let ids: Vec<u64> = ours
+            .query("SELECT id FROM queue_jobs ORDER BY available_at, id")
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 3);
+
+        let mut other = driver.conn().await.unwrap();
+        let mut held = other.start_transaction(TxOpts::default()).await.unwrap();
+        let _: Vec<u64> = held
+            .exec(
+                "SELECT id FROM queue_jobs WHERE id = ? FOR UPDATE",
+                (ids[0],),
+            )
+            .await
+            .unwrap();
+
+        let mut tx = ours.start_transaction(TxOpts::default()).await.unwrap();
+        let lanes = vec![b"g".to_vec()];
+        let mut after = vec![None];
+        let first = claim_lanes(&mut tx, queue.as_str(), &lanes, &[0], &after)
+            .await
+            .unwrap();
+        let first_ids: Vec<u64> = first.iter().map(|row| row.0).collect();
+        assert_eq!(first_ids, vec![ids[1]], "the held head row is skipped");
+
+        held.rollback().await.unwrap();
+        after[0] = Some((first[0].8.clone(), first[0].0));
+        let second = claim_lanes(&mut tx, queue.as_str(), &lanes, &[0], &after)
+            .await
+            .unwrap();
+        let second_ids: Vec<u64> = second.iter().map(|row| row.0).collect();
+        assert_eq!(
+            second_ids,
+            vec![ids[2]],
+            "the next pass takes the row after the claim's own ({ids:?})"
+        );
+        tx.rollback().await.unwrap();
     }
 }

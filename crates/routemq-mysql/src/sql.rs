@@ -664,7 +664,7 @@ mod tests {
         let (s, n) = group_claim(3);
         assert_eq!(n, 4);
         assert_eq!(s.matches("UNION ALL").count(), 3, "{s}");
-        assert_eq!(s.matches('?').count(), 16, "4 params per part: {s}");
+        assert_eq!(s.matches('?').count(), 24, "6 params per part: {s}");
         assert!(!s.contains("--"), "the header is not repeated: {s}");
         let (s, n) = group_has_jobs(5);
         assert_eq!(n, 8);

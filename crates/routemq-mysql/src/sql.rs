@@ -449,10 +449,14 @@ fn union_all(part: &str, parts: usize) -> (String, usize) {
 }
 
 /// One pass of a grouped claim over `lanes` lanes: group_claim_part.sql per
-/// lane, padded to a power of two (a padding part takes 0 rows); returns the
-/// statement and the padded count. Params: 4 per part.
+/// lane, its `{after}` filled with claim_after_cursor.sql, padded to a power
+/// of two (a padding part takes 0 rows); returns the statement and the padded
+/// count. Params: 6 per part.
 pub(crate) fn group_claim(lanes: usize) -> (String, usize) {
-    union_all(GROUP_CLAIM_PART, lanes)
+    static PART: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let part =
+        PART.get_or_init(|| GROUP_CLAIM_PART.replace("{after}", fragment(CLAIM_AFTER_CURSOR)));
+    union_all(part, lanes)
 }
 
 /// Which of `groups` groups still have a job: group_has_jobs_part.sql per group,

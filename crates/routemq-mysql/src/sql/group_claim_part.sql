@@ -10,7 +10,8 @@
 -- row. A cursor and not an offset counting this claim's rows (which it still
 -- sees): a row of the lane that another claimer held and gave back by rolling
 -- back sorts ahead of them, and an offset would then land on one of this
--- claim's own rows, handing that job out twice.
+-- claim's own rows, handing that job out twice. {after} is
+-- claim_after_cursor.sql, the plain claim's cursor fragment.
 -- in_flow: 1 for a chain link or batch job (workflow effects at settlement,
 -- migration 0013), read from the row the claim reads anyway.
 -- Guarantee: as claim_select.sql: a row locked here is invisible to every other
@@ -22,7 +23,7 @@
         available_at
  FROM queue_jobs FORCE INDEX (queue_jobs_group_index)
  WHERE queue = ? AND group_key <=> ? AND reserved_at IS NULL AND available_at <= NOW(6)
-   AND (available_at > ? OR (available_at = ? AND id > ?))
+   {after}
  ORDER BY available_at, id
  LIMIT ?
  FOR UPDATE SKIP LOCKED)

@@ -5,6 +5,7 @@
 -- Spliced into claim_select.sql's {range}, and into group_claim_part.sql's
 -- {after} (past the last job a grouped claim took from a lane). Params:
 -- available_at, available_at, id.
--- Guarantee: with the rest of the WHERE, an index range on
--- queue_jobs_claim_index (InnoDB appends the primary key to it).
+-- Guarantee: with the rest of the WHERE, an index range on the index the
+-- statement forces (queue_jobs_claim_index, or queue_jobs_group_index in the
+-- ungrouped and grouped claims; InnoDB appends the primary key to each).
 AND (available_at > ? OR (available_at = ? AND id > ?))

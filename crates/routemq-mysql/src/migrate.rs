@@ -100,6 +100,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0014_create_queue_history.sql",
         sql: include_str!("../../../migrations/0014_create_queue_history.sql"),
     },
+    Migration {
+        version: 15,
+        name: "0015_claim_room.sql",
+        sql: include_str!("../../../migrations/0015_claim_room.sql"),
+    },
 ];
 
 /// What [`migrate`] did.

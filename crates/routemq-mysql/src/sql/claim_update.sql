@@ -8,6 +8,9 @@
 -- A chain link or batch job (flow_next, flow_catch or batch_id set, migration
 -- 0013) gets a 'w' before any 'u', so only its settlements apply workflow
 -- effects (token.rs decides the same from the claim's in_flow column).
+-- claim_room (migration 0015) goes to NULL in the same write: the row then does
+-- not grow, so InnoDB rewrites it where it was instead of reorganising or
+-- splitting a full page.
 -- Guarantee: runs in the claim's transaction on rows it locked; attempts are
 -- counted here, at claim.
 UPDATE queue_jobs
@@ -17,5 +20,6 @@ SET reserved_at = NOW(6),
                    IF(flow_next IS NOT NULL OR flow_catch IS NOT NULL OR batch_id IS NOT NULL, 'w', ''),
                    IF(unique_scope = 2, 'u', '')),
     unique_scope = IF(unique_scope = 1, NULL, unique_scope),
-    attempts = attempts + 1
+    attempts = attempts + 1,
+    claim_room = NULL
 WHERE id IN

@@ -3,5 +3,5 @@
 -- Guarantee: runs in the reclaim transaction on rows it locked, so a job that was
 -- acked meanwhile is not revived.
 UPDATE queue_jobs
-SET reserved_at = NULL, owner = NULL, lease_until = NULL, available_at = NOW(6)
+SET reserved_at = NULL, owner = NULL, lease_until = NULL, claim_room = DEFAULT, available_at = NOW(6)
 WHERE id IN

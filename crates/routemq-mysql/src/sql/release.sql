@@ -4,6 +4,6 @@
 -- Guarantee: only the current owner gives the job back; attempts are kept; a
 -- job with a cancel request is never made claimable.
 UPDATE queue_jobs
-SET reserved_at = NULL, owner = NULL, lease_until = NULL,
+SET reserved_at = NULL, owner = NULL, lease_until = NULL, claim_room = DEFAULT,
     available_at = NOW(6) + INTERVAL ? MICROSECOND
 WHERE id = ? AND owner = ? AND cancel_requested = 0

@@ -6,7 +6,7 @@
 -- (never below 0), so the next claim has this attempt's number; a job with a
 -- cancel request is never made claimable.
 UPDATE queue_jobs
-SET reserved_at = NULL, owner = NULL, lease_until = NULL,
+SET reserved_at = NULL, owner = NULL, lease_until = NULL, claim_room = DEFAULT,
     attempts = GREATEST(attempts, 1) - 1,
     available_at = NOW(6) + INTERVAL ? MICROSECOND
 WHERE id = ? AND owner = ? AND cancel_requested = 0

@@ -4,7 +4,9 @@
 //!
 //! - **Claims** take a batch in one transaction: `SELECT … FOR UPDATE SKIP
 //!   LOCKED` per queue in priority order, then one `UPDATE` that sets each row's
-//!   owner token, `reserved_at`, lease deadline and `attempts + 1`. Deadlocks and
+//!   owner token, `reserved_at`, lease deadline and `attempts + 1`, and gives
+//!   up the 48 bytes of `claim_room` a waiting row holds (migration 0015), so
+//!   the row keeps its size and InnoDB rewrites it in place. Deadlocks and
 //!   lock-wait timeouts are retried inside the driver. Each queue's scan starts
 //!   past the last job this driver claimed from it (the claim cursor), not at
 //!   the index entries claimed jobs leave until InnoDB purges them; jobs are

@@ -373,6 +373,17 @@ impl From<DriverError> for OpError {
     }
 }
 
+/// For the crate's unit tests against a real server: a driver with default
+/// settings, migrated, over a fresh schema (keep the schema: dropping it drops
+/// the database).
+#[cfg(test)]
+pub(crate) async fn migrated_for_test() -> (routemq_testkit::mysql::MysqlSchema, MysqlDriver) {
+    let schema = routemq_testkit::mysql::MysqlSchema::create().await.unwrap();
+    let config = MysqlConfig::from_url(schema.url()).unwrap();
+    let driver = MysqlDriver::connect_and_migrate(config).await.unwrap();
+    (schema, driver)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};

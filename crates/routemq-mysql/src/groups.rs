@@ -462,7 +462,7 @@ mod tests {
     use routemq_core::{Codec, Envelope, GroupKey, JobLifecycle, PendingJob, QueueName};
 
     use super::claim_lanes;
-    use crate::{MysqlConfig, MysqlDriver};
+    use crate::driver::migrated_for_test;
 
     /// The head row of a lane, held by another transaction, is skipped by a
     /// claim's first pass; that transaction then rolls back, which puts the row
@@ -472,9 +472,7 @@ mod tests {
     /// rule of concurrent claimers over many groups).
     #[tokio::test(flavor = "multi_thread")]
     async fn a_row_given_back_mid_claim_does_not_hand_out_the_claims_own_row_again() {
-        let schema = routemq_testkit::mysql::MysqlSchema::create().await.unwrap();
-        let config = MysqlConfig::from_url(schema.url()).unwrap();
-        let driver = MysqlDriver::connect_and_migrate(config).await.unwrap();
+        let (_schema, driver) = migrated_for_test().await;
         let queue = QueueName::new("given-back").unwrap();
         let jobs = (0..3)
             .map(|n| {

@@ -52,14 +52,12 @@ impl MysqlDriver {
 mod tests {
     use routemq_core::{Codec, Envelope, JobLifecycle, PendingJob, QueueName};
 
-    use crate::{MysqlConfig, MysqlDriver};
+    use crate::driver::migrated_for_test;
 
     /// A fresh table takes a few pages; 2,000 jobs of 1 KB each take more.
     #[tokio::test(flavor = "multi_thread")]
     async fn table_bytes_grow_with_the_jobs() {
-        let schema = routemq_testkit::mysql::MysqlSchema::create().await.unwrap();
-        let config = MysqlConfig::from_url(schema.url()).unwrap();
-        let driver = MysqlDriver::connect_and_migrate(config).await.unwrap();
+        let (_schema, driver) = migrated_for_test().await;
         let empty = driver.table_bytes().await.unwrap();
         assert!(empty > 0, "the table and its indexes take pages");
         let queue = QueueName::new("table-bytes").unwrap();

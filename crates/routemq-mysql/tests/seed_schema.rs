@@ -311,6 +311,8 @@ async fn columns_have_the_promised_types_and_indexes() {
     ] {
         assert_eq!(ty(t, col), "datetime(6)", "{t}.{col}");
     }
+    // The room a waiting row holds for its claim (migration 0015).
+    assert_eq!(ty("queue_jobs", "claim_room"), "varbinary(48)");
     let unique: Vec<(String, u8)> = c
         .query(
             "SELECT DISTINCT index_name, non_unique FROM information_schema.statistics

@@ -1,6 +1,7 @@
 //! Building the push scripts' commands (`push.lua` for one queue's jobs,
 //! `push_unique.lua` for one job under a uniqueness key).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use routemq_core::{unix_ms, PendingJob, QueueName, UniqueScope, Uniqueness};
@@ -114,24 +115,38 @@ impl RedisDriver {
         let k = self.inner.keys.queue(queue);
         let due = |job: &PendingJob| job.available_at.map_or(now, unix_ms);
         // One HSET per bucket of the jobs hash (`crate::keys::job_hash`). A
-        // bulk's ids are time-ordered, so its jobs fall into one bucket or a
-        // few, and a short list searched from its end finds each one's.
+        // bulk's ids are time-ordered, so a job's bucket is nearly always the
+        // previous job's; the others are found through `index`, filled only
+        // once the jobs span more than one bucket (ids of many times, such as
+        // jobs built long before their bulk push, stay O(n log n)).
         let mut hsets: Vec<(Vec<u8>, redis::Cmd)> = Vec::with_capacity(1);
+        let mut index: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
         let mut delayed = 0;
         for job in jobs {
             let at = due(job);
             delayed += usize::from(at > now);
             let bucket = crate::keys::job_hash(&k.jobs, job.id.as_str());
-            let hset = match hsets.iter().rposition(|(b, _)| *b == bucket) {
-                Some(i) => &mut hsets[i].1,
-                None => {
-                    let mut hset = redis::cmd("HSET");
-                    hset.arg(&bucket);
-                    hsets.push((bucket, hset));
-                    &mut hsets.last_mut().expect("just pushed").1
+            let same_as_last = hsets.last().is_some_and(|(last, _)| *last == bucket);
+            let at_index = if same_as_last {
+                hsets.len() - 1
+            } else {
+                if index.is_empty() {
+                    index.extend(hsets.iter().enumerate().map(|(i, (b, _))| (b.clone(), i)));
+                }
+                match index.get(&bucket) {
+                    Some(&i) => i,
+                    None => {
+                        if !hsets.is_empty() {
+                            index.insert(bucket.clone(), hsets.len());
+                        }
+                        let mut hset = redis::cmd("HSET");
+                        hset.arg(&bucket);
+                        hsets.push((bucket, hset));
+                        hsets.len() - 1
+                    }
                 }
             };
-            job_body(hset, job, at, "");
+            job_body(&mut hsets[at_index].1, job, at, "");
         }
         let mut tx = redis::pipe();
         tx.atomic();

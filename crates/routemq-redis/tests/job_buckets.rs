@@ -177,6 +177,47 @@ async fn each_push_path_stores_a_job_in_the_bucket_its_id_names() {
     assert_eq!(bucket_keys(&s, &jobs).await, Vec::<Vec<u8>>::new());
 }
 
+/// A bulk whose ids go back and forth between buckets (jobs built at
+/// different times, pushed together): each body lands in the bucket its id
+/// names, each bucket is listed once, and the jobs are claimed in push order.
+#[tokio::test]
+async fn a_bulk_whose_ids_alternate_between_buckets_stores_each_in_its_own() {
+    let s = setup(KeyMode::Plain).await;
+    let d: &dyn Driver = &s.driver;
+    let name = "bkt_alternate";
+    let q = queue(name);
+    let jobs = jobs_of(&s, name);
+    let t = now_ms();
+    // Buckets a, b, a, c, b, a: back to an earlier bucket after a later one.
+    let ids: Vec<String> = [0, 1_000, 0, 2_000, 1_000, 0]
+        .iter()
+        .enumerate()
+        .map(|(n, offset)| v7_at(t + offset, n as u64))
+        .collect();
+    let bulk = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| job_id(name, n, None, id))
+        .collect();
+    d.push_bulk(bulk).await.unwrap();
+
+    for id in &ids {
+        let body = hget(&s, &job_hash(&jobs, id), id).await;
+        assert!(body.is_some(), "body of {id} in the bucket its id names");
+    }
+    let mut listed = listed_buckets(&s, &jobs).await;
+    listed.sort();
+    let mut expected: Vec<Vec<u8>> = ids.iter().map(|id| job_hash(&jobs, id)).collect();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(expected.len(), 3);
+    assert_eq!(listed, expected, "each bucket listed once");
+    let got = d.claim(std::slice::from_ref(&q), 10, LEASE).await.unwrap();
+    let order: Vec<&str> = got.iter().map(|r| r.lease.job_id.as_str()).collect();
+    let pushed: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(order, pushed, "claimed in push order");
+}
+
 #[tokio::test]
 async fn jobs_stored_before_the_buckets_are_served_until_they_are_gone() {
     let s = setup(KeyMode::Plain).await;

@@ -103,8 +103,8 @@ impl RedisDriver {
     ///
     /// Run it for `()`: no command is marked ignored, because the `redis`
     /// crate keeps ignored positions in a `HashSet` it builds and probes on
-    /// every call (a sixth of a single push's client instructions under
-    /// callgrind); a server error in any reply is still returned.
+    /// every call (about 4,000 of a single push's 58,300 client instructions
+    /// under callgrind); a server error in any reply is still returned.
     pub(crate) fn push_tx(
         &self,
         queue: &QueueName,
@@ -116,9 +116,8 @@ impl RedisDriver {
         let due = |job: &PendingJob| job.available_at.map_or(now, unix_ms);
         // One HSET per bucket of the jobs hash (`crate::keys::job_hash`). A
         // bulk's ids are time-ordered, so a job's bucket is nearly always the
-        // previous job's; the others are found through `index`, filled only
-        // once the jobs span more than one bucket (ids of many times, such as
-        // jobs built long before their bulk push, stay O(n log n)).
+        // previous job's; any other is found through `index`, so ids of many
+        // times (jobs built long before their bulk push) stay O(n log n).
         let mut hsets: Vec<(Vec<u8>, redis::Cmd)> = Vec::with_capacity(1);
         let mut index: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
         let mut delayed = 0;
@@ -126,25 +125,14 @@ impl RedisDriver {
             let at = due(job);
             delayed += usize::from(at > now);
             let bucket = crate::keys::job_hash(&k.jobs, job.id.as_str());
-            let same_as_last = hsets.last().is_some_and(|(last, _)| *last == bucket);
-            let at_index = if same_as_last {
-                hsets.len() - 1
-            } else {
-                if index.is_empty() {
-                    index.extend(hsets.iter().enumerate().map(|(i, (b, _))| (b.clone(), i)));
-                }
-                match index.get(&bucket) {
-                    Some(&i) => i,
-                    None => {
-                        if !hsets.is_empty() {
-                            index.insert(bucket.clone(), hsets.len());
-                        }
-                        let mut hset = redis::cmd("HSET");
-                        hset.arg(&bucket);
-                        hsets.push((bucket, hset));
-                        hsets.len() - 1
-                    }
-                }
+            let at_index = match hsets.last() {
+                Some((last, _)) if *last == bucket => hsets.len() - 1,
+                _ => *index.entry(bucket.clone()).or_insert_with(|| {
+                    let mut hset = redis::cmd("HSET");
+                    hset.arg(&bucket);
+                    hsets.push((bucket, hset));
+                    hsets.len() - 1
+                }),
             };
             job_body(&mut hsets[at_index].1, job, at, "");
         }

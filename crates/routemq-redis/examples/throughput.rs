@@ -38,6 +38,75 @@ fn job(queue: &QueueName, data: Vec<u8>) -> PendingJob {
     PendingJob::new(&envelope, None).expect("encode")
 }
 
+/// One awaited `PING` at a time 5,000 times, then `n` single pushes, each
+/// rate in calls a second.
+async fn single_rates(
+    driver: &RedisDriver,
+    q: &QueueName,
+    data: &[u8],
+    n: usize,
+) -> Result<(f64, f64), routemq_core::DriverError> {
+    let start = Instant::now();
+    for _ in 0..5_000 {
+        driver.ping().await?;
+    }
+    let ping_rate = 5_000.0 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for _ in 0..n {
+        driver.push(job(q, data.to_vec())).await?;
+    }
+    Ok((ping_rate, n as f64 / start.elapsed().as_secs_f64()))
+}
+
+/// Two floors for a single push, on one multiplexed connection of the `redis`
+/// crate with no pool: one `RPUSH` a call, and a transaction of the five
+/// commands a single push sends (`HSET` of a `body_len`-byte body, `SADD`,
+/// `RPUSH` of the id, `RPUSH` and `LTRIM` of a wake-up token), with the same
+/// id every time and nothing else to build. Each runs `n` awaited calls on
+/// keys of its own, deleted after.
+async fn bare_floors(url: &str, n: usize, body_len: usize) -> redis::RedisResult<(f64, f64)> {
+    let client = redis::Client::open(url)?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let base = format!("routemq-bench-floor:{:x}", rand::random::<u32>());
+    let (list, jobs, buckets, notify) = (
+        format!("{base}:list"),
+        format!("{base}:jobs"),
+        format!("{base}:buckets"),
+        format!("{base}:notify"),
+    );
+    let start = Instant::now();
+    for _ in 0..n {
+        let _: i64 = redis::cmd("RPUSH")
+            .arg(&list)
+            .arg("1")
+            .query_async(&mut conn)
+            .await?;
+    }
+    let rpush = n as f64 / start.elapsed().as_secs_f64();
+    let id = JobId::generate();
+    let body = vec![b'x'; body_len];
+    let start = Instant::now();
+    for _ in 0..n {
+        let mut tx = redis::pipe();
+        tx.atomic();
+        tx.cmd("HSET").arg(&jobs).arg(id.as_str()).arg(&body);
+        tx.cmd("SADD").arg(&buckets).arg(&jobs);
+        tx.cmd("RPUSH").arg(&list).arg(id.as_str());
+        tx.cmd("RPUSH").arg(&notify).arg("1");
+        tx.cmd("LTRIM").arg(&notify).arg(-64).arg(-1);
+        let () = tx.query_async(&mut conn).await?;
+    }
+    let tx = n as f64 / start.elapsed().as_secs_f64();
+    let _: i64 = redis::cmd("DEL")
+        .arg(&list)
+        .arg(&jobs)
+        .arg(&buckets)
+        .arg(&notify)
+        .query_async(&mut conn)
+        .await?;
+    Ok((rpush, tx))
+}
+
 fn now_nanos() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -64,25 +133,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return depth_cost(&driver, &url, &q, queued.parse()?, jobs, concurrency, batch).await;
     }
 
-    // Round trip floor: one awaited PING at a time through the pool.
-    let start = Instant::now();
-    for _ in 0..5_000 {
-        driver.ping().await?;
-    }
-    let ping_rate = 5_000.0 / start.elapsed().as_secs_f64();
-
-    // Single enqueue: one awaited push at a time.
+    // Round trip floor (one awaited PING at a time through the pool), then
+    // single enqueue (one awaited push at a time), from a runtime task as a
+    // tokio service dispatches (ARCHITECTURE.md, "The bench sends from a
+    // runtime task").
     let single = jobs.min(20_000);
-    let start = Instant::now();
-    for _ in 0..single {
-        driver.push(job(&q, data.clone())).await?;
-    }
-    let single_rate = single as f64 / start.elapsed().as_secs_f64();
+    let (ping_rate, single_rate) = {
+        let (driver, q, data) = (driver.clone(), q.clone(), data.clone());
+        tokio::spawn(async move { single_rates(&driver, &q, &data, single).await }).await??
+    };
     driver.clear(&q).await?;
     if std::env::var("ROUTEMQ_BENCH_ONLY").as_deref() == Ok("single") {
-        // For profiling the single-push path alone.
+        // For profiling the single-push path alone, beside its two floors.
+        // A body as big as the bench's: its envelope and the metadata in front.
+        let body_len = job(&q, data.clone()).payload.len() + 24;
+        let (rpush_rate, tx_rate) =
+            tokio::spawn(async move { bare_floors(&url, single, body_len).await }).await??;
         println!("ping (floor)        {ping_rate:>10.0} calls/s");
         println!("single enqueue      {single_rate:>10.0} jobs/s  ({single} awaited pushes)");
+        println!("bare RPUSH          {rpush_rate:>10.0} calls/s  (one connection, no pool)");
+        println!("bare transaction    {tx_rate:>10.0} calls/s  (a single push's five commands, no pool, no job)");
         return Ok(());
     }
 

@@ -5,6 +5,10 @@
 //! cargo run --release -p routemq-redis --example redis-throughput -- [redis://127.0.0.1:6379] [jobs] [claimers] [claim size]
 //! ```
 //!
+//! With `ROUTEMQ_BENCH_ONLY=single`, `bulk` or `drain` it runs one phase;
+//! `single` also prints two floors for a single push on a bare connection
+//! (one `RPUSH` a call, and the push's five commands in one transaction).
+//!
 //! With `ROUTEMQ_BENCH_QUEUED=N` it measures instead what the queue's depth
 //! costs: N filler jobs are stored first (delayed by a day, so they stay in
 //! the queue's store through the run), then a bulk push of `jobs` jobs and

@@ -35,6 +35,7 @@ pub(crate) async fn latency(
         .register::<BenchPing>()
         .queues([name])
         .concurrency(config.concurrency)
+        .prefetch(config.prefetch)
         .build()?;
     let worker_task = tokio::spawn(worker.run_until(async {
         let _ = stop_rx.await;

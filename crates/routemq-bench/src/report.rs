@@ -16,6 +16,8 @@ pub struct BenchReport {
     pub jobs: usize,
     /// Worker concurrency in the drain and latency phases.
     pub concurrency: usize,
+    /// Jobs the workers claimed ahead of their free slots (0: none).
+    pub prefetch: usize,
     /// One producer, one awaited `dispatch` at a time.
     pub enqueue_per_sec: f64,
     /// `dispatch_bulk` in chunks.
@@ -62,10 +64,11 @@ impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "driver={} jobs={} concurrency={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms rate_limited_drain={:.0}/s (limit {:.0}/s) group_drain={:.0}/s ({} groups) progress_drain={:.0}/s (with {:.0} progress calls/s; {:.0}/s without) history_drain={:.0}/s ({:.0}/s without)",
+            "driver={} jobs={} concurrency={} prefetch={} enqueue={:.0}/s bulk_enqueue={:.0}/s drain={:.0}/s latency p50={:.2}ms p99={:.2}ms rate_limited_drain={:.0}/s (limit {:.0}/s) group_drain={:.0}/s ({} groups) progress_drain={:.0}/s (with {:.0} progress calls/s; {:.0}/s without) history_drain={:.0}/s ({:.0}/s without)",
             self.driver,
             self.jobs,
             self.concurrency,
+            self.prefetch,
             self.enqueue_per_sec,
             self.bulk_enqueue_per_sec,
             self.drain_per_sec,
@@ -116,6 +119,7 @@ mod tests {
             driver: "memory".into(),
             jobs: 1,
             concurrency: 2,
+            prefetch: 0,
             enqueue_per_sec: 3.0,
             bulk_enqueue_per_sec: 4.0,
             drain_per_sec: 5.0,
@@ -158,6 +162,7 @@ mod tests {
                 "jobs",
                 "latency_p50_ms",
                 "latency_p99_ms",
+                "prefetch",
                 "progress_calls_per_sec",
                 "progress_drain_per_sec",
                 "progress_reference_drain_per_sec",

@@ -24,6 +24,9 @@ pub struct BenchConfig {
     pub bulk_chunk: usize,
     /// Worker concurrency.
     pub concurrency: usize,
+    /// Jobs each worker claims ahead of its free slots
+    /// ([`WorkerBuilder::prefetch`](routemq_worker::WorkerBuilder::prefetch)).
+    pub prefetch: usize,
     /// Jobs sent in the latency phase.
     pub latency_jobs: usize,
     /// Pause between two latency-phase jobs.
@@ -52,6 +55,7 @@ impl Default for BenchConfig {
             single_jobs: 10_000,
             bulk_chunk: 1_000,
             concurrency: 32,
+            prefetch: 0,
             latency_jobs: 1_000,
             latency_interval: Duration::from_millis(5),
             rate_limit: RateLimit {
@@ -146,6 +150,7 @@ async fn run_worker(
         .register::<BenchNoop>()
         .queues([queue])
         .concurrency(config.concurrency)
+        .prefetch(config.prefetch)
         .record_history(history)
         .stop_when_empty(true)
         .max_jobs(count.map(|n| n as u64))
@@ -269,6 +274,7 @@ pub async fn run_with_store_size(
         driver: producer.connection_name().to_owned(),
         jobs: config.jobs,
         concurrency: config.concurrency,
+        prefetch: config.prefetch,
         enqueue_per_sec,
         bulk_enqueue_per_sec,
         drain_per_sec,
@@ -322,6 +328,7 @@ async fn rate_limited_drain(
         .register::<BenchNoop>()
         .queues([name.as_str()])
         .concurrency(config.concurrency)
+        .prefetch(config.prefetch)
         .max_jobs(Some(config.rate_limited_jobs as u64))
         .build()?
         .run_until(std::future::pending::<()>())

@@ -158,6 +158,11 @@ pub struct WorkArgs {
     /// Jobs run at once.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub concurrency: usize,
+    /// Jobs claimed ahead of free slots, started in claim order as slots free
+    /// (leases kept meanwhile; given back unstarted at shutdown). Helps where
+    /// a claim is slow, such as MySQL flushing its binary log at every commit.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub prefetch: usize,
     /// Longest idle wait between checks for jobs (seconds or 500ms, 2m…).
     #[arg(long, value_parser = duration, default_value = "3", value_name = "S")]
     pub sleep: Duration,
@@ -562,6 +567,10 @@ pub struct BenchArgs {
     /// Worker concurrency.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub concurrency: usize,
+    /// Jobs each worker claims ahead of its free slots (`routemq work
+    /// --prefetch`).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub prefetch: usize,
     /// Jobs in the latency phase (sent 5 ms apart to an idle worker).
     #[arg(long, default_value_t = 1_000, value_name = "N")]
     pub latency_jobs: usize,

@@ -67,6 +67,11 @@ fn sigterm_lets_the_running_job_finish() {
 }
 
 #[test]
+fn sigterm_gives_back_the_jobs_claimed_ahead() {
+    scenarios::sigterm_gives_back_the_jobs_claimed_ahead(&Backend::mysql());
+}
+
+#[test]
 fn demo_accounts_for_every_job() {
     scenarios::demo(&Backend::mysql());
 }

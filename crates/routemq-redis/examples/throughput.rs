@@ -15,6 +15,9 @@
 //! their claim + ack_batch drain are timed, each with the Redis server's
 //! main-thread CPU time it took (`INFO cpu`), which a noisy machine's
 //! scheduling does not inflate the way it does wall-clock rates.
+//!
+//! Each run stores its keys under a prefix of its own and deletes all of
+//! them when it ends, failed or not.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -129,12 +132,60 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let concurrency: usize = args.get(3).map_or(Ok(32), |s| s.parse())?;
     let batch: usize = args.get(4).map_or(Ok(32), |s| s.parse())?;
     let prefix = format!("routemq-bench:{:x}", rand::random::<u32>());
-    let driver = RedisDriver::new(RedisConfig::from_url(&url)?.prefix(prefix))?;
+    let driver = RedisDriver::new(RedisConfig::from_url(&url)?.prefix(prefix.clone()))?;
+    let run = measure(&driver, &url, jobs, concurrency, batch).await;
+    // `clear` empties the queue but leaves the run's registry and wake-up
+    // keys; every run has a prefix of its own, so remove all of them, also
+    // after a failed run.
+    let removed = remove_keys_under(&url, &prefix).await;
+    run?;
+    removed?;
+    Ok(())
+}
+
+/// Deletes every key whose name starts with `prefix:` (a `SCAN`, then
+/// `UNLINK` of what it found).
+async fn remove_keys_under(url: &str, prefix: &str) -> redis::RedisResult<()> {
+    let mut conn = redis::Client::open(url)?
+        .get_multiplexed_async_connection()
+        .await?;
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}:*"))
+            .arg("COUNT")
+            .arg(1_000)
+            .query_async(&mut conn)
+            .await?;
+        if !keys.is_empty() {
+            let _: i64 = redis::cmd("UNLINK")
+                .arg(&keys)
+                .query_async(&mut conn)
+                .await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+/// The phases `main` runs on `driver` (see the module docs).
+async fn measure(
+    driver: &RedisDriver,
+    url: &str,
+    jobs: usize,
+    concurrency: usize,
+    batch: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let url = url.to_owned();
     driver.ping().await?;
     let q = QueueName::new("bench")?;
     let data = br#"{"n":1}"#.to_vec();
     if let Ok(queued) = std::env::var("ROUTEMQ_BENCH_QUEUED") {
-        return depth_cost(&driver, &url, &q, queued.parse()?, jobs, concurrency, batch).await;
+        return depth_cost(driver, &url, &q, queued.parse()?, jobs, concurrency, batch).await;
     }
 
     // Round trip floor (one awaited PING at a time through the pool), then
@@ -181,7 +232,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Drain: `concurrency` claimers, each claiming up to 32 and acking the batch.
     let start = Instant::now();
-    let drained = drain(&driver, &q, concurrency, batch).await?;
+    let drained = drain(driver, &q, concurrency, batch).await?;
     let drain_rate = drained as f64 / start.elapsed().as_secs_f64();
     if std::env::var("ROUTEMQ_BENCH_ONLY").as_deref() == Ok("drain") {
         println!("claim + ack_batch   {drain_rate:>10.0} jobs/s  ({jobs} jobs, {concurrency} claimers x {batch})");

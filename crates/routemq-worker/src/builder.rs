@@ -14,6 +14,8 @@ use crate::{Worker, WorkerError};
 pub(crate) struct Config {
     pub(crate) queues: Vec<QueueName>,
     pub(crate) concurrency: usize,
+    /// Jobs held claimed beyond `concurrency`, waiting for a slot.
+    pub(crate) prefetch: usize,
     pub(crate) lease: Duration,
     pub(crate) sleep: Duration,
     pub(crate) timeout_override: Option<Duration>,
@@ -48,6 +50,13 @@ impl Config {
     /// How often a running job's lease is extended: every third of the lease.
     pub(crate) fn extend_every(&self) -> Duration {
         (self.lease / 3).max(Duration::from_millis(1))
+    }
+
+    /// The most jobs the worker holds claimed at once: the running ones and
+    /// those claimed ahead ([`WorkerBuilder::prefetch`]). `build` checks that
+    /// the sum fits a semaphore.
+    pub(crate) fn held_at_most(&self) -> usize {
+        self.concurrency + self.prefetch
     }
 
     /// How many jobs may still be started: `once` means one, `max_jobs` caps it.
@@ -108,6 +117,7 @@ impl WorkerBuilder {
             config: Config {
                 queues: Vec::new(),
                 concurrency: 1,
+                prefetch: 0,
                 lease: Duration::from_secs(30),
                 sleep: Duration::from_secs(3),
                 timeout_override: None,
@@ -148,6 +158,28 @@ impl WorkerBuilder {
     /// Jobs run at once (default 1).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.config.concurrency = n;
+        self
+    }
+
+    /// Jobs claimed ahead of free slots (default 0), like Celery's prefetch
+    /// or RabbitMQ's `basic.qos`: the worker holds up to `concurrency + n`
+    /// jobs claimed, runs at most `concurrency` of them, and starts the others
+    /// in claim order as slots free. Their leases are extended while they
+    /// wait, as a running job's are.
+    ///
+    /// It keeps slots busy where a claim is slow: a freed slot starts a job
+    /// already here instead of waiting for the next claim's reply (MySQL with
+    /// the binary log flushed at every commit, where a claim takes
+    /// milliseconds; see the MySQL driver's README). The cost: jobs wait in
+    /// this worker while another worker may be idle, and a cancel request for
+    /// a job still waiting here is seen when it starts.
+    ///
+    /// A job claimed ahead that has not started when shutdown is asked goes
+    /// back to its queue at once, its attempt not counted (it never ran). A
+    /// worker that dies leaves it leased, like its running jobs: it runs again
+    /// once its lease expires.
+    pub fn prefetch(mut self, n: usize) -> Self {
+        self.config.prefetch = n;
         self
     }
 
@@ -306,6 +338,14 @@ impl WorkerBuilder {
         }
         if self.config.concurrency == 0 {
             return Err(WorkerError::ZeroConcurrency);
+        }
+        let held = self.config.concurrency.checked_add(self.config.prefetch);
+        if held.is_none_or(|n| n > tokio::sync::Semaphore::MAX_PERMITS) {
+            return Err(WorkerError::TooManyHeld {
+                concurrency: self.config.concurrency,
+                prefetch: self.config.prefetch,
+                max: tokio::sync::Semaphore::MAX_PERMITS,
+            });
         }
         for (value, setting) in [
             (self.config.lease, "the lease length"),

@@ -25,6 +25,19 @@ pub enum WorkerError {
     #[error("concurrency must be at least 1")]
     ZeroConcurrency,
 
+    /// `concurrency + prefetch` is more jobs than one worker can count.
+    #[error(
+        "concurrency {concurrency} plus prefetch {prefetch} is more than {max} jobs held at once"
+    )]
+    TooManyHeld {
+        /// The concurrency asked for.
+        concurrency: usize,
+        /// The prefetch asked for.
+        prefetch: usize,
+        /// The most jobs a worker holds at once.
+        max: usize,
+    },
+
     /// A duration setting that must be positive was zero.
     #[error("{0} must be longer than zero")]
     ZeroDuration(&'static str),

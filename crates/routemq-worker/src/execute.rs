@@ -46,6 +46,9 @@ pub(crate) struct JobRunner {
     /// Cancelled when the shutdown grace is over: running jobs are stopped and
     /// released.
     pub(crate) hard_stop: CancellationToken,
+    /// Cancelled when shutdown is asked: jobs claimed ahead that have not
+    /// started go back to their queues instead of starting.
+    pub(crate) stop_starting: CancellationToken,
     /// The running jobs' run records and cancel requests.
     pub(crate) watch: Arc<JobWatch>,
     /// Per-minute throughput counts for the store's history (`None`: not

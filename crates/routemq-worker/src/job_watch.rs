@@ -75,6 +75,26 @@ impl JobWatch {
         lease: Arc<Mutex<Lease>>,
         signals: Arc<AttemptSignals>,
     ) -> WatchEntry<'_> {
+        self.insert(lease, signals, false)
+    }
+
+    /// Watches a job claimed ahead while it waits for a slot, for cancel
+    /// requests only: no run record names this worker before the job starts
+    /// (it then enters the watch again with [`enter`](Self::enter)).
+    pub(crate) fn enter_waiting(
+        &self,
+        lease: Arc<Mutex<Lease>>,
+        signals: Arc<AttemptSignals>,
+    ) -> WatchEntry<'_> {
+        self.insert(lease, signals, true)
+    }
+
+    fn insert(
+        &self,
+        lease: Arc<Mutex<Lease>>,
+        signals: Arc<AttemptSignals>,
+        reported: bool,
+    ) -> WatchEntry<'_> {
         let key = self.next.fetch_add(1, Ordering::Relaxed);
         self.lock().insert(
             key,
@@ -82,7 +102,7 @@ impl JobWatch {
                 lease,
                 signals,
                 started: Instant::now(),
-                reported: false,
+                reported,
             },
         );
         WatchEntry { watch: self, key }

@@ -53,6 +53,7 @@ mod acker;
 mod attempt;
 mod backend_retry;
 mod builder;
+mod claimed_ahead;
 mod error;
 mod execute;
 mod finish_tracked;

@@ -96,12 +96,14 @@ impl Worker {
             stats: stats.clone(),
             acker: ack_sender,
             hard_stop: CancellationToken::new(),
+            stop_starting: CancellationToken::new(),
             watch,
             history,
         });
         let mut run = RunLoop {
             driver,
-            slots: Arc::new(Semaphore::new(config.concurrency)),
+            slots: Arc::new(Semaphore::new(config.held_at_most())),
+            running: Arc::new(Semaphore::new(config.concurrency)),
             deadline: config.max_time.map(|t| start + t),
             config,
             stats: stats.clone(),
@@ -190,8 +192,13 @@ struct RunLoop {
     config: Arc<Config>,
     stats: Arc<WorkerStats>,
     runner: Arc<JobRunner>,
-    /// One permit per concurrency slot; a job holds its permit until settled.
+    /// One permit per job the worker may hold claimed (`concurrency +
+    /// prefetch`): a claim holds the permits of the jobs it asks for, a job
+    /// holds its permit until settled.
     slots: Arc<Semaphore>,
+    /// One permit per concurrency slot: a job holds one while it runs (see
+    /// `claimed_ahead.rs`).
+    running: Arc<Semaphore>,
     tracker: TaskTracker,
     /// Signalled (one stored permit) whenever a job is settled.
     finished: Arc<Notify>,
@@ -215,7 +222,7 @@ impl RunLoop {
     /// next batch is asked for while the reply to the last one is on its way, so
     /// freed slots do not sit idle for a round trip. Each claim holds the permits of
     /// the slots it asks for, so the worker never holds more jobs than its
-    /// concurrency. When idle, one claim at a time.
+    /// concurrency plus its prefetch. When idle, one claim at a time.
     async fn claim_loop<F: Future<Output = ()>>(
         &mut self,
         shutdown: Shutdown<'_, F>,
@@ -226,6 +233,9 @@ impl RunLoop {
         let reason = self
             .claim_until_stop(shutdown, &mut in_flight, &mut arrived)
             .await;
+        if reason == StopReason::Shutdown {
+            self.runner.stop_starting.cancel();
+        }
         self.give_back(arrived, in_flight).await;
         reason
     }
@@ -322,7 +332,7 @@ impl RunLoop {
                                 continue; // the other claim's reply decides
                             }
                             if self.config.stop_when_empty
-                                && self.slots.available_permits() == self.config.concurrency
+                                && self.slots.available_permits() == self.config.held_at_most()
                             {
                                 // Empty twice in a row: a claim can come back
                                 // empty while another transaction holds the
@@ -384,12 +394,17 @@ impl RunLoop {
         }
     }
 
-    /// Runs one job in the background; its slot is freed once it is settled.
+    /// Runs one job in the background once a running slot is free (at once
+    /// without prefetch); its permits are freed once it is settled.
     fn start(&self, reservation: Reservation, permit: OwnedSemaphorePermit) {
         let runner = self.runner.clone();
         let finished = self.finished.clone();
+        let running = self.running.clone();
         self.tracker.spawn(async move {
-            runner.run(reservation).await;
+            if let Some((reservation, slot)) = runner.wait_for_slot(reservation, running).await {
+                runner.run(reservation).await;
+                drop(slot);
+            }
             drop(permit);
             finished.notify_one();
         });
@@ -418,8 +433,9 @@ impl RunLoop {
     }
 
     /// Waits for running jobs. After a shutdown request (before or during the
-    /// wait) they get `shutdown_grace`; then they are stopped and released. After a
-    /// limit, they run to their end.
+    /// wait) they get `shutdown_grace`; then they are stopped and released, and
+    /// jobs claimed ahead that have not started are released at once. After a
+    /// limit, they run to their end, and so do jobs claimed ahead.
     async fn drain<F: Future<Output = ()>>(
         &mut self,
         reason: StopReason,
@@ -429,6 +445,9 @@ impl RunLoop {
         let grace = self.config.shutdown_grace;
         let mut grace_until = (reason == StopReason::Shutdown || shutdown.is_terminated())
             .then(|| Instant::now() + grace);
+        if grace_until.is_some() {
+            self.runner.stop_starting.cancel();
+        }
         loop {
             tokio::select! {
                 biased;
@@ -436,6 +455,7 @@ impl RunLoop {
                 _ = &mut shutdown, if grace_until.is_none() => {
                     tracing::info!("shutdown asked while finishing running jobs; they get the grace period");
                     grace_until = Some(Instant::now() + grace);
+                    self.runner.stop_starting.cancel();
                 }
                 _ = sleep_until_opt(grace_until) => {
                     tracing::warn!(running = self.stats.snapshot().running,

@@ -15,6 +15,15 @@ use crate::registry::LoadedJob;
 use crate::stats::Counter;
 use crate::telemetry::{self, Outcome};
 
+/// Whether a job given back at shutdown keeps the attempt its claim counted.
+#[derive(Clone, Copy)]
+enum Attempt {
+    /// It ran (or may have): the attempt stays counted.
+    Counted,
+    /// It never started: the attempt is given back.
+    NotCounted,
+}
+
 impl JobRunner {
     /// Retries or fails an attempt that returned an error, panicked or timed out.
     pub(crate) async fn settle_failure(
@@ -204,12 +213,27 @@ impl JobRunner {
         }
     }
 
-    /// Gives a job stopped by shutdown (or claimed just before the worker stopped,
-    /// never started) back to its queue, claimable at once.
+    /// Gives a job stopped by shutdown back to its queue, claimable at once,
+    /// its attempt still counted (it ran, at least in part).
     pub(crate) async fn release_on_shutdown(&self, lease: &Lease, name: &str) {
+        self.give_back(lease, name, Attempt::Counted).await;
+    }
+
+    /// Gives a claimed job that never started back to its queue, claimable at
+    /// once, with the attempt its claim counted given back too: a job claimed
+    /// ahead ([`WorkerBuilder::prefetch`](crate::WorkerBuilder::prefetch)) or
+    /// one whose claim replied after the worker stopped.
+    pub(crate) async fn release_unstarted(&self, lease: &Lease, name: &str) {
+        self.give_back(lease, name, Attempt::NotCounted).await;
+    }
+
+    async fn give_back(&self, lease: &Lease, name: &str, attempt: Attempt) {
         let queue = lease.queue.as_str();
-        let released = until_lease_ends("release", &lease.job_id, lease.expires_at, || {
-            self.driver.release(lease, Duration::ZERO)
+        let released = until_lease_ends("release", &lease.job_id, lease.expires_at, || async {
+            match attempt {
+                Attempt::Counted => self.driver.release(lease, Duration::ZERO).await,
+                Attempt::NotCounted => self.driver.release_uncounted(lease, Duration::ZERO).await,
+            }
         })
         .await;
         match released {

@@ -25,6 +25,7 @@ pub(crate) async fn run(
         jobs: args.jobs,
         single_jobs: args.jobs.min(BenchConfig::default().single_jobs),
         concurrency: args.concurrency,
+        prefetch: args.prefetch,
         latency_jobs: args.latency_jobs,
         queued: args.queued,
         ..BenchConfig::default()
@@ -43,8 +44,12 @@ pub(crate) async fn run(
         0 => String::new(),
         n => format!(", behind {n} waiting filler jobs"),
     };
+    let prefetch = match bench.prefetch {
+        0 => String::new(),
+        n => format!(", prefetch {n}"),
+    };
     eprintln!(
-        "routemq bench on the {} driver: {} jobs, concurrency {}{behind}",
+        "routemq bench on the {} driver: {} jobs, concurrency {}{prefetch}{behind}",
         driver.connection_name(),
         bench.jobs,
         bench.concurrency
@@ -110,8 +115,12 @@ fn print(r: &BenchReport, out: &mut Output<'_>) -> Result<(), CliError> {
     if let Some(filler) = &r.filler {
         rows.extend(filler_rows(filler));
     }
+    let prefetch = match r.prefetch {
+        0 => String::new(),
+        n => format!(" · prefetch {n}"),
+    };
     let title = format!(
-        "{} · {} jobs · concurrency {}",
+        "{} · {} jobs · concurrency {}{prefetch}",
         r.driver, r.jobs, r.concurrency
     );
     out.table(&[title.as_str(), "result"], rows)

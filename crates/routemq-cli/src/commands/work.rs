@@ -54,6 +54,7 @@ pub(crate) async fn run(
         .keyring(encryption.keyring.clone())
         .queues(args.queue.iter().map(String::as_str))
         .concurrency(args.concurrency)
+        .prefetch(args.prefetch)
         .lease(args.lease)
         .sleep(args.sleep)
         .timeout_override(args.timeout)

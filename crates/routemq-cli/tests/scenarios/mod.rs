@@ -385,6 +385,55 @@ pub fn sigterm_lets_the_running_job_finish(b: &Backend) {
     );
 }
 
+/// `routemq work --prefetch 2 --concurrency 1` holds three jobs while one
+/// runs; on SIGTERM the running one finishes and the two held ahead go back
+/// unstarted, claimable at once, their attempt given back.
+pub fn sigterm_gives_back_the_jobs_claimed_ahead(b: &Backend) {
+    let q = queue("prefetch");
+    for _ in 0..4 {
+        b.ok(&[
+            "push",
+            "--queue",
+            &q,
+            "--job",
+            "routemq.sleep",
+            "--data",
+            r#"{"ms": 1500}"#,
+            "--json",
+        ]);
+    }
+    let args = [
+        "work",
+        "--queue",
+        &q,
+        "--concurrency",
+        "1",
+        "--prefetch",
+        "2",
+    ];
+    let child = (b.std_cmd(&[&args[..], &["--json"]].concat()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    b.wait_stats(&q, |s| s["reserved"] == 3 && s["ready"] == 1);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut child = child;
+    terminate(&mut child);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["stop_reason"], "shutdown", "{report}");
+    assert_eq!(report["processed"], 1, "the running job finished: {report}");
+    assert_eq!(report["released_on_shutdown"], 2, "{report}");
+    let s = b.stats(&q);
+    assert_eq!(
+        (s["ready"].as_u64(), s["reserved"].as_u64()),
+        (Some(3), Some(0)),
+        "{s}"
+    );
+}
+
 /// `routemq pause Q` stops a running `routemq work` from starting Q's jobs
 /// within a second while the job it runs finishes; dispatch still stores jobs;
 /// `routemq resume Q` lets the worker run them again at once; `stats` shows it.
@@ -513,11 +562,14 @@ pub fn bench(b: &Backend) {
         "300",
         "--concurrency",
         "8",
+        "--prefetch",
+        "4",
         "--latency-jobs",
         "20",
         "--json",
     ]);
     assert_bench_report(&report, b.name);
+    assert_eq!(report["prefetch"], 4, "{report}");
 }
 
 pub fn assert_bench_report(report: &Value, driver: &str) {
@@ -536,6 +588,7 @@ pub fn assert_bench_figures(report: &Value, driver: &str, jobs: u64, extra: &[&s
         "driver",
         "jobs",
         "concurrency",
+        "prefetch",
         "enqueue_per_sec",
         "bulk_enqueue_per_sec",
         "drain_per_sec",

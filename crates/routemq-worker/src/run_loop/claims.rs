@@ -17,7 +17,8 @@ use crate::telemetry::UNDECODABLE_JOB;
 
 /// While the queue is busy (the last claim was full), the longest the worker waits
 /// for more slots to free before claiming, so that a busy worker claims in batches
-/// of at least half its concurrency instead of paying one round trip per job.
+/// of at least half the jobs it may hold (its concurrency plus its prefetch)
+/// instead of paying one round trip per job.
 const BATCH_WINDOW: Duration = Duration::from_millis(2);
 
 /// Claims that may be in flight at once while the queue is busy.
@@ -49,7 +50,7 @@ pub(super) fn claim_call(
 impl RunLoop {
     /// The permits for one claim: `first`, every other free one up to `want`, and
     /// while the queue is busy, those that free within [`BATCH_WINDOW`] up to half
-    /// the concurrency, so a busy worker claims in batches. Gathering stops early
+    /// the jobs it may hold, so a busy worker claims in batches. Gathering stops early
     /// when a claim in flight replies (returned too, to be handled at once).
     pub(super) async fn gather(
         &self,
@@ -65,7 +66,7 @@ impl RunLoop {
             }
         }
         if self.queue_busy {
-            let batch = want.min(self.config.concurrency.div_ceil(2));
+            let batch = want.min(self.config.held_at_most().div_ceil(2));
             let window = tokio::time::sleep(BATCH_WINDOW);
             tokio::pin!(window);
             while permits.len() < batch {
@@ -84,8 +85,9 @@ impl RunLoop {
     }
 
     /// After the claim loop stopped: waits for the claims still in flight and gives
-    /// the jobs they got back to their queues at once, unstarted, the way a job
-    /// stopped by shutdown is released (their attempt stays counted).
+    /// the jobs they got back to their queues at once, unstarted, with the
+    /// attempt their claim counted given back (they never ran), as jobs claimed
+    /// ahead are at shutdown.
     pub(super) async fn give_back(
         &self,
         arrived: Option<ClaimDone>,
@@ -105,7 +107,7 @@ impl RunLoop {
                 let span =
                     tracing::info_span!("job", id = %r.lease.job_id, name, queue = %r.lease.queue);
                 self.runner
-                    .release_on_shutdown(&r.lease, &name)
+                    .release_unstarted(&r.lease, &name)
                     .instrument(span)
                     .await;
             }

@@ -336,30 +336,34 @@ pub fn workers_lists_a_live_worker(b: &Backend) {
     );
 }
 
-/// SIGTERM during `work`: the running job finishes, the rest stay queued and are
-/// claimable at once by the next worker.
-pub fn sigterm_lets_the_running_job_finish(b: &Backend) {
-    let q = queue("sigterm");
-    for _ in 0..3 {
+/// Pushes `count` `routemq.sleep` jobs of `ms` milliseconds each onto `q`.
+fn push_sleeps(b: &Backend, q: &str, count: usize, ms: u64) {
+    let data = format!(r#"{{"ms": {ms}}}"#);
+    for _ in 0..count {
         b.ok(&[
             "push",
             "--queue",
-            &q,
+            q,
             "--job",
             "routemq.sleep",
             "--data",
-            r#"{"ms": 1500}"#,
+            &data,
             "--json",
         ]);
     }
-    let child = (b.std_cmd(&["work", "--queue", &q, "--concurrency", "1", "--json"]))
+}
+
+/// Runs `routemq work` with `args` and `--json` until `q`'s stats satisfy
+/// `busy`, then 300 ms more, then sends it SIGTERM; checks it exits
+/// successfully within 10 s with stop reason `shutdown` and returns its report.
+fn work_until_sigterm(b: &Backend, q: &str, args: &[&str], busy: impl Fn(&Value) -> bool) -> Value {
+    let mut child = (b.std_cmd(&[&["work", "--queue", q], args, &["--json"]].concat()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    b.wait_stats(&q, |s| s["reserved"] == 1);
+    b.wait_stats(q, busy);
     std::thread::sleep(Duration::from_millis(300));
-    let mut child = child;
     terminate(&mut child);
     let stopped_at = Instant::now();
     let out = child.wait_with_output().unwrap();
@@ -367,6 +371,15 @@ pub fn sigterm_lets_the_running_job_finish(b: &Backend) {
     assert!(stopped_at.elapsed() < Duration::from_secs(10));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["stop_reason"], "shutdown", "{report}");
+    report
+}
+
+/// SIGTERM during `work`: the running job finishes, the rest stay queued and are
+/// claimable at once by the next worker.
+pub fn sigterm_lets_the_running_job_finish(b: &Backend) {
+    let q = queue("sigterm");
+    push_sleeps(b, &q, 3, 1500);
+    let report = work_until_sigterm(b, &q, &["--concurrency", "1"], |s| s["reserved"] == 1);
     assert_eq!(report["processed"], 1, "the running job finished: {report}");
     assert_eq!(report["failed"], 0, "{report}");
     let s = b.stats(&q);
@@ -387,43 +400,13 @@ pub fn sigterm_lets_the_running_job_finish(b: &Backend) {
 
 /// `routemq work --prefetch 2 --concurrency 1` holds three jobs while one
 /// runs; on SIGTERM the running one finishes and the two held ahead go back
-/// unstarted, claimable at once, their attempt given back.
+/// unstarted, claimable at once.
 pub fn sigterm_gives_back_the_jobs_claimed_ahead(b: &Backend) {
     let q = queue("prefetch");
-    for _ in 0..4 {
-        b.ok(&[
-            "push",
-            "--queue",
-            &q,
-            "--job",
-            "routemq.sleep",
-            "--data",
-            r#"{"ms": 1500}"#,
-            "--json",
-        ]);
-    }
-    let args = [
-        "work",
-        "--queue",
-        &q,
-        "--concurrency",
-        "1",
-        "--prefetch",
-        "2",
-    ];
-    let child = (b.std_cmd(&[&args[..], &["--json"]].concat()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    b.wait_stats(&q, |s| s["reserved"] == 3 && s["ready"] == 1);
-    std::thread::sleep(Duration::from_millis(300));
-    let mut child = child;
-    terminate(&mut child);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["stop_reason"], "shutdown", "{report}");
+    push_sleeps(b, &q, 4, 1500);
+    let report = work_until_sigterm(b, &q, &["--concurrency", "1", "--prefetch", "2"], |s| {
+        s["reserved"] == 3 && s["ready"] == 1
+    });
     assert_eq!(report["processed"], 1, "the running job finished: {report}");
     assert_eq!(report["released_on_shutdown"], 2, "{report}");
     let s = b.stats(&q);

@@ -21,6 +21,13 @@
 //!
 //! See [`telemetry`] for the metrics emitted.
 //!
+//! # Claiming ahead
+//! A worker holds at most `concurrency` jobs claimed, unless
+//! [`WorkerBuilder::prefetch`] lets it claim up to that many more ahead of its
+//! free slots. Those wait for a slot in claim order with their leases extended;
+//! at shutdown the ones not started go back to their queue at once, their
+//! attempt not counted.
+//!
 //! # Throughput history
 //! Unless [`WorkerBuilder::record_history`] turns it off, the worker counts per
 //! queue and minute the jobs that succeeded, the jobs that failed for good and

@@ -10,6 +10,10 @@
 //! - every ready job runs once; nothing the child acknowledged runs again;
 //! - child completions = dispatched − ready − reserved at the kill.
 //!
+//! With `--prefetch`, the child also holds jobs claimed ahead of its slots,
+//! waiting unstarted: they are reserved like the running ones, so they too run
+//! again with attempt 2 and nothing is lost.
+//!
 //! The binary is this package's `e2e-routemq`: the CLI's own `main`, built by
 //! cargo for these tests with both drivers enabled.
 
@@ -80,6 +84,7 @@ async fn killed_mid_batch(
     env: &[(&str, String)],
     mut frozen: impl AsyncFnMut(&QueueName) -> Frozen,
     max_tries: u32,
+    prefetch: usize,
     label: &str,
 ) {
     let queue = QueueName::new("e2e-kill").unwrap();
@@ -100,6 +105,7 @@ async fn killed_mid_batch(
     let mut child = Command::new(env!("CARGO_BIN_EXE_e2e-routemq"))
         .args(["work", "--queue", queue.as_str()])
         .args(["--concurrency", &CHILD_CONCURRENCY.to_string()])
+        .args(["--prefetch", &prefetch.to_string()])
         .args(["--lease", &format!("{}ms", LEASE.as_millis())])
         .args(["--sleep", "0.2"])
         .env("ROUTEMQ_ENV_FILE", "/dev/null")
@@ -114,12 +120,15 @@ async fn killed_mid_batch(
     // (fewer ready jobs than at the last look): the jobs it just took run for
     // about SLEEP_MS more, so the kill finds them in flight. The first look
     // past a third comes as acks land, where a kill can find nothing in flight.
+    // With prefetch, also wait for a look where the child holds more jobs than
+    // it runs, so some of them are waiting ahead.
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut ready_before: Option<u64> = None;
     loop {
         let c = counts(&*driver, &queue).await;
         let just_claimed = ready_before.is_some_and(|r| c.ready < r);
-        if c.queued() <= JOBS * 2 / 3 && c.reserved > 0 && just_claimed {
+        let ahead = prefetch == 0 || c.reserved > CHILD_CONCURRENCY as u64;
+        if c.queued() <= JOBS * 2 / 3 && c.reserved > 0 && just_claimed && ahead {
             break;
         }
         ready_before = Some(c.ready);
@@ -200,7 +209,7 @@ async fn killed_mid_batch(
     }
 }
 
-async fn redis_killed(tries: u32) {
+async fn redis_killed(tries: u32, prefetch: usize) {
     let mut store = RedisStore::new().await;
     let env = [
         ("QUEUE_CONNECTION", "redis".to_owned()),
@@ -214,13 +223,14 @@ async fn redis_killed(tries: u32) {
         &env,
         async |q: &QueueName| redis_frozen(queue_store, q).await,
         tries,
+        prefetch,
         "redis",
     )
     .await;
     store.cleanup().await;
 }
 
-async fn mysql_killed(tries: u32) {
+async fn mysql_killed(tries: u32, prefetch: usize) {
     let store = MysqlStore::new().await;
     let env = [
         ("QUEUE_CONNECTION", "database".to_owned()),
@@ -231,6 +241,7 @@ async fn mysql_killed(tries: u32) {
         &env,
         async |q: &QueueName| mysql_frozen(&store, q).await,
         tries,
+        prefetch,
         "database",
     )
     .await;
@@ -238,20 +249,30 @@ async fn mysql_killed(tries: u32) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_worker_process_sigkilled_mid_batch_in_flight_jobs_run_again() {
-    redis_killed(3).await;
+    redis_killed(3, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_worker_process_with_prefetch_sigkilled_its_held_jobs_run_again() {
+    redis_killed(3, CHILD_CONCURRENCY).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_worker_process_sigkilled_in_flight_jobs_out_of_tries_fail_with_a_reason() {
-    redis_killed(1).await;
+    redis_killed(1, 0).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mysql_worker_process_sigkilled_mid_batch_in_flight_jobs_run_again() {
-    mysql_killed(3).await;
+    mysql_killed(3, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mysql_worker_process_with_prefetch_sigkilled_its_held_jobs_run_again() {
+    mysql_killed(3, CHILD_CONCURRENCY).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mysql_worker_process_sigkilled_in_flight_jobs_out_of_tries_fail_with_a_reason() {
-    mysql_killed(1).await;
+    mysql_killed(1, 0).await;
 }

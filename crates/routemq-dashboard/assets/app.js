@@ -646,7 +646,7 @@
         el("td", { class: "mono", title: w.id }, w.id.slice(0, 13)),
         el("td", {}, w.host + " (" + w.pid + ")"),
         el("td", {}, w.queues.join(", ")),
-        el("td", { class: "num" }, w.running + " / " + w.concurrency),
+        el("td", { class: "num" }, w.running + " / " + w.concurrency + (w.prefetch ? " (+" + w.prefetch + " ahead)" : "")),
         el("td", { class: "num" }, num(w.processed)),
         el("td", { class: "num" }, num(w.failed)),
         el("td", {}, relative(w.started_at_ms)),

@@ -139,6 +139,7 @@ async fn seed(driver: &MemoryDriver) -> Result<(), Error> {
         pid: 4242,
         queues: vec!["default".into(), "emails".into()],
         concurrency: 16,
+        prefetch: 0,
         running: 2,
         processed: 1234,
         failed: 3,

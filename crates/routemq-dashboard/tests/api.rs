@@ -461,6 +461,7 @@ async fn workers_schedules_limits_and_batches_are_listed() {
         pid: 7,
         queues: vec!["default".into()],
         concurrency: 4,
+        prefetch: 0,
         running: 1,
         processed: 10,
         failed: 2,

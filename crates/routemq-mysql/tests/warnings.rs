@@ -417,6 +417,7 @@ fn worker(id: &str) -> WorkerInfo {
         pid: 4242,
         queues: vec!["default".into()],
         concurrency: 4,
+        prefetch: 0,
         running: 1,
         processed: 10,
         failed: 1,

@@ -171,6 +171,7 @@ fn worker_info(id: &str, config: &Config) -> WorkerInfo {
         pid: std::process::id(),
         queues: config.queues.iter().map(|q| q.to_string()).collect(),
         concurrency: u32::try_from(config.concurrency).unwrap_or(u32::MAX),
+        prefetch: u32::try_from(config.prefetch).unwrap_or(u32::MAX),
         running: 0,
         processed: 0,
         failed: 0,

@@ -184,3 +184,28 @@ fn concurrency_plus_prefetch_must_fit_one_worker() {
         "{err}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_heartbeat_shows_the_prefetch() {
+    let d = memory();
+    let key = new_key();
+    dispatch(&d, &key, "a", Act::Sleep(400)).await;
+    let w = builder(&d)
+        .concurrency(3)
+        .prefetch(5)
+        .heartbeat_interval(ms(50))
+        .build()
+        .unwrap();
+    let run = spawn_worker(w);
+    wait_for("job running", 2_000, || probe(&key).runs() == 1).await;
+    tokio::time::sleep(ms(120)).await;
+    let workers = d.workers().await.unwrap();
+    assert_eq!(
+        workers
+            .iter()
+            .map(|w| (w.concurrency, w.prefetch))
+            .collect::<Vec<_>>(),
+        [(3, 5)]
+    );
+    run.stop().await;
+}

@@ -76,7 +76,10 @@ pub(crate) async fn workers(driver: Arc<dyn Driver>, out: &mut Output<'_>) -> Re
                 w.host.clone(),
                 w.pid.to_string(),
                 w.queues.join(","),
-                format!("{}/{}", w.running, w.concurrency),
+                match w.prefetch {
+                    0 => format!("{}/{}", w.running, w.concurrency),
+                    n => format!("{}/{} (+{n} ahead)", w.running, w.concurrency),
+                },
                 w.processed.to_string(),
                 w.failed.to_string(),
                 format!("{} ago", ago(w.started_at_ms)),

@@ -300,10 +300,20 @@ pub fn clear_queue(b: &Backend) {
     assert_eq!(b.stats(&q)["ready"], 0);
 }
 
-/// `workers` lists a running worker from its heartbeat, with host, pid and queues.
+/// `workers` lists a running worker from its heartbeat, with host, pid, queues,
+/// concurrency and prefetch.
 pub fn workers_lists_a_live_worker(b: &Backend) {
     let q = queue("workers");
-    let mut child = (b.std_cmd(&["work", "--queue", &q, "--concurrency", "3"]))
+    let args = [
+        "work",
+        "--queue",
+        &q,
+        "--concurrency",
+        "3",
+        "--prefetch",
+        "2",
+    ];
+    let mut child = (b.std_cmd(&args))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -322,10 +332,15 @@ pub fn workers_lists_a_live_worker(b: &Backend) {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(me["queues"], serde_json::json!([q]));
-    assert_eq!(me["concurrency"], 3);
+    assert_eq!(
+        (&me["concurrency"], &me["prefetch"]),
+        (&3.into(), &2.into())
+    );
     assert!(!me["host"].as_str().unwrap().is_empty());
     let table = b.cmd(&["workers"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&table.stdout).contains(&pid.to_string()));
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains(&pid.to_string()), "{table}");
+    assert!(table.contains("0/3 (+2 ahead)"), "{table}");
     terminate(&mut child);
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");

@@ -15,6 +15,7 @@ fn worker(id: &str, running: u32) -> WorkerInfo {
         pid: 4242,
         queues: vec!["high".to_owned(), "default".to_owned()],
         concurrency: 8,
+        prefetch: 16,
         running,
         processed: 12_345_678_901,
         failed: 3,

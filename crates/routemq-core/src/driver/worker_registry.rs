@@ -22,6 +22,11 @@ pub struct WorkerInfo {
     pub queues: Vec<String>,
     /// Concurrency limit.
     pub concurrency: u32,
+    /// Jobs it may hold claimed beyond its concurrency, waiting for a slot
+    /// (`WorkerBuilder::prefetch`); 0 when read from the heartbeat of a
+    /// worker that predates the setting.
+    #[serde(default)]
+    pub prefetch: u32,
     /// Jobs running now.
     pub running: u32,
     /// Jobs finished successfully since start.
@@ -45,4 +50,17 @@ pub trait WorkerRegistry: Send + Sync + fmt::Debug + 'static {
 
     /// Workers whose heartbeat has not expired, sorted by id.
     async fn workers(&self) -> Result<Vec<WorkerInfo>, DriverError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WorkerInfo;
+
+    #[test]
+    fn a_heartbeat_from_before_prefetch_reads_as_prefetch_zero() {
+        let old = r#"{"id":"w","host":"h","pid":1,"queues":["default"],"concurrency":4,
+            "running":1,"processed":2,"failed":0,"started_at_ms":1,"last_seen_ms":2}"#;
+        let info: WorkerInfo = serde_json::from_str(old).unwrap();
+        assert_eq!((info.concurrency, info.prefetch), (4, 0));
+    }
 }

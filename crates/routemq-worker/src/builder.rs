@@ -171,8 +171,10 @@ impl WorkerBuilder {
     /// already here instead of waiting for the next claim's reply (MySQL with
     /// the binary log flushed at every commit, where a claim takes
     /// milliseconds; see the MySQL driver's README). The cost: jobs wait in
-    /// this worker while another worker may be idle, and a cancel request for
-    /// a job still waiting here is seen when it starts.
+    /// this worker while another worker may be idle. A cancel request for a
+    /// job still waiting here is seen on the worker's next look for cancel
+    /// requests (within a quarter second), and the job is settled as
+    /// cancelled without starting.
     ///
     /// A job claimed ahead that has not started when shutdown is asked goes
     /// back to its queue at once, its attempt not counted (it never ran). A

@@ -16,7 +16,7 @@ use tracing::Instrument;
 use crate::backend_retry::GaveUp;
 use crate::execute::JobRunner;
 use crate::lease_keeper;
-use crate::telemetry::UNDECODABLE_JOB;
+use crate::telemetry::unstarted_job;
 
 /// How a wait for a running slot ended.
 enum Waited {
@@ -63,11 +63,8 @@ impl JobRunner {
         if let Waited::Slot(permit) = waited {
             return Some((reservation, permit));
         }
-        let name = reservation
-            .envelope()
-            .map_or(UNDECODABLE_JOB.to_owned(), |e| e.name);
+        let (name, span) = unstarted_job(&reservation);
         let lease = &reservation.lease;
-        let span = tracing::info_span!("job", id = %lease.job_id, name, queue = %lease.queue);
         async {
             match waited {
                 Waited::Lost(gave_up) => {

@@ -59,6 +59,18 @@ impl Outcome {
     }
 }
 
+/// The name a claimed job is reported under (its envelope's, or
+/// [`UNDECODABLE_JOB`]) and its `job{id, name, queue}` span, for a job the
+/// worker settles without running it (given back, cancelled or dropped).
+pub(crate) fn unstarted_job(reservation: &routemq_core::Reservation) -> (String, tracing::Span) {
+    let name = reservation
+        .envelope()
+        .map_or(UNDECODABLE_JOB.to_owned(), |e| e.name);
+    let lease = &reservation.lease;
+    let span = tracing::info_span!("job", id = %lease.job_id, name, queue = %lease.queue);
+    (name, span)
+}
+
 pub(crate) fn record_outcome(queue: &str, job: &str, outcome: Outcome) {
     metrics::counter!(
         JOBS_TOTAL,

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use super::RunLoop;
 use crate::builder::Config;
-use crate::telemetry::UNDECODABLE_JOB;
+use crate::telemetry::unstarted_job;
 
 /// While the queue is busy (the last claim was full), the longest the worker waits
 /// for more slots to free before claiming, so that a busy worker claims in batches
@@ -103,9 +103,7 @@ impl RunLoop {
                 Vec::new()
             });
             for r in reservations {
-                let name = r.envelope().map_or(UNDECODABLE_JOB.to_owned(), |e| e.name);
-                let span =
-                    tracing::info_span!("job", id = %r.lease.job_id, name, queue = %r.lease.queue);
+                let (name, span) = unstarted_job(&r);
                 self.runner
                     .release_unstarted(&r.lease, &name)
                     .instrument(span)

@@ -6,17 +6,52 @@
 //! as cancelled, never started); when shutdown is asked first it goes back to
 //! its queue unstarted. Without prefetch a slot is always free when a job
 //! arrives, and nothing waits.
+//!
+//! Jobs start in claim order because each takes its turn ([`SlotTurn::take`])
+//! in the run loop, one after the other as the claim's reply lists them, before
+//! its task is spawned: the tasks themselves start in whatever order the
+//! runtime polls them (tokio runs the last spawned first), so a turn taken in
+//! the task would not keep the order.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use routemq_core::{AttemptSignals, Reservation};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 use crate::backend_retry::GaveUp;
 use crate::execute::JobRunner;
 use crate::lease_keeper;
 use crate::telemetry::unstarted_job;
+
+/// A job's turn at one of the running slots, taken in claim order.
+pub(crate) enum SlotTurn {
+    /// A slot was free.
+    Now(OwnedSemaphorePermit),
+    /// Its place in the semaphore's queue of waiters (fair: first queued,
+    /// first served); awaiting it gives the permit.
+    Queued(Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>),
+}
+
+impl SlotTurn {
+    /// Takes the next turn at `running`: a free permit, or else a place in its
+    /// queue, enqueued here by polling the acquire once (tokio keeps a queued
+    /// waiter's place and takes the waker of the poll that finally waits).
+    pub(crate) fn take(running: &Arc<Semaphore>) -> SlotTurn {
+        if let Ok(permit) = running.clone().try_acquire_owned() {
+            return SlotTurn::Now(permit);
+        }
+        let mut acquire = Box::pin(running.clone().acquire_owned());
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        match acquire.as_mut().poll(&mut cx) {
+            Poll::Ready(res) => SlotTurn::Queued(Box::pin(std::future::ready(res))),
+            Poll::Pending => SlotTurn::Queued(acquire),
+        }
+    }
+}
 
 /// How a wait for a running slot ended.
 enum Waited {
@@ -27,8 +62,8 @@ enum Waited {
 }
 
 impl JobRunner {
-    /// Takes one of `running`'s permits for `reservation`, waiting in claim
-    /// order (the semaphore is fair) while the lease keeper extends its lease.
+    /// Waits for `reservation`'s `turn` at a running slot while the lease
+    /// keeper extends its lease.
     /// Returns the reservation, its lease as last extended, with the permit;
     /// `None` when the job will not run here: shutdown was asked first (the job
     /// is given back unstarted, its attempt not counted), it was cancelled
@@ -36,13 +71,15 @@ impl JobRunner {
     pub(crate) async fn wait_for_slot(
         &self,
         mut reservation: Reservation,
-        running: Arc<Semaphore>,
+        turn: SlotTurn,
     ) -> Option<(Reservation, OwnedSemaphorePermit)> {
-        if !self.stop_starting.is_cancelled() {
-            if let Ok(permit) = running.clone().try_acquire_owned() {
+        let acquire = match turn {
+            SlotTurn::Now(permit) if !self.stop_starting.is_cancelled() => {
                 return Some((reservation, permit));
             }
-        }
+            SlotTurn::Now(permit) => Box::pin(std::future::ready(Ok(permit))),
+            SlotTurn::Queued(acquire) => acquire,
+        };
         let lease = Arc::new(Mutex::new(reservation.lease.clone()));
         let signals = Arc::new(AttemptSignals::new());
         let watched = self.watch.enter_waiting(lease.clone(), signals.clone());
@@ -50,7 +87,7 @@ impl JobRunner {
             biased;
             _ = self.stop_starting.cancelled() => Waited::Stopped,
             _ = signals.cancelled() => Waited::Cancelled,
-            permit = running.acquire_owned() => match permit {
+            permit = acquire => match permit {
                 Ok(permit) => Waited::Slot(permit),
                 Err(_) => Waited::Stopped,
             },

@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::backend_retry::Incident;
 use crate::builder::Config;
+use crate::claimed_ahead::SlotTurn;
 use crate::execute::JobRunner;
 use crate::history_recorder::{self, HistoryRecorder};
 use crate::job_watch::{self, JobWatch};
@@ -400,9 +401,9 @@ impl RunLoop {
     fn start(&self, reservation: Reservation, permit: OwnedSemaphorePermit) {
         let runner = self.runner.clone();
         let finished = self.finished.clone();
-        let running = self.running.clone();
+        let turn = SlotTurn::take(&self.running);
         self.tracker.spawn(async move {
-            if let Some((reservation, slot)) = runner.wait_for_slot(reservation, running).await {
+            if let Some((reservation, slot)) = runner.wait_for_slot(reservation, turn).await {
                 runner.run(reservation).await;
                 drop(slot);
             }

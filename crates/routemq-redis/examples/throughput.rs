@@ -7,7 +7,7 @@
 //!
 //! With `ROUTEMQ_BENCH_ONLY=single`, `bulk` or `drain` it runs one phase;
 //! `single` also prints two floors for a single push on a bare connection
-//! (one `RPUSH` a call, and the push's five commands in one transaction).
+//! (one `RPUSH` a call, and the push's four commands in one transaction).
 //!
 //! With `ROUTEMQ_BENCH_QUEUED=N` it measures instead what the queue's depth
 //! costs: N filler jobs are stored first (delayed by a day, so they stay in
@@ -66,9 +66,10 @@ async fn single_rates(
 }
 
 /// Two floors for a single push, on one multiplexed connection of the `redis`
-/// crate with no pool: one `RPUSH` a call, and a transaction of the five
-/// commands a single push sends (`HSET` of a `body_len`-byte body, `SADD`,
-/// `RPUSH` of the id, `RPUSH` and `LTRIM` of a wake-up token), with the same
+/// crate with no pool: one `RPUSH` a call, and a transaction of the four
+/// commands a single push sends between its trims of the wake-up list (`HSET`
+/// of a `body_len`-byte body, `SADD`, `RPUSH` of the id, `RPUSH` of a
+/// wake-up token; `WAKE_TRIM_EVERY` in `src/driver.rs`), with the same
 /// id every time and nothing else to build. Each runs `n` awaited calls on
 /// keys of its own, deleted after.
 async fn bare_floors(url: &str, n: usize, body_len: usize) -> redis::RedisResult<(f64, f64)> {
@@ -100,7 +101,6 @@ async fn bare_floors(url: &str, n: usize, body_len: usize) -> redis::RedisResult
         tx.cmd("SADD").arg(&buckets).arg(&jobs);
         tx.cmd("RPUSH").arg(&list).arg(id.as_str());
         tx.cmd("RPUSH").arg(&notify).arg("1");
-        tx.cmd("LTRIM").arg(&notify).arg(-64).arg(-1);
         let () = tx.query_async(&mut conn).await?;
     }
     let tx = n as f64 / start.elapsed().as_secs_f64();
@@ -207,7 +207,7 @@ async fn measure(
         println!("ping (floor)        {ping_rate:>10.0} calls/s");
         println!("single enqueue      {single_rate:>10.0} jobs/s  ({single} awaited pushes)");
         println!("bare RPUSH          {rpush_rate:>10.0} calls/s  (one connection, no pool)");
-        println!("bare transaction    {tx_rate:>10.0} calls/s  (a single push's five commands, no pool, no job)");
+        println!("bare transaction    {tx_rate:>10.0} calls/s  (a single push's four commands, no pool, no job)");
         return Ok(());
     }
 

@@ -33,7 +33,18 @@ pub(crate) struct Inner {
     /// [`REGISTER_EVERY`], so a flushed registry heals), to keep `SADD` off the
     /// single-push path.
     pub registered: Mutex<HashMap<QueueName, Instant>>,
+    /// Per queue, this driver's single pushes since its last one that trimmed
+    /// the queue's wake-up list, counted up to [`WAKE_TRIM_EVERY`], to keep
+    /// `LTRIM` off most single pushes.
+    pub untrimmed_pushes: Mutex<HashMap<QueueName, u32>>,
 }
+
+/// A driver's single push to a queue trims the queue's wake-up list once in
+/// this many (the first one, then every this-many-th); a bulk push always
+/// does. Each single push adds one token, so a queue's list holds at most 64
+/// tokens after a trim plus `WAKE_TRIM_EVERY - 1` for each driver pushing to
+/// it, and an idle worker deletes the list before it blocks (`wait.rs`).
+pub(crate) const WAKE_TRIM_EVERY: u32 = 16;
 
 /// How long a queue counts as registered before a push adds it again.
 const REGISTER_EVERY: Duration = Duration::from_secs(30);
@@ -50,6 +61,22 @@ impl Inner {
     pub fn mark_registered(&self, queue: &QueueName) {
         let mut map = self.registered.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(queue.clone(), Instant::now());
+    }
+
+    /// True when this single push to `queue` should trim its wake-up list
+    /// (see [`WAKE_TRIM_EVERY`]); counts the push.
+    pub fn wake_trim_due(&self, queue: &QueueName) -> bool {
+        let mut map = self
+            .untrimmed_pushes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let count = match map.get_mut(queue) {
+            Some(count) => count,
+            None => map.entry(queue.clone()).or_insert(0),
+        };
+        let due = *count == 0;
+        *count = (*count + 1) % WAKE_TRIM_EVERY;
+        due
     }
 }
 
@@ -92,6 +119,7 @@ impl RedisDriver {
                 max_payload: config.max_payload,
                 waiter,
                 registered: Mutex::new(HashMap::new()),
+                untrimmed_pushes: Mutex::new(HashMap::new()),
             }),
         })
     }

@@ -11,7 +11,7 @@
 //! | `routemq:queue:default:jobs:buckets` | set | names of the buckets above that may hold fields (a write adds one, a delete that empties one removes it), so `clear` finds them |
 //! | `routemq:queue:default:jobs` | hash | the jobs hash of releases before the buckets: still read for a field found in no bucket and deleted from, never written, so jobs stored before an upgrade are served until they are gone |
 //! | `routemq:queue:default:done:{id}` | string | a finished job's kept record, `"state\|attempts\|max_tries\|finished_at_ms\|has_result\|result"` (state `s` succeeded or `c` cancelled; the result bytes as they are), with a time to live (`PX`) |
-//! | `routemq:queue:default:notify` | list | wake-up tokens for idle workers (≤ 64) |
+//! | `routemq:queue:default:notify` | list | wake-up tokens for idle workers (64 after a trim, plus fewer than `WAKE_TRIM_EVERY` per driver since its last trim: `driver.rs`) |
 //! | `routemq:queue:default:paused` | string | present while the queue is paused: when (ms); `claim.lua` skips the queue |
 //! | `routemq:queue:default:unique` | set | uniqueness keys held on the queue (so `clear` finds their locks) |
 //! | `routemq:queue:default:unique:{key}` | string | a uniqueness lock: the holder's job id, with a time to live (`PX`) |

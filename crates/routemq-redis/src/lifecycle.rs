@@ -51,7 +51,7 @@ impl RedisDriver {
             self.inner.mark_registered(queue);
         }
         for chunk in jobs.chunks(PUSH_CHUNK) {
-            let tx = self.push_tx(queue, chunk, now);
+            let tx = self.push_tx(queue, chunk, now, true);
             self.inner.pool.run::<()>(Request::Pipe(&tx)).await?;
         }
         Ok(())
@@ -119,7 +119,8 @@ impl JobLifecycle for RedisDriver {
         job.check_size(self.inner.max_payload, NAME)?;
         let now = now_ms();
         if job.group.is_none() && !self.inner.needs_register(&job.queue) {
-            let tx = self.push_tx(&job.queue, &[&job], now);
+            let trim_wake = self.inner.wake_trim_due(&job.queue);
+            let tx = self.push_tx(&job.queue, &[&job], now, trim_wake);
             self.inner.pool.run::<()>(Request::Pipe(&tx)).await?;
             return Ok(job.id);
         }

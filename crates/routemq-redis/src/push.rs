@@ -107,7 +107,11 @@ impl RedisDriver {
     /// commands: bodies with their metadata (`HSET` per bucket of the jobs hash, and
     /// `SADD` of the buckets), ready ids in order (`RPUSH`),
     /// delayed ids (`ZADD`), wake-up tokens (`RPUSH` of one per job, at most
-    /// 64, and `LTRIM` to 64), the same writes `push.lua` makes for such jobs.
+    /// 64, and with `trim_wake` an `LTRIM` to 64), the writes `push.lua` makes
+    /// for such jobs. A single push trims only now and then
+    /// (`crate::driver::WAKE_TRIM_EVERY`): a command less in most single
+    /// pushes, whose transaction is their cost (ARCHITECTURE.md, "The
+    /// transaction is the single push's floor").
     /// Atomic like a script, one round trip, and a fraction of a script's
     /// server time: the script copies every argument into Lua strings and back
     /// (an `EVALSHA` of one job's four commands took 17 µs of Redis time here,
@@ -125,6 +129,7 @@ impl RedisDriver {
         queue: &QueueName,
         jobs: &[&PendingJob],
         now: i64,
+        trim_wake: bool,
     ) -> redis::Pipeline {
         debug_assert!(!jobs.is_empty() && jobs.iter().all(|j| j.group.is_none()));
         let k = self.inner.keys.queue(queue);
@@ -205,9 +210,11 @@ impl RedisDriver {
             wake.arg("1");
         }
         tx.add_command(wake);
-        let mut trim = command("LTRIM", 4, k.notify.len() + 4);
-        trim.arg(&k.notify).arg(-64).arg(-1);
-        tx.add_command(trim);
+        if trim_wake {
+            let mut trim = command("LTRIM", 4, k.notify.len() + 4);
+            trim.arg(&k.notify).arg(-64).arg(-1);
+            tx.add_command(trim);
+        }
         tx
     }
 

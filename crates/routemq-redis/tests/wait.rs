@@ -1,15 +1,17 @@
 //! Idle waiting: a push wakes a blocked waiter at once; a delayed job is claimable
 //! within 50 ms of its due time; cancelled waits leave the driver usable; a
-//! stopped `wait_and_claim` whose claim already ran gives its jobs back.
+//! stopped `wait_and_claim` whose claim already ran gives its jobs back; with
+//! no waiter, single pushes from several drivers keep the wake-up list short.
 
 mod common;
 
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{job, job_at, queue, setup};
+use common::{config_for, job, job_at, queue, setup};
 use redis::AsyncCommands;
 use routemq_core::prelude::*;
 use routemq_redis::KeyMode;
+use routemq_redis::RedisDriver;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,4 +192,36 @@ async fn a_stopped_wait_and_claim_gives_back_what_its_claim_took() {
         again[0].attempt, 1,
         "the given-back claim did not count an attempt"
     );
+}
+
+/// A single push trims the wake-up list only one time in sixteen
+/// (`WAKE_TRIM_EVERY`), so with nobody waiting the list holds 64 tokens after
+/// a trim and fewer than 16 more per driver pushing: it stays short, and it
+/// is trimmed (longer than 64 only by what came since the last trims).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_pushes_with_no_waiter_keep_the_wake_up_list_short() {
+    let mut s = setup(KeyMode::Plain).await;
+    let other = RedisDriver::new(config_for(&s.target)).unwrap();
+    let notify = format!("{}:queue:tokens:notify", s.target.prefix);
+    let mut longest = 0;
+    for n in 0..1_000 {
+        let driver = if n % 3 == 0 { &other } else { &s.driver };
+        driver.push(job("tokens", n, 1)).await.unwrap();
+        let len: usize = s.raw.llen(&notify).await.unwrap();
+        longest = longest.max(len);
+    }
+    assert!(
+        longest <= 64 + 2 * 15,
+        "two drivers' single pushes left {longest} tokens at most; the bound is 64 + 2 x 15"
+    );
+    assert!(
+        longest > 64,
+        "the list reached {longest}: single pushes trimmed every time"
+    );
+    let ready: usize = s
+        .raw
+        .llen(format!("{}:queue:tokens", s.target.prefix))
+        .await
+        .unwrap();
+    assert_eq!(ready, 1_000, "every push stored its job");
 }

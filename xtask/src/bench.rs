@@ -63,8 +63,8 @@ fn split_args(args: &[String]) -> (Option<Target>, Vec<String>) {
     (target, rest)
 }
 
-pub(crate) fn bench(args: &[String]) -> Result<()> {
-    let (target, rest) = split_args(args);
+/// Builds the release `routemq` binary; returns its path.
+pub(crate) fn build_routemq() -> Result<String> {
     let mut build = cargo();
     build.args([
         "build",
@@ -76,7 +76,12 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
     ]);
     run(build)?;
     let target_dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let mut cmd = Command::new(format!("{target_dir}/release/routemq"));
+    Ok(format!("{target_dir}/release/routemq"))
+}
+
+pub(crate) fn bench(args: &[String]) -> Result<()> {
+    let (target, rest) = split_args(args);
+    let mut cmd = Command::new(build_routemq()?);
     cmd.arg("bench");
     if let Some(t) = target {
         cmd.args(["--connection", t.connection()]);

@@ -19,6 +19,9 @@
 //! - `soak [--minutes N] [--rate N] [--connection C]`: builds `routemq-soak` in
 //!   release mode and runs it (steady load, a worker SIGKILLed every 30 s, every
 //!   job accounted for).
+//! - `compare-sidekiq [--rounds N] [--jobs N]`: the idle latency of `routemq
+//!   bench` and of Sidekiq (Debian's `ruby-sidekiq`) in alternating rounds on
+//!   the local Redis. See `sidekiq.rs`.
 //!
 //! It drives cargo and depends on no workspace crate but one: `routemq-testkit`,
 //! for the local Redis Cluster of `bench redis-cluster` (no driver, worker or
@@ -33,6 +36,7 @@ use anyhow::{bail, Context, Result};
 mod bench;
 mod matrix;
 mod probe;
+mod sidekiq;
 mod testrun;
 
 use matrix::{Row, RowResult};
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
         Some("itest") => itest(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("soak") => soak(&args[1..]),
+        Some("compare-sidekiq") => sidekiq::compare_sidekiq(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             print_help();
             Ok(())
@@ -65,7 +70,8 @@ fn print_help() {
         "cargo xtask <command>\n\n\
          itest                      fmt check, clippy and private docs -D warnings, all tests (real Redis/MariaDB)\n\
          bench [CONN] [--json] ...  release build + `routemq bench --connection CONN` (memory|redis|mysql|redis-cluster)\n\
-         soak [--minutes N] ...     release build + `routemq-soak soak` (steady load, worker killed every 30 s)\n"
+         soak [--minutes N] ...     release build + `routemq-soak soak` (steady load, worker killed every 30 s)\n\
+         compare-sidekiq [--rounds N] [--jobs N]  idle latency of routemq and Sidekiq 6.4 (ruby-sidekiq), alternating\n"
     );
 }
 

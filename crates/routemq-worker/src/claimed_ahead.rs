@@ -47,7 +47,11 @@ impl SlotTurn {
         let mut acquire = Box::pin(running.clone().acquire_owned());
         let mut cx = Context::from_waker(futures::task::noop_waker_ref());
         match acquire.as_mut().poll(&mut cx) {
-            Poll::Ready(res) => SlotTurn::Queued(Box::pin(std::future::ready(res))),
+            // A slot freed since the `try_acquire_owned` above.
+            Poll::Ready(Ok(permit)) => SlotTurn::Now(permit),
+            // Closed: a finished future is not polled again, so its error is
+            // kept in a ready one.
+            Poll::Ready(Err(closed)) => SlotTurn::Queued(Box::pin(std::future::ready(Err(closed)))),
             Poll::Pending => SlotTurn::Queued(acquire),
         }
     }

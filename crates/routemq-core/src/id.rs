@@ -17,7 +17,17 @@ pub struct JobId(String);
 impl JobId {
     /// A fresh UUIDv7 id. Ids created later in the same process sort later.
     pub fn generate() -> Self {
-        JobId(uuid::Uuid::now_v7().hyphenated().to_string())
+        Self::generate_with_ms().0
+    }
+
+    /// A fresh id, as [`JobId::generate`], and the Unix milliseconds it carries
+    /// (its first 48 bits), so that a dispatch reads the clock once for both the
+    /// id and the envelope's creation time.
+    pub(crate) fn generate_with_ms() -> (Self, i64) {
+        let id = uuid::Uuid::now_v7();
+        let b = id.as_bytes();
+        let ms = i64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]]);
+        (JobId(id.hyphenated().to_string()), ms)
     }
 
     /// Wraps an id read back from a backend or typed by an operator.
@@ -64,5 +74,21 @@ mod tests {
             sorted, ids,
             "ids generated in sequence must sort in sequence"
         );
+    }
+
+    #[test]
+    fn a_generated_id_carries_the_time_it_was_made() {
+        let before = crate::unix_ms(std::time::SystemTime::now());
+        let (id, ms) = JobId::generate_with_ms();
+        let after = crate::unix_ms(std::time::SystemTime::now());
+        assert!(
+            (before..=after).contains(&ms),
+            "{before} <= {ms} <= {after}"
+        );
+        let parsed = uuid::Uuid::parse_str(id.as_str()).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_eq!(id.as_str(), parsed.hyphenated().to_string());
+        let (secs, nanos) = parsed.get_timestamp().unwrap().to_unix();
+        assert_eq!(ms, (secs * 1_000 + u64::from(nanos) / 1_000_000) as i64);
     }
 }

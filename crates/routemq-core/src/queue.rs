@@ -5,8 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 
+use crate::envelope::DataCheck;
 use crate::{
-    cancel_job, find_job, unix_ms, CancelOutcome, Codec, Dispatched, Driver, DriverError, Envelope,
+    cancel_job, find_job, CancelOutcome, Codec, Dispatched, Driver, DriverError, Envelope,
     FailedStore, Job, JobId, JobOptions, JobStatus, Keyring, PendingJob, TraceContext, Uniqueness,
 };
 
@@ -258,7 +259,7 @@ impl Queue {
         options: &JobOptions,
         when: Option<When>,
     ) -> Result<Dispatched, DriverError> {
-        let (pending, unique) = self.build(name, data, options, false, when)?;
+        let (pending, unique) = self.build(name, (data, DataCheck::Parse), options, false, when)?;
         self.store(pending, unique).await
     }
 
@@ -291,20 +292,28 @@ impl Queue {
         overrides: &JobOptions,
         when: Option<When>,
     ) -> Result<(PendingJob, Option<Uniqueness>), DriverError> {
-        let options = J::options().merged(overrides);
+        let type_options = J::options();
+        // A type that asks for encryption cannot be dispatched in the clear.
+        let type_wants = type_options.resolved_encrypted();
+        let options = type_options.merged(overrides);
         let codec: Codec = options.resolved_codec();
         let data = codec.encode(J::NAME, job)?;
-        // A type that asks for encryption cannot be dispatched in the clear.
-        let type_wants = J::options().resolved_encrypted();
-        self.build(J::NAME, data, &options, type_wants, when)
+        self.build(
+            J::NAME,
+            (data, DataCheck::CodecOutput),
+            &options,
+            type_wants,
+            when,
+        )
     }
 
     /// Resolves the uniqueness key from the plain data, seals the envelope and
-    /// sets the due time (debounce: at least `debounce` from now).
+    /// sets the due time (debounce: at least `debounce` from now). `data`
+    /// comes with how much it is to be trusted when the envelope is written.
     fn build(
         &self,
         name: &str,
-        data: Vec<u8>,
+        (data, check): (Vec<u8>, DataCheck),
         options: &JobOptions,
         type_wants: bool,
         when: Option<When>,
@@ -322,7 +331,10 @@ impl Queue {
             let quiet = SystemTime::now() + delay;
             at = Some(at.map_or(quiet, |t| t.max(quiet)));
         }
-        Ok((PendingJob::new(&envelope, at)?.in_group(group), unique))
+        Ok((
+            PendingJob::encoded(envelope, at, check)?.in_group(group),
+            unique,
+        ))
     }
 
     /// The envelope, sealed when `encrypt`.
@@ -333,8 +345,9 @@ impl Queue {
         options: &JobOptions,
         encrypt: bool,
     ) -> Result<Envelope, DriverError> {
+        let (id, created_at_ms) = JobId::generate_with_ms();
         let mut envelope = Envelope {
-            id: JobId::generate(),
+            id,
             name: name.to_owned(),
             queue: options.resolved_queue()?,
             codec: options.resolved_codec(),
@@ -343,7 +356,7 @@ impl Queue {
             max_tries: options.resolved_max_tries(),
             timeout: options.resolved_timeout(),
             backoff: options.resolved_backoff(),
-            created_at_ms: unix_ms(SystemTime::now()),
+            created_at_ms,
             trace: dispatch_trace(),
             keep_result: options.keep_result,
         };

@@ -29,14 +29,23 @@ pub(crate) struct Inner {
     pub mode: KeyMode,
     pub max_payload: usize,
     pub waiter: Waiter,
-    /// Queues this driver added to the registry lately (re-added after
-    /// [`REGISTER_EVERY`], so a flushed registry heals), to keep `SADD` off the
-    /// single-push path.
-    pub registered: Mutex<HashMap<QueueName, Instant>>,
-    /// Per queue, this driver's single pushes since its last one that trimmed
-    /// the queue's wake-up list, counted up to [`WAKE_TRIM_EVERY`], to keep
-    /// `LTRIM` off most single pushes.
-    pub untrimmed_pushes: Mutex<HashMap<QueueName, u32>>,
+    /// Per queue, what this driver's pushes did to the queue's shared keys
+    /// lately, so that a single push leaves out writes that would change
+    /// nothing: one map, locked once a push.
+    pub pushes: Mutex<HashMap<QueueName, QueuePushes>>,
+}
+
+/// What a driver's pushes did lately to one queue's shared keys.
+#[derive(Debug, Default)]
+pub(crate) struct QueuePushes {
+    /// When this driver last added the queue to the registry (re-added after
+    /// [`REGISTER_EVERY`], so a flushed registry heals), to keep `SADD` off
+    /// the single-push path.
+    registered_at: Option<Instant>,
+    /// Single pushes since the last one that trimmed the queue's wake-up
+    /// list, counted up to [`WAKE_TRIM_EVERY`], to keep `LTRIM` off most
+    /// single pushes.
+    untrimmed: u32,
 }
 
 /// A driver's single push to a queue trims the queue's wake-up list once in
@@ -52,31 +61,36 @@ const REGISTER_EVERY: Duration = Duration::from_secs(30);
 impl Inner {
     /// True when a push to `queue` should add it to the registry too.
     pub fn needs_register(&self, queue: &QueueName) -> bool {
-        let map = self.registered.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(queue)
-            .is_none_or(|at| at.elapsed() > REGISTER_EVERY)
+        let map = self.pushes.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(queue).is_none_or(QueuePushes::register_due)
     }
 
     /// Records that `queue` was just added to the registry.
     pub fn mark_registered(&self, queue: &QueueName) {
-        let mut map = self.registered.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(queue.clone(), Instant::now());
+        let mut map = self.pushes.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(queue.clone()).or_default().registered_at = Some(Instant::now());
     }
 
-    /// True when this single push to `queue` should trim its wake-up list
-    /// (see [`WAKE_TRIM_EVERY`]); counts the push.
-    pub fn wake_trim_due(&self, queue: &QueueName) -> bool {
-        let mut map = self
-            .untrimmed_pushes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let count = match map.get_mut(queue) {
-            Some(count) => count,
-            None => map.entry(queue.clone()).or_insert(0),
-        };
-        let due = *count == 0;
-        *count = (*count + 1) % WAKE_TRIM_EVERY;
-        due
+    /// For a single push to `queue` by transaction: `None` when the queue is
+    /// due to be registered (the push goes the registering way, uncounted);
+    /// else whether this push should trim the wake-up list (see
+    /// [`WAKE_TRIM_EVERY`]), the push counted.
+    pub fn single_push_trim(&self, queue: &QueueName) -> Option<bool> {
+        let mut map = self.pushes.lock().unwrap_or_else(|p| p.into_inner());
+        let pushes = map.get_mut(queue)?;
+        if pushes.register_due() {
+            return None;
+        }
+        let due = pushes.untrimmed == 0;
+        pushes.untrimmed = (pushes.untrimmed + 1) % WAKE_TRIM_EVERY;
+        Some(due)
+    }
+}
+
+impl QueuePushes {
+    fn register_due(&self) -> bool {
+        self.registered_at
+            .is_none_or(|at| at.elapsed() > REGISTER_EVERY)
     }
 }
 
@@ -118,8 +132,7 @@ impl RedisDriver {
                 mode: config.key_mode,
                 max_payload: config.max_payload,
                 waiter,
-                registered: Mutex::new(HashMap::new()),
-                untrimmed_pushes: Mutex::new(HashMap::new()),
+                pushes: Mutex::new(HashMap::new()),
             }),
         })
     }

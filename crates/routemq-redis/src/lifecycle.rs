@@ -118,8 +118,11 @@ impl JobLifecycle for RedisDriver {
     async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
         job.check_size(self.inner.max_payload, NAME)?;
         let now = now_ms();
-        if job.group.is_none() && !self.inner.needs_register(&job.queue) {
-            let trim_wake = self.inner.wake_trim_due(&job.queue);
+        let trim_wake = match job.group {
+            None => self.inner.single_push_trim(&job.queue),
+            Some(_) => None,
+        };
+        if let Some(trim_wake) = trim_wake {
             let tx = self.push_tx(&job.queue, &[&job], now, trim_wake);
             self.inner.pool.run::<()>(Request::Pipe(&tx)).await?;
             return Ok(job.id);

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use crate::envelope::DataCheck;
 use crate::{
     CodecError, Dispatched, DriverError, Envelope, GroupKey, JobId, QueueName, Uniqueness,
 };
@@ -38,6 +39,25 @@ impl PendingJob {
             queue: envelope.queue.clone(),
             max_tries: envelope.max_tries.max(1),
             payload: envelope.encode()?,
+            available_at,
+            group: None,
+        })
+    }
+
+    /// Encodes `envelope` for storage like [`PendingJob::new`], taking its id
+    /// and queue instead of copying them (a dispatch's envelope is built for
+    /// this and dropped after), with `check` for its data (see [`DataCheck`]).
+    pub(crate) fn encoded(
+        envelope: Envelope,
+        available_at: Option<SystemTime>,
+        check: DataCheck,
+    ) -> Result<Self, CodecError> {
+        let payload = envelope.encode_checked(check)?;
+        Ok(PendingJob {
+            max_tries: envelope.max_tries.max(1),
+            id: envelope.id,
+            queue: envelope.queue,
+            payload,
             available_at,
             group: None,
         })

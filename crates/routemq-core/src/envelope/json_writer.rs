@@ -14,7 +14,6 @@
 //! arbitrary envelopes of every backoff kind.
 
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use super::Envelope;
 use crate::Backoff;
@@ -23,10 +22,11 @@ use crate::Backoff;
 /// the buffer is allocated once.
 const FRAME_BYTES: usize = 256;
 
-/// The JSON envelope of `env` with `data` (valid JSON) inline.
+/// The JSON envelope of `env` with `data` (valid JSON, no surrounding
+/// whitespace) inline.
 pub(super) fn write_envelope(
     env: &Envelope,
-    data: &RawValue,
+    data: &str,
     timeout_ms: u64,
     keep_result_ms: Option<u64>,
 ) -> Result<Vec<u8>, serde_json::Error> {
@@ -35,7 +35,7 @@ pub(super) fn write_envelope(
             + env.id.as_str().len()
             + env.name.len()
             + env.queue.as_str().len()
-            + data.get().len(),
+            + data.len(),
     );
     out.extend_from_slice(b"{\"id\":");
     string(&mut out, env.id.as_str())?;
@@ -45,7 +45,7 @@ pub(super) fn write_envelope(
     string(&mut out, env.queue.as_str())?;
     // Only an envelope of codec JSON is written here.
     out.extend_from_slice(b",\"codec\":\"json\",\"data\":");
-    out.extend_from_slice(data.get().as_bytes());
+    out.extend_from_slice(data.as_bytes());
     out.extend_from_slice(b",\"max_tries\":");
     integer(&mut out, env.max_tries);
     out.extend_from_slice(b",\"timeout_ms\":");
@@ -136,6 +136,8 @@ mod tests {
 
     use proptest::prelude::*;
 
+    use serde_json::value::RawValue;
+
     use super::super::JsonWire;
     use super::*;
     use crate::{Cipher, Codec, Encryption, JobId, KeyId, QueueName};
@@ -216,7 +218,7 @@ mod tests {
             let data: &RawValue = serde_json::from_str(text).unwrap();
             let timeout_ms = u64::try_from(env.timeout.as_millis()).unwrap_or(u64::MAX);
             let keep = env.keep_result.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-            let ours = write_envelope(&env, data, timeout_ms, keep).unwrap();
+            let ours = write_envelope(&env, data.get(), timeout_ms, keep).unwrap();
             let theirs = by_serde(&env, data, timeout_ms, keep);
             prop_assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&theirs));
         }
@@ -239,7 +241,7 @@ mod tests {
                 )
             };
             let data: &RawValue = serde_json::from_str("{}").unwrap();
-            let ours = write_envelope(&env, data, 1, None).unwrap();
+            let ours = write_envelope(&env, data.get(), 1, None).unwrap();
             assert_eq!(ours, by_serde(&env, data, 1, None), "jitter {jitter}");
         }
     }

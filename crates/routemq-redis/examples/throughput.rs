@@ -16,6 +16,10 @@
 //! main-thread CPU time it took (`INFO cpu`), which a noisy machine's
 //! scheduling does not inflate the way it does wall-clock rates.
 //!
+//! With `ROUTEMQ_BENCH_CALLGRIND_PID=P` (a Redis server under callgrind,
+//! started with `--instr-atstart=no`) the server counts instructions during
+//! the drain only (ARCHITECTURE.md, "A claim hands its bodies on unsplit").
+//!
 //! Each run stores its keys under a prefix of its own and deletes all of
 //! them when it ends, failed or not.
 
@@ -230,10 +234,12 @@ async fn measure(
         return Ok(());
     }
 
+    callgrind_instrumentation("on")?;
     // Drain: `concurrency` claimers, each claiming up to 32 and acking the batch.
     let start = Instant::now();
     let drained = drain(driver, &q, concurrency, batch).await?;
     let drain_rate = drained as f64 / start.elapsed().as_secs_f64();
+    callgrind_instrumentation("off")?;
     if std::env::var("ROUTEMQ_BENCH_ONLY").as_deref() == Ok("drain") {
         println!("claim + ack_batch   {drain_rate:>10.0} jobs/s  ({jobs} jobs, {concurrency} claimers x {batch})");
         return Ok(());
@@ -290,6 +296,24 @@ async fn measure(
         "claim + ack_batch   {drain_rate:>10.0} jobs/s  ({jobs} jobs, {concurrency} claimers x {batch})"
     );
     println!("idle latency        p50 {p50:.3} ms  p99 {p99:.3} ms  (push -> claimed, 1,000 jobs 5 ms apart)");
+    Ok(())
+}
+
+/// With `ROUTEMQ_BENCH_CALLGRIND_PID` set to the pid of a Redis server run
+/// under `valgrind --tool=callgrind --instr-atstart=no`, turns the server's
+/// instrumentation `on` or `off` (`callgrind_control -i`), so that the
+/// instructions it counts are the drain's alone: a count that the machine's
+/// other load does not move, where wall-clock rates here swing by a third.
+fn callgrind_instrumentation(state: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let Ok(pid) = std::env::var("ROUTEMQ_BENCH_CALLGRIND_PID") else {
+        return Ok(());
+    };
+    let status = std::process::Command::new("callgrind_control")
+        .args(["-i", state, &pid])
+        .status()?;
+    if !status.success() {
+        return Err(format!("callgrind_control -i {state} {pid}: {status}").into());
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use routemq_core::{
     from_unix_ms, DriverError, GroupKey, JobId, Lease, LeaseToken, QueueName, Reservation,
 };
 
+use crate::body::split_body;
 use crate::error::bad_reply;
 use crate::lifecycle::{ms, now_ms};
 use crate::RedisDriver;
@@ -82,6 +83,15 @@ impl RedisDriver {
     }
 }
 
+/// The payload of a body in the stored form a claim replies with (the body as
+/// stored, metadata in front or not; `claim.lua`), split here so the script
+/// does not copy each payload out of its frame.
+fn stored_payload(mut body: Vec<u8>) -> Vec<u8> {
+    let framing = body.len() - split_body(&body).0.len();
+    body.drain(..framing);
+    body
+}
+
 /// Appends the reservations of a claim script's `reply` to `out`, leased until
 /// `deadline` (unix ms, the request's).
 pub(crate) fn parse_claim(
@@ -118,7 +128,7 @@ pub(crate) fn parse_claim(
             },
             attempt: redis::from_redis_value(attempt).map_err(parse)?,
             max_tries: redis::from_redis_value(max_tries).map_err(parse)?,
-            payload: redis::from_redis_value(payload).map_err(parse)?,
+            payload: stored_payload(redis::from_redis_value(payload).map_err(parse)?),
             group,
         });
     }

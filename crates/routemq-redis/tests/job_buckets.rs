@@ -194,11 +194,12 @@ async fn a_bulk_whose_ids_alternate_between_buckets_stores_each_in_its_own() {
         .enumerate()
         .map(|(n, offset)| v7_at(t + offset, n as u64))
         .collect();
-    let bulk = ids
+    let bulk: Vec<PendingJob> = ids
         .iter()
         .enumerate()
         .map(|(n, id)| job_id(name, n, None, id))
         .collect();
+    let payloads: Vec<Vec<u8>> = bulk.iter().map(|j| j.payload.clone()).collect();
     d.push_bulk(bulk).await.unwrap();
 
     for id in &ids {
@@ -216,6 +217,22 @@ async fn a_bulk_whose_ids_alternate_between_buckets_stores_each_in_its_own() {
     let order: Vec<&str> = got.iter().map(|r| r.lease.job_id.as_str()).collect();
     let pushed: Vec<&str> = ids.iter().map(String::as_str).collect();
     assert_eq!(order, pushed, "claimed in push order");
+    // A claim across buckets gives each payload back whole and writes each
+    // job's metadata beside its body; the ack empties every bucket, and an
+    // emptied bucket leaves the set.
+    for (r, payload) in got.iter().zip(&payloads) {
+        assert_eq!(&r.payload, payload, "payload of {}", r.lease.job_id);
+        let id = r.lease.job_id.as_str();
+        let meta = hget(&s, &job_hash(&jobs, id), &format!("{id}:meta")).await;
+        assert!(meta.is_some(), "metadata of {id} in its own bucket");
+    }
+    let leases: Vec<_> = got.into_iter().map(|r| r.lease).collect();
+    let acked = d.ack_batch(&leases).await.unwrap();
+    assert_eq!((acked.acked, acked.lost.len()), (ids.len(), 0));
+    assert!(
+        bucket_keys(&s, &jobs).await.is_empty(),
+        "every bucket emptied and unlisted"
+    );
 }
 
 #[tokio::test]

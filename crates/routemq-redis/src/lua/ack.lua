@@ -16,7 +16,7 @@
 -- returned as lost. A removed job's uniqueness lock is released if it still names
 -- the job; a removed grouped job's group count drops by one (a capped group back
 -- under its cap rejoins the rotation and wakes one idle worker); the job's body,
--- metadata, group, run record and cancel request go in one job_del (see
+-- metadata, group, run record and cancel request go in one drop_jobs (see
 -- reservation_done and add_job_fields). An ack keeps no finished record
 -- (finish.lua does). Plain jobs pay nothing for workflows.
 local done, lost = {}, {}
@@ -31,12 +31,12 @@ for i = 1, #ARGV, 2 do
       local _, _, _, tail = parse_meta(job_field(KEYS[2], meta_field(id)))
       flow_settled(KEYS[4], KEYS[2], id, tail, 's', now)
     end
-    add_job_fields(done, id)
+    done[#done + 1] = id
   else
     lost[#lost + 1] = id
   end
 end
 if #done > 0 then
-  job_del(KEYS[2], done)
+  drop_jobs(KEYS[2], done)
 end
 return lost

@@ -45,7 +45,10 @@
 -- claimed grouped job raises its group's count in '{ready}:active' and gets a
 -- token with a 'g' (before any 'u'), so ack, fail, release and reclaim lower it.
 -- Returns a flat array, 7 values per job: queue index (1-based), id, token,
--- attempt, max_tries, payload, group ('' for an ungrouped job).
+-- attempt, max_tries, payload in stored form (the body as stored, which may
+-- carry metadata in front: the driver splits it off with src/body.rs's
+-- split_body, so the script does not copy the payload out; lib.lua's
+-- as_stored), group ('' for an ungrouped job).
 local now, deadline, max = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local nonce, promote_limit = ARGV[4], tonumber(ARGV[5])
 local fresh = 6
@@ -110,18 +113,9 @@ for q = 1, #KEYS / 8 do
     ids = redis.call('LRANGE', ready, 0, want - 1)
   end
   if #ids > 0 then
-    -- Bodies and metadata in one HMGET per bucket (job_get): id, "{id}:meta", ...
-    local bodies, metas = {}, {}
-    local fields = {}
-    for k = 1, #ids do
-      fields[2 * k - 1] = ids[k]
-      fields[2 * k] = meta_field(ids[k])
-    end
-    local got = job_get(jobs, fields)
-    for k = 1, #ids do
-      bodies[k] = got[2 * k - 1]
-      metas[k] = got[2 * k]
-    end
+    -- Bodies (in stored form) and metadata, one HMGET per bucket.
+    local bodies, metas, bucket = job_claim_read(jobs, ids)
+    local adopted = false
     -- Stop before a foreign payload that no fresh id is left for.
     local take, spare = 0, #ARGV - fresh + 1
     for i = 1, #ids do
@@ -163,6 +157,8 @@ for q = 1, #KEYS / 8 do
           writes[#writes + 1] = id .. ':group'
           writes[#writes + 1] = lane
         end
+        body = as_stored(body)
+        adopted = true
       end
       attempts = attempts + 1
       claimed = claimed + 1
@@ -184,7 +180,9 @@ for q = 1, #KEYS / 8 do
       out[#out + 1] = lane
     end
     if take > 0 then
-      job_set(jobs, writes)
+      -- Every field written is a claimed job's, in the bucket its body was
+      -- read from, unless a foreign payload was adopted under a fresh id.
+      if bucket and not adopted then job_set_in(jobs, bucket, writes) else job_set(jobs, writes) end
       chunked_pairs('ZADD', reserved, members)
       if log then
         local starts = {}

@@ -74,25 +74,27 @@ end
 -- `jobs` itself is where releases before the buckets kept every field: it is
 -- still read (a field found in no bucket is looked up there while it exists) and
 -- deleted from, never written, so jobs stored before an upgrade keep working.
--- Names are kept per script run (by jobs hash, then by the field's first 11
--- bytes), so the fields of a claim or an ack cost one short substring each.
+-- Names are kept per script run, by jobs hash and then by the field's first 15
+-- bytes (all the rule reads), so a field whose prefix was seen costs one short
+-- substring and one table lookup: the fields of one job, and the jobs of one
+-- claim or ack, share it or a few.
 local bucket_names = {}
 local function job_hash(jobs, f)
   local names = bucket_names[jobs]
   if not names then
-    names = { other = jobs .. ':other' }
+    names = {}
     bucket_names[jobs] = names
   end
+  local p = string.sub(f, 1, 15)
+  local name = names[p]
+  if name then return name end
   if string.byte(f, 15) == 55 and string.byte(f, 9) == 45 and string.byte(f, 14) == 45 then
-    local p = string.sub(f, 1, 11)
-    local name = names[p]
-    if not name then
-      name = jobs .. ':' .. string.sub(p, 1, 8) .. string.sub(p, 10, 11)
-      names[p] = name
-    end
-    return name
+    name = jobs .. ':' .. string.sub(f, 1, 8) .. string.sub(f, 10, 11)
+  else
+    name = jobs .. ':other'
   end
-  return names.other
+  names[p] = name
+  return name
 end
 
 -- Whether the pre-bucket hash `jobs` exists, asked once per script run (a run
@@ -108,10 +110,17 @@ local function has_legacy(jobs)
 end
 
 -- Groups `fields` (or the field of each pair when `step` is 2) by bucket: the
--- distinct buckets in first-seen order, and per bucket the positions in `fields`.
+-- distinct buckets in first-seen order, and per bucket the positions in `fields`
+-- (nil when there is one bucket: every caller then uses `fields` as it is).
 local function by_bucket(jobs, fields, step)
+  local n = #fields
+  if n == 0 then return {}, nil end
+  -- The usual case, a claim's or an ack's jobs in one bucket: no positions kept.
+  local first, i = job_hash(jobs, fields[1]), 1 + step
+  while i <= n and job_hash(jobs, fields[i]) == first do i = i + step end
+  if i > n then return { first }, nil end
   local order, at = {}, {}
-  for i = 1, #fields, step do
+  for i = 1, n, step do
     local k = job_hash(jobs, fields[i])
     local g = at[k]
     if not g then
@@ -145,14 +154,25 @@ local function hmget_at(key, fields, pos, out)
   end
 end
 
+-- The values of `fields` in hash `key`, in order (false where absent): one
+-- HMGET per CHUNK of them.
+local function hmget_all(key, fields)
+  if #fields <= CHUNK then return redis.call('HMGET', key, unpack(fields)) end
+  local out = {}
+  for i = 1, #fields, CHUNK do
+    local last = math.min(i + CHUNK - 1, #fields)
+    local got = redis.call('HMGET', key, unpack(fields, i, last))
+    for j = i, last do out[j] = got[j - i + 1] end
+  end
+  return out
+end
+
 -- The values stored in the buckets for jobs-hash fields `fields`, in order
 -- (false where absent): one HMGET per bucket (and per CHUNK fields).
 local function read_buckets(jobs, fields)
   local order, at = by_bucket(jobs, fields, 1)
-  if #order == 1 and #fields <= CHUNK then
-    -- One bucket (the usual claim): the fields as they are, in one HMGET.
-    return redis.call('HMGET', order[1], unpack(fields))
-  end
+  -- One bucket (the usual claim): the fields as they are.
+  if #order == 1 then return hmget_all(order[1], fields) end
   local out = {}
   for b = 1, #order do hmget_at(order[b], fields, at[order[b]], out) end
   return out
@@ -175,14 +195,31 @@ local function body_with_meta(payload, meta)
   return '\0' .. #meta .. '|' .. meta .. payload
 end
 
+-- Where the metadata in front of stored body `v` starts and ends (nil when `v`
+-- has no such framing).
+local function frame_of(v)
+  if string.byte(v, 1) ~= 0 then return nil end
+  local len, at = string.match(v, '^(%d+)|()', 2)
+  if not len then return nil end
+  local last = at + tonumber(len) - 1
+  if last > #v then return nil end
+  return at, last
+end
+
 -- A stored body's payload and the metadata in front of it (nil for none).
 local function split_body(v)
-  if not v or string.byte(v, 1) ~= 0 then return v, nil end
-  local len, at = string.match(v, '^(%d+)|()', 2)
-  if not len then return v, nil end
-  local last = at + tonumber(len) - 1
-  if last > #v then return v, nil end
+  if not v then return v, nil end
+  local at, last = frame_of(v)
+  if not at then return v, nil end
   return string.sub(v, last + 1), string.sub(v, at, last)
+end
+
+-- A payload in the form of a stored body, which reads back as the payload
+-- (src/body.rs split_body, split_body above): as it is, unless it starts with
+-- byte 0, which then gets an empty frame in front.
+local function as_stored(payload)
+  if string.byte(payload, 1) == 0 then return '\0' .. '0|' .. payload end
+  return payload
 end
 
 -- The id whose metadata field `f` is ("{id}:meta"), or nil.
@@ -242,21 +279,62 @@ local function job_field(jobs, f)
   return job_get(jobs, { f })[1]
 end
 
+-- For a claim: per id in `ids`, its body in stored form (as_stored: the driver
+-- splits off any metadata in front, src/body.rs) and its metadata, as job_get
+-- reads them (false where the body is absent); and the one bucket every id's
+-- fields are in, or nil when they span several. Bodies are not split here: a
+-- claim hands them on, and copying each payload out of its frame was a
+-- claim's largest per-job cost in Lua. Buckets are found per id (a job's
+-- fields share its bucket), one HMGET per bucket; job_get for all of them
+-- when one needs it (a field only in the pre-bucket hash, a body with neither
+-- "{id}:meta" nor metadata in front).
+local function job_claim_read(jobs, ids)
+  local fields = {}
+  for k = 1, #ids do
+    fields[2 * k - 1] = ids[k]
+    fields[2 * k] = ids[k] .. ':meta'
+  end
+  local order = by_bucket(jobs, ids, 1)
+  local bucket = #order == 1 and order[1] or nil
+  local got = bucket and hmget_all(bucket, fields) or read_buckets(jobs, fields)
+  local bodies, metas = {}, {}
+  for k = 1, #ids do
+    local body, meta = got[2 * k - 1], got[2 * k]
+    if body and not meta then
+      local at, last = frame_of(body)
+      meta = at and string.sub(body, at, last)
+    end
+    if not (body and meta) then
+      got = job_get(jobs, fields)
+      for j = 1, #ids do
+        bodies[j] = got[2 * j - 1] and as_stored(got[2 * j - 1])
+        metas[j] = got[2 * j]
+      end
+      return bodies, metas, bucket
+    end
+    bodies[k], metas[k] = body, meta
+  end
+  return bodies, metas, bucket
+end
+
 -- Whether one jobs-hash field exists (without reading its value).
 local function job_has(jobs, f)
   if redis.call('HEXISTS', job_hash(jobs, f), f) == 1 then return true end
   return has_legacy(jobs) and redis.call('HEXISTS', jobs, f) == 1
 end
 
+-- Writes jobs-hash field/value pairs (f1, v1, f2, v2, ...) that all belong in
+-- `bucket` (job_hash) there, and lists the bucket in the set of buckets.
+local function job_set_in(jobs, bucket, pairs)
+  chunked_pairs('HMSET', bucket, pairs)
+  redis.call('SADD', jobs .. ':buckets', bucket)
+end
+
 -- Writes jobs-hash field/value pairs (f1, v1, f2, v2, ...) to their buckets and
 -- lists the buckets in the set of buckets.
 local function job_set(jobs, pairs)
   local order, at = by_bucket(jobs, pairs, 2)
-  if #order == 1 then
-    chunked_pairs('HMSET', order[1], pairs)
-    redis.call('SADD', jobs .. ':buckets', order[1])
-    return
-  end
+  if #order == 1 then return job_set_in(jobs, order[1], pairs) end
   for b = 1, #order do
     local pos = at[order[b]]
     chunked_pairs('HMSET', order[b], pick(pairs, pos, 1, #pos, 2))
@@ -318,6 +396,25 @@ local function add_job_fields(list, id)
   list[n + 3] = id .. ':group'
   list[n + 4] = id .. ':run'
   list[n + 5] = id .. ':cancel'
+end
+
+-- Deletes every field of the jobs `ids` (add_job_fields) as job_del would,
+-- finding buckets per job rather than per field (an ack's five fields a job).
+local function drop_jobs(jobs, ids)
+  local order, at = by_bucket(jobs, ids, 1)
+  for b = 1, #order do
+    local pos, fields = at and at[order[b]], {}
+    for j = 1, pos and #pos or #ids do add_job_fields(fields, ids[pos and pos[j] or j]) end
+    chunked('HDEL', order[b], fields)
+    if redis.call('EXISTS', order[b]) == 0 then
+      redis.call('SREM', jobs .. ':buckets', order[b])
+    end
+  end
+  if has_legacy(jobs) then
+    local fields = {}
+    for j = 1, #ids do add_job_fields(fields, ids[j]) end
+    chunked('HDEL', jobs, fields)
+  end
 end
 
 -- Deletes every field of job `id` from the jobs hash (body, metadata, group, run

@@ -198,10 +198,23 @@ end
 -- Where the metadata in front of stored body `v` starts and ends (nil when `v`
 -- has no such framing).
 local function frame_of(v)
-  if string.byte(v, 1) ~= 0 then return nil end
-  local len, at = string.match(v, '^(%d+)|()', 2)
-  if not len then return nil end
-  local last = at + tonumber(len) - 1
+  local b1, b2, b3, b4 = string.byte(v, 1, 4)
+  if b1 ~= 0 then return nil end
+  local at, last
+  -- A length of one or two digits (metadata under 100 bytes, nearly all) is
+  -- read from the bytes; a pattern and tonumber cost twice as much.
+  if b3 == 124 and b2 and b2 >= 48 and b2 <= 57 then
+    at = 4
+    last = at + b2 - 48 - 1
+  elseif b4 == 124 and b2 and b2 >= 48 and b2 <= 57 and b3 >= 48 and b3 <= 57 then
+    at = 5
+    last = at + (b2 - 48) * 10 + b3 - 48 - 1
+  else
+    local len
+    len, at = string.match(v, '^(%d+)|()', 2)
+    if not len then return nil end
+    last = at + tonumber(len) - 1
+  end
   if last > #v then return nil end
   return at, last
 end

@@ -34,14 +34,14 @@ pub struct PendingJob {
 impl PendingJob {
     /// Encodes `envelope` for storage, claimable at `available_at` (`None` = now).
     pub fn new(envelope: &Envelope, available_at: Option<SystemTime>) -> Result<Self, CodecError> {
-        Ok(PendingJob {
-            id: envelope.id.clone(),
-            queue: envelope.queue.clone(),
-            max_tries: envelope.max_tries.max(1),
-            payload: envelope.encode()?,
+        let payload = envelope.encode()?;
+        Ok(Self::stored(
+            envelope.id.clone(),
+            envelope.queue.clone(),
+            envelope.max_tries,
+            payload,
             available_at,
-            group: None,
-        })
+        ))
     }
 
     /// Encodes `envelope` for storage like [`PendingJob::new`], taking its id
@@ -53,14 +53,31 @@ impl PendingJob {
         check: DataCheck,
     ) -> Result<Self, CodecError> {
         let payload = envelope.encode_checked(check)?;
-        Ok(PendingJob {
-            max_tries: envelope.max_tries.max(1),
-            id: envelope.id,
-            queue: envelope.queue,
+        Ok(Self::stored(
+            envelope.id,
+            envelope.queue,
+            envelope.max_tries,
+            payload,
+            available_at,
+        ))
+    }
+
+    /// An ungrouped job of encoded `payload`, allowed at least one attempt.
+    fn stored(
+        id: JobId,
+        queue: QueueName,
+        max_tries: u32,
+        payload: Vec<u8>,
+        available_at: Option<SystemTime>,
+    ) -> Self {
+        PendingJob {
+            id,
+            queue,
+            max_tries: max_tries.max(1),
             payload,
             available_at,
             group: None,
-        })
+        }
     }
 
     /// `self` in `group` (`None`: ungrouped).

@@ -190,7 +190,8 @@ end
 -- framing for the bulk push and job_envelope; tests/job_buckets.rs checks that
 -- every push path frames a body the same way.
 -- job_get and job_field hide the framing: a body reads as its payload and an
--- absent "{id}:meta" as its body's prefix.
+-- absent "{id}:meta" as its body's prefix. A claim alone reads bodies in
+-- stored form (job_claim_read) and leaves the split to the driver.
 local function body_with_meta(payload, meta)
   return '\0' .. #meta .. '|' .. meta .. payload
 end
@@ -355,6 +356,14 @@ local function job_set(jobs, pairs)
   chunked('SADD', jobs .. ':buckets', order)
 end
 
+-- Deletes `fields` from `bucket`; a bucket left empty leaves the set of buckets.
+local function bucket_del(jobs, bucket, fields)
+  chunked('HDEL', bucket, fields)
+  if redis.call('EXISTS', bucket) == 0 then
+    redis.call('SREM', jobs .. ':buckets', bucket)
+  end
+end
+
 -- Deletes jobs-hash fields `fields` from their buckets (a bucket left empty
 -- leaves the set of buckets) and from the pre-bucket hash while it exists.
 local function job_del(jobs, fields)
@@ -365,10 +374,7 @@ local function job_del(jobs, fields)
       local pos = at[order[b]]
       part = pick(fields, pos, 1, #pos, 1)
     end
-    chunked('HDEL', order[b], part)
-    if redis.call('EXISTS', order[b]) == 0 then
-      redis.call('SREM', jobs .. ':buckets', order[b])
-    end
+    bucket_del(jobs, order[b], part)
   end
   if has_legacy(jobs) then chunked('HDEL', jobs, fields) end
 end
@@ -416,12 +422,13 @@ end
 local function drop_jobs(jobs, ids)
   local order, at = by_bucket(jobs, ids, 1)
   for b = 1, #order do
-    local pos, fields = at and at[order[b]], {}
-    for j = 1, pos and #pos or #ids do add_job_fields(fields, ids[pos and pos[j] or j]) end
-    chunked('HDEL', order[b], fields)
-    if redis.call('EXISTS', order[b]) == 0 then
-      redis.call('SREM', jobs .. ':buckets', order[b])
+    local part, fields = ids, {}
+    if at then
+      local pos = at[order[b]]
+      part = pick(ids, pos, 1, #pos, 1)
     end
+    for j = 1, #part do add_job_fields(fields, part[j]) end
+    bucket_del(jobs, order[b], fields)
   end
   if has_legacy(jobs) then
     local fields = {}
@@ -433,7 +440,7 @@ end
 -- Deletes every field of job `id` from the jobs hash (body, metadata, group, run
 -- record, cancel request).
 local function drop_job(jobs, id)
-  job_del(jobs, { id, id .. ':meta', id .. ':group', id .. ':run', id .. ':cancel' })
+  drop_jobs(jobs, { id })
 end
 
 -- Keeps a finished job's record at `key` (a string in the queue's slot:

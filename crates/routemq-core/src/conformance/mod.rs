@@ -71,9 +71,10 @@ pub use history::{
     history_ignores_minutes_past_retention, history_range_is_inclusive_ordered_and_per_queue,
 };
 pub use lifecycle::{
-    ack_batch_of_many, attempts_counted_at_claim, bulk_push_keeps_ids_and_order,
-    concurrent_claimers_get_each_job_once, concurrent_claimers_of_many_groups_get_each_job_once,
-    delay_precision, expired_lease_is_reclaimed, expired_lease_without_tries_left_fails,
+    ack_batch_of_many, attempts_count_past_two_digits, attempts_counted_at_claim,
+    bulk_push_keeps_ids_and_order, concurrent_claimers_get_each_job_once,
+    concurrent_claimers_of_many_groups_get_each_job_once, delay_precision,
+    expired_lease_is_reclaimed, expired_lease_without_tries_left_fails,
     extend_lease_prevents_reclaim, fifo_within_queue, one_mib_payload_round_trips,
     oversize_payload_is_rejected, release_with_delay, stale_owner_gets_lease_lost_everywhere,
     strict_priority_across_queues, wait_and_claim_claims_ready_jobs_and_keeps_its_timeout,
@@ -182,6 +183,7 @@ macro_rules! __routemq_conformance_rules {
             concurrent_claimers_get_each_job_once,
             concurrent_claimers_of_many_groups_get_each_job_once,
             attempts_counted_at_claim,
+            attempts_count_past_two_digits,
             expired_lease_is_reclaimed,
             expired_lease_without_tries_left_fails,
             stale_owner_gets_lease_lost_everywhere,

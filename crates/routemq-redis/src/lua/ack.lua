@@ -19,24 +19,30 @@
 -- metadata, group, run record and cancel request go in one drop_jobs (see
 -- reservation_done and add_job_fields). An ack keeps no finished record
 -- (finish.lua does). Plain jobs pay nothing for workflows.
-local done, lost = {}, {}
+local done, lost, nd = {}, {}, 0
 local now
 for i = 1, #ARGV, 2 do
   local id = ARGV[i]
   local token = ARGV[i + 1]
   if redis.call('ZREM', KEYS[1], id .. '|' .. token) == 1 then
-    reservation_done(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], id, token)
-    if string.sub(token, -1) == 'w' then
-      now = now or server_ms()
-      local _, _, _, tail = parse_meta(job_field(KEYS[2], meta_field(id)))
-      flow_settled(KEYS[4], KEYS[2], id, tail, 's', now)
+    -- A token ending in a digit (claim.lua's nonce and counter) marks nothing:
+    -- one byte read instead of three marker searches a plain job.
+    local mark = string.byte(token, -1)
+    if mark and mark > 57 then
+      reservation_done(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], id, token)
+      if mark == 119 then -- 'w'
+        now = now or server_ms()
+        local _, _, _, tail = parse_meta(job_field(KEYS[2], meta_field(id)))
+        flow_settled(KEYS[4], KEYS[2], id, tail, 's', now)
+      end
     end
-    done[#done + 1] = id
+    nd = nd + 1
+    done[nd] = id
   else
     lost[#lost + 1] = id
   end
 end
-if #done > 0 then
+if nd > 0 then
   drop_jobs(KEYS[2], done)
 end
 return lost

@@ -132,52 +132,59 @@ for q = 1, #KEYS / 8 do
     else
       redis.call('LTRIM', ready, take, -1)
     end
-    local writes, members = {}, {}
+    -- Tables filled through counters: a `#t` is a search of the table.
+    local writes, members, nw, nm, no = {}, {}, 0, 0, #out
     for i = 1, take do
       local id, body = ids[i], bodies[i]
       local lane = lanes and lanes[i] or ''
-      local attempts, tries, ready_at, tail
+      local meta, attempts, tries, tail
       if body then
-        attempts, tries, ready_at, tail = parse_meta(metas[i])
-        if string.sub(tail, 1, 3) == '|s|' then
+        meta, attempts, tries, tail = meta_claimed(metas[i])
+        if tail ~= '' and string.sub(tail, 1, 3) == '|s|' then
           release_unique(KEYS[base + 6], id, tail)
+          meta = string.sub(meta, 1, #meta - #tail)
           tail = ''
         end
       else
         body = id
         id = ARGV[fresh]
         fresh = fresh + 1
-        attempts, tries, ready_at, tail = 0, 1, now, ''
+        attempts, tries, tail = 1, 1, ''
+        meta = pack_meta(attempts, tries, now, tail)
         -- Stored framed like any body (body_with_meta), so a payload starting
         -- with byte 0 is not read as metadata; the field written below
         -- outranks the metadata in front.
-        writes[#writes + 1] = id
-        writes[#writes + 1] = body_with_meta(body, pack_meta(1, tries, ready_at, tail))
+        writes[nw + 1] = id
+        writes[nw + 2] = body_with_meta(body, meta)
+        nw = nw + 2
         if lane ~= '' then
-          writes[#writes + 1] = id .. ':group'
-          writes[#writes + 1] = lane
+          writes[nw + 1] = id .. ':group'
+          writes[nw + 2] = lane
+          nw = nw + 2
         end
         body = as_stored(body)
         adopted = true
       end
-      attempts = attempts + 1
       claimed = claimed + 1
-      local token = nonce .. claimed
+      local token = nonce .. decimal(claimed)
       if lane ~= '' then token = token .. 'g' end
       if tail ~= '' then
         if is_flow(tail) then token = token .. 'w' else token = token .. 'u' end
       end
-      writes[#writes + 1] = meta_field(id)
-      writes[#writes + 1] = pack_meta(attempts, tries, ready_at, tail)
-      members[#members + 1] = deadline
-      members[#members + 1] = id .. '|' .. token
-      out[#out + 1] = q
-      out[#out + 1] = id
-      out[#out + 1] = token
-      out[#out + 1] = attempts
-      out[#out + 1] = tries
-      out[#out + 1] = body
-      out[#out + 1] = lane
+      writes[nw + 1] = meta_field(id)
+      writes[nw + 2] = meta
+      nw = nw + 2
+      members[nm + 1] = deadline
+      members[nm + 2] = id .. '|' .. token
+      nm = nm + 2
+      out[no + 1] = q
+      out[no + 2] = id
+      out[no + 3] = token
+      out[no + 4] = attempts
+      out[no + 5] = tries
+      out[no + 6] = body
+      out[no + 7] = lane
+      no = no + 7
     end
     if take > 0 then
       -- Every field written is a claimed job's, in the bucket its body was

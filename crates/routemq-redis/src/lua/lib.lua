@@ -403,6 +403,50 @@ local function pack_meta(attempts, max_tries, ready_at, tail)
   return string.format('%d|%d|%d', attempts, max_tries, ready_at) .. (tail or '')
 end
 
+-- A whole number from 0 as decimal text: one or two digits from their bytes,
+-- more through string.format. Lua 5.1 writes a number as text with
+-- sprintf('%.14g'), which costs about ten times a string.char.
+local function decimal(n)
+  if n < 10 then return string.char(48 + n) end
+  if n < 100 then
+    local units = n % 10
+    return string.char(48 + (n - units) / 10, 48 + units)
+  end
+  return string.format('%d', n)
+end
+
+-- The number of one or two digits at position `at` of `s` when a '|' follows
+-- it, and that '|''s position; nil otherwise.
+local function short_field(s, at)
+  local d1, d2, d3 = string.byte(s, at, at + 2)
+  if not d1 or d1 < 48 or d1 > 57 then return nil end
+  if d2 == 124 then return d1 - 48, at + 1 end
+  if d2 and d2 >= 48 and d2 <= 57 and d3 == 124 then
+    return (d1 - 48) * 10 + d2 - 48, at + 2
+  end
+end
+
+-- For a claim: metadata `meta` with its attempts raised by one, as
+-- pack_meta(attempts + 1, max_tries, ready_at, tail) of parse_meta(meta)
+-- would write it, then the new attempts, max_tries and the tail. Attempts and
+-- max_tries of one or two digits (nearly every job) are read from the bytes,
+-- and the text after the attempts is kept as it is; anything else goes
+-- through parse_meta and pack_meta. A pattern with four captures, three
+-- tonumber and a string.format a job were the largest part of a claim's own
+-- Lua (ARCHITECTURE.md, "A claim reads its metadata from the bytes").
+local function meta_claimed(meta)
+  local attempts, p1, tries, p2, first, last
+  if meta then attempts, p1 = short_field(meta, 1) end
+  if attempts then tries, p2 = short_field(meta, p1 + 1) end
+  if tries then first, last = string.find(meta, '^%-?%d+', p2 + 1) end
+  if not last then
+    local a, m, r, tail = parse_meta(meta)
+    return pack_meta(a + 1, m, r, tail), a + 1, m, tail
+  end
+  local tail = last < #meta and string.sub(meta, last + 1) or ''
+  return decimal(attempts + 1) .. string.sub(meta, p1), attempts + 1, tries, tail
+end
+
 -- Job tracking fields beside a job in the jobs hash: "{id}:run" (its worker's run
 -- record: worker, progress, last error and the attempt's token; record_runs.lua)
 -- and "{id}:cancel" (a cancel request of the running job; cancel.lua). They go

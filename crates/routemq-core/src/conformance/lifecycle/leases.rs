@@ -72,6 +72,36 @@ pub async fn attempts_counted_at_claim(factory: &dyn DriverFactory) {
     assert_counts(d, &q, (0, 0, 0, 0), "after the ack").await;
 }
 
+/// Attempts and max_tries keep counting past one and two digits: a job of 12
+/// tries is claimed twelve times and one of 150 tries 101 times (released in
+/// between), and every claim reports the attempt it is and the max_tries the
+/// job was pushed with. (The Redis driver reads short counts from the bytes
+/// and longer ones another way; this holds both.)
+pub async fn attempts_count_past_two_digits(factory: &dyn DriverFactory) {
+    let driver = factory.fresh().await;
+    let d = driver.as_ref();
+    for (n, max_tries, claims) in [(1, 12u32, 12u32), (2, 150, 101)] {
+        let q = queue(&format!("attempts-{max_tries}"));
+        let id =
+            super::super::fixture::push_job(d, super::super::fixture::job(&q, n, max_tries, None))
+                .await;
+        for attempt in 1..=claims {
+            let r = claim_one(d, &q, "the job after a release").await;
+            assert_eq!(
+                (r.lease.job_id.clone(), r.attempt, r.max_tries),
+                (id.clone(), attempt, max_tries),
+                "claim {attempt} of a job of {max_tries} tries"
+            );
+            if attempt < claims {
+                ok(d.release(&r.lease, Duration::ZERO).await, "release");
+            } else {
+                ok(d.ack(&r.lease).await, "ack");
+            }
+        }
+        assert_counts(d, &q, (0, 0, 0, 0), "after the ack").await;
+    }
+}
+
 /// An expired lease is reclaimed by `reclaim_expired` (not before it expires) and
 /// the job is claimable again with the next attempt number.
 pub async fn expired_lease_is_reclaimed(factory: &dyn DriverFactory) {

@@ -16,9 +16,9 @@ pub use idle_claim::{
     wait_and_claim_claims_ready_jobs_and_keeps_its_timeout, wait_and_claim_gets_a_pushed_job_once,
 };
 pub use leases::{
-    ack_batch_of_many, attempts_counted_at_claim, expired_lease_is_reclaimed,
-    expired_lease_without_tries_left_fails, extend_lease_prevents_reclaim,
-    stale_owner_gets_lease_lost_everywhere,
+    ack_batch_of_many, attempts_count_past_two_digits, attempts_counted_at_claim,
+    expired_lease_is_reclaimed, expired_lease_without_tries_left_fails,
+    extend_lease_prevents_reclaim, stale_owner_gets_lease_lost_everywhere,
 };
 pub use order::{bulk_push_keeps_ids_and_order, fifo_within_queue, strict_priority_across_queues};
 pub use payload::{one_mib_payload_round_trips, oversize_payload_is_rejected};

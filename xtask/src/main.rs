@@ -22,6 +22,9 @@
 //! - `compare-sidekiq [--rounds N] [--jobs N]`: the idle latency of `routemq
 //!   bench` and of Sidekiq (Debian's `ruby-sidekiq`) in alternating rounds on
 //!   the local Redis. See `sidekiq.rs`.
+//! - `drain-cost [--jobs N] [--redis-server PATH]`: the Redis server's
+//!   instructions per drained job under callgrind (valgrind), a figure the
+//!   machine's other load does not move. See `drain_cost.rs`.
 //!
 //! It drives cargo and depends on no workspace crate but one: `routemq-testkit`,
 //! for the local Redis Cluster of `bench redis-cluster` (no driver, worker or
@@ -34,6 +37,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 mod bench;
+mod drain_cost;
 mod matrix;
 mod probe;
 mod sidekiq;
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(&args[1..]),
         Some("soak") => soak(&args[1..]),
         Some("compare-sidekiq") => sidekiq::compare_sidekiq(&args[1..]),
+        Some("drain-cost") => drain_cost::drain_cost(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             print_help();
             Ok(())
@@ -71,7 +76,8 @@ fn print_help() {
          itest                      fmt check, clippy and private docs -D warnings, all tests (real Redis/MariaDB)\n\
          bench [CONN] [--json] ...  release build + `routemq bench --connection CONN` (memory|redis|mysql|redis-cluster)\n\
          soak [--minutes N] ...     release build + `routemq-soak soak` (steady load, worker killed every 30 s)\n\
-         compare-sidekiq [--rounds N] [--jobs N]  idle latency of routemq and Sidekiq 6.4 (ruby-sidekiq), alternating\n"
+         compare-sidekiq [--rounds N] [--jobs N]  idle latency of routemq and Sidekiq 6.4 (ruby-sidekiq), alternating\n\
+         drain-cost [--jobs N] [--redis-server PATH]  Redis server instructions per drained job (callgrind)\n"
     );
 }
 

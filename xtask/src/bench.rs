@@ -65,18 +65,17 @@ fn split_args(args: &[String]) -> (Option<Target>, Vec<String>) {
 
 /// Builds the release `routemq` binary; returns its path.
 pub(crate) fn build_routemq() -> Result<String> {
+    release_build(&["-p", "routemq-cli", "--bin", "routemq"], "routemq")
+}
+
+/// Runs `cargo build --release` with `what` (a package and its target);
+/// returns the path of `artifact` under the release directory.
+pub(crate) fn release_build(what: &[&str], artifact: &str) -> Result<String> {
     let mut build = cargo();
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "routemq-cli",
-        "--bin",
-        "routemq",
-    ]);
+    build.args(["build", "--release"]).args(what);
     run(build)?;
     let target_dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    Ok(format!("{target_dir}/release/routemq"))
+    Ok(format!("{target_dir}/release/{artifact}"))
 }
 
 pub(crate) fn bench(args: &[String]) -> Result<()> {

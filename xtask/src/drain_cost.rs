@@ -5,7 +5,8 @@
 //! metadata from the bytes").
 //!
 //! It builds the Redis driver's `redis-throughput` example, starts `PATH`
-//! (default: `redis-server` on `PATH`) under `valgrind --tool=callgrind
+//! (default: the testkit's server, `ROUTEMQ_TEST_REDIS_SERVER` or
+//! `redis-server` on `PATH`) under `valgrind --tool=callgrind
 //! --instr-atstart=no` on a free loopback port with nothing persisted, and runs
 //! the example's drain alone (`ROUTEMQ_BENCH_ONLY=drain`: N jobs pushed, then
 //! claimed and acknowledged by 32 claimers of 32) with
@@ -17,15 +18,15 @@
 //! valgrind is not installed by this command (Debian: `apt-get install
 //! valgrind`).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{cargo, run};
+use routemq_testkit::redis::{redis_server_binary, send_raw, wait_ready};
+
+use crate::bench::release_build;
+use crate::run;
 
 /// Claimers and claim size of the measured drain (the example's defaults).
 const CLAIMERS: &str = "32";
@@ -46,7 +47,10 @@ pub(crate) fn drain_cost(args: &[String]) -> Result<()> {
         .output()
         .with_context(|| format!("cannot run {server} --version"))?;
     let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
-    let example = build_example()?;
+    let example = release_build(
+        &["-p", "routemq-redis", "--example", "redis-throughput"],
+        "examples/redis-throughput",
+    )?;
 
     let port = routemq_testkit::free_port().context("no free loopback port")?;
     let dir = std::env::temp_dir().join(format!("routemq-drain-cost-{}", std::process::id()));
@@ -68,7 +72,7 @@ pub(crate) fn drain_cost(args: &[String]) -> Result<()> {
         .with_context(|| format!("cannot start valgrind {server}"))?;
     let mut server_proc = ServerUnderValgrind(child);
     let pid = server_proc.0.id();
-    wait_for_pong(port)?;
+    wait_ready(port, START_TIMEOUT).context("the Redis server under valgrind did not start")?;
 
     let mut drain = Command::new(&example);
     drain
@@ -77,7 +81,8 @@ pub(crate) fn drain_cost(args: &[String]) -> Result<()> {
         .env("ROUTEMQ_BENCH_ONLY", "drain")
         .env("ROUTEMQ_BENCH_CALLGRIND_PID", pid.to_string());
     run(drain)?;
-    redis_command(port, "SHUTDOWN NOSAVE")?;
+    // The server closes the connection as it stops, so no reply is expected.
+    let _ = send_raw(port, b"SHUTDOWN NOSAVE\r\n", &[]);
     let status = server_proc.0.wait()?;
     if !status.success() {
         bail!(
@@ -98,9 +103,11 @@ pub(crate) fn drain_cost(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `--jobs N` (default 5,000) and `--redis-server PATH` (default `redis-server`).
+/// `--jobs N` (default 5,000) and `--redis-server PATH` (default: the
+/// testkit's `redis_server_binary`, `ROUTEMQ_TEST_REDIS_SERVER` or
+/// `redis-server`).
 fn parse_args(args: &[String]) -> Result<(u64, String)> {
-    let (mut jobs, mut server) = (5_000u64, "redis-server".to_owned());
+    let (mut jobs, mut server) = (5_000u64, redis_server_binary());
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next();
@@ -123,59 +130,11 @@ fn parse_args(args: &[String]) -> Result<(u64, String)> {
     Ok((jobs, server))
 }
 
-/// Builds the release `redis-throughput` example; returns its path.
-fn build_example() -> Result<PathBuf> {
-    let mut build = cargo();
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "routemq-redis",
-        "--example",
-        "redis-throughput",
-    ]);
-    run(build)?;
-    let target_dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    Ok(Path::new(&target_dir).join("release/examples/redis-throughput"))
-}
-
 /// The event count of a callgrind file's `totals:` line.
 fn totals(text: &str) -> Option<u64> {
     text.lines()
         .find_map(|line| line.strip_prefix("totals:"))
         .and_then(|n| n.trim().parse().ok())
-}
-
-/// Waits until the server on `port` answers PING (valgrind starts it slowly).
-fn wait_for_pong(port: u16) -> Result<()> {
-    let started = Instant::now();
-    loop {
-        match redis_command(port, "PING") {
-            Ok(reply) if reply.starts_with("+PONG") => return Ok(()),
-            _ if started.elapsed() > START_TIMEOUT => {
-                bail!("the Redis server under valgrind did not answer PING on port {port} within {START_TIMEOUT:?}")
-            }
-            _ => std::thread::sleep(Duration::from_millis(200)),
-        }
-    }
-}
-
-/// Sends one inline command and returns what the server answered (empty when
-/// it closed the connection, as `SHUTDOWN` does).
-fn redis_command(port: u16, command: &str) -> Result<String> {
-    let mut conn = TcpStream::connect(("127.0.0.1", port))?;
-    conn.set_read_timeout(Some(Duration::from_secs(5)))?;
-    conn.write_all(format!("{command}\r\n").as_bytes())?;
-    let mut buf = [0u8; 256];
-    let n = match conn.read(&mut buf) {
-        Ok(n) => n,
-        Err(e) if command.starts_with("SHUTDOWN") => {
-            eprintln!("xtask: {command}: {e} (the server is stopping)");
-            0
-        }
-        Err(e) => return Err(e.into()),
-    };
-    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
 /// The server under valgrind, killed if this command stops before shutting it
@@ -196,7 +155,7 @@ mod tests {
     #[test]
     fn flags_are_read_and_bad_ones_named() {
         let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(parse_args(&[]).unwrap(), (5_000, "redis-server".into()));
+        assert_eq!(parse_args(&[]).unwrap(), (5_000, redis_server_binary()));
         assert_eq!(
             parse_args(&strings(&["--redis-server", "/opt/r5", "--jobs", "200"])).unwrap(),
             (200, "/opt/r5".into())

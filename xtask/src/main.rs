@@ -369,11 +369,8 @@ fn umbrella_features() -> Result<Row> {
 }
 
 fn soak(args: &[String]) -> Result<()> {
-    let mut build = cargo();
-    build.args(["build", "--release", "-p", "routemq-soak"]);
-    run(build)?;
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let mut cmd = Command::new(format!("{target}/release/routemq-soak"));
+    let soak = bench::release_build(&["-p", "routemq-soak"], "routemq-soak")?;
+    let mut cmd = Command::new(soak);
     cmd.arg("soak").args(args);
     run(cmd)
 }

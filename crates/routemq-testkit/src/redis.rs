@@ -39,8 +39,8 @@ pub use crate::redis_cluster::{
     redis_cli_binary, RedisCluster, SlotMigration, CLUSTER_SLOTS, REDIS_CLI_VAR,
 };
 pub use crate::redis_server::{
-    redis_image, redis_server_binary, RedisContainer, RedisServer, RedisServerError,
-    DEFAULT_REDIS_IMAGE,
+    redis_image, redis_server_binary, send_raw, wait_ready, RedisContainer, RedisServer,
+    RedisServerError, DEFAULT_REDIS_IMAGE,
 };
 
 /// The variable that picks one kind of Redis: `container`, `local`, `url` or

@@ -217,8 +217,10 @@ fn password(extra: &[String]) -> Option<&str> {
         .map(String::as_str)
 }
 
-/// Sends one inline command (after AUTH when a password is set); returns the reply.
-pub(crate) fn send_raw(port: u16, command: &[u8], extra: &[String]) -> std::io::Result<String> {
+/// Sends one inline command to the Redis server on loopback `port` (after
+/// AUTH when `extra`, the server's own arguments, sets `--requirepass`);
+/// returns the reply.
+pub fn send_raw(port: u16, command: &[u8], extra: &[String]) -> std::io::Result<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     if let Some(pw) = password(extra) {
@@ -258,7 +260,7 @@ fn complete(reply: &[u8]) -> bool {
 
 /// Waits until something on `port` answers PING (`+PONG`, or `-NOAUTH` from a
 /// server with a password).
-pub(crate) fn wait_ready(port: u16, within: Duration) -> Result<(), RedisServerError> {
+pub fn wait_ready(port: u16, within: Duration) -> Result<(), RedisServerError> {
     let deadline = Instant::now() + within;
     let mut last = String::new();
     while Instant::now() < deadline {

@@ -19,22 +19,18 @@
 -- metadata, group, run record and cancel request go in one drop_jobs (see
 -- reservation_done and add_job_fields). An ack keeps no finished record
 -- (finish.lua does). Plain jobs pay nothing for workflows.
+local reserved, jobs, unique, ready, rate, notify_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local done, lost, nd = {}, {}, 0
 local now
 for i = 1, #ARGV, 2 do
   local id = ARGV[i]
   local token = ARGV[i + 1]
-  if redis.call('ZREM', KEYS[1], id .. '|' .. token) == 1 then
-    -- A token ending in a digit (claim.lua's nonce and counter) marks nothing:
-    -- one byte read instead of three marker searches a plain job.
-    local mark = string.byte(token, -1)
-    if mark and mark > 57 then
-      reservation_done(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], id, token)
-      if mark == 119 then -- 'w'
-        now = now or server_ms()
-        local _, _, _, tail = parse_meta(job_field(KEYS[2], meta_field(id)))
-        flow_settled(KEYS[4], KEYS[2], id, tail, 's', now)
-      end
+  if redis.call('ZREM', reserved, id .. '|' .. token) == 1 then
+    reservation_done(jobs, unique, ready, rate, notify_key, id, token)
+    if string.byte(token, -1) == 119 then -- 'w'
+      now = now or server_ms()
+      local _, _, _, tail = parse_meta(job_field(jobs, meta_field(id)))
+      flow_settled(ready, jobs, id, tail, 's', now)
     end
     nd = nd + 1
     done[nd] = id
@@ -43,6 +39,6 @@ for i = 1, #ARGV, 2 do
   end
 end
 if nd > 0 then
-  drop_jobs(KEYS[2], done)
+  drop_jobs(jobs, done)
 end
 return lost

@@ -114,7 +114,7 @@ for q = 1, #KEYS / 8 do
   end
   if #ids > 0 then
     -- Bodies (in stored form) and metadata, one HMGET per bucket.
-    local bodies, metas, bucket = job_claim_read(jobs, ids)
+    local bodies, metas, bucket, read = job_claim_read(jobs, ids)
     local adopted = false
     -- Stop before a foreign payload that no fresh id is left for.
     local take, spare = 0, #ARGV - fresh + 1
@@ -138,6 +138,7 @@ for q = 1, #KEYS / 8 do
       local id, body = ids[i], bodies[i]
       local lane = lanes and lanes[i] or ''
       local meta, attempts, tries, tail
+      local meta_name = read[2 * i]
       if body then
         meta, attempts, tries, tail = meta_claimed(metas[i])
         if tail ~= '' and string.sub(tail, 1, 3) == '|s|' then
@@ -163,6 +164,7 @@ for q = 1, #KEYS / 8 do
           nw = nw + 2
         end
         body = as_stored(body)
+        meta_name = meta_field(id)
         adopted = true
       end
       claimed = claimed + 1
@@ -171,7 +173,7 @@ for q = 1, #KEYS / 8 do
       if tail ~= '' then
         if is_flow(tail) then token = token .. 'w' else token = token .. 'u' end
       end
-      writes[nw + 1] = meta_field(id)
+      writes[nw + 1] = meta_name
       writes[nw + 2] = meta
       nw = nw + 2
       members[nm + 1] = deadline

@@ -112,8 +112,12 @@ end
 -- still names the job; a token with a 'g' frees one of the group's running slots
 -- (group_slot_freed). `meta`: the job's metadata when the caller read it already
 -- (nil: read here, only for a 'u' token). The caller deletes the job's fields.
+-- A token ending in a digit (claim.lua's nonce and counter, every plain job)
+-- marks nothing: one byte read, no search.
 local function reservation_done(jobs, unique_index, ready, rate, notify_key, id, token, meta)
-  if string.sub(token, -1) == 'u' then
+  local mark = string.byte(token, -1)
+  if not mark or mark <= 57 then return end
+  if mark == 117 then -- 'u'
     if meta == nil then meta = job_field(jobs, meta_field(id)) end
     local _, _, _, tail = parse_meta(meta)
     release_unique(unique_index, id, tail)

@@ -8,7 +8,8 @@
 //!     cargo run --release -p routemq-mysql --example mysql-throughput [JOBS]
 //! ```
 //! Uses (and empties) the queue `throughput` of that database; migrates first.
-//! Knobs: `DRAIN=workers:batch,…` (drain shapes), `BULK_CHUNK=rows` (rows per
+//! Knobs: `DRAIN=workers:batch,…` (drain shapes; the depth mode below drains
+//! with the first, default `32:32`), `BULK_CHUNK=rows` (rows per
 //! multi-row INSERT), `TIMING=1` (time spent in claim versus ack per drainer),
 //! `RUST_LOG=routemq_mysql=debug` (shows lock-conflict retries).
 //!
@@ -21,7 +22,9 @@
 //! reader allowed to see it), InnoDB's logical page reads, the pages it had to
 //! read from disk and the rows the statements stepped through. Those counts
 //! say what grows with the depth where a noisy machine's wall-clock rates
-//! cannot.
+//! cannot. It then pushes JOBS more jobs and drains them with a stored
+//! procedure (`drain_floor.sql`) doing the drain's row changes with no client
+//! in the loop: the floor the driver's drain is measured against.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -382,16 +385,86 @@ async fn depth_cost(
         .per_job_since(&before, jobs);
 
     let (before, start) = (ServerWork::read(&mut conn).await?, Instant::now());
-    let drained = drain(d, queue, 32, 32).await;
+    let (workers, batch) = depth_drain_shape()?;
+    let drained = drain(d, queue, workers, batch).await;
     let drain_rate = rate(drained, start.elapsed());
     let drain_work = ServerWork::read(&mut conn)
         .await?
         .per_job_since(&before, drained);
+    let (floor_rate, floor_work) = drain_floor(d, &mut conn, queue, jobs, batch).await?;
     drop(conn);
     d.clear(queue).await?;
     println!("queued {queued}, jobs {jobs}:");
     println!("  single {single:.0} jobs/s; {single_work}");
     println!("  bulk   {bulk:.0} jobs/s; {bulk_work}");
-    println!("  drain  {drain_rate:.0} jobs/s (32 claimers x 32); {drain_work}");
+    println!("  drain  {drain_rate:.0} jobs/s ({workers} claimers x {batch}); {drain_work}");
+    println!("  floor  {floor_rate:.0} jobs/s (the drain's row work in a stored procedure, {batch} a claim); {floor_work}");
     Ok(())
+}
+
+/// Pushes `jobs` more jobs (as the bulk phase does), waits for purge, then
+/// drains them with `drain_floor.sql`'s procedure in claims of `batch`: the
+/// same row changes as the driver's drain with no client in the loop. Returns
+/// the rate and the server's work per job.
+async fn drain_floor(
+    d: &Arc<MysqlDriver>,
+    conn: &mut mysql_async::Conn,
+    queue: &QueueName,
+    jobs: u64,
+    batch: usize,
+) -> Result<(f64, String), Box<dyn std::error::Error>> {
+    use mysql_async::prelude::Queryable;
+    let after: u64 = conn
+        .query_first("SELECT COALESCE(MAX(id), 0) FROM queue_jobs")
+        .await?
+        .unwrap_or(0);
+    for from in (0..jobs).step_by(1_000) {
+        let chunk = (from..(from + 1_000).min(jobs))
+            .map(|n| pending(queue, n))
+            .collect();
+        d.push_bulk(chunk).await?;
+    }
+    settle(conn).await?;
+    conn.query_drop("DROP PROCEDURE IF EXISTS routemq_bench_drain_floor")
+        .await?;
+    conn.query_drop(include_str!("drain_floor.sql")).await?;
+    let (before, start) = (ServerWork::read(conn).await?, Instant::now());
+    let called = conn
+        .exec_drop(
+            "CALL routemq_bench_drain_floor(?, ?, ?)",
+            (queue.as_str(), after, batch as u64),
+        )
+        .await;
+    let elapsed = start.elapsed();
+    let work = ServerWork::read(conn).await?.per_job_since(&before, jobs);
+    conn.query_drop("DROP PROCEDURE IF EXISTS routemq_bench_drain_floor")
+        .await?;
+    called?;
+    let left: u64 = conn
+        .exec_first(
+            "SELECT COUNT(*) FROM queue_jobs WHERE queue = ? AND id > ?",
+            (queue.as_str(), after),
+        )
+        .await?
+        .unwrap_or(0);
+    if left > 0 {
+        return Err(format!("the floor's procedure left {left} of {jobs} jobs").into());
+    }
+    Ok((rate(jobs, elapsed), work))
+}
+
+/// The depth mode's drain shape: the first of `DRAIN` (`workers:batch`), else
+/// 32 claimers of 32.
+fn depth_drain_shape() -> Result<(usize, usize), Box<dyn std::error::Error>> {
+    let Ok(shapes) = std::env::var("DRAIN") else {
+        return Ok((32, 32));
+    };
+    let first = shapes.split(',').next().unwrap_or_default();
+    let parsed = first
+        .split_once(':')
+        .and_then(|(w, b)| Some((w.parse().ok()?, b.parse().ok()?)));
+    match parsed {
+        Some((w, b)) if w > 0 && b > 0 => Ok((w, b)),
+        _ => Err(format!("DRAIN: expected workers:batch (both above 0), got {first:?}").into()),
+    }
 }

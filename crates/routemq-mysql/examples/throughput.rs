@@ -161,15 +161,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Drain: claim + ack_batch.
     let mut drains = Vec::new();
-    // DRAIN="workers:batch,…" picks the drain shapes (default 1:100,4:100,8:50,16:50).
-    let shapes: Vec<(usize, usize)> = std::env::var("DRAIN")
-        .unwrap_or_else(|_| "1:100,4:100,8:50,16:50".into())
-        .split(',')
-        .filter_map(|p| {
-            let (w, b) = p.split_once(':')?;
-            Some((w.parse().ok()?, b.parse().ok()?))
-        })
-        .collect();
+    let shapes = drain_shapes("1:100,4:100,8:50,16:50")?;
     for (workers, batch) in shapes {
         if drains.is_empty() {
             // Jobs from the bulk step.
@@ -373,19 +365,14 @@ async fn depth_cost(
         .per_job_since(&before, single_n);
 
     let (before, start) = (ServerWork::read(&mut conn).await?, Instant::now());
-    for from in (0..jobs).step_by(1_000) {
-        let chunk = (from..(from + 1_000).min(jobs))
-            .map(|n| pending(queue, n))
-            .collect();
-        d.push_bulk(chunk).await?;
-    }
+    push_in_thousands(d, queue, jobs).await?;
     let bulk = rate(jobs, start.elapsed());
     let bulk_work = ServerWork::read(&mut conn)
         .await?
         .per_job_since(&before, jobs);
 
     let (before, start) = (ServerWork::read(&mut conn).await?, Instant::now());
-    let (workers, batch) = depth_drain_shape()?;
+    let (workers, batch) = drain_shapes("32:32")?[0];
     let drained = drain(d, queue, workers, batch).await;
     let drain_rate = rate(drained, start.elapsed());
     let drain_work = ServerWork::read(&mut conn)
@@ -418,12 +405,7 @@ async fn drain_floor(
         .query_first("SELECT COALESCE(MAX(id), 0) FROM queue_jobs")
         .await?
         .unwrap_or(0);
-    for from in (0..jobs).step_by(1_000) {
-        let chunk = (from..(from + 1_000).min(jobs))
-            .map(|n| pending(queue, n))
-            .collect();
-        d.push_bulk(chunk).await?;
-    }
+    push_in_thousands(d, queue, jobs).await?;
     settle(conn).await?;
     conn.query_drop("DROP PROCEDURE IF EXISTS routemq_bench_drain_floor")
         .await?;
@@ -453,18 +435,37 @@ async fn drain_floor(
     Ok((rate(jobs, elapsed), work))
 }
 
-/// The depth mode's drain shape: the first of `DRAIN` (`workers:batch`), else
-/// 32 claimers of 32.
-fn depth_drain_shape() -> Result<(usize, usize), Box<dyn std::error::Error>> {
-    let Ok(shapes) = std::env::var("DRAIN") else {
-        return Ok((32, 32));
-    };
-    let first = shapes.split(',').next().unwrap_or_default();
-    let parsed = first
-        .split_once(':')
-        .and_then(|(w, b)| Some((w.parse().ok()?, b.parse().ok()?)));
-    match parsed {
-        Some((w, b)) if w > 0 && b > 0 => Ok((w, b)),
-        _ => Err(format!("DRAIN: expected workers:batch (both above 0), got {first:?}").into()),
+/// The drain shapes of `DRAIN` (`workers:batch,…`), else of `default`; a
+/// shape that does not parse, or has a 0, is an error naming it.
+fn drain_shapes(default: &str) -> Result<Vec<(usize, usize)>, Box<dyn std::error::Error>> {
+    let shapes = std::env::var("DRAIN").unwrap_or_else(|_| default.to_owned());
+    shapes
+        .split(',')
+        .map(|shape| {
+            let parsed = shape
+                .split_once(':')
+                .and_then(|(w, b)| Some((w.parse().ok()?, b.parse().ok()?)));
+            match parsed {
+                Some((w, b)) if w > 0 && b > 0 => Ok((w, b)),
+                _ => Err(
+                    format!("DRAIN: expected workers:batch (both above 0), got {shape:?}").into(),
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Pushes `jobs` jobs to `queue` in `push_bulk` calls of 1,000.
+async fn push_in_thousands(
+    d: &Arc<MysqlDriver>,
+    queue: &QueueName,
+    jobs: u64,
+) -> Result<(), routemq_core::DriverError> {
+    for from in (0..jobs).step_by(1_000) {
+        let chunk = (from..(from + 1_000).min(jobs))
+            .map(|n| pending(queue, n))
+            .collect();
+        d.push_bulk(chunk).await?;
     }
+    Ok(())
 }

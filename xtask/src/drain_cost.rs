@@ -81,8 +81,11 @@ pub(crate) fn drain_cost(args: &[String]) -> Result<()> {
         .env("ROUTEMQ_BENCH_ONLY", "drain")
         .env("ROUTEMQ_BENCH_CALLGRIND_PID", pid.to_string());
     run(drain)?;
-    // The server closes the connection as it stops, so no reply is expected.
-    let _ = send_raw(port, b"SHUTDOWN NOSAVE\r\n", &[]);
+    // The server closes the connection as it stops (send_raw takes that as
+    // an empty reply); a connect or write error means it did not get the
+    // command, and returning it kills the server (ServerUnderValgrind).
+    send_raw(port, b"SHUTDOWN NOSAVE\r\n", &[])
+        .with_context(|| format!("cannot send SHUTDOWN to the Redis server on port {port}"))?;
     let status = server_proc.0.wait()?;
     if !status.success() {
         bail!(

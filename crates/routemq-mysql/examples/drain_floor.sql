@@ -13,8 +13,9 @@
 -- fenced by owner removes them, as ack_batch_returning.sql does. What it
 -- leaves out is the client's share: statements parsed and executed over the
 -- protocol, rows sent back, the driver's owner tokens and claim cursor.
--- Guarantee: touches only rows of `q` with id > after, and stops at the first
--- round that locks none.
+-- Guarantee: touches only rows of `q` with id > after that are due (a delayed
+-- row between them is left, as the driver's claim leaves it), and stops at the
+-- first round that locks none (tests/drain_floor.rs).
 CREATE PROCEDURE routemq_bench_drain_floor(q VARCHAR(255), after BIGINT UNSIGNED, batch INT)
 BEGIN
   DECLARE got INT DEFAULT 1;
@@ -32,7 +33,8 @@ BEGIN
         owner = CONCAT(id, '.floor'),
         attempts = attempts + 1,
         claim_room = NULL
-    WHERE id > last_id AND id <= upto AND queue = q AND reserved_at IS NULL;
+    WHERE id > last_id AND id <= upto AND queue = q AND reserved_at IS NULL
+      AND available_at <= NOW(6);
     COMMIT;
     DELETE FROM queue_jobs WHERE id > last_id AND id <= upto AND owner = CONCAT(id, '.floor');
     SET last_id = upto;

@@ -7,7 +7,11 @@
 //!
 //! With `ROUTEMQ_BENCH_ONLY=single`, `bulk` or `drain` it runs one phase;
 //! `single` also prints two floors for a single push on a bare connection
-//! (one `RPUSH` a call, and the push's four commands in one transaction).
+//! (one `RPUSH` a call, and the push's four commands in one transaction);
+//! with `ROUTEMQ_BENCH_ROUNDS=R` as well, it runs the driver's push, the two
+//! floors and an `RPUSH` on a raw socket (as `redis-benchmark -c 1` sends it)
+//! in turn, R rounds of 2,000 calls each (fewer with fewer jobs), and prints
+//! the median of each round's ratios to the raw `RPUSH`.
 //!
 //! With `ROUTEMQ_BENCH_QUEUED=N` it measures instead what the queue's depth
 //! costs: N filler jobs are stored first (delayed by a day, so they stay in
@@ -31,6 +35,9 @@ use routemq_core::prelude::*;
 use routemq_core::{Codec, Envelope, JobId, PendingJob, QueueName};
 use routemq_redis::{RedisConfig, RedisDriver};
 
+mod single_push;
+use single_push::{bare_floors, interleaved_single, single_rates};
+
 fn job(queue: &QueueName, data: Vec<u8>) -> PendingJob {
     let envelope = Envelope {
         id: JobId::generate(),
@@ -47,75 +54,6 @@ fn job(queue: &QueueName, data: Vec<u8>) -> PendingJob {
         keep_result: None,
     };
     PendingJob::new(&envelope, None).expect("encode")
-}
-
-/// One awaited `PING` at a time 5,000 times, then `n` single pushes, each
-/// rate in calls a second.
-async fn single_rates(
-    driver: &RedisDriver,
-    q: &QueueName,
-    data: &[u8],
-    n: usize,
-) -> Result<(f64, f64), routemq_core::DriverError> {
-    let start = Instant::now();
-    for _ in 0..5_000 {
-        driver.ping().await?;
-    }
-    let ping_rate = 5_000.0 / start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    for _ in 0..n {
-        driver.push(job(q, data.to_vec())).await?;
-    }
-    Ok((ping_rate, n as f64 / start.elapsed().as_secs_f64()))
-}
-
-/// Two floors for a single push, on one multiplexed connection of the `redis`
-/// crate with no pool: one `RPUSH` a call, and a transaction of the four
-/// commands a single push sends between its trims of the wake-up list (`HSET`
-/// of a `body_len`-byte body, `SADD`, `RPUSH` of the id, `RPUSH` of a
-/// wake-up token; `WAKE_TRIM_EVERY` in `src/driver.rs`), with the same
-/// id every time and nothing else to build. Each runs `n` awaited calls on
-/// keys of its own, deleted after.
-async fn bare_floors(url: &str, n: usize, body_len: usize) -> redis::RedisResult<(f64, f64)> {
-    let client = redis::Client::open(url)?;
-    let mut conn = client.get_multiplexed_async_connection().await?;
-    let base = format!("routemq-bench-floor:{:x}", rand::random::<u32>());
-    let (list, jobs, buckets, notify) = (
-        format!("{base}:list"),
-        format!("{base}:jobs"),
-        format!("{base}:buckets"),
-        format!("{base}:notify"),
-    );
-    let start = Instant::now();
-    for _ in 0..n {
-        let _: i64 = redis::cmd("RPUSH")
-            .arg(&list)
-            .arg("1")
-            .query_async(&mut conn)
-            .await?;
-    }
-    let rpush = n as f64 / start.elapsed().as_secs_f64();
-    let id = JobId::generate();
-    let body = vec![b'x'; body_len];
-    let start = Instant::now();
-    for _ in 0..n {
-        let mut tx = redis::pipe();
-        tx.atomic();
-        tx.cmd("HSET").arg(&jobs).arg(id.as_str()).arg(&body);
-        tx.cmd("SADD").arg(&buckets).arg(&jobs);
-        tx.cmd("RPUSH").arg(&list).arg(id.as_str());
-        tx.cmd("RPUSH").arg(&notify).arg("1");
-        let () = tx.query_async(&mut conn).await?;
-    }
-    let tx = n as f64 / start.elapsed().as_secs_f64();
-    let _: i64 = redis::cmd("DEL")
-        .arg(&list)
-        .arg(&jobs)
-        .arg(&buckets)
-        .arg(&notify)
-        .query_async(&mut conn)
-        .await?;
-    Ok((rpush, tx))
 }
 
 fn now_nanos() -> u128 {
@@ -203,6 +141,18 @@ async fn measure(
     };
     driver.clear(&q).await?;
     if std::env::var("ROUTEMQ_BENCH_ONLY").as_deref() == Ok("single") {
+        if let Ok(rounds) = std::env::var("ROUTEMQ_BENCH_ROUNDS") {
+            let rounds: usize = rounds.parse()?;
+            if rounds == 0 {
+                return Err("ROUTEMQ_BENCH_ROUNDS must be 1 or more".into());
+            }
+            let (driver, q, data) = (driver.clone(), q.clone(), data.clone());
+            let per_round = single.min(2_000);
+            tokio::spawn(interleaved_single(driver, q, data, url, rounds, per_round))
+                .await?
+                .map_err(|e| -> Box<dyn std::error::Error> { e })?;
+            return Ok(());
+        }
         // For profiling the single-push path alone, beside its two floors.
         // A body as big as the bench's: its envelope and the metadata in front.
         let body_len = job(&q, data.clone()).payload.len() + 24;

@@ -201,7 +201,50 @@ pub(crate) async fn interleaved_single(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let body_len = job(&q, data.clone()).payload.len() + 24;
     let mut floor = BareFloor::open(&url, body_len).await?;
-    let mut raw = RawRpush::open(&url, &floor.list).await?;
+    // The floor's keys are not under the run's prefix: removed here, also
+    // after a failed round.
+    let ratios = run_rounds(&driver, &q, &data, &url, &mut floor, rounds, n).await;
+    let removed = floor.remove().await;
+    let ratios = ratios?;
+    removed?;
+    let summary = |name: &str, pick: fn(&RoundRatios) -> f64| {
+        let mut values: Vec<f64> = ratios.iter().map(pick).collect();
+        values.sort_by(f64::total_cmp);
+        println!(
+            "{name:<24} median {:.3}  (min {:.3}, max {:.3}, {} rounds of {n})",
+            median(&values),
+            values[0],
+            values[values.len() - 1],
+            values.len()
+        );
+    };
+    summary("push / raw RPUSH", |r| r.push);
+    summary("transaction / raw RPUSH", |r| r.transaction);
+    summary("bare RPUSH / raw RPUSH", |r| r.bare_rpush);
+    summary("push / transaction", |r| r.push_over_transaction);
+    Ok(())
+}
+
+/// One round's rates as ratios: each to the raw `RPUSH`, and the driver's
+/// push to the bare transaction.
+struct RoundRatios {
+    push: f64,
+    transaction: f64,
+    bare_rpush: f64,
+    push_over_transaction: f64,
+}
+
+/// The rounds of [`interleaved_single`], each printed as it ends.
+async fn run_rounds(
+    driver: &RedisDriver,
+    q: &QueueName,
+    data: &[u8],
+    url: &str,
+    floor: &mut BareFloor,
+    rounds: usize,
+    n: usize,
+) -> Result<Vec<RoundRatios>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut raw = RawRpush::open(url, &floor.list).await?;
     let mut ratios = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let (mut push, mut raw_rpush, mut rpush, mut tx) = (0.0, 0.0, 0.0, 0.0);
@@ -210,7 +253,7 @@ pub(crate) async fn interleaved_single(
                 0 => {
                     let start = Instant::now();
                     for _ in 0..n {
-                        driver.push(job(&q, data.clone())).await?;
+                        driver.push(job(q, data.to_vec())).await?;
                     }
                     push = n as f64 / start.elapsed().as_secs_f64();
                 }
@@ -219,36 +262,20 @@ pub(crate) async fn interleaved_single(
                 _ => tx = floor.transaction_rate(n).await?,
             }
         }
-        driver.clear(&q).await?;
+        driver.clear(q).await?;
         println!(
             "round {:>3}: driver push {push:>7.0}  raw RPUSH {raw_rpush:>7.0}  bare RPUSH {rpush:>7.0}  bare transaction {tx:>7.0}  push/raw {:.3}",
             round + 1,
             push / raw_rpush,
         );
-        ratios.push((
-            push / raw_rpush,
-            tx / raw_rpush,
-            rpush / raw_rpush,
-            push / tx,
-        ));
+        ratios.push(RoundRatios {
+            push: push / raw_rpush,
+            transaction: tx / raw_rpush,
+            bare_rpush: rpush / raw_rpush,
+            push_over_transaction: push / tx,
+        });
     }
-    floor.remove().await?;
-    let summary = |name: &str, pick: fn(&(f64, f64, f64, f64)) -> f64| {
-        let mut values: Vec<f64> = ratios.iter().map(pick).collect();
-        values.sort_by(f64::total_cmp);
-        println!(
-            "{name:<22} median {:.3}  (min {:.3}, max {:.3}, {} rounds of {n})",
-            median(&values),
-            values[0],
-            values[values.len() - 1],
-            values.len()
-        );
-    };
-    summary("push / raw RPUSH", |r| r.0);
-    summary("transaction / raw RPUSH", |r| r.1);
-    summary("bare RPUSH / raw RPUSH", |r| r.2);
-    summary("push / transaction", |r| r.3);
-    Ok(())
+    Ok(ratios)
 }
 
 /// The median of sorted `values` (the mean of the middle two for an even

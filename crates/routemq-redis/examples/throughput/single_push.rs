@@ -77,6 +77,16 @@ impl BareFloor {
         Ok(n as f64 / start.elapsed().as_secs_f64())
     }
 
+    /// `n` awaited `PING` calls, in calls a second: beside the driver's
+    /// `PING`, which goes through its pool, what the pool's checkout costs.
+    async fn ping_rate(&mut self, n: usize) -> redis::RedisResult<f64> {
+        let start = Instant::now();
+        for _ in 0..n {
+            let _: String = redis::cmd("PING").query_async(&mut self.conn).await?;
+        }
+        Ok(n as f64 / start.elapsed().as_secs_f64())
+    }
+
     /// `n` awaited transactions of a single push's four commands, in calls a
     /// second.
     async fn transaction_rate(&mut self, n: usize) -> redis::RedisResult<f64> {
@@ -185,12 +195,13 @@ pub(crate) async fn bare_floors(
 
 /// `rounds` rounds, each of `n` driver pushes (each building its job, as a
 /// dispatch does), `n` `RPUSH` calls on a raw socket ([`RawRpush`]), `n` bare
-/// `RPUSH` calls and `n` bare transactions ([`BareFloor`]), in that order and
-/// in the reverse order on every other round; prints each round's rates and
-/// the median of the per-round ratios to the raw `RPUSH`. The machine's rate
-/// swings between minutes more than the ratio moves within one round, so the
-/// ratios of rounds taken seconds apart say more than rates from separate
-/// runs.
+/// `RPUSH` calls, `n` bare transactions ([`BareFloor`]), `n` driver `PING`s
+/// and `n` bare ones, in that order and in the reverse order on every other
+/// round, then `n` jobs built without sending them; prints each round's
+/// rates and the median of the per-round ratios ([`RoundRatios`]). The
+/// machine's rate swings between minutes more than the ratio moves within
+/// one round, so the ratios of rounds taken seconds apart say more than
+/// rates from separate runs.
 pub(crate) async fn interleaved_single(
     driver: RedisDriver,
     q: QueueName,
@@ -222,16 +233,25 @@ pub(crate) async fn interleaved_single(
     summary("transaction / raw RPUSH", |r| r.transaction);
     summary("bare RPUSH / raw RPUSH", |r| r.bare_rpush);
     summary("push / transaction", |r| r.push_over_transaction);
+    summary("driver PING / bare PING", |r| r.pool);
+    summary("job building / push time", |r| r.job_building);
     Ok(())
 }
 
-/// One round's rates as ratios: each to the raw `RPUSH`, and the driver's
-/// push to the bare transaction.
+/// The steps of a round: the driver's push, the raw `RPUSH`, the bare
+/// `RPUSH`, the bare transaction, the driver's `PING`, the bare `PING`.
+const STEPS: usize = 6;
+
+/// One round's rates as ratios: each to the raw `RPUSH`, the driver's push
+/// to the bare transaction, the driver's `PING` (through its pool) to a bare
+/// `PING`, and the share of the pushes' time that building their jobs takes.
 struct RoundRatios {
     push: f64,
     transaction: f64,
     bare_rpush: f64,
     push_over_transaction: f64,
+    pool: f64,
+    job_building: f64,
 }
 
 /// The rounds of [`interleaved_single`], each printed as it ends.
@@ -248,8 +268,13 @@ async fn run_rounds(
     let mut ratios = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let (mut push, mut raw_rpush, mut rpush, mut tx) = (0.0, 0.0, 0.0, 0.0);
-        for step in 0..4 {
-            match if round % 2 == 0 { step } else { 3 - step } {
+        let (mut driver_ping, mut bare_ping) = (0.0, 0.0);
+        for step in 0..STEPS {
+            match if round % 2 == 0 {
+                step
+            } else {
+                STEPS - 1 - step
+            } {
                 0 => {
                     let start = Instant::now();
                     for _ in 0..n {
@@ -259,12 +284,27 @@ async fn run_rounds(
                 }
                 1 => raw_rpush = raw.rate(n).await?,
                 2 => rpush = floor.rpush_rate(n).await?,
-                _ => tx = floor.transaction_rate(n).await?,
+                3 => tx = floor.transaction_rate(n).await?,
+                4 => {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        driver.ping().await?;
+                    }
+                    driver_ping = n as f64 / start.elapsed().as_secs_f64();
+                }
+                _ => bare_ping = floor.ping_rate(n).await?,
             }
         }
+        // What building a job costs, without a round trip: the same jobs a
+        // push builds, timed alone.
+        let start = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(job(q, data.to_vec()));
+        }
+        let build_secs = start.elapsed().as_secs_f64();
         driver.clear(q).await?;
         println!(
-            "round {:>3}: driver push {push:>7.0}  raw RPUSH {raw_rpush:>7.0}  bare RPUSH {rpush:>7.0}  bare transaction {tx:>7.0}  push/raw {:.3}",
+            "round {:>3}: driver push {push:>7.0}  raw RPUSH {raw_rpush:>7.0}  bare RPUSH {rpush:>7.0}  bare transaction {tx:>7.0}  PING driver {driver_ping:>7.0} bare {bare_ping:>7.0}  push/raw {:.3}",
             round + 1,
             push / raw_rpush,
         );
@@ -273,6 +313,8 @@ async fn run_rounds(
             transaction: tx / raw_rpush,
             bare_rpush: rpush / raw_rpush,
             push_over_transaction: push / tx,
+            pool: driver_ping / bare_ping,
+            job_building: build_secs / (n as f64 / push),
         });
     }
     Ok(ratios)

@@ -9,9 +9,10 @@
 //! `single` also prints two floors for a single push on a bare connection
 //! (one `RPUSH` a call, and the push's four commands in one transaction);
 //! with `ROUTEMQ_BENCH_ROUNDS=R` as well, it runs the driver's push, the two
-//! floors and an `RPUSH` on a raw socket (as `redis-benchmark -c 1` sends it)
-//! in turn, R rounds of 2,000 calls each (fewer with fewer jobs), and prints
-//! the median of each round's ratios to the raw `RPUSH`.
+//! floors, an `RPUSH` on a raw socket (as `redis-benchmark -c 1` sends it)
+//! and the driver's and a bare `PING` in turn, R rounds of 2,000 calls each
+//! (fewer with fewer jobs), and prints the median of each round's ratios
+//! (`single_push.rs`).
 //!
 //! With `ROUTEMQ_BENCH_QUEUED=N` it measures instead what the queue's depth
 //! costs: N filler jobs are stored first (delayed by a day, so they stay in
@@ -142,10 +143,14 @@ async fn measure(
     driver.clear(&q).await?;
     if std::env::var("ROUTEMQ_BENCH_ONLY").as_deref() == Ok("single") {
         if let Ok(rounds) = std::env::var("ROUTEMQ_BENCH_ROUNDS") {
-            let rounds: usize = rounds.parse()?;
-            if rounds == 0 {
-                return Err("ROUTEMQ_BENCH_ROUNDS must be 1 or more".into());
-            }
+            let rounds = match rounds.trim().parse::<usize>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    let why =
+                        format!("ROUTEMQ_BENCH_ROUNDS={rounds:?}: give a whole number, 1 or more");
+                    return Err(why.into());
+                }
+            };
             let (driver, q, data) = (driver.clone(), q.clone(), data.clone());
             let per_round = single.min(2_000);
             tokio::spawn(interleaved_single(driver, q, data, url, rounds, per_round))

@@ -147,7 +147,7 @@ async fn measure(
                 Ok(n) if n > 0 => n,
                 _ => {
                     let why =
-                        format!("ROUTEMQ_BENCH_ROUNDS={rounds:?}: give a whole number, 1 or more");
+                        format!("ROUTEMQ_BENCH_ROUNDS={rounds}: give a whole number, 1 or more");
                     return Err(why.into());
                 }
             };

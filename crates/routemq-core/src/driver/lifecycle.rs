@@ -241,9 +241,12 @@ pub trait JobLifecycle: Send + Sync + fmt::Debug + 'static {
         unique: &Uniqueness,
     ) -> Result<Dispatched, DriverError>;
 
-    /// Stores many jobs in as few round trips as the backend allows (one for Redis,
-    /// chunked multi-row INSERTs for MySQL), returning ids in input order. Checks
-    /// every payload's size before storing any.
+    /// Stores many jobs in as few round trips as the backend allows, returning ids
+    /// in input order. Checks every payload's size before storing any. Redis: one
+    /// transaction per 1,000 ungrouped jobs of one queue, each all or nothing (an
+    /// error stops at its chunk, the chunks before it stored), or one pipeline of
+    /// `push.lua` calls when the jobs are grouped or span queues; MySQL: chunked
+    /// multi-row INSERTs in one transaction, all or nothing; memory: all at once.
     async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError>;
 
     /// Claims up to `max` claimable jobs, taking from `queues` in the order given

@@ -3,13 +3,19 @@
 use std::time::Duration;
 
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+mod decode;
 
 /// How long to wait before retrying a job that failed on a given attempt.
 ///
 /// Stored in the [`Envelope`](crate::Envelope) so a worker retries a job the way its
 /// producer asked, whatever the worker's own defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Serialized as a map tagged by `kind` (`{"kind":"fixed","delay_ms":1000}`);
+/// read by a hand-written visitor that takes the same forms in one pass
+/// (`backoff/decode.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Backoff {
     /// The same delay after every attempt.

@@ -1,7 +1,7 @@
 //! Reading a [`Backoff`] in one pass.
 //!
 //! The derived form of an internally tagged enum (`#[serde(tag = "kind")]`)
-//! first copies the whole map into serde's private `Content` tree, then finds
+//! first copies the whole map into serde's private content tree, then finds
 //! the tag in it and reads the variant from the copy: about 2,500 of the 9,500
 //! instructions a worker spent decoding a job's JSON envelope under callgrind
 //! (ARCHITECTURE.md, "A backoff is read in one pass"). This visitor reads the

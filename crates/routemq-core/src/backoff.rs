@@ -130,6 +130,25 @@ impl Backoff {
     }
 }
 
+/// Any backoff, for property tests: every kind, with any jitter (NaN and
+/// the infinities too, which `with_jitter` would clamp).
+#[cfg(test)]
+pub(crate) fn any_backoff() -> impl proptest::strategy::Strategy<Value = Backoff> {
+    use proptest::prelude::*;
+    prop_oneof![
+        any::<u64>().prop_map(|delay_ms| Backoff::Fixed { delay_ms }),
+        (any::<u64>(), any::<u64>(), any::<f64>()).prop_map(|(base_ms, cap_ms, jitter)| {
+            Backoff::Exponential {
+                base_ms,
+                cap_ms,
+                jitter,
+            }
+        }),
+        proptest::collection::vec(any::<u64>(), 0..8)
+            .prop_map(|delays_ms| Backoff::List { delays_ms }),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -142,21 +142,6 @@ mod tests {
     use super::*;
     use crate::{Cipher, Codec, Encryption, JobId, KeyId, QueueName};
 
-    fn any_backoff() -> impl Strategy<Value = Backoff> {
-        prop_oneof![
-            any::<u64>().prop_map(|delay_ms| Backoff::Fixed { delay_ms }),
-            (any::<u64>(), any::<u64>(), any::<f64>()).prop_map(|(base_ms, cap_ms, jitter)| {
-                Backoff::Exponential {
-                    base_ms,
-                    cap_ms,
-                    jitter,
-                }
-            }),
-            proptest::collection::vec(any::<u64>(), 0..4)
-                .prop_map(|delays_ms| Backoff::List { delays_ms }),
-        ]
-    }
-
     prop_compose! {
         fn any_envelope()(
             id in ".*",
@@ -166,7 +151,7 @@ mod tests {
             sealed in any::<bool>(),
             max_tries in any::<u32>(),
             timeout_ms in any::<u64>(),
-            backoff in any_backoff(),
+            backoff in crate::backoff::any_backoff(),
             created_at_ms in any::<i64>(),
             trace in proptest::collection::btree_map(".*", ".*", 0..3),
             keep_result_ms in proptest::option::of(any::<u64>()),

@@ -1,6 +1,10 @@
 //! Redis Cluster faults under a running worker, each on a private local cluster
 //! (`RedisCluster::start`): a queue's slot moved to another master mid-drain
-//! loses nothing and runs nothing twice; a master killed and replaced by its
+//! loses nothing and runs nothing twice; an idle worker whose queue's slot moves
+//! while it waits (its `BLPOP` and the claim behind it on the old master) runs
+//! the next jobs pushed, each once; jobs dispatched while a queue's slot is
+//! half moved wait for the move to end and are stored once each; a master
+//! killed and replaced by its
 //! replica is measured and the figures printed: what was lost (acknowledged
 //! dispatches that never ran) and what ran twice.
 //!
@@ -90,6 +94,161 @@ async fn a_queue_slot_moved_to_another_master_mid_drain_loses_nothing() {
     assert!(
         ready_after_move > 0,
         "the drain ended before the slot moved: the test moved nothing under load"
+    );
+    assert!(tally.exactly_once(), "{}", tally.summary());
+    assert_eq!(counts(&*driver, &queue).await, QueueCounts::default());
+}
+
+/// Waits until job `n` of `run` has run, failing the test after `within`;
+/// returns how long that took.
+async fn until_ran(run: RunId, n: u64, within: Duration, what: &str) -> Duration {
+    let started = Instant::now();
+    while !run.runs().contains_key(&n) {
+        assert!(
+            started.elapsed() < within,
+            "{what} did not run within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    started.elapsed()
+}
+
+/// An idle worker of one queue blocks on the queue's master with its claim
+/// queued behind the `BLPOP` (`wait_claim.rs`). The slot moves to another
+/// master while it waits: the next jobs pushed (to the new master) still run,
+/// each once. How long the first of them took is printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_worker_whose_queue_slot_moves_runs_the_next_jobs() {
+    let cluster = RedisCluster::start(3, 0).expect("a local cluster");
+    let driver = driver_on(&cluster);
+    let queue = QueueName::new("idle-moving").unwrap();
+    let slot = RedisCluster::key_slot("{idle-moving}");
+    let source = cluster.slot_owner(slot);
+    let target = cluster
+        .masters()
+        .into_iter()
+        .find(|m| *m != source)
+        .expect("another master");
+    let run = RunId::fresh();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let working = {
+        let worker = worker(driver.clone(), &queue, 4)
+            .stop_when_empty(false)
+            .sleep(Duration::from_secs(30))
+            .build()
+            .expect("a valid worker");
+        tokio::spawn(worker.run_until(async move {
+            let _ = stopped.await;
+        }))
+    };
+    // The worker is up and idle: its first job runs, then it waits again.
+    dispatch_recorded(driver.clone(), &queue, run, 0..1, 0, JobOptions::new()).await;
+    until_ran(run, 0, Duration::from_secs(10), "the first job").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let to = target.clone();
+    let moved = tokio::task::spawn_blocking(move || {
+        let moved = cluster.migrate_slot(slot, &to).expect("the slot moves");
+        (cluster, moved)
+    });
+    let (cluster, moved) = moved.await.unwrap();
+    assert_eq!(cluster.slot_owner(slot), target);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    dispatch_recorded(driver.clone(), &queue, run, 1..2, 0, JobOptions::new()).await;
+    let after_move = until_ran(
+        run,
+        1,
+        Duration::from_secs(10),
+        "the job pushed after the move",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    dispatch_recorded(driver.clone(), &queue, run, 2..3, 0, JobOptions::new()).await;
+    until_ran(run, 2, Duration::from_secs(10), "the next job").await;
+
+    stop.send(()).unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(30), working)
+        .await
+        .expect("the worker stops")
+        .unwrap()
+        .expect("the worker ran");
+    let tally = run.tally(3);
+    eprintln!(
+        "slot {slot} of queue {queue} moved {source} -> {target} ({moved} keys) under an idle \
+         worker; the first job pushed after the move ran {after_move:?} after its dispatch returned; {}; \
+         worker: {report:?}",
+        tally.summary()
+    );
+    assert!(tally.exactly_once(), "{}", tally.summary());
+    assert_eq!(report.counts.processed, 3, "{report:?}");
+    assert_eq!(counts(&*driver, &queue).await, QueueCounts::default());
+}
+
+/// While a slot moves, a push's transaction sent to the old master is refused
+/// whole (`ASK` for the keys already moved), and once it has moved, `MOVED`;
+/// the cluster client redirects neither inside a transaction. Jobs dispatched
+/// one at a time while the queue's slot is half moved must wait for the move
+/// and be stored once each: the worker started afterwards runs every job of
+/// the queue exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_dispatched_while_a_queue_slot_is_half_moved_are_stored_once() {
+    const BEFORE: u64 = 200;
+    const DURING: u64 = 20;
+    let cluster = Arc::new(RedisCluster::start(3, 0).expect("a local cluster"));
+    let driver = driver_on(&cluster);
+    let queue = QueueName::new("half-moved").unwrap();
+    let slot = RedisCluster::key_slot("{half-moved}");
+    let source = cluster.slot_owner(slot);
+    let target = cluster
+        .masters()
+        .into_iter()
+        .find(|m| *m != source)
+        .expect("another master");
+    let run = RunId::fresh();
+    dispatch_recorded(driver.clone(), &queue, run, 0..BEFORE, 0, JobOptions::new()).await;
+
+    // One key moved, the rest still on the source for half a second.
+    let (half_moved, is_half_moved) = tokio::sync::oneshot::channel();
+    let (mover, to) = (cluster.clone(), target.clone());
+    let moving = tokio::task::spawn_blocking(move || {
+        let mut migration = mover
+            .migrate_slot_begin(slot, &to)
+            .expect("migration starts");
+        let first = migration.step(1).expect("a key moves");
+        let _ = half_moved.send(first);
+        std::thread::sleep(Duration::from_millis(500));
+        let rest = migration.finish().expect("the slot moves");
+        (Instant::now(), first + rest)
+    });
+    let first_moved = is_half_moved.await.expect("the migration began");
+    assert_eq!(first_moved, 1, "the first step moved one key");
+
+    let dispatch = Queue::from_arc(driver.clone());
+    let options = JobOptions::new().queue(queue.as_str());
+    let started = Instant::now();
+    let mut first_took = None;
+    for n in BEFORE..BEFORE + DURING {
+        let job = Recorded {
+            run,
+            n,
+            pause_ms: 0,
+        };
+        dispatch
+            .dispatch_with(job, &options, None)
+            .await
+            .unwrap_or_else(|e| panic!("job {n}, dispatched while the slot moved: {e}"));
+        first_took.get_or_insert_with(|| started.elapsed());
+    }
+    let (moved_at, moved) = moving.await.unwrap();
+    assert_eq!(cluster.slot_owner(slot), target);
+    let report = drain(worker(driver.clone(), &queue, 8), Duration::from_secs(60)).await;
+    let tally = run.tally(BEFORE + DURING);
+    eprintln!(
+        "slot {slot} of queue {queue} moved {source} -> {target} ({moved} keys); the first of \
+         {DURING} single dispatches during the move took {first_took:?}, the move ended {:?} \
+         after they began; {}; worker: {report:?}",
+        moved_at.saturating_duration_since(started),
+        tally.summary()
     );
     assert!(tally.exactly_once(), "{}", tally.summary());
     assert_eq!(counts(&*driver, &queue).await, QueueCounts::default());

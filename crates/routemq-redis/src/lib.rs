@@ -133,6 +133,7 @@ mod schedules;
 mod scripts;
 mod slot_pipeline;
 mod tracking;
+mod transaction;
 mod wait;
 mod wait_claim;
 mod workers;

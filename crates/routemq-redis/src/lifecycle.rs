@@ -13,7 +13,6 @@ use routemq_core::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::pool::Request;
 use crate::slot_pipeline::SlotPipeline;
 use crate::{KeyMode, RedisDriver, NAME};
 
@@ -52,7 +51,7 @@ impl RedisDriver {
         }
         for chunk in jobs.chunks(PUSH_CHUNK) {
             let tx = self.push_tx(queue, chunk, now, true);
-            self.inner.pool.run::<()>(Request::Pipe(&tx)).await?;
+            self.inner.pool.transaction(&tx).await?;
         }
         Ok(())
     }
@@ -124,7 +123,7 @@ impl JobLifecycle for RedisDriver {
         };
         if let Some(trim_wake) = trim_wake {
             let tx = self.push_tx(&job.queue, &[&job], now, trim_wake);
-            self.inner.pool.run::<()>(Request::Pipe(&tx)).await?;
+            self.inner.pool.transaction(&tx).await?;
             return Ok(job.id);
         }
         let cmd = self.push_cmd(&job.queue, &[&job], now);
@@ -254,7 +253,9 @@ impl JobLifecycle for RedisDriver {
         timeout: Duration,
         stop: &CancellationToken,
     ) -> Result<Vec<Reservation>, DriverError> {
-        let apart = self.inner.waiter.is_cluster()
+        // On a cluster one pipeline carries the wait and the claim for a single
+        // queue only (see `wait_claim.rs`).
+        let apart = (self.inner.waiter.is_cluster() && queues.len() > 1)
             || max == 0
             || queues.is_empty()
             || timeout.is_zero()

@@ -1,7 +1,8 @@
 //! The connection pool: deadpool over multiplexed connections to one server, or
 //! over cluster connections (the `redis` crate's cluster client, which follows
 //! `MOVED`/`ASK` replies and retries `TRYAGAIN`), and running commands with
-//! script reload on NOSCRIPT.
+//! script reload on NOSCRIPT. Transactions, which the cluster client does not
+//! redirect, are run by `transaction.rs`.
 
 use std::time::Duration;
 
@@ -226,7 +227,12 @@ impl Pool {
         &self.scripts
     }
 
-    async fn get(&self) -> Result<managed::Object<Manager>, DriverError> {
+    /// True for a cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.cluster
+    }
+
+    pub(crate) async fn get(&self) -> Result<managed::Object<Manager>, DriverError> {
         self.pool.get().await.map_err(|e| match e {
             managed::PoolError::Backend(e) => redis_error(e),
             other => DriverError::unavailable(NAME, other),

@@ -15,7 +15,16 @@
 //! Ending a wait early (its time is up, or `stop`) pushes a token to the
 //! waiter's private key, like a plain wait; the claim then still runs. After
 //! `stop` what it claimed is given back at once, its attempt not counted.
-//! A cluster, where one `BLPOP` cannot span slots, waits then claims.
+//!
+//! On a cluster the same pipeline serves a wait on one queue: the queue's
+//! notify list, the waiter's private key (named in the queue's slot,
+//! `Keys::waker`) and the claim's keys all hash to the queue's slot, so the
+//! cluster client sends the pipeline to that slot's master as one. A wait over
+//! several queues on a cluster cannot be one `BLPOP` (their lists live in
+//! several slots): it waits, one `BLPOP` per queue, then claims the queues in
+//! priority order. A claim that meets a cluster redirection (its slot moved
+//! while the wait blocked) runs again as a plain claim, which the cluster
+//! client routes to the slot's new owner.
 
 use std::time::Duration;
 
@@ -47,7 +56,12 @@ impl RedisDriver {
         let keys = &self.inner.keys;
         let qkeys: Vec<_> = queues.iter().map(|q| keys.queue(q)).collect();
         let mut d = self.dedicated().await?;
-        let waker = keys.waker(&d.id, None);
+        let cluster = self.inner.waiter.is_cluster();
+        debug_assert!(
+            !cluster || qkeys.len() == 1,
+            "one queue per fused wait on a cluster"
+        );
+        let waker = keys.waker(&d.id, cluster.then(|| &*qkeys[0]));
         let wait = match self.time_to_work(&mut d, &waker, &qkeys, timeout).await? {
             Some(wait) => wait.min(FUSED_WAIT_MAX).min(lease / 4),
             None => {
@@ -92,9 +106,11 @@ impl RedisDriver {
         self.inner.waiter.put_back(d);
         let claimed = match reply.into_iter().next() {
             Some(Value::Array(values)) => values,
-            Some(Value::ServerError(e)) if e.code() == "NOSCRIPT" => {
-                // The server lost its scripts (restart, flush): nothing was
-                // claimed; the plain claim loads them.
+            Some(Value::ServerError(e)) if reclaim_plainly(e.code()) => {
+                // The server lost its scripts (restart, flush, a replica
+                // promoted), or the queue's slot is moving or moved: nothing
+                // was claimed; the plain claim loads the scripts and follows
+                // the slot.
                 if stop.is_cancelled() {
                     return Ok(Vec::new());
                 }
@@ -112,4 +128,15 @@ impl RedisDriver {
         }
         Ok(out)
     }
+}
+
+/// True for a claim's error after which nothing was claimed and a plain claim
+/// is the way on: `NOSCRIPT` (the plain claim loads the scripts again), and the
+/// cluster's redirections and refusals while a slot moves or its master
+/// changes (the cluster client follows or retries them for a single command).
+fn reclaim_plainly(code: &str) -> bool {
+    matches!(
+        code,
+        "NOSCRIPT" | "MOVED" | "ASK" | "TRYAGAIN" | "CLUSTERDOWN" | "MASTERDOWN" | "READONLY"
+    )
 }

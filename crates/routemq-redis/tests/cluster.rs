@@ -1,7 +1,8 @@
 //! What only a Redis Cluster shows, on the testkit's shared local cluster
 //! (3 masters, 3 replicas): an idle wait over queues whose slots live on
 //! different masters (one `BLPOP` per queue, each ended by the first to
-//! return), and every key a queue writes hashing to that queue's slot. The
+//! return), a wait on one queue that carries its claim in the same pipeline,
+//! and every key a queue writes hashing to that queue's slot. The
 //! whole conformance suite runs on the cluster too (`ROUTEMQ_TEST_REDIS=cluster`).
 
 mod common;
@@ -88,6 +89,63 @@ async fn a_wait_over_queues_on_two_masters_wakes_on_a_push_to_either() {
             "an empty wait returned after {waited:?}, before its 400 ms"
         );
     }
+}
+
+/// A `wait_and_claim` on one queue sends its claim behind its `BLPOP`, as on
+/// one server: the claim runs the moment the push's token arrives, with the
+/// clock read when the pipeline was built. So the lease it returns ends
+/// before the push's instant plus the lease, which a claim sent after the
+/// wait (one more round trip) could not do. An attempt whose wait had not
+/// blocked yet when the job was pushed (a slow machine) proves nothing, so
+/// the test allows three; a claim that never rides with its wait fails all
+/// of them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_on_one_queue_carries_its_claim() {
+    let target = redis_cluster();
+    let driver = driver(&target);
+    let q = QueueName::new("fused").unwrap();
+    let lease = Duration::from_secs(60);
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let waiting = {
+            let (driver, q, stop) = (driver.clone(), q.clone(), stop.clone());
+            tokio::spawn(async move {
+                loop {
+                    let got = driver
+                        .wait_and_claim(
+                            std::slice::from_ref(&q),
+                            1,
+                            lease,
+                            Duration::from_secs(20),
+                            &stop,
+                        )
+                        .await
+                        .unwrap();
+                    if let Some(r) = got.into_iter().next() {
+                        return r;
+                    }
+                }
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let pushed_at = std::time::SystemTime::now();
+        driver.push(job(&q)).await.unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .expect("the push ends the wait")
+            .unwrap();
+        driver.ack(&r.lease).await.unwrap();
+        let early = (pushed_at + lease).duration_since(r.lease.expires_at).ok();
+        if early.is_some_and(|d| d >= Duration::from_millis(100)) {
+            return;
+        }
+        seen.push(early);
+    }
+    panic!(
+        "no claim's lease was read before its push (its lease ended this much before \
+         the push plus the lease, per attempt: {seen:?}): the claim was not sent with the wait"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

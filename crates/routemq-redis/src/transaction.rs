@@ -1,0 +1,187 @@
+//! Running a `MULTI`/`EXEC` transaction (a push, `push.rs`) through the pool,
+//! on a cluster across a slot's move.
+//!
+//! The cluster client follows `MOVED` and `ASK` for a command, a script and a
+//! plain pipeline, but not inside a transaction: each queued command of a
+//! transaction sent to a slot's old owner is refused (`MOVED` once the slot has
+//! moved; `ASK` or `TRYAGAIN` while its keys are moving), `EXEC` then answers
+//! `EXECABORT`, and nothing of the transaction was written. Without help, every
+//! push to a queue whose slot had moved failed, until something else made the
+//! client reload its slot map.
+//!
+//! So on a cluster a transaction refused that way is sent again. After a `MOVED`
+//! the client is first made to learn the slot's owner: one `EXISTS` of the
+//! transaction's first key, which the client follows to the new owner, reloading
+//! its slot map. After `ASK`, `TRYAGAIN` or `CLUSTERDOWN` (the slot is moving,
+//! or the cluster is electing a master) it waits, 10 ms and doubling up to
+//! 250 ms. It gives up after [`SLOT_MOVE_WAIT`], returning the last refusal.
+//! Resending is safe because an aborted transaction wrote nothing.
+
+use std::time::Duration;
+
+use deadpool::managed;
+use redis::{Arg, Pipeline, RedisError, ServerErrorKind};
+use routemq_core::DriverError;
+use tokio::time::Instant;
+
+use crate::error::{is_connection_error, redis_error};
+use crate::pool::Pool;
+
+/// How long a transaction refused because its slot is moving is tried again.
+pub(crate) const SLOT_MOVE_WAIT: Duration = Duration::from_secs(5);
+const FIRST_PAUSE: Duration = Duration::from_millis(10);
+const MAX_PAUSE: Duration = Duration::from_millis(250);
+
+/// Why a cluster refused a transaction whole, when it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotRefusal {
+    /// The slot has a new owner: learn it, then send again.
+    Moved,
+    /// The slot is moving, or its master is being replaced: wait, then send again.
+    Moving,
+}
+
+/// The refusal in `e`, when every command of the transaction was refused for
+/// its slot (a transaction aborted for another reason, or an error of another
+/// kind, is not one).
+fn slot_refusal(e: &RedisError) -> Option<SlotRefusal> {
+    let refused = e.clone().into_server_errors()?;
+    if refused.is_empty() {
+        return None;
+    }
+    let mut moved = false;
+    for (_, err) in refused.iter() {
+        match err.kind() {
+            Some(ServerErrorKind::Moved) => moved = true,
+            Some(
+                ServerErrorKind::Ask
+                | ServerErrorKind::TryAgain
+                | ServerErrorKind::ClusterDown
+                | ServerErrorKind::MasterDown,
+            ) => {}
+            _ => return None,
+        }
+    }
+    Some(if moved {
+        SlotRefusal::Moved
+    } else {
+        SlotRefusal::Moving
+    })
+}
+
+/// The first key of the transaction's first command: the slot it is sent to.
+fn first_key(tx: &Pipeline) -> Option<Vec<u8>> {
+    let cmd = tx.cmd_iter().next()?;
+    match cmd.args_iter().nth(1)? {
+        Arg::Simple(key) => Some(key.to_vec()),
+        _ => None,
+    }
+}
+
+impl Pool {
+    /// Runs the transaction `tx` (a pipeline marked atomic) for `()`; see the
+    /// module docs for a cluster's slot moves.
+    pub async fn transaction(&self, tx: &Pipeline) -> Result<(), DriverError> {
+        debug_assert!(tx.is_transaction());
+        let started = Instant::now();
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let mut conn = self.get().await?;
+            let err = match tx.query_async::<()>(&mut *conn).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            let refusal = match self.is_cluster() {
+                true => slot_refusal(&err),
+                false => None,
+            };
+            match refusal {
+                Some(refusal) if started.elapsed() < SLOT_MOVE_WAIT => match refusal {
+                    SlotRefusal::Moved => {
+                        if let Some(key) = first_key(tx) {
+                            // Followed by the client, which reloads its slot
+                            // map; what it answers does not matter.
+                            let _ = redis::cmd("EXISTS")
+                                .arg(key)
+                                .query_async::<redis::Value>(&mut *conn)
+                                .await;
+                        }
+                    }
+                    SlotRefusal::Moving => {
+                        drop(conn);
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(MAX_PAUSE);
+                    }
+                },
+                _ => {
+                    if is_connection_error(&err) {
+                        drop(managed::Object::take(conn));
+                    }
+                    return Err(redis_error(err));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transaction() -> Pipeline {
+        let mut tx = redis::pipe();
+        tx.atomic();
+        tx.cmd("HSET")
+            .arg("routemq:queue:{q}:jobs")
+            .arg("id")
+            .arg("body");
+        tx.cmd("RPUSH").arg("routemq:queue:{q}").arg("id");
+        tx
+    }
+
+    /// The error a command refused with `reply` is.
+    fn refused(reply: &str) -> RedisError {
+        match redis::parse_redis_value(format!("-{reply}\r\n").as_bytes()) {
+            Ok(redis::Value::ServerError(e)) => e.into(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_transaction_refused_for_its_slot_is_told_apart() {
+        assert_eq!(
+            slot_refusal(&refused("MOVED 1929 127.0.0.1:7001")),
+            Some(SlotRefusal::Moved)
+        );
+        assert_eq!(
+            slot_refusal(&refused("ASK 1929 127.0.0.1:7001")),
+            Some(SlotRefusal::Moving)
+        );
+        assert_eq!(
+            slot_refusal(&refused(
+                "TRYAGAIN Multiple keys request during rehashing of slot"
+            )),
+            Some(SlotRefusal::Moving)
+        );
+        assert_eq!(
+            slot_refusal(&refused("CLUSTERDOWN The cluster is down")),
+            Some(SlotRefusal::Moving)
+        );
+        assert_eq!(
+            slot_refusal(&refused(
+                "WRONGTYPE Operation against a key holding the wrong kind of value"
+            )),
+            None
+        );
+        assert_eq!(slot_refusal(&refused("OOM command not allowed")), None);
+    }
+
+    #[test]
+    fn the_first_key_is_the_first_commands() {
+        assert_eq!(
+            first_key(&transaction()).as_deref(),
+            Some(&b"routemq:queue:{q}:jobs"[..])
+        );
+        assert_eq!(first_key(&redis::pipe()), None);
+    }
+}

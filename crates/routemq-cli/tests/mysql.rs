@@ -99,7 +99,7 @@ fn bench_prints_the_figures() {
 
 #[test]
 fn bench_with_filler_prints_its_figures() {
-    scenarios::bench_with_filler(&Backend::mysql());
+    scenarios::bench_with_filler(&Backend::mysql(), scenarios::StoreFigure::Required);
 }
 
 #[test]

@@ -12,9 +12,10 @@
 //! So on a cluster a transaction refused that way is sent again. After a `MOVED`
 //! the client is first made to learn the slot's owner: one `EXISTS` of the
 //! transaction's first key, which the client follows to the new owner, reloading
-//! its slot map. After `ASK`, `TRYAGAIN` or `CLUSTERDOWN` (the slot is moving,
-//! or the cluster is electing a master) it waits, 10 ms and doubling up to
-//! 250 ms. It gives up after [`SLOT_MOVE_WAIT`], returning the last refusal.
+//! its slot map. After `ASK`, `TRYAGAIN`, `CLUSTERDOWN` or `MASTERDOWN` (the
+//! slot is moving, or the cluster is electing a master), and after a second
+//! `MOVED`, it waits first, 10 ms and doubling up to 250 ms. It gives up after
+//! [`SLOT_MOVE_WAIT`], returning the last refusal.
 //! Resending is safe because an aborted transaction wrote nothing.
 
 use std::time::Duration;
@@ -85,6 +86,7 @@ impl Pool {
         debug_assert!(tx.is_transaction());
         let started = Instant::now();
         let mut pause = FIRST_PAUSE;
+        let mut moved_before = false;
         loop {
             let mut conn = self.get().await?;
             let err = match tx.query_async::<()>(&mut *conn).await {
@@ -96,8 +98,8 @@ impl Pool {
                 false => None,
             };
             match refusal {
-                Some(refusal) if started.elapsed() < SLOT_MOVE_WAIT => match refusal {
-                    SlotRefusal::Moved => {
+                Some(refusal) if started.elapsed() < SLOT_MOVE_WAIT => {
+                    if refusal == SlotRefusal::Moved {
                         if let Some(key) = first_key(tx) {
                             // Followed by the client, which reloads its slot
                             // map; what it answers does not matter.
@@ -107,12 +109,15 @@ impl Pool {
                                 .await;
                         }
                     }
-                    SlotRefusal::Moving => {
-                        drop(conn);
+                    drop(conn);
+                    // The first `MOVED` is sent again at once; a second one
+                    // (the slot map not reloaded yet) waits like a move.
+                    if refusal == SlotRefusal::Moving || moved_before {
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(MAX_PAUSE);
                     }
-                },
+                    moved_before |= refusal == SlotRefusal::Moved;
+                }
                 _ => {
                     if is_connection_error(&err) {
                         drop(managed::Object::take(conn));

@@ -16,7 +16,7 @@ pub use unique::{
     bad_unique_flags, concurrent_unique_pushes_store_one_job, unique_scopes_and_debounce,
 };
 mod bench_filler;
-pub use bench_filler::bench_with_filler;
+pub use bench_filler::{bench_with_filler, StoreFigure};
 pub mod groups;
 pub mod rate_limit;
 pub mod tracking;

@@ -60,6 +60,24 @@ impl Backend {
         }
     }
 
+    /// The Redis at `url` (a server of the test's own), under a key prefix of
+    /// this test's own.
+    pub fn redis_at(url: &str) -> Backend {
+        Backend {
+            name: "redis",
+            env: vec![
+                ("QUEUE_CONNECTION".into(), "redis".into()),
+                ("REDIS_URL".into(), url.to_owned()),
+                (
+                    "REDIS_PREFIX".into(),
+                    routemq_testkit::redis::unique_prefix(),
+                ),
+            ],
+            _schema: None,
+            _runtime: None,
+        }
+    }
+
     /// MariaDB/MySQL with a schema of this test's own, migrated with `routemq migrate`.
     pub fn mysql() -> Backend {
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");

@@ -35,6 +35,19 @@ fn driver_on(cluster: &RedisCluster) -> Arc<dyn Driver> {
     Arc::new(RedisDriver::new(config).expect("a cluster driver"))
 }
 
+/// The queue `name` on `cluster`: its slot, the master that owns it, and
+/// another master to move it to.
+fn queue_and_masters(cluster: &RedisCluster, name: &str) -> (QueueName, u16, String, String) {
+    let slot = RedisCluster::key_slot(&format!("{{{name}}}"));
+    let source = cluster.slot_owner(slot);
+    let target = cluster
+        .masters()
+        .into_iter()
+        .find(|m| *m != source)
+        .expect("another master");
+    (QueueName::new(name).unwrap(), slot, source, target)
+}
+
 /// Waits until at most `left` jobs of `queue` are still ready.
 async fn until_ready_at_most(driver: &dyn Driver, queue: &QueueName, left: u64) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -49,14 +62,7 @@ async fn a_queue_slot_moved_to_another_master_mid_drain_loses_nothing() {
     const JOBS: u64 = 20_000;
     let cluster = Arc::new(RedisCluster::start(3, 0).expect("a local cluster"));
     let driver = driver_on(&cluster);
-    let queue = QueueName::new("moving").unwrap();
-    let slot = RedisCluster::key_slot("{moving}");
-    let source = cluster.slot_owner(slot);
-    let target = cluster
-        .masters()
-        .into_iter()
-        .find(|m| *m != source)
-        .expect("another master");
+    let (queue, slot, source, target) = queue_and_masters(&cluster, "moving");
     let run = RunId::fresh();
     dispatch_recorded(driver.clone(), &queue, run, 0..JOBS, 1, JobOptions::new()).await;
 
@@ -121,14 +127,7 @@ async fn until_ran(run: RunId, n: u64, within: Duration, what: &str) -> Duration
 async fn an_idle_worker_whose_queue_slot_moves_runs_the_next_jobs() {
     let cluster = RedisCluster::start(3, 0).expect("a local cluster");
     let driver = driver_on(&cluster);
-    let queue = QueueName::new("idle-moving").unwrap();
-    let slot = RedisCluster::key_slot("{idle-moving}");
-    let source = cluster.slot_owner(slot);
-    let target = cluster
-        .masters()
-        .into_iter()
-        .find(|m| *m != source)
-        .expect("another master");
+    let (queue, slot, source, target) = queue_and_masters(&cluster, "idle-moving");
     let run = RunId::fresh();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let working = {
@@ -196,14 +195,7 @@ async fn jobs_dispatched_while_a_queue_slot_is_half_moved_are_stored_once() {
     const DURING: u64 = 20;
     let cluster = Arc::new(RedisCluster::start(3, 0).expect("a local cluster"));
     let driver = driver_on(&cluster);
-    let queue = QueueName::new("half-moved").unwrap();
-    let slot = RedisCluster::key_slot("{half-moved}");
-    let source = cluster.slot_owner(slot);
-    let target = cluster
-        .masters()
-        .into_iter()
-        .find(|m| *m != source)
-        .expect("another master");
+    let (queue, slot, source, target) = queue_and_masters(&cluster, "half-moved");
     let run = RunId::fresh();
     dispatch_recorded(driver.clone(), &queue, run, 0..BEFORE, 0, JobOptions::new()).await;
 

@@ -12,10 +12,11 @@
 //! So on a cluster a transaction refused that way is sent again. After a `MOVED`
 //! the client is first made to learn the slot's owner: one `EXISTS` of the
 //! transaction's first key, which the client follows to the new owner, reloading
-//! its slot map. After `ASK`, `TRYAGAIN`, `CLUSTERDOWN` or `MASTERDOWN` (the
-//! slot is moving, or the cluster is electing a master), and after a second
-//! `MOVED`, it waits first, 10 ms and doubling up to 250 ms. It gives up after
-//! [`SLOT_MOVE_WAIT`], returning the last refusal.
+//! its slot map (`READONLY`, from a master a failover demoted, is handled the
+//! same). After `ASK`, `TRYAGAIN`, `CLUSTERDOWN` or `MASTERDOWN` (the slot is
+//! moving, or the cluster is electing a master), and after a second `MOVED`,
+//! it waits first, 10 ms and doubling up to 250 ms. It gives up
+//! [`SLOT_MOVE_WAIT`] after the first refusal, returning the last one.
 //! Resending is safe because an aborted transaction wrote nothing.
 
 use std::time::Duration;
@@ -29,11 +30,11 @@ use crate::error::{is_connection_error, redis_error};
 use crate::pool::Pool;
 
 /// How long a transaction refused because its slot is moving is tried again.
-pub(crate) const SLOT_MOVE_WAIT: Duration = Duration::from_secs(5);
+const SLOT_MOVE_WAIT: Duration = Duration::from_secs(5);
 const FIRST_PAUSE: Duration = Duration::from_millis(10);
 const MAX_PAUSE: Duration = Duration::from_millis(250);
 
-/// Why a cluster refused a transaction whole, when it did.
+/// Why a cluster refused a command (a transaction: all of it) for its slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SlotRefusal {
     /// The slot has a new owner: learn it, then send again.
@@ -42,31 +43,30 @@ enum SlotRefusal {
     Moving,
 }
 
+/// What a cluster's refusal of one command of kind `kind` says about its slot
+/// (`None`: not a slot's refusal).
+fn slot_refusal_of(kind: Option<ServerErrorKind>) -> Option<SlotRefusal> {
+    match kind? {
+        // READONLY: a master demoted to replica by a failover.
+        ServerErrorKind::Moved | ServerErrorKind::ReadOnly => Some(SlotRefusal::Moved),
+        ServerErrorKind::Ask
+        | ServerErrorKind::TryAgain
+        | ServerErrorKind::ClusterDown
+        | ServerErrorKind::MasterDown => Some(SlotRefusal::Moving),
+        _ => None,
+    }
+}
+
 /// The refusal in `e`, when every command of the transaction was refused for
 /// its slot (a transaction aborted for another reason, or an error of another
 /// kind, is not one).
 fn slot_refusal(e: &RedisError) -> Option<SlotRefusal> {
     let refused = e.clone().into_server_errors()?;
-    if refused.is_empty() {
-        return None;
-    }
-    let mut moved = false;
-    for (_, err) in refused.iter() {
-        match err.kind() {
-            Some(ServerErrorKind::Moved) => moved = true,
-            Some(
-                ServerErrorKind::Ask
-                | ServerErrorKind::TryAgain
-                | ServerErrorKind::ClusterDown
-                | ServerErrorKind::MasterDown,
-            ) => {}
-            _ => return None,
-        }
-    }
-    Some(if moved {
-        SlotRefusal::Moved
-    } else {
-        SlotRefusal::Moving
+    let mut kinds = refused.iter().map(|(_, err)| slot_refusal_of(err.kind()));
+    let first = kinds.next()??;
+    kinds.try_fold(first, |seen, next| match next? {
+        SlotRefusal::Moved => Some(SlotRefusal::Moved),
+        SlotRefusal::Moving => Some(seen),
     })
 }
 
@@ -84,7 +84,8 @@ impl Pool {
     /// module docs for a cluster's slot moves.
     pub async fn transaction(&self, tx: &Pipeline) -> Result<(), DriverError> {
         debug_assert!(tx.is_transaction());
-        let started = Instant::now();
+        // Read at the first refusal, not on every push.
+        let mut refused_at: Option<Instant> = None;
         let mut pause = FIRST_PAUSE;
         let mut moved_before = false;
         loop {
@@ -97,8 +98,9 @@ impl Pool {
                 true => slot_refusal(&err),
                 false => None,
             };
+            let first_refusal = *refused_at.get_or_insert_with(Instant::now);
             match refusal {
-                Some(refusal) if started.elapsed() < SLOT_MOVE_WAIT => {
+                Some(refusal) if first_refusal.elapsed() < SLOT_MOVE_WAIT => {
                     if refusal == SlotRefusal::Moved {
                         if let Some(key) = first_key(tx) {
                             // Followed by the client, which reloads its slot
@@ -179,6 +181,12 @@ mod tests {
             None
         );
         assert_eq!(slot_refusal(&refused("OOM command not allowed")), None);
+        assert_eq!(
+            slot_refusal(&refused(
+                "READONLY You can't write against a read only replica."
+            )),
+            Some(SlotRefusal::Moved)
+        );
     }
 
     #[test]

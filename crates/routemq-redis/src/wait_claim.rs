@@ -22,13 +22,14 @@
 //! cluster client sends the pipeline to that slot's master as one. A wait over
 //! several queues on a cluster cannot be one `BLPOP` (their lists live in
 //! several slots): it waits, one `BLPOP` per queue, then claims the queues in
-//! priority order. A claim that meets a cluster redirection (its slot moved
-//! while the wait blocked) runs again as a plain claim, which the cluster
-//! client routes to the slot's new owner.
+//! priority order. When the queue's slot moves while the wait blocks, the old
+//! master answers both commands with `MOVED`, and the cluster client sends the
+//! whole pipeline again to the new one (a plain pipeline, unlike a push's
+//! transaction: see `transaction.rs`).
 
 use std::time::Duration;
 
-use redis::Value;
+use redis::{ServerErrorKind, Value};
 use routemq_core::{DriverError, JobLifecycle, QueueName, Reservation};
 use tokio_util::sync::CancellationToken;
 
@@ -106,11 +107,9 @@ impl RedisDriver {
         self.inner.waiter.put_back(d);
         let claimed = match reply.into_iter().next() {
             Some(Value::Array(values)) => values,
-            Some(Value::ServerError(e)) if reclaim_plainly(e.code()) => {
+            Some(Value::ServerError(e)) if e.kind() == Some(ServerErrorKind::NoScript) => {
                 // The server lost its scripts (restart, flush, a replica
-                // promoted), or the queue's slot is moving or moved: nothing
-                // was claimed; the plain claim loads the scripts and follows
-                // the slot.
+                // promoted): nothing was claimed; the plain claim loads them.
                 if stop.is_cancelled() {
                     return Ok(Vec::new());
                 }
@@ -128,15 +127,4 @@ impl RedisDriver {
         }
         Ok(out)
     }
-}
-
-/// True for a claim's error after which nothing was claimed and a plain claim
-/// is the way on: `NOSCRIPT` (the plain claim loads the scripts again), and the
-/// cluster's redirections and refusals while a slot moves or its master
-/// changes (the cluster client follows or retries them for a single command).
-fn reclaim_plainly(code: &str) -> bool {
-    matches!(
-        code,
-        "NOSCRIPT" | "MOVED" | "ASK" | "TRYAGAIN" | "CLUSTERDOWN" | "MASTERDOWN" | "READONLY"
-    )
 }

@@ -18,7 +18,7 @@ use routemq_core::DriverError;
 
 use crate::error::{bad_reply, is_connection_error, redis_error};
 use crate::scripts::Scripts;
-use crate::slot_pipeline::SlotPipeline;
+use crate::slot_pipeline::{ClusterRequest, SlotPipeline};
 use crate::{ConfigError, RedisConfig, NAME};
 
 /// A connection to one server or to a cluster; either runs any command.
@@ -284,29 +284,36 @@ impl Pool {
         self.run(Request::Cmd(cmd)).await
     }
 
-    /// Runs a pipeline: as one, or on a cluster split by slot with the replies
-    /// put back in order (see [`SlotPipeline`]).
+    /// Runs a pipeline: as one, or on a cluster split by slot and with each
+    /// write in a request of its own, the replies put back in order (see
+    /// [`SlotPipeline`]). A slot's requests go one after another, in order;
+    /// the slots' go at once.
     pub async fn pipe<T: FromRedisValue>(&self, pipe: &SlotPipeline) -> Result<T, DriverError> {
         let split = match self.cluster {
-            true => pipe.by_slot(),
+            true => pipe.cluster_requests(),
             false => None,
         };
         let Some(groups) = split else {
             return self.run(Request::Pipe(pipe.whole())).await;
         };
-        let sent = groups
-            .iter()
-            .map(|(_, part)| self.run::<Vec<Value>>(Request::Pipe(part)));
+        let sent = groups.iter().map(|requests| async move {
+            let mut replies = Vec::with_capacity(requests.len());
+            for ClusterRequest { positions, pipe } in requests {
+                let values = self.run::<Vec<Value>>(Request::Pipe(pipe)).await?;
+                if values.len() != positions.len() {
+                    return Err(bad_reply(
+                        "pipeline",
+                        format!("{} replies to {} commands", values.len(), positions.len()),
+                    ));
+                }
+                replies.push((positions, values));
+            }
+            Ok(replies)
+        });
         let replies = futures::future::try_join_all(sent).await?;
         let mut all: Vec<Option<Value>> = Vec::new();
         all.resize_with(pipe.whole().len(), || None);
-        for ((positions, _), values) in groups.iter().zip(replies) {
-            if values.len() != positions.len() {
-                return Err(bad_reply(
-                    "pipeline",
-                    format!("{} replies to {} commands", values.len(), positions.len()),
-                ));
-            }
+        for (positions, values) in replies.into_iter().flatten() {
             for (&at, value) in positions.iter().zip(values) {
                 all[at] = Some(value);
             }
@@ -341,6 +348,43 @@ async fn send<T: FromRedisValue>(conn: &mut Conn, req: &Request<'_>) -> Result<T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// On a cluster, a write sent in a pipeline beside a command that meets a
+    /// redirect runs once. The cluster client answers a redirect of any
+    /// command by sending its whole request again (to the new owner, and back
+    /// on `MOVED`), so a write sharing that request would run again each time.
+    /// The slot is left half moved: `{t}:count` is still on the source,
+    /// `{t}:absent` exists nowhere, so reading it meets `ASK`.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_write_runs_once_when_a_command_beside_it_is_redirected() {
+        use routemq_testkit::redis::RedisCluster;
+        let cluster = RedisCluster::start(3, 0).expect("a local cluster");
+        let config = RedisConfig::cluster(cluster.nodes()).unwrap();
+        let pool = Pool::new(&config).unwrap();
+        let mut set = redis::cmd("SET");
+        set.arg("{t}:count").arg(0);
+        pool.cmd::<()>(&set).await.unwrap();
+        let slot = RedisCluster::key_slot("{t}");
+        let source = cluster.slot_owner(slot);
+        let target = cluster.masters().into_iter().find(|m| *m != source);
+        let migration = cluster
+            .migrate_slot_begin(slot, &target.expect("another master"))
+            .expect("the move begins");
+
+        let mut pipe = SlotPipeline::new();
+        pipe.cmd("INCR").arg("{t}:count");
+        pipe.cmd("GET").arg("{t}:absent");
+        let (count, absent): (i64, Option<String>) = pool.pipe(&pipe).await.unwrap();
+        assert_eq!((count, absent), (1, None));
+        let mut get = redis::cmd("GET");
+        get.arg("{t}:count");
+        let stored: i64 = pool.cmd(&get).await.unwrap();
+        assert_eq!(stored, 1, "the INCR ran more than once");
+
+        migration.finish().expect("the slot moves");
+        let stored: i64 = pool.cmd(&get).await.unwrap();
+        assert_eq!(stored, 1, "after the move");
+    }
 
     /// A server that accepts TCP and never answers: the first command fails
     /// within the connect timeout, naming the server, and does not wait out the

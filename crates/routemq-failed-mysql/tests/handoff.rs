@@ -293,3 +293,26 @@ async fn a_grouped_job_keeps_its_group_through_the_database() {
         .remove(0);
     assert_eq!((back.lease.job_id, back.group), (id, Some(g)));
 }
+
+/// `failed_remove` takes any number of ids (a chunk of them per script), counts
+/// only those still failed, and a backlog over one batch (200) moves whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removal_by_id_spans_chunks_and_a_backlog_moves_whole() {
+    let s = setup().await;
+    let q = queue("backlog");
+    let ids = fail_jobs(&s, &q, 450).await;
+    let mut some: Vec<JobId> = ids[..150].to_vec();
+    some.push(JobId::generate());
+    assert_eq!(s.redis.failed_remove(&q, &some).await.unwrap(), 150);
+    assert_eq!(redis_failed(&s, &q).await, 300);
+    assert_eq!(
+        s.redis.failed_remove(&q, &some).await.unwrap(),
+        0,
+        "ids no longer failed are passed over"
+    );
+    assert_eq!(s.store.move_failures().await.unwrap().moved, 300);
+    assert_eq!(
+        (redis_failed(&s, &q).await, db_count(&s, &q).await),
+        (0, 300)
+    );
+}

@@ -10,6 +10,9 @@ use crate::failed::parse;
 use crate::slot_pipeline::SlotPipeline;
 use crate::RedisDriver;
 
+/// Ids per `failed_forget.lua` call of [`RedisDriver::failed_remove`].
+const FORGET_CHUNK: usize = 100;
+
 impl RedisDriver {
     /// Up to `n` of `queue`'s failed jobs, oldest first, each with its
     /// attempts allowed. Unreadable records are skipped (and logged).
@@ -44,14 +47,18 @@ impl RedisDriver {
             return Ok(0);
         }
         let k = self.inner.keys.queue(queue);
+        // A chunk of ids per script: one request per chunk on a cluster (each
+        // write goes alone there, see `SlotPipeline`), and no one script that
+        // holds the server for a whole batch's `LREM`s.
         let mut pipe = SlotPipeline::new();
-        for id in ids {
+        for chunk in ids.chunks(FORGET_CHUNK) {
+            let chunk: Vec<&str> = chunk.iter().map(JobId::as_str).collect();
             pipe.add_command(
                 self.inner
                     .pool
                     .scripts()
                     .failed_forget
-                    .cmd(&[&k.failed, &k.failed_index], id.as_str()),
+                    .cmd(&[&k.failed, &k.failed_index], chunk),
             );
         }
         let removed: Vec<u64> = self.inner.pool.pipe(&pipe).await?;

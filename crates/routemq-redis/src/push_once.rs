@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use routemq_core::{unix_ms, DriverError, PendingJob};
+use routemq_core::{unix_ms, DriverError, PendingJob, QueueName};
 
+use crate::error::bad_reply;
 use crate::lifecycle::now_ms;
 use crate::slot_pipeline::SlotPipeline;
 use crate::{RedisDriver, NAME};
@@ -18,9 +19,10 @@ impl RedisDriver {
     /// repeat after the job ran and was acknowledged is a no-op too). Returns,
     /// per job in order, whether this call stored it.
     ///
-    /// Each job is checked and stored in one script (`push_once.lua`), so a
-    /// call cut short stores a prefix and a retry of the whole call stores the
-    /// rest exactly once. Jobs are stored in order, one pipeline per 500.
+    /// Each queue's jobs of a chunk of 500 are checked and stored in one
+    /// script (`push_once.lua`), in order, so a call cut short stores some
+    /// chunks' jobs and a retry of the whole call stores the rest exactly
+    /// once. One pipeline per 500 jobs.
     ///
     /// # Errors
     /// [`DriverError::PayloadTooLarge`] before anything is stored when a job is
@@ -36,12 +38,34 @@ impl RedisDriver {
         let mut stored = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(PIPELINE) {
             let now = now_ms();
-            let mut pipe = SlotPipeline::new();
-            for job in chunk {
-                self.push_once_cmd(&mut pipe, job, job.id.as_str(), now, remember);
+            // One script per queue, its jobs in order; the replies are put
+            // back in the order of `chunk`.
+            let mut by_queue: Vec<(&QueueName, Vec<usize>)> = Vec::new();
+            for (at, job) in chunk.iter().enumerate() {
+                match by_queue.iter_mut().find(|(q, _)| *q == &job.queue) {
+                    Some((_, list)) => list.push(at),
+                    None => by_queue.push((&job.queue, vec![at])),
+                }
             }
-            let got: Vec<u8> = self.inner.pool.pipe(&pipe).await?;
-            stored.extend(got.into_iter().map(|n| n == 1));
+            let mut pipe = SlotPipeline::new();
+            for (queue, list) in &by_queue {
+                let marked = list.iter().map(|&at| (&chunk[at], chunk[at].id.as_str()));
+                self.push_once_cmd(&mut pipe, queue, marked, now, remember);
+            }
+            let got: Vec<Vec<u8>> = self.inner.pool.pipe(&pipe).await?;
+            let mut in_order = vec![false; chunk.len()];
+            for ((_, list), flags) in by_queue.iter().zip(got) {
+                if flags.len() != list.len() {
+                    return Err(bad_reply(
+                        "push_once",
+                        format!("{} replies for {} jobs", flags.len(), list.len()),
+                    ));
+                }
+                for (&at, flag) in list.iter().zip(flags) {
+                    in_order[at] = flag == 1;
+                }
+            }
+            stored.extend(in_order);
         }
         Ok(stored)
     }
@@ -58,38 +82,40 @@ impl RedisDriver {
     ) -> Result<bool, DriverError> {
         job.check_size(self.inner.max_payload, NAME)?;
         let mut pipe = SlotPipeline::new();
-        self.push_once_cmd(&mut pipe, job, marker, now_ms(), remember);
-        let got: Vec<u8> = self.inner.pool.pipe(&pipe).await?;
+        self.push_once_cmd(&mut pipe, &job.queue, [(job, marker)], now_ms(), remember);
+        let (got,): (Vec<u8>,) = self.inner.pool.pipe(&pipe).await?;
         Ok(got.first() == Some(&1))
     }
 
-    /// Adds the queue registration and one `push_once.lua` call to `pipe`.
-    fn push_once_cmd(
+    /// Adds the queue registration and one `push_once.lua` call for `jobs`
+    /// (all of `queue`, each with the marker it is remembered under) to `pipe`.
+    fn push_once_cmd<'a>(
         &self,
         pipe: &mut SlotPipeline,
-        job: &PendingJob,
-        marker: &str,
+        queue: &QueueName,
+        jobs: impl IntoIterator<Item = (&'a PendingJob, &'a str)>,
         now: i64,
         remember: Duration,
     ) {
-        let k = self.inner.keys.queue(&job.queue);
+        let k = self.inner.keys.queue(queue);
         pipe.cmd("SADD")
             .arg(self.inner.keys.queues())
-            .arg(job.queue.as_str())
+            .arg(queue.as_str())
             .ignore();
-        pipe.add_command(self.inner.pool.scripts().push_once.cmd(
+        let keep = remember.as_millis().min(i64::MAX as u128) as i64;
+        let mut cmd = self.inner.pool.scripts().push_once.cmd(
             &[&k.ready, &k.delayed, &k.jobs, &k.notify, &k.pushed_once],
-            (
-                job.id.as_str(),
-                job.payload.as_slice(),
-                job.max_tries.max(1),
-                job.available_at.map_or(now, unix_ms),
-                job.group.as_ref().map_or("", |g| g.as_str()),
-                now,
-                remember.as_millis().min(i64::MAX as u128) as i64,
-                marker,
-            ),
-        ));
+            (now, keep),
+        );
+        for (job, marker) in jobs {
+            cmd.arg(job.id.as_str())
+                .arg(job.payload.as_slice())
+                .arg(job.max_tries.max(1))
+                .arg(job.available_at.map_or(now, unix_ms))
+                .arg(job.group.as_ref().map_or("", |g| g.as_str()))
+                .arg(marker);
+        }
+        pipe.add_command(cmd);
     }
 
     /// Forgets that `jobs` were stored by [`push_once`](Self::push_once), so
@@ -97,14 +123,19 @@ impl RedisDriver {
     /// rows of those jobs are gone (nothing can push them again). Ids not
     /// forgotten expire after `push_once`'s `remember`.
     pub async fn forget_pushed(&self, jobs: &[PendingJob]) -> Result<(), DriverError> {
+        // One `ZREM` per queue per 500 ids.
+        let mut by_queue: Vec<(&QueueName, Vec<&str>)> = Vec::new();
+        for job in jobs {
+            match by_queue.iter_mut().find(|(q, _)| *q == &job.queue) {
+                Some((_, ids)) => ids.push(job.id.as_str()),
+                None => by_queue.push((&job.queue, vec![job.id.as_str()])),
+            }
+        }
         let mut pipe = SlotPipeline::new();
-        for chunk in jobs.chunks(PIPELINE) {
-            for job in chunk {
-                let k = self.inner.keys.queue(&job.queue);
-                pipe.cmd("ZREM")
-                    .arg(&k.pushed_once)
-                    .arg(job.id.as_str())
-                    .ignore();
+        for (queue, ids) in &by_queue {
+            let k = self.inner.keys.queue(queue);
+            for chunk in ids.chunks(PIPELINE) {
+                pipe.cmd("ZREM").arg(&k.pushed_once).arg(chunk).ignore();
             }
         }
         self.inner.pool.pipe::<()>(&pipe).await

@@ -90,3 +90,44 @@ async fn a_server_error_in_the_transaction_is_returned() {
     let err = single.expect_err("a push onto a string key fails");
     assert!(err.to_string().contains("WRONGTYPE"), "{err}");
 }
+
+/// `push_once` over two queues sends one `push_once.lua` per queue per 500
+/// jobs: the answers come back in the order of the call, a job named twice in
+/// one call is stored once, a second call stores nothing, and each queue keeps
+/// its jobs in order (here across two 500-job chunks). In cluster key mode,
+/// so it also runs on a Redis Cluster, where each script is a request of its
+/// own (`ROUTEMQ_TEST_REDIS=cluster`).
+#[tokio::test]
+async fn push_once_answers_in_call_order_and_stores_each_job_once() {
+    let s = setup(KeyMode::Cluster).await;
+    let mut jobs: Vec<routemq_core::PendingJob> = (0..700)
+        .map(|n| job(if n % 3 == 0 { "once-a" } else { "once-b" }, n, 2))
+        .collect();
+    jobs.insert(3, jobs[0].clone());
+    let remember = Duration::from_secs(60);
+    let stored = s.driver.push_once(&jobs, remember).await.unwrap();
+    let expected: Vec<bool> = (0..jobs.len()).map(|at| at != 3).collect();
+    assert_eq!(
+        stored, expected,
+        "the repeat at position 3 alone is refused"
+    );
+    let again = s.driver.push_once(&jobs, remember).await.unwrap();
+    assert!(again.iter().all(|s| !s), "a second call stores nothing");
+
+    for name in ["once-a", "once-b"] {
+        let want: Vec<routemq_core::JobId> = jobs
+            .iter()
+            .filter(|j| j.queue.as_str() == name)
+            .map(|j| j.id.clone())
+            .collect();
+        let mut want = want;
+        want.dedup();
+        let got = s
+            .driver
+            .claim(&[queue(name)], 1_000, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let got: Vec<routemq_core::JobId> = got.into_iter().map(|r| r.lease.job_id).collect();
+        assert_eq!(got, want, "{name}: every job once, in order");
+    }
+}

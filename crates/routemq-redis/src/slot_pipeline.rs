@@ -91,10 +91,11 @@ impl SlotPipeline {
     }
 
     /// How a cluster connection sends the commands: per slot (in the order
-    /// the slots first appear), the requests to send one after another. A command that writes is a request of its own; consecutive
-    /// reads of a slot share one. Commands without a key join the first
-    /// slot's. `None` when the whole pipeline can go as one request: one slot,
-    /// and at most one command or nothing but reads.
+    /// the slots first appear), the requests to send one after another. A
+    /// command that writes is a request of its own; consecutive reads of a
+    /// slot share one. Commands without a key join the first slot's. `None`
+    /// when the whole pipeline can go as one request: one slot, and at most
+    /// one command or nothing but reads.
     pub fn cluster_requests(&self) -> Option<Vec<Vec<ClusterRequest>>> {
         let slots: Vec<Option<Slot>> = self.pipe.cmd_iter().map(first_key_slot).collect();
         let first = slots.iter().flatten().next().copied();

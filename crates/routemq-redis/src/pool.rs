@@ -353,7 +353,7 @@ mod tests {
     /// redirect runs once. The cluster client answers a redirect of any
     /// command by sending its whole request again (to the new owner, and back
     /// on `MOVED`), so a write sharing that request would run again each time.
-    /// The slot is left half moved: `{t}:count` is still on the source,
+    /// The slot is left half moved: `{t}:list` is still on the source,
     /// `{t}:absent` exists nowhere, so reading it meets `ASK`.
     #[tokio::test(flavor = "multi_thread")]
     async fn a_write_runs_once_when_a_command_beside_it_is_redirected() {
@@ -361,9 +361,9 @@ mod tests {
         let cluster = RedisCluster::start(3, 0).expect("a local cluster");
         let config = RedisConfig::cluster(cluster.nodes()).unwrap();
         let pool = Pool::new(&config).unwrap();
-        let mut set = redis::cmd("SET");
-        set.arg("{t}:count").arg(0);
-        pool.cmd::<()>(&set).await.unwrap();
+        let mut seed = redis::cmd("RPUSH");
+        seed.arg("{t}:list").arg("seed");
+        pool.cmd::<()>(&seed).await.unwrap();
         let slot = RedisCluster::key_slot("{t}");
         let source = cluster.slot_owner(slot);
         let target = cluster.masters().into_iter().find(|m| *m != source);
@@ -372,18 +372,18 @@ mod tests {
             .expect("the move begins");
 
         let mut pipe = SlotPipeline::new();
-        pipe.cmd("INCR").arg("{t}:count");
+        pipe.cmd("RPUSH").arg("{t}:list").arg("once");
         pipe.cmd("GET").arg("{t}:absent");
-        let (count, absent): (i64, Option<String>) = pool.pipe(&pipe).await.unwrap();
-        assert_eq!((count, absent), (1, None));
-        let mut get = redis::cmd("GET");
-        get.arg("{t}:count");
-        let stored: i64 = pool.cmd(&get).await.unwrap();
-        assert_eq!(stored, 1, "the INCR ran more than once");
+        let (length, absent): (i64, Option<String>) = pool.pipe(&pipe).await.unwrap();
+        assert_eq!((length, absent), (2, None));
+        let mut llen = redis::cmd("LLEN");
+        llen.arg("{t}:list");
+        let stored: i64 = pool.cmd(&llen).await.unwrap();
+        assert_eq!(stored, 2, "the RPUSH ran more than once");
 
         migration.finish().expect("the slot moves");
-        let stored: i64 = pool.cmd(&get).await.unwrap();
-        assert_eq!(stored, 1, "after the move");
+        let stored: i64 = pool.cmd(&llen).await.unwrap();
+        assert_eq!(stored, 2, "after the move");
     }
 
     /// A server that accepts TCP and never answers: the first command fails

@@ -128,6 +128,7 @@ mod memory;
 mod pool;
 mod push;
 mod push_once;
+mod queue_groups;
 mod rate_limits;
 mod schedules;
 mod scripts;

@@ -13,6 +13,7 @@ use routemq_core::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::queue_groups::by_queue;
 use crate::slot_pipeline::SlotPipeline;
 use crate::{KeyMode, RedisDriver, NAME};
 
@@ -178,13 +179,7 @@ impl JobLifecycle for RedisDriver {
             return Ok(Vec::new());
         }
         // Group by queue, keeping input order within each queue.
-        let mut groups: Vec<(&QueueName, Vec<&PendingJob>)> = Vec::new();
-        for job in &jobs {
-            match groups.iter_mut().find(|(q, _)| *q == &job.queue) {
-                Some((_, list)) => list.push(job),
-                None => groups.push((&job.queue, vec![job])),
-            }
-        }
+        let groups = by_queue(&jobs, |j| &j.queue);
         let now = now_ms();
         if let [(queue, list)] = groups.as_slice() {
             if list.iter().all(|j| j.group.is_none()) {
@@ -279,13 +274,7 @@ impl JobLifecycle for RedisDriver {
         if leases.is_empty() {
             return Ok(AckOutcome::default());
         }
-        let mut groups: Vec<(&QueueName, Vec<&Lease>)> = Vec::new();
-        for lease in leases {
-            match groups.iter_mut().find(|(q, _)| *q == &lease.queue) {
-                Some((_, list)) => list.push(lease),
-                None => groups.push((&lease.queue, vec![lease])),
-            }
-        }
+        let groups = by_queue(leases, |l| &l.queue);
         let mut pipe = SlotPipeline::new();
         for (queue, list) in &groups {
             let k = self.inner.keys.queue(queue);

@@ -7,6 +7,7 @@ use routemq_core::{unix_ms, DriverError, PendingJob, QueueName};
 
 use crate::error::bad_reply;
 use crate::lifecycle::now_ms;
+use crate::queue_groups::by_queue;
 use crate::slot_pipeline::SlotPipeline;
 use crate::{RedisDriver, NAME};
 
@@ -40,29 +41,24 @@ impl RedisDriver {
             let now = now_ms();
             // One script per queue, its jobs in order; the replies are put
             // back in the order of `chunk`.
-            let mut by_queue: Vec<(&QueueName, Vec<usize>)> = Vec::new();
-            for (at, job) in chunk.iter().enumerate() {
-                match by_queue.iter_mut().find(|(q, _)| *q == &job.queue) {
-                    Some((_, list)) => list.push(at),
-                    None => by_queue.push((&job.queue, vec![at])),
-                }
-            }
+            let indexed: Vec<(usize, &PendingJob)> = chunk.iter().enumerate().collect();
+            let groups = by_queue(&indexed, |(_, job)| &job.queue);
             let mut pipe = SlotPipeline::new();
-            for (queue, list) in &by_queue {
-                let marked = list.iter().map(|&at| (&chunk[at], chunk[at].id.as_str()));
+            for (queue, list) in &groups {
+                let marked = list.iter().map(|(_, job)| (*job, job.id.as_str()));
                 self.push_once_cmd(&mut pipe, queue, marked, now, remember);
             }
             let got: Vec<Vec<u8>> = self.inner.pool.pipe(&pipe).await?;
             let mut in_order = vec![false; chunk.len()];
-            for ((_, list), flags) in by_queue.iter().zip(got) {
+            for ((_, list), flags) in groups.iter().zip(got) {
                 if flags.len() != list.len() {
                     return Err(bad_reply(
                         "push_once",
                         format!("{} replies for {} jobs", flags.len(), list.len()),
                     ));
                 }
-                for (&at, flag) in list.iter().zip(flags) {
-                    in_order[at] = flag == 1;
+                for ((at, _), flag) in list.iter().zip(flags) {
+                    in_order[*at] = flag == 1;
                 }
             }
             stored.extend(in_order);
@@ -124,18 +120,12 @@ impl RedisDriver {
     /// forgotten expire after `push_once`'s `remember`.
     pub async fn forget_pushed(&self, jobs: &[PendingJob]) -> Result<(), DriverError> {
         // One `ZREM` per queue per 500 ids.
-        let mut by_queue: Vec<(&QueueName, Vec<&str>)> = Vec::new();
-        for job in jobs {
-            match by_queue.iter_mut().find(|(q, _)| *q == &job.queue) {
-                Some((_, ids)) => ids.push(job.id.as_str()),
-                None => by_queue.push((&job.queue, vec![job.id.as_str()])),
-            }
-        }
         let mut pipe = SlotPipeline::new();
-        for (queue, ids) in &by_queue {
+        for (queue, list) in by_queue(jobs, |j| &j.queue) {
             let k = self.inner.keys.queue(queue);
-            for chunk in ids.chunks(PIPELINE) {
-                pipe.cmd("ZREM").arg(&k.pushed_once).arg(chunk).ignore();
+            for chunk in list.chunks(PIPELINE) {
+                let ids: Vec<&str> = chunk.iter().map(|j| j.id.as_str()).collect();
+                pipe.cmd("ZREM").arg(&k.pushed_once).arg(ids).ignore();
             }
         }
         self.inner.pool.pipe::<()>(&pipe).await

@@ -100,14 +100,14 @@ impl SlotPipeline {
         let slots: Vec<Option<Slot>> = self.pipe.cmd_iter().map(first_key_slot).collect();
         let first = slots.iter().flatten().next().copied();
         let one_slot = slots.iter().flatten().all(|s| Some(*s) == first);
-        let writes = self.pipe.cmd_iter().filter(|c| !is_read(c)).count();
-        if one_slot && (self.pipe.len() <= 1 || writes == 0) {
+        let reads: Vec<bool> = self.pipe.cmd_iter().map(is_read).collect();
+        if one_slot && (self.pipe.len() <= 1 || reads.iter().all(|r| *r)) {
             return None;
         }
         let mut groups: Vec<(Slot, Vec<ClusterRequest>)> = Vec::new();
         // Whether the last request of each group holds reads only.
         let mut open_reads: Vec<bool> = Vec::new();
-        for (i, (cmd, slot)) in self.pipe.cmd_iter().zip(slots).enumerate() {
+        for (i, ((cmd, slot), read)) in self.pipe.cmd_iter().zip(slots).zip(reads).enumerate() {
             let slot = slot.or(first).unwrap_or_else(|| Slot::for_key(b""));
             let at = match groups.iter().position(|(s, _)| *s == slot) {
                 Some(at) => at,
@@ -117,7 +117,6 @@ impl SlotPipeline {
                     groups.len() - 1
                 }
             };
-            let read = is_read(cmd);
             let requests = &mut groups[at].1;
             if !(read && open_reads[at]) {
                 requests.push(ClusterRequest {

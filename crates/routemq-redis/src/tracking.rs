@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{bad_record, bad_reply};
 use crate::keys::QueueKeys;
 use crate::lifecycle::{ms, now_ms};
+use crate::queue_groups::by_queue;
 use crate::slot_pipeline::SlotPipeline;
 use crate::RedisDriver;
 
@@ -168,19 +169,6 @@ fn score_ms(what: &str, score: Option<&[u8]>) -> Result<i64, DriverError> {
         // Scores are whole milliseconds, far inside f64's exact integers.
         .map(|s| s as i64)
         .ok_or_else(|| bad_reply(what, "a score that is not a number"))
-}
-
-/// `items` grouped by queue, keeping their order within each queue.
-fn by_queue<T>(items: &[T], queue_of: impl Fn(&T) -> &QueueName) -> Vec<(&QueueName, Vec<&T>)> {
-    let mut groups: Vec<(&QueueName, Vec<&T>)> = Vec::new();
-    for item in items {
-        let q = queue_of(item);
-        match groups.iter_mut().find(|(g, _)| *g == q) {
-            Some((_, list)) => list.push(item),
-            None => groups.push((q, vec![item])),
-        }
-    }
-    groups
 }
 
 impl RedisDriver {

@@ -160,6 +160,7 @@ pub(crate) struct Scripts {
     pub cancel_batch: Script,
     pub record_history: Script,
     pub list_jobs: Script,
+    pub wake: Script,
 }
 
 impl Scripts {
@@ -203,10 +204,11 @@ impl Scripts {
             cancel_batch: Script::new(include_str!("lua/cancel_batch.lua"), true),
             record_history: Script::new(include_str!("lua/record_history.lua"), true),
             list_jobs: Script::new(include_str!("lua/list_jobs.lua"), true),
+            wake: Script::new(include_str!("lua/wake.lua"), false),
         }
     }
 
-    pub fn all(&self) -> [&Script; 38] {
+    pub fn all(&self) -> [&Script; 39] {
         [
             &self.push,
             &self.push_unique,
@@ -246,6 +248,7 @@ impl Scripts {
             &self.cancel_batch,
             &self.record_history,
             &self.list_jobs,
+            &self.wake,
         ]
     }
 }

@@ -34,6 +34,8 @@ const MAX_IDLE: usize = 8;
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Replies per queue in `time_to_work`'s first pipeline.
 const PER_QUEUE: usize = 6;
+/// How long a wake-up token no `BLPOP` took is kept on its private key.
+const WAKE_TOKEN_KEPT_SECS: u64 = 60;
 
 /// What one queue has, as `time_to_work` found it.
 struct Lanes {
@@ -327,6 +329,22 @@ impl RedisDriver {
     /// at most `wait` (ended client-side with a token on the private keys); the
     /// first to return ends the others the same way. Connections are given back
     /// for reuse unless still blocked or failed.
+    /// Ends the `BLPOP`s blocked on `wakers` (private keys): `wake.lua` on
+    /// each, one pipeline; on a cluster one request per key, the slots' at once.
+    pub(crate) async fn wake(&self, wakers: &[&str]) -> Result<(), DriverError> {
+        let mut wake = SlotPipeline::new();
+        for waker in wakers {
+            let script = self
+                .inner
+                .pool
+                .scripts()
+                .wake
+                .cmd(&[*waker], WAKE_TOKEN_KEPT_SECS);
+            wake.add_command(script).ignore();
+        }
+        self.inner.pool.pipe::<()>(&wake).await
+    }
+
     async fn block_until_woken(
         &self,
         blocks: Vec<Block>,
@@ -357,12 +375,13 @@ impl RedisDriver {
         }
         // Time is up, or one queue woke: end the other BLPOPs with a token on
         // their private keys.
-        let mut wake = SlotPipeline::new();
-        for (waker, _) in wakers.iter().zip(&done).filter(|(_, d)| !**d) {
-            wake.cmd("RPUSH").arg(waker).arg("1").ignore();
-            wake.cmd("EXPIRE").arg(waker).arg(60).ignore();
-        }
-        self.inner.pool.pipe::<()>(&wake).await?;
+        let unwoken: Vec<&str> = wakers
+            .iter()
+            .zip(&done)
+            .filter(|(_, d)| !**d)
+            .map(|(w, _)| w.as_str())
+            .collect();
+        self.wake(&unwoken).await?;
         let rest = tokio::time::timeout(Duration::from_secs(1), async {
             while let Some((_, d, res)) = pending.next().await {
                 match res {
@@ -399,4 +418,40 @@ async fn blpop(
         .await
         .map(drop);
     (i, b.d, res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `wake` leaves one token on each private key, and each key expires
+    /// within [`WAKE_TOKEN_KEPT_SECS`]; on a cluster the keys are in two
+    /// slots, so the call spans two masters' requests.
+    #[tokio::test]
+    async fn a_wake_leaves_one_token_per_key_that_expires() {
+        let target = routemq_testkit::redis::redis();
+        let config = match &target.cluster_nodes {
+            Some(nodes) => RedisConfig::cluster(nodes.split(',')).unwrap(),
+            None => RedisConfig::from_url(&target.url).unwrap(),
+        };
+        let driver = RedisDriver::new(config).unwrap();
+        let pool = &driver.inner.pool;
+        let id = format!("{}-{}", std::process::id(), now_ms());
+        let wakers = [
+            format!("routemq-test:{{wake-a}}:waker:{id}"),
+            format!("routemq-test:{{wake-b}}:waker:{id}"),
+        ];
+        let names: Vec<&str> = wakers.iter().map(String::as_str).collect();
+        driver.wake(&names).await.unwrap();
+        for waker in &wakers {
+            let len: i64 = pool.cmd(redis::cmd("LLEN").arg(waker)).await.unwrap();
+            let ttl_ms: i64 = pool.cmd(redis::cmd("PTTL").arg(waker)).await.unwrap();
+            pool.cmd::<i64>(redis::cmd("DEL").arg(waker)).await.unwrap();
+            assert_eq!(len, 1, "{waker}: one token");
+            assert!(
+                (1..=WAKE_TOKEN_KEPT_SECS as i64 * 1_000).contains(&ttl_ms),
+                "{waker}: PTTL {ttl_ms} ms"
+            );
+        }
+    }
 }

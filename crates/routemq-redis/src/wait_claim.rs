@@ -35,7 +35,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::claim::{parse_claim, ClaimRequest};
 use crate::error::{bad_reply, redis_error};
-use crate::slot_pipeline::SlotPipeline;
 use crate::wait::bounded;
 use crate::RedisDriver;
 
@@ -93,10 +92,7 @@ impl RedisDriver {
                 None => {
                     // Time is up or stop fired: end the BLPOP with a token on
                     // the private key; the claim behind it runs and replies.
-                    let mut wake = SlotPipeline::new();
-                    wake.cmd("RPUSH").arg(&waker).arg("1").ignore();
-                    wake.cmd("EXPIRE").arg(&waker).arg(60).ignore();
-                    self.inner.pool.pipe::<()>(&wake).await?;
+                    self.wake(&[&waker]).await?;
                     bounded(sent).await
                 }
             }

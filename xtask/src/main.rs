@@ -21,7 +21,8 @@
 //!   job accounted for).
 //! - `compare-sidekiq [--rounds N] [--jobs N]`: the idle latency of `routemq
 //!   bench` and of Sidekiq (Debian's `ruby-sidekiq`) in alternating rounds on
-//!   the local Redis. See `sidekiq.rs`.
+//!   the local Redis, beside the floor of a bare `BLPOP` woken by an `RPUSH`.
+//!   See `sidekiq.rs` and `latency_floor.rs`.
 //! - `drain-cost [--jobs N] [--redis-server PATH]`: the Redis server's
 //!   instructions per drained job under callgrind (valgrind), a figure the
 //!   machine's other load does not move. See `drain_cost.rs`.
@@ -38,6 +39,7 @@ use anyhow::{bail, Context, Result};
 
 mod bench;
 mod drain_cost;
+mod latency_floor;
 mod matrix;
 mod probe;
 mod sidekiq;
@@ -76,7 +78,7 @@ fn print_help() {
          itest                      fmt check, clippy and private docs -D warnings, all tests (real Redis/MariaDB)\n\
          bench [CONN] [--json] ...  release build + `routemq bench --connection CONN` (memory|redis|mysql|redis-cluster)\n\
          soak [--minutes N] ...     release build + `routemq-soak soak` (steady load, worker killed every 30 s)\n\
-         compare-sidekiq [--rounds N] [--jobs N]  idle latency of routemq and Sidekiq 6.4 (ruby-sidekiq), alternating\n\
+         compare-sidekiq [--rounds N] [--jobs N]  idle latency of routemq and Sidekiq 6.4 (ruby-sidekiq), alternating, beside a bare BLPOP\n\
          drain-cost [--jobs N] [--redis-server PATH]  Redis server instructions per drained job (callgrind)\n"
     );
 }

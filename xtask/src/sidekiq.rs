@@ -3,7 +3,9 @@
 //! so the two figures come from the same minutes (issue 16, part 5, compares
 //! them).
 //!
-//! Each round runs `routemq bench --connection redis --latency-jobs N --json`
+//! Each round first measures the floor (`latency_floor.rs`: a bare `BLPOP`
+//! woken by a bare `RPUSH`, the same N sent 5 ms apart), then runs
+//! `routemq bench --connection redis --latency-jobs N --json`
 //! (its latency phase: jobs sent 5 ms apart to an idle worker of concurrency
 //! 32, the wait from just before the push to the handler's start), then
 //! `xtask/compare/sidekiq_latency.rb`, which measures Sidekiq the same way
@@ -15,16 +17,24 @@
 //! emptied after.
 
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
 use crate::bench::build_routemq;
+use crate::latency_floor::latency_floor;
 
 /// Where Sidekiq runs unless `COMPARE_SIDEKIQ_REDIS` says otherwise.
 const SIDEKIQ_REDIS: &str = "redis://127.0.0.1:6379/9";
+/// Where RouteMQ (`routemq bench`) and the floor run unless `REDIS_URL` says
+/// otherwise.
+const ROUTEMQ_REDIS: &str = "redis://127.0.0.1:6379";
+/// The pause between two jobs sent, as the bench's latency phase and the
+/// Sidekiq script send them.
+const EVERY: Duration = Duration::from_millis(5);
 
 /// p50 and p99 of one run, in milliseconds.
-type Waits = (f64, f64);
+pub(crate) type Waits = (f64, f64);
 
 pub(crate) fn compare_sidekiq(args: &[String]) -> Result<()> {
     let (rounds, jobs) = parse_args(args)?;
@@ -35,25 +45,28 @@ pub(crate) fn compare_sidekiq(args: &[String]) -> Result<()> {
     let sidekiq_redis =
         std::env::var("COMPARE_SIDEKIQ_REDIS").unwrap_or_else(|_| SIDEKIQ_REDIS.into());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/compare/sidekiq_latency.rb");
+    let routemq_redis = std::env::var("REDIS_URL").unwrap_or_else(|_| ROUTEMQ_REDIS.into());
     let mut table = Vec::new();
     for round in 1..=rounds {
+        let floor = latency_floor(&routemq_redis, jobs, EVERY)?;
         let mut bench = Command::new(&routemq);
         bench.args(["bench", "--connection", "redis", "--jobs", "2000", "--json"]);
         bench.args(["--latency-jobs", &jobs.to_string()]);
+        bench.env("REDIS_URL", &routemq_redis);
         let ours = routemq_waits(&output_of(bench)?)?;
         let mut ruby = Command::new("ruby");
         ruby.arg(script).arg(jobs.to_string()).arg("10");
         ruby.env("COMPARE_SIDEKIQ_REDIS", &sidekiq_redis);
         let theirs = sidekiq_waits(&output_of(ruby)?)?;
         eprintln!("xtask: round {round} of {rounds} done");
-        table.push((round, ours, theirs));
+        table.push((round, floor, ours, theirs));
     }
     println!("idle latency, {jobs} jobs 5 ms apart (p50 / p99 ms)");
-    println!("round  routemq          sidekiq 6.4");
-    for (round, ours, theirs) in table {
+    println!("round  floor (BLPOP)    routemq          sidekiq 6.4");
+    for (round, floor, ours, theirs) in table {
         println!(
-            "{round:<6} {:.3} / {:.3}    {:.3} / {:.3}",
-            ours.0, ours.1, theirs.0, theirs.1
+            "{round:<6} {:.3} / {:.3}    {:.3} / {:.3}    {:.3} / {:.3}",
+            floor.0, floor.1, ours.0, ours.1, theirs.0, theirs.1
         );
     }
     Ok(())

@@ -37,7 +37,9 @@ pub(crate) fn ms(d: Duration) -> i64 {
 impl RedisDriver {
     /// A bulk push of ungrouped jobs to one queue: the queue registered first
     /// when due, then one transaction (`push_tx`) per `PUSH_CHUNK` jobs, each
-    /// atomic; an error stops at its chunk, the earlier ones stored.
+    /// atomic; an error stops at its chunk, the earlier ones stored. Each
+    /// chunk's transaction is built while the one before is on its way, and
+    /// sent only once that one succeeded.
     async fn push_one_queue_tx(
         &self,
         queue: &QueueName,
@@ -50,11 +52,21 @@ impl RedisDriver {
             self.inner.pool.cmd::<i64>(&sadd).await?;
             self.inner.mark_registered(queue);
         }
-        for chunk in jobs.chunks(PUSH_CHUNK) {
-            let tx = self.push_tx(queue, chunk, now, true);
-            self.inner.pool.transaction(&tx).await?;
+        let mut chunks = jobs.chunks(PUSH_CHUNK);
+        let Some(first) = chunks.next() else {
+            return Ok(());
+        };
+        let mut tx = self.push_tx(queue, first, now, true);
+        for next in chunks {
+            // The next chunk's transaction is built while this one is on its
+            // way; it is sent only once this one has succeeded.
+            let (sent, built) = tokio::join!(self.inner.pool.transaction(&tx), async {
+                self.push_tx(queue, next, now, true)
+            });
+            sent?;
+            tx = built;
         }
-        Ok(())
+        self.inner.pool.transaction(&tx).await
     }
 
     /// `release.lua`: `release`, and with `uncount` the claim's attempt given back.

@@ -1,15 +1,16 @@
 //! A push of ungrouped jobs to one queue is a `MULTI`/`EXEC` of plain commands
 //! per chunk of 1,000 jobs: it stores what `push.lua` stores, in order across
-//! chunks, and a server error in it is returned, not dropped.
+//! chunks, and a server error in it is returned, not dropped, with the chunks
+//! after it not sent.
 
 mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{job, job_at, job_field_count, queue, setup};
+use common::{job, job_at, job_field_count, job_with_id, now_ms, queue, setup, v7_at};
 use redis::AsyncCommands;
 use routemq_core::prelude::*;
-use routemq_redis::KeyMode;
+use routemq_redis::{job_hash, KeyMode};
 
 #[tokio::test]
 async fn a_bulk_of_several_chunks_stores_every_job_in_order() {
@@ -89,6 +90,58 @@ async fn a_server_error_in_the_transaction_is_returned() {
     let single = s.driver.push(job("broken", 3, 1)).await;
     let err = single.expect_err("a push onto a string key fails");
     assert!(err.to_string().contains("WRONGTYPE"), "{err}");
+}
+
+/// A bulk push's chunks go one after another, the next built while the one
+/// before is on its way but sent only once it succeeded: an error in the first
+/// chunk (its bucket of the jobs hash holds a string, so its `HSET` fails)
+/// is returned, and nothing of the second chunk reaches the queue.
+#[tokio::test]
+async fn an_error_in_a_chunk_stops_the_chunks_after_it() {
+    let mut s = setup(KeyMode::Plain).await;
+    let p = s.target.prefix.clone();
+    let jobs_key = format!("{p}:queue:chunked:jobs");
+    let t = now_ms();
+    // 1,000 jobs (the first chunk) in one bucket, 500 in a bucket ten minutes on.
+    let ids: Vec<String> = (0..1_500u64)
+        .map(|n| v7_at(if n < 1_000 { t } else { t + 600_000 }, n))
+        .collect();
+    let jobs: Vec<routemq_core::PendingJob> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| job_with_id("chunked", n, 1, None, routemq_core::JobId::from_string(id)))
+        .collect();
+    let _: () = s
+        .raw
+        .set(job_hash(&jobs_key, &ids[0]), "not a hash")
+        .await
+        .unwrap();
+    let err = s
+        .driver
+        .push_bulk(jobs)
+        .await
+        .expect_err("the first chunk's HSET onto a string fails");
+    assert!(err.to_string().contains("WRONGTYPE"), "{err}");
+    let listed: Vec<String> = s
+        .raw
+        .lrange(format!("{p}:queue:chunked"), 0, -1)
+        .await
+        .unwrap();
+    let second: Vec<&String> = listed
+        .iter()
+        .filter(|id| ids[1_000..].contains(id))
+        .collect();
+    assert!(
+        second.is_empty(),
+        "{} jobs of the second chunk queued",
+        second.len()
+    );
+    let second_bucket: bool = s
+        .raw
+        .exists(job_hash(&jobs_key, &ids[1_000]))
+        .await
+        .unwrap();
+    assert!(!second_bucket, "the second chunk's bucket was written");
 }
 
 /// `push_once` over two queues sends one `push_once.lua` per queue per 500

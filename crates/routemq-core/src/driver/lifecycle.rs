@@ -243,8 +243,11 @@ pub trait JobLifecycle: Send + Sync + fmt::Debug + 'static {
 
     /// Stores many jobs in as few round trips as the backend allows, returning ids
     /// in input order. Checks every payload's size before storing any. Redis: one
-    /// transaction per 1,000 ungrouped jobs of one queue, each all or nothing (an
-    /// error stops at its chunk, the chunks before it stored), or one pipeline of
+    /// `MULTI`/`EXEC` per 1,000 ungrouped jobs of one queue, sent one after
+    /// another (an error stops at its chunk, the chunks before it stored; within
+    /// the failing chunk, a command Redis refuses while queueing aborts it whole,
+    /// while a runtime error such as `WRONGTYPE` fails that command alone, as
+    /// Redis does not roll a transaction back), or one pipeline of
     /// `push.lua` calls when the jobs are grouped or span queues; MySQL: chunked
     /// multi-row INSERTs in one transaction, all or nothing; memory: all at once.
     async fn push_bulk(&self, jobs: Vec<PendingJob>) -> Result<Vec<JobId>, DriverError>;

@@ -147,3 +147,15 @@ pub use keys::job_hash;
 
 /// The connection name recorded in failed jobs.
 pub(crate) const NAME: &str = "redis";
+
+/// A driver on the test kit's server or cluster (its nodes, cluster key mode
+/// left at the default), for the crate's unit tests that need a real Redis.
+#[cfg(test)]
+pub(crate) fn testkit_driver() -> RedisDriver {
+    let target = routemq_testkit::redis::redis();
+    let config = match &target.cluster_nodes {
+        Some(nodes) => RedisConfig::cluster(nodes.split(',')).unwrap(),
+        None => RedisConfig::from_url(&target.url).unwrap(),
+    };
+    RedisDriver::new(config).unwrap()
+}

@@ -183,15 +183,7 @@ mod tests {
         );
     }
 
-    /// A driver on the test kit's server or cluster.
-    fn test_target() -> RedisDriver {
-        let target = routemq_testkit::redis::redis();
-        let config = match &target.cluster_nodes {
-            Some(nodes) => RedisConfig::cluster(nodes.split(',')).unwrap(),
-            None => RedisConfig::from_url(&target.url).unwrap(),
-        };
-        RedisDriver::new(config).unwrap()
-    }
+    use crate::testkit_driver as test_target;
 
     /// One server: a plausible figure (an empty Redis uses about 1 MB).
     #[tokio::test]

@@ -325,10 +325,6 @@ impl RedisDriver {
         Ok((!wait.is_zero()).then_some(wait))
     }
 
-    /// `BLPOP` on each block's notify lists and private key, all at once, for
-    /// at most `wait` (ended client-side with a token on the private keys); the
-    /// first to return ends the others the same way. Connections are given back
-    /// for reuse unless still blocked or failed.
     /// Ends the `BLPOP`s blocked on `wakers` (private keys): `wake.lua` on
     /// each, one pipeline; on a cluster one request per key, the slots' at once.
     pub(crate) async fn wake(&self, wakers: &[&str]) -> Result<(), DriverError> {
@@ -345,6 +341,10 @@ impl RedisDriver {
         self.inner.pool.pipe::<()>(&wake).await
     }
 
+    /// `BLPOP` on each block's notify lists and private key, all at once, for
+    /// at most `wait` (ended client-side with a token on the private keys); the
+    /// first to return ends the others the same way. Connections are given back
+    /// for reuse unless still blocked or failed.
     async fn block_until_woken(
         &self,
         blocks: Vec<Block>,
@@ -429,12 +429,7 @@ mod tests {
     /// slots, so the call spans two masters' requests.
     #[tokio::test]
     async fn a_wake_leaves_one_token_per_key_that_expires() {
-        let target = routemq_testkit::redis::redis();
-        let config = match &target.cluster_nodes {
-            Some(nodes) => RedisConfig::cluster(nodes.split(',')).unwrap(),
-            None => RedisConfig::from_url(&target.url).unwrap(),
-        };
-        let driver = RedisDriver::new(config).unwrap();
+        let driver = crate::testkit_driver();
         let pool = &driver.inner.pool;
         let id = format!("{}-{}", std::process::id(), now_ms());
         let wakers = [

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use routemq_core::{DriverError, QueueName};
 
+use crate::bucket_listing::SweepCursors;
 use crate::keys::Keys;
 use crate::pool::Pool;
 use crate::wait::Waiter;
@@ -33,6 +34,8 @@ pub(crate) struct Inner {
     /// lately, so that a single push leaves out writes that would change
     /// nothing: one map, locked once a push.
     pub pushes: Mutex<HashMap<QueueName, QueuePushes>>,
+    /// Per queue, where the sweep of its set of job buckets goes on.
+    pub sweep_cursors: SweepCursors,
 }
 
 /// What a driver's pushes did lately to one queue's shared keys.
@@ -46,6 +49,31 @@ pub(crate) struct QueuePushes {
     /// list, counted up to [`WAKE_TRIM_EVERY`], to keep `LTRIM` off most
     /// single pushes.
     untrimmed: u32,
+    /// The bucket of the jobs hash (`crate::keys::job_hash`) this driver's
+    /// single push listed last (a bucket of the last minute, see
+    /// `crate::bucket_listing`), so later single pushes there leave their
+    /// `SADD` out.
+    listed_bucket: Option<Vec<u8>>,
+}
+
+/// Which writes to a queue's shared keys a push transaction makes
+/// (`RedisDriver::push_tx`): a bulk push makes [`PushWrites::ALL`], a single
+/// push what [`Inner::single_push`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PushWrites {
+    /// Whether it trims the wake-up list (see [`WAKE_TRIM_EVERY`]).
+    pub trim_wake: bool,
+    /// Whether it lists the jobs' buckets (`SADD`); false only for a single
+    /// push to the fresh bucket this driver listed last.
+    pub list_buckets: bool,
+}
+
+impl PushWrites {
+    /// Every write: trim the wake-up list, list the buckets.
+    pub const ALL: PushWrites = PushWrites {
+        trim_wake: true,
+        list_buckets: true,
+    };
 }
 
 /// A driver's single push to a queue trims the queue's wake-up list once in
@@ -71,19 +99,37 @@ impl Inner {
         map.entry(queue.clone()).or_default().registered_at = Some(Instant::now());
     }
 
-    /// For a single push to `queue` by transaction: `None` when the queue is
-    /// due to be registered (the push goes the registering way, uncounted);
-    /// else whether this push should trim the wake-up list (see
-    /// [`WAKE_TRIM_EVERY`]), the push counted.
-    pub fn single_push_trim(&self, queue: &QueueName) -> Option<bool> {
+    /// For a single push to `queue` by transaction, of a job whose bucket is
+    /// `fresh_bucket` when that began within the last minute
+    /// (`crate::bucket_listing::is_fresh`): `None` when the queue is due to be
+    /// registered (the push goes the registering way, uncounted); else whether
+    /// this push trims the wake-up list (see [`WAKE_TRIM_EVERY`]), the push
+    /// counted, and whether it lists its bucket.
+    pub fn single_push(
+        &self,
+        queue: &QueueName,
+        fresh_bucket: Option<&[u8]>,
+    ) -> Option<PushWrites> {
         let mut map = self.pushes.lock().unwrap_or_else(|p| p.into_inner());
         let pushes = map.get_mut(queue)?;
         if pushes.register_due() {
             return None;
         }
-        let due = pushes.untrimmed == 0;
+        let trim_wake = pushes.untrimmed == 0;
         pushes.untrimmed = (pushes.untrimmed + 1) % WAKE_TRIM_EVERY;
-        Some(due)
+        let list_buckets =
+            fresh_bucket.is_none() || pushes.listed_bucket.as_deref() != fresh_bucket;
+        Some(PushWrites {
+            trim_wake,
+            list_buckets,
+        })
+    }
+
+    /// Records that a push of this driver listed `bucket`, a bucket of the
+    /// last minute, in `queue`'s set of buckets.
+    pub fn mark_listed(&self, queue: &QueueName, bucket: Vec<u8>) {
+        let mut map = self.pushes.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(queue.clone()).or_default().listed_bucket = Some(bucket);
     }
 }
 
@@ -133,6 +179,7 @@ impl RedisDriver {
                 max_payload: config.max_payload,
                 waiter,
                 pushes: Mutex::new(HashMap::new()),
+                sweep_cursors: SweepCursors::default(),
             }),
         })
     }

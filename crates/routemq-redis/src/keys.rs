@@ -8,7 +8,7 @@
 //! | `routemq:queue:default:delayed` | zset | job ids scored by available-at ms (`ZCARD` = delayed count) |
 //! | `routemq:queue:default:reserved` | zset | `"{id}\|{token}"` scored by lease deadline ms |
 //! | `routemq:queue:default:jobs:{bucket}` | hash | the jobs hash, one per 256 ms of job ids (`{bucket}`: the first 10 hex digits of a UUIDv7 id, its milliseconds / 256; `other` for any other id; `job_hash` in this file, `lib.lua`'s `job_hash`): id → the metadata the job was stored with, then its payload byte for byte (`"\0"`, the metadata's length, `"\|"`, the metadata, the payload: `split_body`, `lib.lua`'s `body_with_meta`; a body of a release before that, without the leading byte 0, is all payload); `"{id}:meta"`, written by the first claim, release or reclaim and then outranking the body's → `"attempts\|max_tries\|ready_at_ms"` (a unique job adds `"\|s\|key"` or `"\|f\|key"`; a chain link `"\|w\|c\|next\|catch"`, a batch job `"\|w\|b\|batch"`); `"{id}:group"` → a grouped job's group; `"{id}:run"` → its worker's run record (JSON: token, worker, progress, error); `"{id}:cancel"` → `1` while a cancel of the running job is pending |
-//! | `routemq:queue:default:jobs:buckets` | set | names of the buckets above that may hold fields (a write adds one, a delete that empties one removes it), so `clear` finds them |
+//! | `routemq:queue:default:jobs:buckets` | set | names of the buckets above that may hold fields, so `clear` finds them: a write adds one (a driver's single push leaves that out for the bucket of the last minute it listed itself); one leaves only by `sweep_buckets.lua`, once its key is gone and its 256 ms ended an hour before (`bucket_listing.rs`) |
 //! | `routemq:queue:default:jobs` | hash | the jobs hash of releases before the buckets: still read for a field found in no bucket and deleted from, never written, so jobs stored before an upgrade are served until they are gone |
 //! | `routemq:queue:default:done:{id}` | string | a finished job's kept record, `"state\|attempts\|max_tries\|finished_at_ms\|has_result\|result"` (state `s` succeeded or `c` cancelled; the result bytes as they are), with a time to live (`PX`) |
 //! | `routemq:queue:default:notify` | list | wake-up tokens for idle workers (64 after a trim, plus fewer than `WAKE_TRIM_EVERY` per driver since its last trim: `driver.rs`) |
@@ -172,6 +172,23 @@ pub fn job_hash(jobs: &str, field: &str) -> Vec<u8> {
     key
 }
 
+/// When the bucket of `field` ([`job_hash`]) begins, in milliseconds since the
+/// epoch: its 10 hex digits times 256. `None` for a field of the `other`
+/// bucket, and for one whose bucket bytes are not hex (an id that only looks
+/// like a UUID); `sweep_buckets.lua` reads a bucket's name the same way.
+pub(crate) fn bucket_start_ms(field: &str) -> Option<i64> {
+    let b = field.as_bytes();
+    if !(b.len() >= 15 && b[8] == b'-' && b[13] == b'-' && b[14] == b'7') {
+        return None;
+    }
+    let hex = b[..8].iter().chain(&b[9..11]);
+    let mut at: i64 = 0;
+    for &c in hex {
+        at = at * 16 + i64::from(char::from(c).to_digit(16)?);
+    }
+    Some(at * 256)
+}
+
 impl Keys {
     pub fn new(prefix: &str, mode: KeyMode) -> Self {
         Keys {
@@ -323,6 +340,37 @@ mod tests {
         want.extend_from_slice(&odd.as_bytes()[..8]);
         want.extend_from_slice(&odd.as_bytes()[9..11]);
         assert_eq!(job_hash(jobs, odd), want);
+    }
+
+    #[test]
+    fn a_buckets_start_is_its_ids_milliseconds_rounded_down_to_256() {
+        let ms: i64 = 0x0190_a1b2_c3ff;
+        let id = format!(
+            "{:08x}-{:04x}-7abc-8def-000000000001",
+            ms >> 16,
+            ms & 0xffff
+        );
+        assert_eq!(bucket_start_ms(&id), Some(0x0190_a1b2_c300));
+        assert_eq!(
+            bucket_start_ms(&format!("{id}:meta")),
+            Some(0x0190_a1b2_c300)
+        );
+        let generated = routemq_core::JobId::generate();
+        let now = routemq_core::unix_ms(std::time::SystemTime::now());
+        let start = bucket_start_ms(generated.as_str()).expect("a UUIDv7 has a time");
+        assert!(
+            (now - 1_000..=now).contains(&start),
+            "{start} against {now}"
+        );
+        // The `other` bucket, and bucket bytes that are not hex, have none.
+        for id in [
+            "order-17",
+            "3b241101-e2bb-4255-8caf-4136c566a962",
+            "aaaaaa\u{e9}-a\u{e9}a-7x",
+            "zzzzzzzz-zzzz-7abc",
+        ] {
+            assert_eq!(bucket_start_ms(id), None, "{id}");
+        }
     }
 
     #[test]

@@ -114,6 +114,7 @@
 
 mod admin;
 mod body;
+mod bucket_listing;
 mod claim;
 mod config;
 mod driver;

@@ -13,6 +13,7 @@ use routemq_core::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::driver::PushWrites;
 use crate::queue_groups::by_queue;
 use crate::slot_pipeline::SlotPipeline;
 use crate::{KeyMode, RedisDriver, NAME};
@@ -56,12 +57,12 @@ impl RedisDriver {
         let Some(first) = chunks.next() else {
             return Ok(());
         };
-        let mut tx = self.push_tx(queue, first, now, true);
+        let mut tx = self.push_tx(queue, first, now, PushWrites::ALL);
         for next in chunks {
             // The next chunk's transaction is built while this one is on its
             // way; it is sent only once this one has succeeded.
             let (sent, built) = tokio::join!(self.inner.pool.transaction(&tx), async {
-                self.push_tx(queue, next, now, true)
+                self.push_tx(queue, next, now, PushWrites::ALL)
             });
             sent?;
             tx = built;
@@ -130,14 +131,21 @@ impl JobLifecycle for RedisDriver {
     async fn push(&self, job: PendingJob) -> Result<JobId, DriverError> {
         job.check_size(self.inner.max_payload, NAME)?;
         let now = now_ms();
-        let trim_wake = match job.group {
-            None => self.inner.single_push_trim(&job.queue),
-            Some(_) => None,
-        };
-        if let Some(trim_wake) = trim_wake {
-            let tx = self.push_tx(&job.queue, &[&job], now, trim_wake);
-            self.inner.pool.transaction(&tx).await?;
-            return Ok(job.id);
+        if job.group.is_none() {
+            let k = self.inner.keys.queue(&job.queue);
+            let bucket = crate::keys::job_hash(&k.jobs, job.id.as_str());
+            let fresh = crate::bucket_listing::is_fresh(job.id.as_str(), now);
+            if let Some(plan) = self
+                .inner
+                .single_push(&job.queue, fresh.then_some(bucket.as_slice()))
+            {
+                let tx = self.push_tx(&job.queue, &[&job], now, plan);
+                self.inner.pool.transaction(&tx).await?;
+                if plan.list_buckets && fresh {
+                    self.inner.mark_listed(&job.queue, bucket);
+                }
+                return Ok(job.id);
+            }
         }
         let cmd = self.push_cmd(&job.queue, &[&job], now);
         if self.inner.needs_register(&job.queue) {
@@ -420,6 +428,7 @@ impl JobLifecycle for RedisDriver {
                     break;
                 }
             }
+            self.sweep_buckets(queue).await?;
         }
         Ok(report)
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use routemq_core::{unix_ms, PendingJob, QueueName, UniqueScope, Uniqueness};
 
 use crate::body::BodyWithMeta;
+use crate::driver::PushWrites;
 use crate::lifecycle::ms;
 use crate::RedisDriver;
 
@@ -104,14 +105,15 @@ impl RedisDriver {
     }
 
     /// Ungrouped jobs of one queue pushed as one `MULTI`/`EXEC` of plain
-    /// commands: bodies with their metadata (`HSET` per bucket of the jobs hash, and
-    /// `SADD` of the buckets), ready ids in order (`RPUSH`),
-    /// delayed ids (`ZADD`), wake-up tokens (`RPUSH` of one per job, at most
-    /// 64, and with `trim_wake` an `LTRIM` to 64), the writes `push.lua` makes
-    /// for such jobs. A single push trims only now and then
-    /// (`crate::driver::WAKE_TRIM_EVERY`): a command less in most single
-    /// pushes, whose transaction is their cost (ARCHITECTURE.md, "The
-    /// transaction is the single push's floor").
+    /// commands: bodies with their metadata (`HSET` per bucket of the jobs hash,
+    /// and with `writes.list_buckets` `SADD` of the buckets), ready ids in order
+    /// (`RPUSH`), delayed ids (`ZADD`), wake-up tokens (`RPUSH` of one per job,
+    /// at most 64, and with `writes.trim_wake` an `LTRIM` to 64), the writes
+    /// `push.lua` makes for such jobs. A single push trims only now and then
+    /// (`crate::driver::WAKE_TRIM_EVERY`) and lists its bucket only when this
+    /// driver has not listed it yet (`crate::bucket_listing`): two commands
+    /// less in most single pushes, whose transaction is their cost
+    /// (ARCHITECTURE.md, "The transaction is the single push's floor").
     /// Atomic like a script, one round trip, and a fraction of a script's
     /// server time: the script copies every argument into Lua strings and back
     /// (an `EVALSHA` of one job's four commands took 17 µs of Redis time here,
@@ -129,7 +131,7 @@ impl RedisDriver {
         queue: &QueueName,
         jobs: &[&PendingJob],
         now: i64,
-        trim_wake: bool,
+        writes: PushWrites,
     ) -> redis::Pipeline {
         debug_assert!(!jobs.is_empty() && jobs.iter().all(|j| j.group.is_none()));
         let k = self.inner.keys.queue(queue);
@@ -172,14 +174,21 @@ impl RedisDriver {
         let ready = jobs.len() - delayed;
         let mut tx = redis::Pipeline::with_capacity(hsets.len() + 5);
         tx.atomic();
-        let buckets_bytes: usize = hsets.iter().map(|(b, _)| b.len()).sum();
-        let mut sadd = command("SADD", 2 + hsets.len(), k.job_buckets.len() + buckets_bytes);
-        sadd.arg(&k.job_buckets);
+        let mut sadd = writes.list_buckets.then(|| {
+            let buckets_bytes: usize = hsets.iter().map(|(b, _)| b.len()).sum();
+            let mut sadd = command("SADD", 2 + hsets.len(), k.job_buckets.len() + buckets_bytes);
+            sadd.arg(&k.job_buckets);
+            sadd
+        });
         for (bucket, hset) in hsets {
-            sadd.arg(bucket);
+            if let Some(sadd) = &mut sadd {
+                sadd.arg(bucket);
+            }
             tx.add_command(hset);
         }
-        tx.add_command(sadd);
+        if let Some(sadd) = sadd {
+            tx.add_command(sadd);
+        }
         if ready > 0 {
             let mut rpush = command("RPUSH", 2 + ready, k.ready.len() + ids_bytes);
             rpush.arg(&k.ready);
@@ -210,7 +219,7 @@ impl RedisDriver {
             wake.arg("1");
         }
         tx.add_command(wake);
-        if trim_wake {
+        if writes.trim_wake {
             let mut trim = command("LTRIM", 4, k.notify.len() + 4);
             trim.arg(&k.notify).arg(-64).arg(-1);
             tx.add_command(trim);

@@ -161,6 +161,7 @@ pub(crate) struct Scripts {
     pub record_history: Script,
     pub list_jobs: Script,
     pub wake: Script,
+    pub sweep_buckets: Script,
 }
 
 impl Scripts {
@@ -205,10 +206,11 @@ impl Scripts {
             record_history: Script::new(include_str!("lua/record_history.lua"), true),
             list_jobs: Script::new(include_str!("lua/list_jobs.lua"), true),
             wake: Script::new(include_str!("lua/wake.lua"), false),
+            sweep_buckets: Script::new(include_str!("lua/sweep_buckets.lua"), false),
         }
     }
 
-    pub fn all(&self) -> [&Script; 39] {
+    pub fn all(&self) -> [&Script; 40] {
         [
             &self.push,
             &self.push_unique,
@@ -249,6 +251,7 @@ impl Scripts {
             &self.record_history,
             &self.list_jobs,
             &self.wake,
+            &self.sweep_buckets,
         ]
     }
 }

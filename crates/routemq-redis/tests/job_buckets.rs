@@ -1,8 +1,10 @@
 //! The jobs hash in time buckets (`routemq_redis::job_hash`, `lib.lua`'s
 //! `job_hash`): where a job's fields live, that the Rust and Lua copies of the
-//! rule agree on every push path, that emptied buckets leave the set of
-//! buckets, that `clear` removes them all, and that jobs stored before the
-//! buckets (in the one hash per queue) are served until they are gone.
+//! rule agree on every push path, that emptied buckets stay listed until a
+//! sweep finds them gone an hour after their time, that a driver's single
+//! pushes list a bucket of the last minute once, that `clear` removes every
+//! bucket, and that jobs stored before the buckets (in the one hash per queue)
+//! are served until they are gone.
 
 mod common;
 
@@ -28,6 +30,14 @@ async fn bucket_keys(s: &Setup, jobs: &str) -> Vec<Vec<u8>> {
     let mut conn = s.raw.clone();
     let mut keys: Vec<Vec<u8>> = conn.keys(format!("{jobs}:*")).await.unwrap();
     keys.sort();
+    keys
+}
+
+/// The buckets under the jobs hash's name that exist (every key but their set).
+async fn bucket_hashes(s: &Setup, jobs: &str) -> Vec<Vec<u8>> {
+    let set = format!("{jobs}:buckets").into_bytes();
+    let mut keys = bucket_keys(s, jobs).await;
+    keys.retain(|k| *k != set);
     keys
 }
 
@@ -173,8 +183,15 @@ async fn each_push_path_stores_a_job_in_the_bucket_its_id_names() {
         CancelOutcome::Removed,
         "the delayed job"
     );
-    assert_eq!(listed_buckets(&s, &jobs).await, Vec::<Vec<u8>>::new());
-    assert_eq!(bucket_keys(&s, &jobs).await, Vec::<Vec<u8>>::new());
+    // Emptied, every bucket is gone and still listed ...
+    assert_eq!(bucket_hashes(&s, &jobs).await, Vec::<Vec<u8>>::new());
+    assert_eq!(listed_buckets(&s, &jobs).await, listed);
+    // ... until a sweep (with each reclaim) unlists those without a time (the
+    // `other` bucket, `odd`'s), and keeps those of the last hour.
+    d.reclaim_expired(std::slice::from_ref(&q)).await.unwrap();
+    let mut fresh = vec![job_hash(&jobs, &a), job_hash(&jobs, &b)];
+    fresh.sort();
+    assert_eq!(listed_buckets(&s, &jobs).await, fresh);
 }
 
 /// A bulk whose ids go back and forth between buckets (jobs built at
@@ -219,7 +236,7 @@ async fn a_bulk_whose_ids_alternate_between_buckets_stores_each_in_its_own() {
     assert_eq!(order, pushed, "claimed in push order");
     // A claim across buckets gives each payload back whole and writes each
     // job's metadata beside its body; the ack empties every bucket, and an
-    // emptied bucket leaves the set.
+    // emptied bucket stays listed (a sweep unlists it an hour later).
     for (r, payload) in got.iter().zip(&payloads) {
         assert_eq!(&r.payload, payload, "payload of {}", r.lease.job_id);
         let id = r.lease.job_id.as_str();
@@ -230,9 +247,10 @@ async fn a_bulk_whose_ids_alternate_between_buckets_stores_each_in_its_own() {
     let acked = d.ack_batch(&leases).await.unwrap();
     assert_eq!((acked.acked, acked.lost.len()), (ids.len(), 0));
     assert!(
-        bucket_keys(&s, &jobs).await.is_empty(),
-        "every bucket emptied and unlisted"
+        bucket_hashes(&s, &jobs).await.is_empty(),
+        "every bucket emptied"
     );
+    assert_eq!(listed_buckets(&s, &jobs).await, expected);
 }
 
 #[tokio::test]
@@ -298,10 +316,11 @@ async fn jobs_stored_before_the_buckets_are_served_until_they_are_gone() {
     assert_eq!(failed.payload, old[2].payload);
     d.ack(&again[0].lease).await.unwrap();
 
-    // Nothing is left: not in the old hash, not in a bucket.
+    // Nothing is left: not in the old hash, not in a bucket (the emptied ones
+    // stay listed until a sweep).
     let left: bool = conn.exists(&jobs).await.unwrap();
     assert!(!left, "the old jobs hash is gone with its last job");
-    assert_eq!(bucket_keys(&s, &jobs).await, Vec::<Vec<u8>>::new());
+    assert_eq!(bucket_hashes(&s, &jobs).await, Vec::<Vec<u8>>::new());
 }
 
 #[tokio::test]
@@ -366,7 +385,10 @@ async fn jobs_stored_with_a_separate_metadata_field_are_served() {
     let failed = d.failed_show(&old[1].id).await.unwrap().unwrap();
     assert_eq!(failed.payload, old[1].payload);
     d.ack(&rs[0].lease).await.unwrap();
-    assert_eq!(bucket_keys(&s, &jobs).await, Vec::<Vec<u8>>::new());
+    assert_eq!(bucket_hashes(&s, &jobs).await, Vec::<Vec<u8>>::new());
+    let mut conn = s.raw.clone();
+    let old_hash: bool = conn.exists(&jobs).await.unwrap();
+    assert!(!old_hash, "the pre-bucket hash went with its last job");
 }
 
 #[tokio::test]
@@ -390,5 +412,109 @@ async fn clear_removes_every_bucket() {
     assert_eq!(listed_buckets(&s, &jobs).await.len(), 6);
 
     assert_eq!(d.clear(&q).await.unwrap(), 6);
-    assert_eq!(bucket_keys(&s, &jobs).await, Vec::<Vec<u8>>::new());
+    // Every bucket is gone; their set stays for the sweep (see
+    // `an_emptied_bucket_stays_listed_until_a_sweep_finds_it_gone_an_hour_on`).
+    assert_eq!(bucket_hashes(&s, &jobs).await, Vec::<Vec<u8>>::new());
+    assert_eq!(listed_buckets(&s, &jobs).await.len(), 6);
+}
+
+/// A bucket that empties stays listed; a sweep (one step with each reclaim)
+/// unlists it once it is gone and its 256 ms ended over an hour ago, or at
+/// once when it has no time (the `other` bucket). One that still holds a job
+/// stays listed whatever its age, and a bucket written again is listed again.
+#[tokio::test]
+async fn an_emptied_bucket_stays_listed_until_a_sweep_finds_it_gone_an_hour_on() {
+    let s = setup(KeyMode::Plain).await;
+    let d: &dyn Driver = &s.driver;
+    let name = "bkt_sweep";
+    let q = queue(name);
+    let jobs = jobs_of(&s, name);
+    let t = now_ms();
+    let two_hours_ago = t - 2 * 3_600_000;
+    let old_gone = v7_at(two_hours_ago, 1);
+    let old_kept = v7_at(two_hours_ago + 1_000, 2);
+    let fresh_gone = v7_at(t, 3);
+    let ids = [
+        old_gone.clone(),
+        old_kept.clone(),
+        fresh_gone.clone(),
+        "sweep-x".to_owned(),
+    ];
+    let bulk = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| job_id(name, n, None, id))
+        .collect();
+    d.push_bulk(bulk).await.unwrap();
+    assert_eq!(listed_buckets(&s, &jobs).await.len(), 4);
+    // Every job but `old_kept` is done.
+    let got = d.claim(std::slice::from_ref(&q), 4, LEASE).await.unwrap();
+    assert_eq!(got.len(), 4);
+    for r in &got {
+        if r.lease.job_id.as_str() == old_kept {
+            d.release(&r.lease, Duration::ZERO).await.unwrap();
+        } else {
+            d.ack(&r.lease).await.unwrap();
+        }
+    }
+    assert_eq!(
+        listed_buckets(&s, &jobs).await.len(),
+        4,
+        "emptied, still listed"
+    );
+
+    d.reclaim_expired(std::slice::from_ref(&q)).await.unwrap();
+    let mut left = vec![job_hash(&jobs, &old_kept), job_hash(&jobs, &fresh_gone)];
+    left.sort();
+    assert_eq!(listed_buckets(&s, &jobs).await, left);
+
+    // Written again, the old bucket is listed again.
+    d.push(job_id(name, 9, None, &v7_at(two_hours_ago, 9)))
+        .await
+        .unwrap();
+    assert!(listed_buckets(&s, &jobs)
+        .await
+        .contains(&job_hash(&jobs, &old_gone)));
+}
+
+/// A driver's single pushes list the bucket of a job of the last minute once:
+/// the next single pushes there leave the `SADD` out, so a bucket unlisted
+/// behind the driver's back (here by hand) stays unlisted until the driver
+/// pushes to another bucket. A job whose bucket is older is listed every time.
+#[tokio::test]
+async fn a_single_push_lists_a_bucket_of_the_last_minute_once() {
+    let s = setup(KeyMode::Plain).await;
+    let d: &dyn Driver = &s.driver;
+    let name = "bkt_once";
+    let jobs = jobs_of(&s, name);
+    let set = format!("{jobs}:buckets");
+    let mut conn = s.raw.clone();
+    let t = now_ms();
+    // The first push registers the queue (by script); the ones after go by
+    // transaction.
+    d.push(job_id(name, 0, None, "register")).await.unwrap();
+    let fresh = [v7_at(t, 1), v7_at(t, 2)];
+    let bucket = job_hash(&jobs, &fresh[0]);
+    assert_eq!(job_hash(&jobs, &fresh[1]), bucket);
+    d.push(job_id(name, 1, None, &fresh[0])).await.unwrap();
+    assert!(listed_buckets(&s, &jobs).await.contains(&bucket));
+    let _: () = conn.srem(&set, &bucket).await.unwrap();
+    d.push(job_id(name, 2, None, &fresh[1])).await.unwrap();
+    assert!(
+        !listed_buckets(&s, &jobs).await.contains(&bucket),
+        "the second push to the bucket leaves its SADD out"
+    );
+    // Another fresh bucket is listed.
+    let next = v7_at(t + 1_000, 3);
+    d.push(job_id(name, 3, None, &next)).await.unwrap();
+    assert!(listed_buckets(&s, &jobs)
+        .await
+        .contains(&job_hash(&jobs, &next)));
+    // A bucket two minutes old is listed by every push.
+    let old = [v7_at(t - 120_000, 4), v7_at(t - 120_000, 5)];
+    let old_bucket = job_hash(&jobs, &old[0]);
+    d.push(job_id(name, 4, None, &old[0])).await.unwrap();
+    let _: () = conn.srem(&set, &old_bucket).await.unwrap();
+    d.push(job_id(name, 5, None, &old[1])).await.unwrap();
+    assert!(listed_buckets(&s, &jobs).await.contains(&old_bucket));
 }

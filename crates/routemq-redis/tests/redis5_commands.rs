@@ -44,6 +44,7 @@ const REDIS_5_ALLOWED: &[&str] = &[
     "SISMEMBER",
     "SMEMBERS",
     "SREM",
+    "SSCAN",
     "TIME",
     "UNLINK",
     "ZADD",

@@ -13,7 +13,10 @@
 -- Guarantee: atomic; the failed store is left alone; holders of reservations get
 -- LeaseLost afterwards (their "id|token" members are gone); every uniqueness lock of the queue goes
 -- with the jobs that held it; run records and cancel requests go with the jobs
--- hash; waiting jobs go with the waiting set and the jobs hash; every batch of the
+-- hash (every listed bucket is deleted; the set of buckets stays, for a driver
+-- that listed a bucket leaves the SADD out of its next pushes there, and its gone
+-- names leave it by sweep_buckets.lua an hour later); waiting jobs go with the
+-- waiting set and the jobs hash; every batch of the
 -- queue (record and job set) is deleted, so it is unknown afterwards (the global
 -- batch index keeps a stale entry until a listing drops it); finished jobs' kept
 -- records ("…:done:{id}") stay until they expire, and so does the queue's
@@ -46,6 +49,6 @@ local buckets = redis.call('SMEMBERS', KEYS[4] .. ':buckets')
 for i = 1, #buckets, CHUNK do
   redis.call('UNLINK', unpack(buckets, i, math.min(i + CHUNK - 1, #buckets)))
 end
-redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[4] .. ':buckets', KEYS[5], KEYS[6],
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6],
   KEYS[6] .. ':order', KEYS[7])
 return n

@@ -70,7 +70,11 @@ end
 -- src/keys.rs (`job_hash`) holds the same rule; tests/job_buckets.rs checks that
 -- both put every push path's jobs in the same bucket.
 -- `jobs .. ':buckets'` is the set of buckets that may hold fields (clear.lua
--- removes them); a write adds its bucket, a delete that empties one removes it.
+-- removes them); a script's write adds its bucket. A bucket, once listed, stays
+-- listed while it exists and until its 256 ms ended an hour before a sweep
+-- (sweep_buckets.lua) finds it gone: a delete that empties one leaves it listed,
+-- so a driver that listed the bucket it pushes to now may leave its SADD out
+-- (RedisDriver::push, ARCHITECTURE.md "A single push lists its bucket once").
 -- `jobs` itself is where releases before the buckets kept every field: it is
 -- still read (a field found in no bucket is looked up there while it exists) and
 -- deleted from, never written, so jobs stored before an upgrade keep working.
@@ -372,16 +376,9 @@ local function job_set(jobs, pairs)
   chunked('SADD', jobs .. ':buckets', order)
 end
 
--- Deletes `fields` from `bucket`; a bucket left empty leaves the set of buckets.
-local function bucket_del(jobs, bucket, fields)
-  chunked('HDEL', bucket, fields)
-  if redis.call('EXISTS', bucket) == 0 then
-    redis.call('SREM', jobs .. ':buckets', bucket)
-  end
-end
-
 -- Deletes jobs-hash fields `fields` from their buckets (a bucket left empty
--- leaves the set of buckets) and from the pre-bucket hash while it exists.
+-- stays listed until a sweep; see job_hash) and from the pre-bucket hash while
+-- it exists.
 local function job_del(jobs, fields)
   local order, at = by_bucket(jobs, fields, 1)
   for b = 1, #order do
@@ -390,7 +387,7 @@ local function job_del(jobs, fields)
       local pos = at[order[b]]
       part = pick(fields, pos, 1, #pos, 1)
     end
-    bucket_del(jobs, order[b], part)
+    chunked('HDEL', order[b], part)
   end
   if has_legacy(jobs) then chunked('HDEL', jobs, fields) end
 end
@@ -477,7 +474,7 @@ local function drop_jobs(jobs, ids)
       part = pick(ids, pos, 1, #pos, 1)
     end
     for j = 1, #part do add_job_fields(fields, part[j]) end
-    bucket_del(jobs, order[b], fields)
+    chunked('HDEL', order[b], fields)
   end
   if has_legacy(jobs) then
     local fields = {}

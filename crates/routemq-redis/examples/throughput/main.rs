@@ -7,7 +7,7 @@
 //!
 //! With `ROUTEMQ_BENCH_ONLY=single`, `bulk` or `drain` it runs one phase;
 //! `single` also prints two floors for a single push on a bare connection
-//! (one `RPUSH` a call, and the push's four commands in one transaction);
+//! (one `RPUSH` a call, and the push's three commands in one transaction);
 //! with `ROUTEMQ_BENCH_ROUNDS=R` as well, it runs the driver's push, the two
 //! floors, an `RPUSH` on a raw socket (as `redis-benchmark -c 1` sends it)
 //! and the driver's and a bare `PING` in turn, R rounds of 2,000 calls each
@@ -166,7 +166,7 @@ async fn measure(
         println!("ping (floor)        {ping_rate:>10.0} calls/s");
         println!("single enqueue      {single_rate:>10.0} jobs/s  ({single} awaited pushes)");
         println!("bare RPUSH          {rpush_rate:>10.0} calls/s  (one connection, no pool)");
-        println!("bare transaction    {tx_rate:>10.0} calls/s  (a single push's four commands, no pool, no job)");
+        println!("bare transaction    {tx_rate:>10.0} calls/s  (a single push's three commands, no pool, no job)");
         return Ok(());
     }
 

@@ -33,16 +33,16 @@ pub(crate) async fn single_rates(
 
 /// The two floors of a single push, on one multiplexed connection of the
 /// `redis` crate with no pool: one `RPUSH` a call, and a transaction of the
-/// four commands a single push sends between its trims of the wake-up list
-/// (`HSET` of a `body_len`-byte body, `SADD`, `RPUSH` of the id, `RPUSH` of
-/// a wake-up token; `WAKE_TRIM_EVERY` in `src/driver.rs`), with the same id
-/// every time and nothing else to build. Its keys are its own, deleted by
+/// three commands a single push sends between its trims of the wake-up list
+/// once its driver listed the bucket (`HSET` of a `body_len`-byte body,
+/// `RPUSH` of the id, `RPUSH` of a wake-up token; `WAKE_TRIM_EVERY` in
+/// `src/driver.rs`, `src/bucket_listing.rs`), with the same id every time and
+/// nothing else to build. Its keys are its own, deleted by
 /// [`BareFloor::remove`].
 struct BareFloor {
     conn: redis::aio::MultiplexedConnection,
     list: String,
     jobs: String,
-    buckets: String,
     notify: String,
     id: JobId,
     body: Vec<u8>,
@@ -57,7 +57,6 @@ impl BareFloor {
             conn,
             list: format!("{base}:list"),
             jobs: format!("{base}:jobs"),
-            buckets: format!("{base}:buckets"),
             notify: format!("{base}:notify"),
             id: JobId::generate(),
             body: vec![b'x'; body_len],
@@ -87,7 +86,7 @@ impl BareFloor {
         Ok(n as f64 / start.elapsed().as_secs_f64())
     }
 
-    /// `n` awaited transactions of a single push's four commands, in calls a
+    /// `n` awaited transactions of a single push's three commands, in calls a
     /// second.
     async fn transaction_rate(&mut self, n: usize) -> redis::RedisResult<f64> {
         let start = Instant::now();
@@ -98,7 +97,6 @@ impl BareFloor {
                 .arg(&self.jobs)
                 .arg(self.id.as_str())
                 .arg(&self.body);
-            tx.cmd("SADD").arg(&self.buckets).arg(&self.jobs);
             tx.cmd("RPUSH").arg(&self.list).arg(self.id.as_str());
             tx.cmd("RPUSH").arg(&self.notify).arg("1");
             let () = tx.query_async(&mut self.conn).await?;
@@ -110,7 +108,6 @@ impl BareFloor {
         let _: i64 = redis::cmd("DEL")
             .arg(&self.list)
             .arg(&self.jobs)
-            .arg(&self.buckets)
             .arg(&self.notify)
             .query_async(&mut self.conn)
             .await?;

@@ -159,17 +159,25 @@ impl QueueKeys {
 /// `lib.lua`'s `job_hash` is the same rule (`tests/job_buckets.rs` checks that both
 /// put the jobs of every push path in the same bucket).
 pub fn job_hash(jobs: &str, field: &str) -> Vec<u8> {
-    let b = field.as_bytes();
     let mut key = Vec::with_capacity(jobs.len() + 11);
     key.extend_from_slice(jobs.as_bytes());
     key.push(b':');
-    if b.len() >= 15 && b[8] == b'-' && b[13] == b'-' && b[14] == b'7' {
-        key.extend_from_slice(&b[..8]);
-        key.extend_from_slice(&b[9..11]);
-    } else {
-        key.extend_from_slice(b"other");
+    match bucket_digits(field) {
+        Some((high, low)) => {
+            key.extend_from_slice(high);
+            key.extend_from_slice(low);
+        }
+        None => key.extend_from_slice(b"other"),
     }
     key
+}
+
+/// The bytes of `field` that name its bucket ([`job_hash`]): bytes 1–8 and
+/// 10–11 when bytes 9 and 14 are `-` and byte 15 is `7`, else `None` (the
+/// `other` bucket).
+fn bucket_digits(field: &str) -> Option<(&[u8], &[u8])> {
+    let b = field.as_bytes();
+    (b.len() >= 15 && b[8] == b'-' && b[13] == b'-' && b[14] == b'7').then(|| (&b[..8], &b[9..11]))
 }
 
 /// When the bucket of `field` ([`job_hash`]) begins, in milliseconds since the
@@ -177,13 +185,9 @@ pub fn job_hash(jobs: &str, field: &str) -> Vec<u8> {
 /// bucket, and for one whose bucket bytes are not hex (an id that only looks
 /// like a UUID); `sweep_buckets.lua` reads a bucket's name the same way.
 pub(crate) fn bucket_start_ms(field: &str) -> Option<i64> {
-    let b = field.as_bytes();
-    if !(b.len() >= 15 && b[8] == b'-' && b[13] == b'-' && b[14] == b'7') {
-        return None;
-    }
-    let hex = b[..8].iter().chain(&b[9..11]);
+    let (high, low) = bucket_digits(field)?;
     let mut at: i64 = 0;
-    for &c in hex {
+    for &c in high.iter().chain(low) {
         at = at * 16 + i64::from(char::from(c).to_digit(16)?);
     }
     Some(at * 256)

@@ -183,12 +183,12 @@ mod tests {
         );
     }
 
-    use crate::testkit_driver as test_target;
+    use crate::testkit_driver;
 
     /// One server: a plausible figure (an empty Redis uses about 1 MB).
     #[tokio::test]
     async fn reads_a_real_servers_used_memory() {
-        let used = test_target().used_memory().await.unwrap();
+        let used = testkit_driver().used_memory().await.unwrap();
         assert!(used > 100_000, "{used} bytes");
     }
 
@@ -198,7 +198,7 @@ mod tests {
     /// most of it).
     #[tokio::test]
     async fn a_reading_after_unlink_counts_the_memory_as_freed() {
-        let driver = test_target();
+        let driver = testkit_driver();
         let key = format!(
             "routemq-test:used-memory:{{{}-{}}}",
             std::process::id(),

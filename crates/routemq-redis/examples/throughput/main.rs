@@ -6,7 +6,8 @@
 //! ```
 //!
 //! With `ROUTEMQ_BENCH_ONLY=single`, `bulk` or `drain` it runs one phase;
-//! `single` also prints two floors for a single push on a bare connection
+//! `bulk` also prints its floor, the same commands with nothing to build, and
+//! what each cost the server a job (`bulk_floor.rs`); `single` also prints two floors for a single push on a bare connection
 //! (one `RPUSH` a call, and the push's three commands in one transaction);
 //! with `ROUTEMQ_BENCH_ROUNDS=R` as well, it runs the driver's push, the two
 //! floors, an `RPUSH` on a raw socket (as `redis-benchmark -c 1` sends it)
@@ -36,7 +37,9 @@ use routemq_core::prelude::*;
 use routemq_core::{Codec, Envelope, JobId, PendingJob, QueueName};
 use routemq_redis::{RedisConfig, RedisDriver};
 
+mod bulk_floor;
 mod single_push;
+use bulk_floor::{driver_bulk, BareBulk};
 use single_push::{bare_floors, interleaved_single, single_rates};
 
 fn job(queue: &QueueName, data: Vec<u8>) -> PendingJob {
@@ -171,21 +174,34 @@ async fn measure(
     }
 
     // Bulk enqueue: batches of 1,000, then the drain's 50,000 in one call.
-    let start = Instant::now();
-    for _ in 0..jobs / 1_000 {
-        let batch = (0..1_000).map(|_| job(&q, data.clone())).collect();
-        driver.push_bulk(batch).await?;
-    }
-    let bulk_rate = (jobs / 1_000 * 1_000) as f64 / start.elapsed().as_secs_f64();
+    let mut info = redis::Client::open(url.as_str())?
+        .get_multiplexed_async_connection()
+        .await?;
+    let bulk = driver_bulk(driver, &mut info, &q, &data, jobs).await?;
+    let bulk_rate = bulk.per_sec;
     driver.clear(&q).await?;
     let all: Vec<_> = (0..jobs).map(|_| job(&q, data.clone())).collect();
     let start = Instant::now();
     driver.push_bulk(all).await?;
     let bulk_one_call = jobs as f64 / start.elapsed().as_secs_f64();
     if std::env::var("ROUTEMQ_BENCH_ONLY").as_deref() == Ok("bulk") {
-        println!("bulk enqueue        {bulk_rate:>10.0} jobs/s  (push_bulk of 1,000)");
-        println!("bulk enqueue        {bulk_one_call:>10.0} jobs/s  (one push_bulk of {jobs})");
         driver.clear(&q).await?;
+        // The floor's bodies are as big as the driver's: the envelope and
+        // the metadata in front.
+        let body_len = job(&q, data.clone()).payload.len() + 24;
+        let mut floor = BareBulk::open(&url, jobs, body_len).await?;
+        let bare = floor.run(&mut info).await;
+        floor.remove().await?;
+        let bare = bare?;
+        println!(
+            "bulk enqueue        {bulk_rate:>10.0} jobs/s  (push_bulk of 1,000; {:.2} us of Redis CPU a job)",
+            bulk.server_us_per_job
+        );
+        println!("bulk enqueue        {bulk_one_call:>10.0} jobs/s  (one push_bulk of {jobs})");
+        println!(
+            "bare bulk           {:>10.0} jobs/s  (its commands, 1,000 jobs a transaction, nothing to build; {:.2} us of Redis CPU a job)",
+            bare.per_sec, bare.server_us_per_job
+        );
         return Ok(());
     }
 

@@ -22,7 +22,7 @@ const CLUSTER_NODES_VAR: &str = "REDIS_CLUSTER_NODES";
 
 /// Which store the benchmark runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
+pub(crate) enum Target {
     Memory,
     Redis,
     RedisCluster,
@@ -51,7 +51,7 @@ impl Target {
 }
 
 /// The target (the first argument naming one) and every other argument, in order.
-fn split_args(args: &[String]) -> (Option<Target>, Vec<String>) {
+pub(crate) fn split_args(args: &[String]) -> (Option<Target>, Vec<String>) {
     let mut target = None;
     let mut rest = Vec::new();
     for a in args {
@@ -80,32 +80,73 @@ pub(crate) fn release_build(what: &[&str], artifact: &str) -> Result<String> {
 
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let (target, rest) = split_args(args);
-    let mut cmd = Command::new(build_routemq()?);
-    cmd.arg("bench");
-    if let Some(t) = target {
-        cmd.args(["--connection", t.connection()]);
-    }
-    let unset = |v: &str| std::env::var_os(v).is_none();
-    if target == Some(Target::Database)
-        && unset("DATABASE_URL")
-        && unset("DB_NAME")
-        && answers("127.0.0.1:3306")
-    {
-        eprintln!("xtask: DATABASE_URL=mysql://root@127.0.0.1:3306/test (a server answers there)");
-        cmd.env("DATABASE_URL", "mysql://root@127.0.0.1:3306/test");
-    }
-    // Declared before the run: a cluster started here lives until it ends.
-    let _cluster = match target {
-        Some(Target::RedisCluster) => cluster_for(&mut cmd)?,
-        _ => None,
-    };
+    let routemq = build_routemq()?;
+    // Kept until the run ends: a cluster started here lives as long.
+    let on = BenchOn::target(target)?;
+    let mut cmd = on.command(&routemq);
     cmd.args(rest);
     run(cmd)
 }
 
-/// Points `cmd` at a Redis Cluster: `REDIS_CLUSTER_NODES` as set, or a local
-/// cluster started now (returned, to be kept while `cmd` runs).
-fn cluster_for(cmd: &mut Command) -> Result<Option<RedisCluster>> {
+/// Where `routemq bench` runs: its `--connection`, the variables that point
+/// it at the store, and a local Redis Cluster started for the runs (stopped
+/// when this is dropped).
+pub(crate) struct BenchOn {
+    connection: Option<&'static str>,
+    env: Vec<(&'static str, String)>,
+    _cluster: Option<RedisCluster>,
+}
+
+impl BenchOn {
+    /// Sets up `target` (none: the configured connection, as given):
+    /// `DATABASE_URL` for the local MariaDB when the database target has no
+    /// store configured and one answers on 127.0.0.1:3306, a Redis Cluster
+    /// for `redis-cluster` (see the module docs).
+    pub(crate) fn target(target: Option<Target>) -> Result<Self> {
+        let mut env = Vec::new();
+        let unset = |v: &str| std::env::var_os(v).is_none();
+        if target == Some(Target::Database)
+            && unset("DATABASE_URL")
+            && unset("DB_NAME")
+            && answers("127.0.0.1:3306")
+        {
+            eprintln!(
+                "xtask: DATABASE_URL=mysql://root@127.0.0.1:3306/test (a server answers there)"
+            );
+            env.push((
+                "DATABASE_URL",
+                "mysql://root@127.0.0.1:3306/test".to_owned(),
+            ));
+        }
+        let cluster = match target {
+            Some(Target::RedisCluster) => local_cluster()?,
+            _ => None,
+        };
+        if let Some(cluster) = &cluster {
+            env.push((CLUSTER_NODES_VAR, cluster.nodes_env()));
+        }
+        Ok(BenchOn {
+            connection: target.map(Target::connection),
+            env,
+            _cluster: cluster,
+        })
+    }
+
+    /// `routemq bench` (at `routemq`) on this target; the caller adds flags.
+    pub(crate) fn command(&self, routemq: &str) -> Command {
+        let mut cmd = Command::new(routemq);
+        cmd.arg("bench");
+        if let Some(connection) = self.connection {
+            cmd.args(["--connection", connection]);
+        }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+}
+
+/// A local Redis Cluster started now, unless `REDIS_CLUSTER_NODES` names one
+/// (which the child then inherits).
+fn local_cluster() -> Result<Option<RedisCluster>> {
     if let Some(nodes) = std::env::var(CLUSTER_NODES_VAR)
         .ok()
         .filter(|v| !v.trim().is_empty())
@@ -116,9 +157,10 @@ fn cluster_for(cmd: &mut Command) -> Result<Option<RedisCluster>> {
     eprintln!("xtask: {CLUSTER_NODES_VAR} is unset: starting a local Redis Cluster (3 masters, no replicas)");
     let cluster = RedisCluster::start(3, 0)
         .map_err(|e| anyhow!("cannot start a local Redis Cluster: {e}"))?;
-    let nodes = cluster.nodes_env();
-    eprintln!("xtask: {CLUSTER_NODES_VAR}={nodes} (the local cluster, stopped after the run)");
-    cmd.env(CLUSTER_NODES_VAR, nodes);
+    eprintln!(
+        "xtask: {CLUSTER_NODES_VAR}={} (the local cluster, stopped after the run)",
+        cluster.nodes_env()
+    );
     Ok(Some(cluster))
 }
 

@@ -19,6 +19,11 @@
 //! - `soak [--minutes N] [--rate N] [--connection C]`: builds `routemq-soak` in
 //!   release mode and runs it (steady load, a worker SIGKILLed every 30 s, every
 //!   job accounted for).
+//! - `depth [memory|redis|redis-cluster|mysql] [--queued N[,N...]] [--rounds
+//!   R] [--jobs N]`: `routemq bench` at 10,000 queued jobs and at each depth
+//!   asked for (default 1,000,000), alternating, R rounds (default 3); prints
+//!   each depth's median bulk and drain rate against the 10,000 run's. See
+//!   `depth.rs`.
 //! - `compare-sidekiq [--rounds N] [--jobs N]`: the idle latency of `routemq
 //!   bench` and of Sidekiq (Debian's `ruby-sidekiq`) in alternating rounds on
 //!   the local Redis, beside the floor of a bare `BLPOP` woken by an `RPUSH`.
@@ -38,6 +43,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 mod bench;
+mod depth;
 mod drain_cost;
 mod latency_floor;
 mod matrix;
@@ -54,6 +60,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(&args[1..]),
         Some("soak") => soak(&args[1..]),
         Some("compare-sidekiq") => sidekiq::compare_sidekiq(&args[1..]),
+        Some("depth") => depth::depth(&args[1..]),
         Some("drain-cost") => drain_cost::drain_cost(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             print_help();
@@ -78,6 +85,7 @@ fn print_help() {
          itest                      fmt check, clippy and private docs -D warnings, all tests (real Redis/MariaDB)\n\
          bench [CONN] [--json] ...  release build + `routemq bench --connection CONN` (memory|redis|mysql|redis-cluster)\n\
          soak [--minutes N] ...     release build + `routemq-soak soak` (steady load, worker killed every 30 s)\n\
+         depth [CONN] [--queued N[,N...]] [--rounds R] [--jobs N]  bulk and drain at 10000 queued and deeper, alternating, medians compared\n\
          compare-sidekiq [--rounds N] [--jobs N]  idle latency of routemq and Sidekiq 6.4 (ruby-sidekiq), alternating, beside a bare BLPOP\n\
          drain-cost [--jobs N] [--redis-server PATH]  Redis server instructions per drained job (callgrind)\n"
     );
@@ -96,6 +104,19 @@ pub(crate) fn run(mut cmd: Command) -> Result<()> {
         bail!("{cmd:?} failed with {status}");
     }
     Ok(())
+}
+
+/// Runs `cmd`, its stderr shown; its stdout when it succeeds.
+pub(crate) fn output_of(mut cmd: Command) -> Result<String> {
+    let shown = format!("{cmd:?}");
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !out.status.success() {
+        bail!("{shown} failed ({})", out.status);
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 pub(crate) fn answers(addr: &str) -> bool {

@@ -23,6 +23,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::bench::build_routemq;
 use crate::latency_floor::latency_floor;
+use crate::output_of;
 
 /// Where Sidekiq runs unless `COMPARE_SIDEKIQ_REDIS` says otherwise.
 const SIDEKIQ_REDIS: &str = "redis://127.0.0.1:6379/9";
@@ -93,19 +94,6 @@ fn parse_args(args: &[String]) -> Result<(usize, usize)> {
         bail!("compare-sidekiq: --rounds and --jobs must be at least 1");
     }
     Ok((rounds, jobs))
-}
-
-/// Runs `cmd`, its stderr shown; its stdout when it succeeds.
-fn output_of(mut cmd: Command) -> Result<String> {
-    let shown = format!("{cmd:?}");
-    let out = cmd
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .with_context(|| format!("cannot start {shown}"))?;
-    if !out.status.success() {
-        bail!("{shown} failed ({})", out.status);
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The latency phase's p50 and p99 from `routemq bench --json`.

@@ -11,7 +11,8 @@
 //! the 10,000 run's, with the store's bytes per queued job beyond its
 //! payload and the bench process's resident memory after its drain. The
 //! target works as in `cargo xtask bench` (`bench.rs`); the latency phase is
-//! cut to 100 jobs, which the table does not show.
+//! cut to 100 jobs, which the table does not show. `--settle 30s` is passed
+//! on to every run: a pause between the fill and the measured phases.
 
 use anyhow::{bail, Context, Result};
 
@@ -31,6 +32,8 @@ struct Plan {
     rounds: usize,
     /// `--jobs` for `routemq bench` (its own default when `None`).
     jobs: Option<u64>,
+    /// `--settle` for `routemq bench`, as given (a pause after the fill).
+    settle: Option<String>,
 }
 
 /// One `routemq bench` run's figures.
@@ -67,6 +70,9 @@ pub(crate) fn depth(args: &[String]) -> Result<()> {
             if let Some(jobs) = plan.jobs {
                 bench.args(["--jobs", &jobs.to_string()]);
             }
+            if let Some(settle) = &plan.settle {
+                bench.args(["--settle", settle]);
+            }
             let reading = read_report(&output_of(bench)?)?;
             eprintln!(
                 "xtask: round {round} of {}, {queued} queued: bulk {:.0}/s, drain {:.0}/s",
@@ -80,21 +86,23 @@ pub(crate) fn depth(args: &[String]) -> Result<()> {
 }
 
 /// `--queued N[,N...]` (default 1,000,000; 10,000 is always run), `--rounds
-/// R` (default 3), `--jobs N`.
+/// R` (default 3), `--jobs N`, `--settle DURATION` (passed on; `routemq
+/// bench` checks it).
 fn parse_args(args: &[String]) -> Result<Plan> {
     let mut plan = Plan {
         queued: vec![1_000_000],
         rounds: 3,
         jobs: None,
+        settle: None,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = match flag.as_str() {
-            "--queued" | "--rounds" | "--jobs" => it
+            "--queued" | "--rounds" | "--jobs" | "--settle" => it
                 .next()
                 .with_context(|| format!("depth: {flag} needs a value"))?,
             other => bail!(
-                "depth: unknown argument {other:?} (a target, --queued N[,N...], --rounds R, --jobs N)"
+                "depth: unknown argument {other:?} (a target, --queued N[,N...], --rounds R, --jobs N, --settle DURATION)"
             ),
         };
         let number = |text: &str| -> Result<u64> {
@@ -104,6 +112,7 @@ fn parse_args(args: &[String]) -> Result<Plan> {
             }
         };
         match flag.as_str() {
+            "--settle" => plan.settle = Some(value.clone()),
             "--queued" => {
                 plan.queued = value
                     .split(',')
@@ -229,7 +238,8 @@ mod tests {
             Plan {
                 queued: vec![1_000_000],
                 rounds: 3,
-                jobs: None
+                jobs: None,
+                settle: None
             }
         );
         assert_eq!(
@@ -239,13 +249,16 @@ mod tests {
                 "--rounds",
                 "2",
                 "--jobs",
-                "20000"
+                "20000",
+                "--settle",
+                "30s"
             ]))
             .unwrap(),
             Plan {
                 queued: vec![1_000_000, 10_000_000],
                 rounds: 2,
-                jobs: Some(20_000)
+                jobs: Some(20_000),
+                settle: Some("30s".into())
             }
         );
         let err = format!(

@@ -28,7 +28,8 @@ pub(crate) struct Filled {
 
 /// Pushes `config.queued` no-op jobs to the bench queue in bulk (chunks of
 /// `bulk_chunk`), reading the resident memory and the store's size (when
-/// `store` is given) before and after, and checks that they are all ready.
+/// `store` is given) before and after, checks that they are all ready, then
+/// waits `config.settle`.
 pub(crate) async fn fill(
     queue: &Queue,
     config: &BenchConfig,
@@ -70,6 +71,7 @@ pub(crate) async fn fill(
             ),
         });
     }
+    tokio::time::sleep(config.settle).await;
     Ok(Filled {
         elapsed,
         payload_bytes,
@@ -121,6 +123,7 @@ impl Filled {
             queued: config.queued,
             fill_seconds: self.elapsed.as_secs_f64(),
             fill_per_sec: per_sec(config.queued, self.elapsed),
+            settle_seconds: config.settle.as_secs_f64(),
             filler_payload_bytes: payload,
             ready_after_fill: self.ready_after_fill,
             ready_after_drain,
@@ -130,5 +133,32 @@ impl Filled {
             store_bytes_per_queued_job: per_job,
             store_bytes_per_job_beyond_payload: per_job.map(|b| b - payload),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use routemq_core::MemoryDriver;
+
+    use super::*;
+
+    /// The measured phases start only once the settle has passed: the fill of
+    /// ten jobs on the memory driver takes far less than the pause asked for.
+    #[tokio::test]
+    async fn the_fill_returns_only_after_its_settle() {
+        let driver: Arc<dyn Driver> = Arc::new(MemoryDriver::new());
+        let queue = Queue::from_arc(driver);
+        let settle = Duration::from_millis(400);
+        let config = BenchConfig {
+            queued: 10,
+            settle,
+            ..BenchConfig::default()
+        };
+        let started = Instant::now();
+        let filled = fill(&queue, &config, None).await.unwrap();
+        assert!(started.elapsed() >= settle);
+        assert_eq!(filled.ready_after_fill, 10);
     }
 }

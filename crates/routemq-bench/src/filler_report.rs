@@ -22,6 +22,9 @@ pub struct FillerReport {
     pub fill_seconds: f64,
     /// The same as jobs per second.
     pub fill_per_sec: f64,
+    /// The pause between the fill and the measured phases, in seconds
+    /// ([`BenchConfig::settle`](crate::BenchConfig::settle)).
+    pub settle_seconds: f64,
     /// The mean stored payload (the encoded envelope) of one filler job, in
     /// bytes.
     pub filler_payload_bytes: f64,
@@ -85,10 +88,11 @@ impl fmt::Display for FillerReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "queued={} (fill {:.2}s, {:.0}/s; ready {} after the fill, {} after the drain) rss={} store_per_queued_job={} ({} beyond the {:.0} B payload)",
+            "queued={} (fill {:.2}s, {:.0}/s, settled {}s; ready {} after the fill, {} after the drain) rss={} store_per_queued_job={} ({} beyond the {:.0} B payload)",
             self.queued,
             self.fill_seconds,
             self.fill_per_sec,
+            self.settle_seconds,
             self.ready_after_fill,
             self.ready_after_drain,
             self.rss_text(),
@@ -108,6 +112,7 @@ mod tests {
             queued: 20_000,
             fill_seconds: 0.5,
             fill_per_sec: 40_000.0,
+            settle_seconds: 0.0,
             filler_payload_bytes: 180.0,
             ready_after_fill: 20_000,
             ready_after_drain: 20_000,
@@ -127,7 +132,7 @@ mod tests {
         assert_eq!(r.store_beyond_payload_text(), "n/a");
         let line = r.to_string();
         assert!(
-            line.starts_with("queued=20000 (fill 0.50s, 40000/s;"),
+            line.starts_with("queued=20000 (fill 0.50s, 40000/s, settled 0s;"),
             "{line}"
         );
         assert!(line.ends_with("(n/a beyond the 180 B payload)"), "{line}");

@@ -45,6 +45,12 @@ pub struct BenchConfig {
     /// kept waiting through the enqueue and drain phases (see [`run`]); 0 for
     /// none.
     pub queued: usize,
+    /// With `queued` above 0, a pause between the fill and the measured
+    /// phases, so that what the fill left the store doing settles first
+    /// (MySQL's page flushing and purge; on a Redis server that has just
+    /// grown by gigabytes, costlier page faults for a while). Zero by default:
+    /// the phases start right after the fill.
+    pub settle: Duration,
 }
 
 impl Default for BenchConfig {
@@ -67,6 +73,7 @@ impl Default for BenchConfig {
             groups: 1_000,
             progress_calls_per_sec: 10_000,
             queued: 0,
+            settle: Duration::ZERO,
         }
     }
 }

@@ -580,6 +580,11 @@ pub struct BenchArgs {
     /// memory and the store's bytes per queued job to the report.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub queued: usize,
+    /// With --queued: a pause between the fill and the measured phases (for
+    /// example 30s), so that what the fill left the store doing settles
+    /// first; the report gives it as settle_seconds.
+    #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = duration)]
+    pub settle: Duration,
 }
 
 /// `routemq demo`.

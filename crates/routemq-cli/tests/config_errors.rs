@@ -115,6 +115,7 @@ fn bad_flags_are_usage_errors() {
         (&["work", "--sleep", "0"], "routemq: --sleep: the sleep interval must be longer than zero\n"),
         (&["work", "--tries", "0"], "routemq: --tries: must be at least 1\n"),
         (&["work", "--queue", "a,a"], "routemq: --queue: queue \"a\" is listed twice; list each queue once, in priority order\n"),
+        (&["bench", "--settle", "5s"], "routemq: --settle: pauses after the fill of --queued N jobs: give --queued as well\n"),
     ] {
         let err = fails_with(clean_cmd().args(["--connection", "memory"]).args(args), 2);
         assert_eq!(err, want);
@@ -350,6 +351,7 @@ fn bench_with_filler_on_memory_reports_it() {
     assert_eq!(report["queued"], 500);
     assert_eq!(report["ready_after_fill"], 500, "{report}");
     assert_eq!(report["ready_after_drain"], 500, "{report}");
+    assert_eq!(report["settle_seconds"], 0.0, "{report}");
     assert!(report["store_bytes_per_queued_job"].is_null(), "{report}");
     assert!(
         report["store_bytes_per_job_beyond_payload"].is_null(),

@@ -21,6 +21,12 @@ pub(crate) async fn run(
     if args.concurrency == 0 {
         return Err(CliError::usage("--concurrency", "must be at least 1"));
     }
+    if args.queued == 0 && !args.settle.is_zero() {
+        return Err(CliError::usage(
+            "--settle",
+            "pauses after the fill of --queued N jobs: give --queued as well",
+        ));
+    }
     let bench = BenchConfig {
         jobs: args.jobs,
         single_jobs: args.jobs.min(BenchConfig::default().single_jobs),
@@ -28,6 +34,7 @@ pub(crate) async fn run(
         prefetch: args.prefetch,
         latency_jobs: args.latency_jobs,
         queued: args.queued,
+        settle: args.settle,
         ..BenchConfig::default()
     };
     // A second connection for the consumer, so the latency phase sees what a
@@ -138,7 +145,10 @@ fn filler_rows(f: &FillerReport) -> Vec<Vec<String>> {
         ],
         vec![
             "fill (bulk, before the phases)".into(),
-            format!("{:.2} s, {:.0} jobs/s", f.fill_seconds, f.fill_per_sec),
+            format!(
+                "{:.2} s, {:.0} jobs/s, then {} s to settle",
+                f.fill_seconds, f.fill_per_sec, f.settle_seconds
+            ),
         ],
         vec![
             "worker RSS: before fill → after fill → after drain".into(),

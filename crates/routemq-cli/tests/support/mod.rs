@@ -10,10 +10,11 @@ use assert_cmd::Command;
 use routemq_testkit::mysql::MysqlSchema;
 
 /// The keys `bench --queued N --json` adds to the report (`FillerReport`).
-pub const BENCH_FILLER_KEYS: [&str; 11] = [
+pub const BENCH_FILLER_KEYS: [&str; 12] = [
     "queued",
     "fill_seconds",
     "fill_per_sec",
+    "settle_seconds",
     "filler_payload_bytes",
     "ready_after_fill",
     "ready_after_drain",

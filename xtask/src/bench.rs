@@ -12,7 +12,7 @@
 
 use std::process::Command;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use routemq_testkit::redis::RedisCluster;
 
 use crate::{answers, cargo, run};
@@ -142,6 +142,18 @@ impl BenchOn {
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
+}
+
+/// The report `routemq bench --json` printed.
+pub(crate) fn bench_report(json: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(json).context("routemq bench --json printed no JSON report")
+}
+
+/// The number under `key` in a [`bench_report`].
+pub(crate) fn report_number(report: &serde_json::Value, key: &str) -> Result<f64> {
+    report[key]
+        .as_f64()
+        .with_context(|| format!("routemq bench's report has no number {key:?}"))
 }
 
 /// A local Redis Cluster started now, unless `REDIS_CLUSTER_NODES` names one

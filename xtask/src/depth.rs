@@ -16,7 +16,7 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::bench::{build_routemq, split_args, BenchOn};
+use crate::bench::{bench_report, build_routemq, report_number, split_args, BenchOn};
 use crate::output_of;
 
 /// The depth every other is compared with.
@@ -134,13 +134,8 @@ fn parse_args(args: &[String]) -> Result<Plan> {
 
 /// The figures of `routemq bench --json`.
 fn read_report(json: &str) -> Result<Reading> {
-    let report: serde_json::Value =
-        serde_json::from_str(json).context("routemq bench --json printed no JSON report")?;
-    let rate = |key: &str| {
-        report[key]
-            .as_f64()
-            .with_context(|| format!("routemq bench's report has no number {key:?}"))
-    };
+    let report = bench_report(json)?;
+    let rate = |key: &str| report_number(&report, key);
     Ok(Reading {
         bulk: rate("bulk_enqueue_per_sec")?,
         drain: rate("drain_per_sec")?,

@@ -20,7 +20,7 @@
 //!   release mode and runs it (steady load, a worker SIGKILLed every 30 s, every
 //!   job accounted for).
 //! - `depth [memory|redis|redis-cluster|mysql] [--queued N[,N...]] [--rounds
-//!   R] [--jobs N]`: `routemq bench` at 10,000 queued jobs and at each depth
+//!   R] [--jobs N] [--settle D]`: `routemq bench` at 10,000 queued jobs and at each depth
 //!   asked for (default 1,000,000), alternating, R rounds (default 3); prints
 //!   each depth's median bulk and drain rate against the 10,000 run's. See
 //!   `depth.rs`.
@@ -85,7 +85,7 @@ fn print_help() {
          itest                      fmt check, clippy and private docs -D warnings, all tests (real Redis/MariaDB)\n\
          bench [CONN] [--json] ...  release build + `routemq bench --connection CONN` (memory|redis|mysql|redis-cluster)\n\
          soak [--minutes N] ...     release build + `routemq-soak soak` (steady load, worker killed every 30 s)\n\
-         depth [CONN] [--queued N[,N...]] [--rounds R] [--jobs N]  bulk and drain at 10000 queued and deeper, alternating, medians compared\n\
+         depth [CONN] [--queued N[,N...]] [--rounds R] [--jobs N] [--settle D]  bulk and drain at 10000 queued and deeper, alternating, medians compared\n\
          compare-sidekiq [--rounds N] [--jobs N]  idle latency of routemq and Sidekiq 6.4 (ruby-sidekiq), alternating, beside a bare BLPOP\n\
          drain-cost [--jobs N] [--redis-server PATH]  Redis server instructions per drained job (callgrind)\n"
     );

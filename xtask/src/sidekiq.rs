@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::bench::build_routemq;
+use crate::bench::{bench_report, build_routemq, report_number};
 use crate::latency_floor::latency_floor;
 use crate::output_of;
 
@@ -98,13 +98,8 @@ fn parse_args(args: &[String]) -> Result<(usize, usize)> {
 
 /// The latency phase's p50 and p99 from `routemq bench --json`.
 fn routemq_waits(json: &str) -> Result<Waits> {
-    let report: serde_json::Value =
-        serde_json::from_str(json).context("routemq bench --json printed no JSON report")?;
-    let ms = |key: &str| {
-        report[key]
-            .as_f64()
-            .with_context(|| format!("routemq bench's report has no number {key:?}"))
-    };
+    let report = bench_report(json)?;
+    let ms = |key: &str| report_number(&report, key);
     Ok((ms("latency_p50_ms")?, ms("latency_p99_ms")?))
 }
 

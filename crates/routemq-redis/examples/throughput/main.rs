@@ -333,14 +333,7 @@ async fn depth_cost(
         left -= n;
     }
 
-    let (cpu, start) = (server_cpu(&mut info).await?, Instant::now());
-    for _ in 0..jobs / 1_000 {
-        let chunk = (0..1_000).map(|_| job(q, br#"{"n":1}"#.to_vec())).collect();
-        driver.push_bulk(chunk).await?;
-    }
-    let pushed = jobs / 1_000 * 1_000;
-    let bulk_secs = start.elapsed().as_secs_f64();
-    let bulk_cpu = server_cpu(&mut info).await? - cpu;
+    let bulk = driver_bulk(driver, &mut info, q, br#"{"n":1}"#, jobs).await?;
 
     let (cpu, start) = (server_cpu(&mut info).await?, Instant::now());
     let drained = drain(driver, q, concurrency, batch).await?;
@@ -349,8 +342,8 @@ async fn depth_cost(
     driver.clear(q).await?;
     println!(
         "queued {queued}: bulk {:.0} jobs/s, {:.2} us of Redis CPU per job; drain {:.0} jobs/s, {:.2} us of Redis CPU per job ({drained} jobs, {concurrency} claimers x {batch})",
-        pushed as f64 / bulk_secs,
-        bulk_cpu * 1e6 / pushed as f64,
+        bulk.per_sec,
+        bulk.server_us_per_job,
         drained as f64 / drain_secs,
         drain_cpu * 1e6 / drained.max(1) as f64,
     );
